@@ -1,0 +1,171 @@
+# agentutils - build, check, install.
+#
+#   make            build every program and libagentutils
+#   make check      install missing packages, build, run every test
+#   make check SAN=1  the same, built with ASan and UBSan
+#   make demo       install missing packages, build, run the main job
+#   make bench      the benchmarks in tests/bench (not part of check)
+#   make install    PREFIX=/usr/local, DESTDIR for staging
+
+VERSION = 0.1.0
+SOVERSION = 0
+
+PREFIX = /usr/local
+BINDIR = $(PREFIX)/bin
+LIBDIR = $(PREFIX)/lib
+INCLUDEDIR = $(PREFIX)/include
+DATADIR = $(PREFIX)/share
+MANDIR = $(DATADIR)/man
+SCHEMADIR = $(DATADIR)/agentutils/schemas
+BASHCOMPDIR = $(DATADIR)/bash-completion/completions
+ZSHCOMPDIR = $(DATADIR)/zsh/vendor-completions
+FISHCOMPDIR = $(DATADIR)/fish/vendor_completions.d
+PKGCONFIGDIR = $(LIBDIR)/pkgconfig
+
+CC = cc
+CFLAGS = -O2 -g
+WARNINGS = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
+AU_CPPFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L \
+	-DAU_VERSION='"$(VERSION)"' -Ilib
+
+# SAN=1 builds everything with AddressSanitizer and UndefinedBehaviorSanitizer
+# into a tree of its own, so the two builds never mix objects.
+ifeq ($(SAN),1)
+B = build/san
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+else
+B = build
+SANFLAGS =
+endif
+
+ALL_CFLAGS = $(AU_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(WARNINGS) $(SANFLAGS) \
+	-fPIC -MMD -MP
+ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
+
+# The libraries each part links, skarnet style: a program names its own.
+LIB_LIBS = -ljq -lsqlite3
+aw-plan_LIBS = -ljq -lsqlite3
+
+PROGS = aw-plan
+
+LIB_SRC = lib/conf.c lib/db.c lib/err.c lib/json.c lib/map.c lib/mem.c \
+	lib/ndjson.c lib/opt.c lib/proc.c lib/schema.c lib/time.c lib/where.c
+LIB_OBJ = $(LIB_SRC:%.c=$(B)/%.o)
+UNIT_SRC = $(wildcard tests/lib/test-*.c)
+UNITS = $(UNIT_SRC:tests/lib/%.c=$(B)/tests/%)
+
+STATIC = $(B)/libagentutils.a
+SHARED = $(B)/libagentutils.so.$(SOVERSION)
+BINS = $(PROGS:%=$(B)/bin/%)
+
+MAN1 = $(PROGS:%=man/man1/%.1)
+MAN5 = man/man5/agentutils-records.5
+MAN7 = man/man7/agentutils.7
+SCHEMAS = $(wildcard share/schemas/*.schema.json)
+
+all: $(BINS) $(STATIC) $(SHARED) $(B)/agentutils.pc $(UNITS)
+
+$(B)/lib $(B)/cmd $(B)/bin $(B)/tests:
+	mkdir -p $@
+
+$(B)/lib/%.o: lib/%.c | $(B)/lib
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/cmd/%.o: cmd/%.c | $(B)/cmd
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(STATIC): $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $(LIB_OBJ)
+
+$(SHARED): $(LIB_OBJ) lib/agentutils.map
+	$(CC) $(ALL_LDFLAGS) -shared -Wl,-soname,libagentutils.so.$(SOVERSION) \
+		-Wl,--version-script=lib/agentutils.map -o $@ $(LIB_OBJ) \
+		$(LIB_LIBS)
+
+$(B)/bin/%: $(B)/cmd/%.o $(STATIC) | $(B)/bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(STATIC) $($*_LIBS)
+
+$(B)/tests/%: tests/lib/%.c tests/lib/tap.h $(STATIC) | $(B)/tests
+	$(CC) $(ALL_CFLAGS) -Itests/lib $(ALL_LDFLAGS) -o $@ $< $(STATIC) \
+		$(LIB_LIBS)
+
+$(B)/agentutils.pc: lib/agentutils.pc.in Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+		lib/agentutils.pc.in > $@
+
+-include $(LIB_OBJ:.o=.d) $(PROGS:%=$(B)/cmd/%.d)
+
+deps:
+	@tools/deps.sh
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	@AU_BUILD=$(abspath $(B)) AU_SAN=$(SAN) tests/run
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@AU_BIN=$(abspath $(B)/bin) examples/demo.sh
+
+bench: all
+	@AU_BIN=$(abspath $(B)/bin) tests/bench/run
+
+# Regenerate the shipped completions from the option tables; the
+# conventions test fails when they differ from what the programs print.
+completions: $(BINS)
+	for p in $(PROGS); do \
+		$(B)/bin/$$p --completion bash > completions/bash/$$p; \
+		$(B)/bin/$$p --completion zsh > completions/zsh/_$$p; \
+		$(B)/bin/$$p --completion fish > completions/fish/$$p.fish; \
+	done
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+		$(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(SCHEMADIR) \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) \
+		$(DESTDIR)$(FISHCOMPDIR)
+	cp $(BINS) $(DESTDIR)$(BINDIR)/
+	cp $(STATIC) $(DESTDIR)$(LIBDIR)/
+	cp $(SHARED) $(DESTDIR)$(LIBDIR)/libagentutils.so.$(VERSION)
+	ln -sf libagentutils.so.$(VERSION) \
+		$(DESTDIR)$(LIBDIR)/libagentutils.so.$(SOVERSION)
+	ln -sf libagentutils.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libagentutils.so
+	cp lib/agentutils.h $(DESTDIR)$(INCLUDEDIR)/
+	cp $(B)/agentutils.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	cp $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	cp $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	cp $(MAN7) $(DESTDIR)$(MANDIR)/man7/
+	cp $(SCHEMAS) $(DESTDIR)$(SCHEMADIR)/
+	for p in $(PROGS); do \
+		cp completions/bash/$$p $(DESTDIR)$(BASHCOMPDIR)/$$p; \
+		cp completions/zsh/_$$p $(DESTDIR)$(ZSHCOMPDIR)/_$$p; \
+		cp completions/fish/$$p.fish $(DESTDIR)$(FISHCOMPDIR)/$$p.fish; \
+	done
+
+uninstall:
+	for p in $(PROGS); do \
+		rm -f $(DESTDIR)$(BINDIR)/$$p $(DESTDIR)$(MANDIR)/man1/$$p.1 \
+			$(DESTDIR)$(BASHCOMPDIR)/$$p $(DESTDIR)$(ZSHCOMPDIR)/_$$p \
+			$(DESTDIR)$(FISHCOMPDIR)/$$p.fish; \
+	done
+	rm -f $(DESTDIR)$(LIBDIR)/libagentutils.a \
+		$(DESTDIR)$(LIBDIR)/libagentutils.so.$(VERSION) \
+		$(DESTDIR)$(LIBDIR)/libagentutils.so.$(SOVERSION) \
+		$(DESTDIR)$(LIBDIR)/libagentutils.so \
+		$(DESTDIR)$(INCLUDEDIR)/agentutils.h \
+		$(DESTDIR)$(PKGCONFIGDIR)/agentutils.pc \
+		$(MAN5:man/%=$(DESTDIR)$(MANDIR)/%) \
+		$(MAN7:man/%=$(DESTDIR)$(MANDIR)/%) \
+		$(SCHEMAS:share/schemas/%=$(DESTDIR)$(SCHEMADIR)/%)
+	-rmdir $(DESTDIR)$(SCHEMADIR) $(DESTDIR)$(DATADIR)/agentutils 2>/dev/null
+
+clean:
+	rm -rf build
+
+.PHONY: all deps check demo bench completions install uninstall clean
+.SECONDARY:

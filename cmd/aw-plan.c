@@ -1,0 +1,1230 @@
+/*
+ * aw-plan - read task records, check them as a graph, put them in a
+ * deterministic topological order and store the result as a run.
+ *
+ * Every problem in the input is reported with its file and line before
+ * anything is written or stored: a plan is all or nothing.  The order is
+ * Kahn's algorithm with a heap of ready tasks (higher priority first, then
+ * input order), so the same input always gives the same plan.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "agentutils.h"
+
+enum { O_CRITICAL = AU_LONG, O_GOAL, O_PLANNER };
+
+static const struct au_opt opts[] = {
+	{ 'n', "dry-run", NULL, "check and print the plan, store nothing",
+	    NULL },
+	{ 'f', "format", "FORMAT", "write ndjson (the default), dot or tsv",
+	    "ndjson dot tsv" },
+	{ O_CRITICAL, "critical-path", NULL, "write the longest chain by "
+	    "estimate instead of the plan", NULL },
+	{ O_GOAL, "goal", "TEXT", "plan the tasks a planner makes for TEXT",
+	    NULL },
+	{ O_PLANNER, "planner-cmd", "CMD", "the planner to run for --goal",
+	    "CMD" },
+	{ 0, NULL, NULL, NULL, NULL }
+};
+
+static const struct au_cmd cmd = {
+	"aw-plan", "[file ...]",
+	"Read task records, check the graph, and write it in order as a plan.",
+	opts, AU_USE_DB | AU_USE_RECORDS, "FILE"
+};
+
+enum fmt { NDJSON, DOT, TSV };
+
+struct ref {			/* a dependency: a name, then its task */
+	const char *s;
+	size_t len;
+	size_t task;		/* NONE until resolved */
+};
+
+#define NONE ((size_t)-1)
+
+/*
+ * What the reading threads make of one record (prepare() below): the
+ * fields the plan needs, the record's own fields as JSON text for the
+ * output, and its problems, all in one malloc'd block, so the record
+ * itself can be freed where it was parsed.
+ */
+struct prep {
+	int skip;		/* a plan's run record: not a task */
+	const char *id;		/* NULL: not a task (msgs say why) */
+	size_t idlen;
+	const char *kind;	/* "run", "tool" or "prompt" */
+	int haskind;		/* the record names its kind */
+	int64_t priority;
+	int64_t estimate;	/* ms, 0 without one */
+	struct ref *deps;
+	size_t ndeps;
+	const char *text;	/* its own fields, ",\"k\":v..." */
+	size_t textlen;
+	const char *msgs;	/* nmsgs problems, each ended by a NUL */
+	int nmsgs;
+};
+
+struct task {
+	struct prep *p;		/* holds its strings */
+	const char *id;
+	size_t idlen;
+	const char *file;
+	long line;
+	size_t dep0, ndeps;	/* its dependencies in deps[] */
+	int level, order;
+	size_t indeg;
+};
+
+static struct task *tasks;
+static size_t ntasks, tasks_cap;
+static struct ref *deps;
+static size_t ndeps, deps_cap;
+static struct au_map *byid;	/* id -> index in tasks */
+static struct au_map *dropped;	/* ids --where left out */
+static struct prep **kept;	/* preps holding the keys of dropped */
+static size_t nkept, kept_cap;
+static int render;		/* keep each record's text for output */
+static int bad;			/* any error: no plan */
+
+/* Report a problem of task t found in the graph. */
+static void
+fault(const struct task *t, const char *fmt, ...) AU_PRINTF(2, 3);
+
+static void
+fault(const struct task *t, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	au_err("%s:%ld: %s", t->file, t->line, msg);
+	bad = 1;
+}
+
+/* ---- checking one record, in the reading threads ---- */
+
+/* A record being checked: what prepare() collects before it packs the
+ * result into one block.  Each reading thread has its own. */
+struct build {
+	struct prep p;
+	struct au_buf text, msgs, names;
+	size_t *namelen;	/* dependency names, end to end in names */
+	size_t nnames, names_cap;
+	int render;
+};
+
+static void
+problem(struct build *b, const char *fmt, ...) AU_PRINTF(2, 3);
+
+static void
+problem(struct build *b, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	au_buf_add(&b->msgs, msg, strlen(msg) + 1);
+	b->p.nmsgs++;
+}
+
+/* Check that v, the field k, is a duration; its ms into *ms. */
+static void
+check_duration(struct build *b, const char *k, jv v, int64_t *ms)
+{
+	if (jv_get_kind(v) != JV_KIND_STRING)
+		problem(b, "%s: expected a duration string, found %s", k,
+		    au_jv_kind(v));
+	else if (au_dur_parse(jv_string_value(v), ms) != 0)
+		problem(b, "%s: invalid duration %s (like \"90s\", \"10m\" or "
+		    "\"1h30m\")", k, au_quote(jv_string_value(v)));
+}
+
+/* Check that v (borrowed), the field k, is an array of strings; 1 if so;
+ * with names set, collect them as dependency names. */
+static int
+check_strings(struct build *b, const char *k, jv v, int names)
+{
+	int i, n;
+
+	if (jv_get_kind(v) != JV_KIND_ARRAY) {
+		problem(b, "%s: expected an array of strings, found %s", k,
+		    au_jv_kind(v));
+		return 0;
+	}
+	n = jv_array_length(jv_copy(v));
+	for (i = 0; i < n; i++) {
+		jv e = jv_array_get(jv_copy(v), i);
+
+		if (jv_get_kind(e) != JV_KIND_STRING) {
+			problem(b, "%s[%d]: expected a string, found %s", k, i,
+			    au_jv_kind(e));
+			jv_free(e);
+			return 0;
+		}
+		if (names) {
+			size_t len = (size_t)jv_string_length_bytes(jv_copy(e));
+
+			b->namelen = au_grow(b->namelen, &b->names_cap,
+			    b->nnames + 1, sizeof *b->namelen);
+			b->namelen[b->nnames++] = len;
+			au_buf_add(&b->names, jv_string_value(e), len);
+		}
+		jv_free(e);
+	}
+	return 1;
+}
+
+static void
+check_run(struct build *b, jv v)
+{
+	if (jv_get_kind(v) == JV_KIND_STRING) {
+		if (jv_string_length_bytes(jv_copy(v)) == 0)
+			problem(b, "run: empty command");
+	} else if (jv_get_kind(v) == JV_KIND_ARRAY) {
+		if (check_strings(b, "run", v, 0) &&
+		    jv_array_length(jv_copy(v)) == 0)
+			problem(b, "run: empty argv");
+	} else {
+		problem(b, "run: expected a command string or an argv array, "
+		    "found %s", au_jv_kind(v));
+	}
+}
+
+static void
+check_retry(struct build *b, jv r)
+{
+	static const char *known[] = { "attempts", "delay", "factor", "max",
+	    "jitter", "non_retryable", NULL };
+	const char **kp;
+	int i, n;
+	double d;
+	int64_t ms;
+	jv v;
+
+	if (jv_get_kind(r) != JV_KIND_OBJECT) {
+		problem(b, "retry: expected an object, found %s",
+		    au_jv_kind(r));
+		return;
+	}
+	jv_object_foreach(r, key, val) {
+		for (kp = known; *kp && strcmp(*kp, jv_string_value(key)); kp++)
+			;
+		if (*kp == NULL)
+			problem(b, "retry: unknown field %s",
+			    au_quote(jv_string_value(key)));
+		jv_free(key);
+		jv_free(val);
+	}
+	v = jv_object_get(jv_copy(r), jv_string("attempts"));
+	if (jv_is_valid(v) && (!au_jv_isint(v) || jv_number_value(v) < 1 ||
+	    jv_number_value(v) > 1000))
+		problem(b, "retry.attempts: expected an integer from 1 to "
+		    "1000");
+	jv_free(v);
+	for (i = 0; i < 2; i++) {
+		const char *name = i ? "max" : "delay";
+
+		v = jv_object_get(jv_copy(r), jv_string(name));
+		if (jv_is_valid(v) && (jv_get_kind(v) != JV_KIND_STRING ||
+		    au_dur_parse(jv_string_value(v), &ms) != 0))
+			problem(b, "retry.%s: expected a duration string",
+			    name);
+		jv_free(v);
+	}
+	v = jv_object_get(jv_copy(r), jv_string("factor"));
+	if (jv_is_valid(v) && (jv_get_kind(v) != JV_KIND_NUMBER ||
+	    (d = jv_number_value(v)) < 1 || d > 100))
+		problem(b, "retry.factor: expected a number from 1 to 100");
+	jv_free(v);
+	v = jv_object_get(jv_copy(r), jv_string("jitter"));
+	if (jv_is_valid(v) && (jv_get_kind(v) != JV_KIND_NUMBER ||
+	    (d = jv_number_value(v)) < 0 || d > 1))
+		problem(b, "retry.jitter: expected a number from 0 to 1");
+	jv_free(v);
+	v = jv_object_get(jv_copy(r), jv_string("non_retryable"));
+	if (jv_get_kind(v) == JV_KIND_ARRAY) {
+		n = jv_array_length(jv_copy(v));
+		for (i = 0; i < n; i++) {
+			jv k = jv_array_get(jv_copy(v), i);
+
+			if (!au_jv_isint(k) || jv_number_value(k) < 0 ||
+			    jv_number_value(k) > 255)
+				problem(b, "retry.non_retryable[%d]: expected "
+				    "an exit status from 0 to 255", i);
+			jv_free(k);
+		}
+	} else if (jv_is_valid(v)) {
+		problem(b, "retry.non_retryable: expected an array of exit "
+		    "statuses");
+	}
+	jv_free(v);
+}
+
+/* Fields the plan writes itself rather than copying from the record. */
+static int
+ours(const char *k)
+{
+	return strcmp(k, "type") == 0 || strcmp(k, "id") == 0 ||
+	    strcmp(k, "run_id") == 0 || strcmp(k, "order") == 0 ||
+	    strcmp(k, "level") == 0;
+}
+
+/* Check the id; 1 when it can name a task. */
+static int
+check_id(struct build *b, jv rec)
+{
+	jv id = jv_object_get(jv_copy(rec), jv_string("id"));
+	const char *s;
+	size_t n, i;
+	int ok = 0;
+
+	if (jv_get_kind(id) != JV_KIND_STRING) {
+		if (jv_is_valid(id))
+			problem(b, "id: expected a string, found %s",
+			    au_jv_kind(id));
+		else
+			problem(b, "missing \"id\"");
+		goto out;
+	}
+	s = jv_string_value(id);
+	n = (size_t)jv_string_length_bytes(jv_copy(id));
+	if (n == 0 || n > 256) {
+		problem(b, "id: must be 1 to 256 bytes long");
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
+			problem(b, "id: control character in %s", au_quote(s));
+			goto out;
+		}
+	ok = 1;
+	b->p.idlen = n;
+	au_buf_add(&b->names, s, n);	/* the id goes first in names */
+out:
+	jv_free(id);
+	return ok;
+}
+
+/*
+ * Check the fields aw-plan knows, in one pass over the record; unknown
+ * fields pass through untouched.  With render set, the record's own
+ * fields are kept as JSON text for the output.
+ */
+static void
+check(struct build *b, jv rec)
+{
+	int has_run = 0, has_tool = 0, has_prompt = 0;
+	const char *k, *s;
+	int64_t ms;
+
+	jv_object_foreach(rec, key, v) {
+		k = jv_string_value(key);
+		if (b->render && !ours(k)) {
+			au_buf_addc(&b->text, ',');
+			au_json_str(&b->text, k,
+			    (size_t)jv_string_length_bytes(jv_copy(key)));
+			au_buf_addc(&b->text, ':');
+			au_json_dump(&b->text, v);
+		}
+		if (strcmp(k, "kind") == 0) {
+			s = jv_get_kind(v) == JV_KIND_STRING ?
+			    jv_string_value(v) : NULL;
+			b->p.haskind = 1;
+			if (s == NULL)
+				problem(b, "kind: expected a string, found %s",
+				    au_jv_kind(v));
+			else if (strcmp(s, "tool") == 0)
+				b->p.kind = "tool";
+			else if (strcmp(s, "prompt") == 0)
+				b->p.kind = "prompt";
+			else if (strcmp(s, "run") != 0)
+				problem(b, "kind: unknown kind %s (run, tool or "
+				    "prompt)", au_quote(s));
+		} else if (strcmp(k, "run") == 0) {
+			has_run = 1;
+			check_run(b, v);
+		} else if (strcmp(k, "deps") == 0) {
+			check_strings(b, "deps", v, 1);
+		} else if (strcmp(k, "needs") == 0) {
+			check_strings(b, "needs", v, 0);
+		} else if (strcmp(k, "priority") == 0) {
+			if (au_jv_isint(v) && jv_number_value(v) >= -1e9 &&
+			    jv_number_value(v) <= 1e9)
+				b->p.priority = (int64_t)jv_number_value(v);
+			else
+				problem(b, "priority: expected an integer from "
+				    "-1e9 to 1e9");
+		} else if (strcmp(k, "timeout") == 0) {
+			check_duration(b, k, v, &ms);
+		} else if (strcmp(k, "estimate") == 0) {
+			check_duration(b, k, v, &b->p.estimate);
+		} else if (strcmp(k, "retry") == 0) {
+			check_retry(b, v);
+		} else if (strcmp(k, "approval") == 0) {
+			if (jv_get_kind(v) != JV_KIND_STRING ||
+			    (strcmp(jv_string_value(v), "required") != 0 &&
+			    strcmp(jv_string_value(v), "none") != 0))
+				problem(b, "approval: expected \"required\" or "
+				    "\"none\"");
+		} else if (strcmp(k, "tool") == 0) {
+			has_tool = jv_get_kind(v) == JV_KIND_STRING;
+			if (!has_tool)
+				problem(b, "tool: expected a string, found %s",
+				    au_jv_kind(v));
+		} else if (strcmp(k, "prompt") == 0 ||
+		    strcmp(k, "messages") == 0) {
+			has_prompt = 1;
+		}
+		jv_free(key);
+		jv_free(v);
+	}
+	if (strcmp(b->p.kind, "run") == 0 && !has_run)
+		problem(b, "missing \"run\" (the command of a run task)");
+	if (strcmp(b->p.kind, "tool") == 0 && !has_tool)
+		problem(b, "missing \"tool\" (the tool a tool task calls)");
+	if (strcmp(b->p.kind, "prompt") == 0 && !has_prompt)
+		problem(b, "missing \"prompt\" or \"messages\" (what a prompt "
+		    "task asks)");
+}
+
+/* Pack what b collected into one block. */
+static struct prep *
+pack(struct build *b)
+{
+	size_t size = sizeof(struct prep) + b->nnames * sizeof(struct ref) +
+	    b->names.len + b->text.len + b->msgs.len + 1, i, off;
+	struct prep *p = xmalloc(size);
+	char *s;
+
+	*p = b->p;
+	p->deps = (struct ref *)(p + 1);
+	p->ndeps = b->nnames;
+	s = (char *)(p->deps + p->ndeps);
+	memcpy(s, b->names.s, b->names.len);
+	if (p->id != NULL)
+		p->id = s;
+	off = p->idlen;
+	for (i = 0; i < p->ndeps; i++) {
+		p->deps[i].s = s + off;
+		p->deps[i].len = b->namelen[i];
+		off += b->namelen[i];
+	}
+	s += b->names.len;
+	memcpy(s, b->text.s, b->text.len);
+	p->text = s;
+	p->textlen = b->text.len;
+	s += b->text.len;
+	memcpy(s, b->msgs.s, b->msgs.len);
+	p->msgs = s;
+	s[b->msgs.len] = '\0';
+	return p;
+}
+
+/* The au_in_prepare function: everything about one record that needs no
+ * other record, done in the reading threads. */
+static void *
+prepare(jv rec, void *arg)
+{
+	static _Thread_local struct build b;
+	const char *type = au_jv_str(rec, "type");
+
+	memset(&b.p, 0, sizeof b.p);
+	b.text.len = b.msgs.len = b.names.len = 0;
+	b.nnames = 0;
+	b.render = *(int *)arg;
+	b.p.kind = "run";
+	if (type != NULL && strcmp(type, "run") == 0)
+		b.p.skip = 1;	/* a stored plan's header: replanned */
+	else if (type != NULL && strcmp(type, "task") != 0)
+		problem(&b, "unexpected record type %s (want \"task\")",
+		    au_quote(type));
+	else if (check_id(&b, rec)) {
+		b.p.id = "";	/* pack() points it at the name */
+		check(&b, rec);
+	}
+	return pack(&b);
+}
+
+/* ---- the graph, in the main thread ---- */
+
+static void
+readtasks(struct au_in *in, struct au_where *where)
+{
+	struct au_rec rec;
+	struct prep *p;
+	struct task *t;
+	const char *m;
+	long prev;
+	int i, sel;
+
+	au_in_prepare(in, prepare, &render, where == NULL);
+	while (au_in_next(in, &rec)) {
+		p = rec.prep;
+		sel = p->id == NULL || where == NULL ? 1 :
+		    au_where_test(where, rec.v);
+		jv_free(rec.v);
+		if (sel < 0)
+			au_in_reject(in, &rec, "--where: %s", au_errmsg());
+		if (sel == 0) {
+			au_map_put(dropped, p->id, p->idlen, 0);
+			kept = au_grow(kept, &kept_cap, nkept + 1,
+			    sizeof *kept);
+			kept[nkept++] = p;
+			continue;
+		}
+		if (p->skip || sel < 0) {
+			free(p);
+			continue;
+		}
+		if (p->id != NULL && (prev = au_map_put(byid, p->id, p->idlen,
+		    (long)ntasks)) >= 0) {
+			au_in_reject(in, &rec, "duplicate id %s (first at "
+			    "%s:%ld)", au_quote(p->id), tasks[prev].file,
+			    tasks[prev].line);
+			free(p);
+			continue;
+		}
+		for (i = 0, m = p->msgs; i < p->nmsgs; i++, m += strlen(m) + 1)
+			au_in_reject(in, &rec, "%s", m);
+		if (p->id == NULL) {
+			free(p);
+			continue;
+		}
+		tasks = au_grow(tasks, &tasks_cap, ntasks + 1, sizeof *tasks);
+		t = &tasks[ntasks++];
+		memset(t, 0, sizeof *t);
+		t->p = p;
+		t->id = p->id;
+		t->idlen = p->idlen;
+		t->file = rec.file;
+		t->line = rec.line;
+		t->dep0 = ndeps;
+		t->ndeps = p->ndeps;
+		deps = au_grow(deps, &deps_cap, ndeps + p->ndeps, sizeof *deps);
+		for (i = 0; i < (int)p->ndeps; i++) {
+			/* Most inputs name a task before its dependents:
+			 * resolve those now, while the readers parse on. */
+			deps[ndeps] = p->deps[i];
+			prev = au_map_get(byid, deps[ndeps].s, deps[ndeps].len);
+			deps[ndeps++].task = prev >= 0 ? (size_t)prev : NONE;
+		}
+	}
+	if (au_in_status(in) != 0)
+		bad = 1;
+}
+
+/* Turn dependency names into task indices: unknown names and a task's
+ * own id are errors, a name given twice is dropped with a warning. */
+static void
+resolve(void)
+{
+	size_t i, j, n, *seen = xcalloc(ntasks ? ntasks : 1, sizeof *seen);
+	struct task *t;
+	long k;
+
+	for (i = 0; i < ntasks; i++) {
+		t = &tasks[i];
+		n = 0;
+		for (j = t->dep0; j < t->dep0 + t->ndeps; j++) {
+			k = deps[j].task != NONE ? (long)deps[j].task :
+			    au_map_get(byid, deps[j].s, deps[j].len);
+			if (k < 0 && au_map_get(dropped, deps[j].s,
+			    deps[j].len) >= 0)
+				fault(t, "dependency %s is not selected by "
+				    "--where", au_quote(deps[j].s));
+			else if (k < 0)
+				fault(t, "unknown dependency %s",
+				    au_quote(deps[j].s));
+			else if ((size_t)k == i)
+				fault(t, "task %s depends on itself",
+				    au_quote(t->id));
+			else if (seen[k] == i + 1)
+				au_warn("%s:%ld: duplicate dependency %s "
+				    "ignored", t->file, t->line,
+				    au_quote(deps[j].s));
+			else {
+				seen[k] = i + 1;
+				deps[t->dep0 + n] = deps[j];
+				deps[t->dep0 + n++].task = (size_t)k;
+			}
+		}
+		t->ndeps = n;
+	}
+	free(seen);
+}
+
+/* Who depends on each task, as compressed rows: rdep[roff[i]..roff[i+1]). */
+static size_t *roff, *rdep;
+
+static void
+reverse(void)
+{
+	size_t i, j, *fill;
+
+	roff = xcalloc(ntasks + 1, sizeof *roff);
+	rdep = xcalloc(ndeps ? ndeps : 1, sizeof *rdep);
+	for (j = 0; j < ndeps; j++)
+		roff[deps[j].task + 1]++;
+	for (i = 0; i < ntasks; i++)
+		roff[i + 1] += roff[i];
+	fill = xcalloc(ntasks + 1, sizeof *fill);
+	memcpy(fill, roff, (ntasks + 1) * sizeof *fill);
+	for (i = 0; i < ntasks; i++)
+		for (j = tasks[i].dep0; j < tasks[i].dep0 + tasks[i].ndeps; j++)
+			rdep[fill[deps[j].task]++] = i;
+	free(fill);
+}
+
+/* The ready heap: higher priority first, then input order. */
+static size_t *heap, nheap;
+
+static int
+before(size_t a, size_t b)
+{
+	if (tasks[a].p->priority != tasks[b].p->priority)
+		return tasks[a].p->priority > tasks[b].p->priority;
+	return a < b;
+}
+
+static void
+push(size_t x)
+{
+	size_t i = nheap++, p;
+
+	while (i > 0 && before(x, heap[p = (i - 1) / 2])) {
+		heap[i] = heap[p];
+		i = p;
+	}
+	heap[i] = x;
+}
+
+static size_t
+pop(void)
+{
+	size_t top = heap[0], x = heap[--nheap], i = 0, c;
+
+	while ((c = 2 * i + 1) < nheap) {
+		if (c + 1 < nheap && before(heap[c + 1], heap[c]))
+			c++;
+		if (!before(heap[c], x))
+			break;
+		heap[i] = heap[c];
+		i = c;
+	}
+	heap[i] = x;
+	return top;
+}
+
+static size_t *seq;		/* task indices in plan order */
+static int nlevels;
+
+/* Kahn's algorithm; the number of tasks placed (less than ntasks when
+ * there are cycles). */
+static size_t
+order(void)
+{
+	size_t i, j, n = 0, x, d;
+	int lv;
+
+	heap = xcalloc(ntasks ? ntasks : 1, sizeof *heap);
+	seq = xcalloc(ntasks ? ntasks : 1, sizeof *seq);
+	for (i = 0; i < ntasks; i++)
+		if ((tasks[i].indeg = tasks[i].ndeps) == 0)
+			push(i);
+	while (nheap > 0) {
+		x = pop();
+		lv = 0;
+		for (j = tasks[x].dep0; j < tasks[x].dep0 + tasks[x].ndeps; j++)
+			if (tasks[deps[j].task].level + 1 > lv)
+				lv = tasks[deps[j].task].level + 1;
+		tasks[x].level = lv;
+		if (lv + 1 > nlevels)
+			nlevels = lv + 1;
+		tasks[x].order = (int)n + 1;
+		seq[n++] = x;
+		for (j = roff[x]; j < roff[x + 1]; j++) {
+			d = rdep[j];
+			if (--tasks[d].indeg == 0)
+				push(d);
+		}
+	}
+	return n;
+}
+
+/*
+ * Cycles: the tasks left unplaced are in a cycle or wait on one.  Tarjan's
+ * algorithm (iterative) finds the strongly connected components among
+ * them; each one of two or more tasks holds a cycle, printed from its
+ * first task in input order along the shortest way back to it.
+ */
+static void
+cycles(void)
+{
+	size_t *index, *low, *stack, *cstack, *ci, *scc, *prevs, *queue;
+	size_t next = 1, sp = 0, cp = 0, i, j, v, w, n, qh, qt, start;
+	unsigned char *on, *seen;
+	struct au_buf b = AU_BUF_INIT;
+
+	index = xcalloc(ntasks, sizeof *index);
+	low = xcalloc(ntasks, sizeof *low);
+	stack = xcalloc(ntasks, sizeof *stack);
+	cstack = xcalloc(ntasks, sizeof *cstack);
+	ci = xcalloc(ntasks, sizeof *ci);
+	scc = xcalloc(ntasks, sizeof *scc);
+	prevs = xcalloc(ntasks, sizeof *prevs);
+	queue = xcalloc(ntasks, sizeof *queue);
+	on = xcalloc(ntasks, 1);
+	seen = xcalloc(ntasks, 1);
+	for (i = 0; i < ntasks; i++) {
+		if (tasks[i].indeg == 0 || index[i] != 0)
+			continue;
+		/* Depth-first over "depended on by" edges among unplaced. */
+		cstack[cp] = i;
+		ci[cp++] = roff[i];
+		index[i] = low[i] = next++;
+		stack[sp++] = i;
+		on[i] = 1;
+		while (cp > 0) {
+			v = cstack[cp - 1];
+			if (ci[cp - 1] < roff[v + 1]) {
+				w = rdep[ci[cp - 1]++];
+				if (tasks[w].indeg == 0)
+					continue;
+				if (index[w] == 0) {
+					cstack[cp] = w;
+					ci[cp++] = roff[w];
+					index[w] = low[w] = next++;
+					stack[sp++] = w;
+					on[w] = 1;
+				} else if (on[w] && index[w] < low[v]) {
+					low[v] = index[w];
+				}
+				continue;
+			}
+			cp--;
+			if (cp > 0 && low[v] < low[cstack[cp - 1]])
+				low[cstack[cp - 1]] = low[v];
+			if (low[v] != index[v])
+				continue;
+			n = 0;
+			do {
+				w = stack[--sp];
+				on[w] = 0;
+				scc[n++] = w;
+			} while (w != v);
+			if (n < 2)
+				continue;
+			start = scc[0];
+			for (j = 1; j < n; j++)
+				if (scc[j] < start)
+					start = scc[j];
+			for (j = 0; j < n; j++)
+				seen[scc[j]] = 2;	/* in this component */
+			/* Breadth-first from start back to start. */
+			qh = qt = 0;
+			queue[qt++] = start;
+			seen[start] = 1;
+			w = start;
+			while (qh < qt) {
+				v = queue[qh++];
+				for (j = roff[v]; j < roff[v + 1]; j++) {
+					if (rdep[j] == start) {
+						w = v;
+						qh = qt;
+						break;
+					}
+					if (seen[rdep[j]] == 2) {
+						seen[rdep[j]] = 1;
+						prevs[rdep[j]] = v;
+						queue[qt++] = rdep[j];
+					}
+				}
+			}
+			/* Walk back from w to start, then print forwards. */
+			qt = 0;
+			for (v = w; v != start; v = prevs[v])
+				queue[qt++] = v;
+			b.len = 0;
+			au_buf_add(&b, tasks[start].id, tasks[start].idlen);
+			while (qt > 0) {
+				v = queue[--qt];
+				au_buf_adds(&b, " -> ");
+				au_buf_add(&b, tasks[v].id, tasks[v].idlen);
+			}
+			au_buf_adds(&b, " -> ");
+			au_buf_add(&b, tasks[start].id, tasks[start].idlen);
+			fault(&tasks[start], "dependency cycle: %s", b.s);
+			for (j = 0; j < n; j++)
+				seen[scc[j]] = 0;
+		}
+	}
+	au_buf_free(&b);
+	free(index);
+	free(low);
+	free(stack);
+	free(cstack);
+	free(ci);
+	free(scc);
+	free(prevs);
+	free(queue);
+	free(on);
+	free(seen);
+}
+
+/* The longest chain by estimate: its tasks from first to last into path,
+ * their count, and its total ms. */
+static size_t
+critical(size_t **path, int64_t *total)
+{
+	int64_t *finish = xcalloc(ntasks ? ntasks : 1, sizeof *finish);
+	size_t *via = xcalloc(ntasks ? ntasks : 1, sizeof *via);
+	size_t i, j, x, best = 0, n = 0;
+	int64_t f;
+
+	*total = 0;
+	for (i = 0; i < ntasks; i++) {
+		x = seq[i];
+		via[x] = x;
+		f = 0;
+		for (j = tasks[x].dep0; j < tasks[x].dep0 + tasks[x].ndeps; j++)
+			if (finish[deps[j].task] > f || (via[x] == x &&
+			    finish[deps[j].task] == f && f > 0)) {
+				f = finish[deps[j].task];
+				via[x] = deps[j].task;
+			}
+		finish[x] = f + tasks[x].p->estimate;
+		if (i == 0 || finish[x] > *total) {
+			*total = finish[x];
+			best = x;
+		}
+	}
+	*path = xcalloc(ntasks ? ntasks : 1, sizeof **path);
+	if (ntasks > 0) {
+		for (x = best;; x = via[x]) {
+			(*path)[n++] = x;
+			if (via[x] == x)
+				break;
+		}
+		for (i = 0; i < n / 2; i++) {
+			x = (*path)[i];
+			(*path)[i] = (*path)[n - 1 - i];
+			(*path)[n - 1 - i] = x;
+		}
+	}
+	free(finish);
+	free(via);
+	return n;
+}
+
+/* Task t as the plan writes it, a line into b: type and id first, then
+ * its own fields, then where it stands in the run. */
+static void
+emit(struct au_buf *b, const struct task *t, const char *runid)
+{
+	b->len = 0;
+	au_buf_adds(b, "{\"type\":\"task\",\"id\":");
+	au_json_str(b, t->id, t->idlen);
+	if (!t->p->haskind)
+		au_buf_adds(b, ",\"kind\":\"run\"");
+	au_buf_add(b, t->p->text, t->p->textlen);
+	au_buf_adds(b, ",\"run_id\":\"");
+	au_buf_adds(b, runid);
+	au_buf_adds(b, "\",\"order\":");
+	au_buf_addint(b, t->order);
+	au_buf_adds(b, ",\"level\":");
+	au_buf_addint(b, t->level);
+	au_buf_adds(b, "}\n");
+}
+
+static jv
+runrec(const char *runid, const char *goal, char *const *files, int nfiles)
+{
+	char ts[AU_TS_LEN];
+	jv r = jv_object(), src = jv_array();
+	int i;
+
+	r = jv_object_set(r, jv_string("type"), jv_string("run"));
+	r = jv_object_set(r, jv_string("id"), jv_string(runid));
+	r = jv_object_set(r, jv_string("ts"),
+	    jv_string(au_ts_fmt(au_now_ms(), ts)));
+	r = jv_object_set(r, jv_string("tasks"), jv_number((double)ntasks));
+	r = jv_object_set(r, jv_string("levels"), jv_number(nlevels));
+	if (goal != NULL) {
+		r = jv_object_set(r, jv_string("goal"), jv_string(goal));
+		src = jv_array_append(src, jv_string("planner"));
+	} else if (nfiles == 0) {
+		src = jv_array_append(src, jv_string("-"));
+	}
+	for (i = 0; i < nfiles; i++)
+		src = jv_array_append(src, jv_string(files[i]));
+	return jv_object_set(r, jv_string("sources"), src);
+}
+
+static void
+tsv_field(const char *s, size_t n)
+{
+	struct au_buf b = AU_BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '\t')
+			au_buf_add(&b, "\\t", 2);
+		else if (s[i] == '\n')
+			au_buf_add(&b, "\\n", 2);
+		else if (s[i] == '\\')
+			au_buf_add(&b, "\\\\", 2);
+		else
+			au_buf_addc(&b, s[i]);
+	}
+	if (b.len)
+		au_out_text(b.s, b.len);
+	au_buf_free(&b);
+}
+
+static void
+write_tsv(const size_t *list, size_t n)
+{
+	struct au_buf b = AU_BUF_INIT;
+	const struct task *t;
+	size_t i, j;
+
+	au_out_text("order\tlevel\tid\tkind\tpriority\tdeps\n", 34);
+	for (i = 0; i < n; i++) {
+		t = &tasks[list[i]];
+		b.len = 0;
+		au_buf_addf(&b, "%d\t%d\t", t->order, t->level);
+		au_out_text(b.s, b.len);
+		tsv_field(t->id, t->idlen);
+		b.len = 0;
+		au_buf_addf(&b, "\t%s\t%lld\t", t->p->kind,
+		    (long long)t->p->priority);
+		au_out_text(b.s, b.len);
+		for (j = 0; j < t->ndeps; j++) {
+			if (j > 0)
+				au_out_text(",", 1);
+			tsv_field(deps[t->dep0 + j].s, deps[t->dep0 + j].len);
+		}
+		au_out_text("\n", 1);
+		au_out_eol();
+	}
+	au_buf_free(&b);
+}
+
+/* A quoted dot identifier. */
+static void
+dot_id(struct au_buf *b, const char *s, size_t n)
+{
+	size_t i;
+
+	au_buf_addc(b, '"');
+	for (i = 0; i < n; i++) {
+		if (s[i] == '"' || s[i] == '\\')
+			au_buf_addc(b, '\\');
+		au_buf_addc(b, s[i]);
+	}
+	au_buf_addc(b, '"');
+}
+
+static void
+write_dot(const char *runid, const unsigned char *hot)
+{
+	struct au_buf b = AU_BUF_INIT;
+	size_t i, j, x;
+	int lv;
+
+	au_buf_addf(&b, "digraph \"%s\" {\n\trankdir=LR;\n"
+	    "\tnode [shape=box, fontname=\"Helvetica\"];\n", runid);
+	/* Tasks of one level share a rank; seq is sorted by order, not by
+	 * level, so each level takes a pass. */
+	for (lv = 0; lv < nlevels; lv++) {
+		au_buf_addf(&b, "\t{ rank=same;");
+		for (i = 0; i < ntasks; i++) {
+			x = seq[i];
+			if (tasks[x].level != lv)
+				continue;
+			au_buf_addc(&b, ' ');
+			dot_id(&b, tasks[x].id, tasks[x].idlen);
+			au_buf_addc(&b, ';');
+		}
+		au_buf_adds(&b, " }\n");
+		au_out_text(b.s, b.len);
+		b.len = 0;
+	}
+	for (i = 0; i < ntasks; i++) {
+		x = seq[i];
+		if (hot != NULL && hot[x]) {
+			au_buf_adds(&b, "\t");
+			dot_id(&b, tasks[x].id, tasks[x].idlen);
+			au_buf_adds(&b, " [color=red, penwidth=2];\n");
+		}
+		for (j = tasks[x].dep0; j < tasks[x].dep0 + tasks[x].ndeps; j++) {
+			size_t d = deps[j].task;
+
+			au_buf_adds(&b, "\t");
+			dot_id(&b, tasks[d].id, tasks[d].idlen);
+			au_buf_adds(&b, " -> ");
+			dot_id(&b, tasks[x].id, tasks[x].idlen);
+			if (hot != NULL && hot[x] && hot[d])
+				au_buf_adds(&b, " [color=red, penwidth=2]");
+			au_buf_adds(&b, ";\n");
+		}
+		au_out_text(b.s, b.len);
+		b.len = 0;
+	}
+	au_out_text("}\n", 2);
+	au_out_eol();
+	au_buf_free(&b);
+}
+
+/* Store the plan as a run in one transaction. */
+static void
+store(jv run, const char *runid, const char *goal)
+{
+	sqlite3 *db = au_xdb_open();
+	sqlite3_stmt *ins_run, *ins_task, *ins_dep;
+	struct au_buf b = AU_BUF_INIT;
+	char ts[AU_TS_LEN];
+	size_t i, j;
+
+	au_xdb_begin(db);
+	if (sqlite3_prepare_v2(db, "INSERT INTO aw_runs (id, created, tasks,"
+	    " levels, goal, record) VALUES (?, ?, ?, ?, ?, ?)", -1, &ins_run,
+	    NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "INSERT INTO aw_tasks (run_id, id, ord, "
+	    "level, kind, priority, record) VALUES (?, ?, ?, ?, ?, ?, ?)", -1,
+	    &ins_task, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "INSERT INTO aw_deps (run_id, task_id, "
+	    "dep_id) VALUES (?, ?, ?)", -1, &ins_dep, NULL) != SQLITE_OK)
+		au_die(EX_SOFTWARE, "prepare: %s", sqlite3_errmsg(db));
+	au_json_dump(&b, run);
+	sqlite3_bind_text(ins_run, 1, runid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(ins_run, 2, au_ts_fmt(au_now_ms(), ts), -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int64(ins_run, 3, (sqlite3_int64)ntasks);
+	sqlite3_bind_int(ins_run, 4, nlevels);
+	if (goal != NULL)
+		sqlite3_bind_text(ins_run, 5, goal, -1, SQLITE_STATIC);
+	sqlite3_bind_text(ins_run, 6, b.s, (int)b.len, SQLITE_STATIC);
+	if (sqlite3_step(ins_run) != SQLITE_DONE)
+		goto fail;
+	sqlite3_bind_text(ins_task, 1, runid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(ins_dep, 1, runid, -1, SQLITE_STATIC);
+	for (i = 0; i < ntasks; i++) {
+		const struct task *t = &tasks[seq[i]];
+
+		emit(&b, t, runid);
+		sqlite3_bind_text(ins_task, 2, t->id, (int)t->idlen,
+		    SQLITE_STATIC);
+		sqlite3_bind_int(ins_task, 3, t->order);
+		sqlite3_bind_int(ins_task, 4, t->level);
+		sqlite3_bind_text(ins_task, 5, t->p->kind, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(ins_task, 6, t->p->priority);
+		sqlite3_bind_text(ins_task, 7, b.s, (int)b.len - 1,
+		    SQLITE_STATIC);
+		if (sqlite3_step(ins_task) != SQLITE_DONE)
+			goto fail;
+		sqlite3_reset(ins_task);
+	}
+	for (i = 0; i < ntasks; i++) {
+		const struct task *t = &tasks[i];
+
+		sqlite3_bind_text(ins_dep, 2, t->id, (int)t->idlen,
+		    SQLITE_STATIC);
+		for (j = t->dep0; j < t->dep0 + t->ndeps; j++) {
+			sqlite3_bind_text(ins_dep, 3, deps[j].s,
+			    (int)deps[j].len, SQLITE_STATIC);
+			if (sqlite3_step(ins_dep) != SQLITE_DONE)
+				goto fail;
+			sqlite3_reset(ins_dep);
+		}
+	}
+	sqlite3_finalize(ins_run);
+	sqlite3_finalize(ins_task);
+	sqlite3_finalize(ins_dep);
+	au_xdb_commit(db);
+	au_db_close(db);
+	au_buf_free(&b);
+	au_note("stored run %s: %zu tasks, %d levels", runid, ntasks, nlevels);
+	return;
+fail:
+	au_die(EX_IOERR, "%s: storing the plan: %s",
+	    sqlite3_db_filename(db, "main"), sqlite3_errmsg(db));
+}
+
+/* Run the planner with the goal on its standard input; read its tasks. */
+static int
+plan_goal(const char *goal, const char *plannercmd)
+{
+	char *argv[] = { "/bin/sh", "-c", (char *)plannercmd, NULL };
+	struct au_spawn sp = { argv, NULL, NULL,
+	    { AU_FD_PIPE, AU_FD_PIPE, AU_FD_INHERIT }, 0, NULL, 0 };
+	struct au_buf b = AU_BUF_INIT;
+	struct au_proc p;
+	struct au_in *in;
+	void (*old)(int);
+	size_t off = 0;
+	ssize_t w;
+	jv g;
+	int rc;
+
+	if ((rc = au_spawn(&sp, &p)) != 0)
+		au_die(rc, "planner: %s", au_errmsg());
+	g = jv_object_set(jv_object(), jv_string("type"), jv_string("goal"));
+	g = jv_object_set(g, jv_string("text"), jv_string(goal));
+	au_json_dump(&b, g);
+	au_buf_addc(&b, '\n');
+	jv_free(g);
+	/* A planner that never reads its input is its own business. */
+	old = signal(SIGPIPE, SIG_IGN);
+	while (off < b.len && (w = write(p.fd[0], b.s + off, b.len - off)) > 0)
+		off += (size_t)w;
+	signal(SIGPIPE, old);
+	close(p.fd[0]);
+	p.fd[0] = -1;
+	au_buf_free(&b);
+	in = au_in_fdopen(p.fd[1], "planner");
+	readtasks(in, NULL);
+	au_in_close(in);
+	rc = au_proc_wait(&p, -1, 0, NULL);
+	if (rc > 128)
+		au_err("planner: killed by signal %d", rc - 128);
+	else if (rc != 0)
+		au_err("planner: exited with status %d", rc);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *arg, *goal = NULL, *plannercmd = NULL;
+	struct au_where *where = NULL;
+	struct au_in *in = NULL;
+	enum fmt fmt = NDJSON;
+	int c, dry = 0, crit = 0, rc;
+	char runid[AU_ID_LEN];
+	size_t placed, *path = NULL, npath = 0, i;
+	unsigned char *hot = NULL;
+	int64_t total = 0;
+	jv run;
+
+	au_setprog(argv[0]);
+	while ((c = au_getopt(&cmd, argc, argv, &arg)) != -1) {
+		switch (c) {
+		case 'n':
+			dry = 1;
+			break;
+		case 'f':
+			if (strcmp(arg, "ndjson") == 0)
+				fmt = NDJSON;
+			else if (strcmp(arg, "dot") == 0)
+				fmt = DOT;
+			else if (strcmp(arg, "tsv") == 0)
+				fmt = TSV;
+			else
+				au_usage_die(&cmd, "--format: unknown format "
+				    "%s (ndjson, dot or tsv)", au_quote(arg));
+			break;
+		case O_CRITICAL:
+			crit = 1;
+			break;
+		case O_GOAL:
+			goal = arg;
+			break;
+		case O_PLANNER:
+			plannercmd = arg;
+			break;
+		}
+	}
+	argc -= au_optind;
+	argv += au_optind;
+	if (goal != NULL && plannercmd == NULL)
+		au_usage_die(&cmd, "--goal needs --planner-cmd (the model "
+		    "planner comes with mf-route)");
+	if (plannercmd != NULL && goal == NULL)
+		au_usage_die(&cmd, "--planner-cmd needs --goal");
+	if (goal != NULL && argc > 0)
+		au_usage_die(&cmd, "--goal takes no file operands");
+
+	if (au_opts.where != NULL)
+		where = au_xwhere_new(au_opts.where);
+	au_out_init();
+	render = !dry || (fmt == NDJSON && !crit);
+	byid = au_map_new(1024);
+	dropped = au_map_new(16);
+	rc = 0;
+	if (goal != NULL) {
+		rc = plan_goal(goal, plannercmd);
+	} else {
+		in = au_in_open(argv, argc);
+		readtasks(in, where);
+	}
+	if (rc != 0)
+		exit(rc);
+	resolve();
+	if (bad)
+		exit(in && au_in_status(in) ? au_in_status(in) : EX_DATAERR);
+	reverse();
+	placed = order();
+	if (placed < ntasks)
+		cycles();
+	if (bad)
+		exit(EX_DATAERR);
+
+	au_ulid(runid);
+	run = runrec(runid, goal, argv, goal ? 0 : argc);
+	if (crit) {
+		npath = critical(&path, &total);
+		run = jv_object_set(run, jv_string("critical_path_ms"),
+		    jv_number((double)total));
+	}
+	if (!dry)
+		store(run, runid, goal);
+
+	if (crit && fmt == NDJSON) {
+		jv cp = jv_object(), ids = jv_array();
+
+		for (i = 0; i < npath; i++)
+			ids = jv_array_append(ids, jv_string_sized(
+			    tasks[path[i]].id, (int)tasks[path[i]].idlen));
+		cp = jv_object_set(cp, jv_string("type"),
+		    jv_string("critical_path"));
+		cp = jv_object_set(cp, jv_string("run_id"), jv_string(runid));
+		cp = jv_object_set(cp, jv_string("tasks"), ids);
+		cp = jv_object_set(cp, jv_string("estimate_ms"),
+		    jv_number((double)total));
+		au_out_rec(cp);
+		jv_free(cp);
+	} else if (fmt == NDJSON) {
+		struct au_buf b = AU_BUF_INIT;
+
+		au_out_rec(run);
+		for (i = 0; i < ntasks; i++) {
+			emit(&b, &tasks[seq[i]], runid);
+			au_out_text(b.s, b.len);
+			au_out_eol();
+		}
+		au_buf_free(&b);
+	} else if (fmt == TSV) {
+		write_tsv(crit ? path : seq, crit ? npath : ntasks);
+	} else {
+		if (crit) {
+			hot = xcalloc(ntasks ? ntasks : 1, 1);
+			for (i = 0; i < npath; i++)
+				hot[path[i]] = 1;
+		}
+		write_dot(runid, hot);
+	}
+	jv_free(run);
+	au_out_close();
+	return 0;
+}

@@ -1,0 +1,245 @@
+/*
+ * db.c - the state file: where it lives, opening it safely (mode 0600 in a
+ * 0700 directory, WAL, busy timeout, foreign keys), migrating it forward,
+ * and write transactions that wait for other writers and give up with 75.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "agentutils.h"
+#include "schema.h"
+
+#define BUSY_MS 5000
+
+char *
+au_db_path(const char *opt)
+{
+	const char *e, *home;
+	struct passwd *pw;
+
+	if (opt != NULL && *opt != '\0')
+		return xstrdup(opt);
+	if ((e = getenv("AGENTUTILS_DB")) != NULL && *e != '\0')
+		return xstrdup(e);
+	if ((e = getenv("XDG_STATE_HOME")) != NULL && *e == '/')
+		return xasprintf("%s/agentutils/state.db", e);
+	home = getenv("HOME");
+	if ((home == NULL || *home == '\0') &&
+	    (pw = getpwuid(getuid())) != NULL)
+		home = pw->pw_dir;
+	return xasprintf("%s/.local/state/agentutils/state.db",
+	    home ? home : "");
+}
+
+/* mkdir -p of the directory part of path; new directories get 0700. */
+static int
+mkparents(const char *path)
+{
+	char *d = xstrdup(path), *p;
+	struct stat st;
+	int rc = 0;
+
+	for (p = d + 1; (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		if (stat(d, &st) != 0 && (mkdir(d, 0700) != 0 && errno != EEXIST))
+			rc = au_seterr(EX_CANTCREAT, "cannot create %s:", d);
+		*p = '/';
+		if (rc)
+			break;
+	}
+	free(d);
+	return rc;
+}
+
+static int
+busy_ms(void)
+{
+	const char *e = getenv("AGENTUTILS_BUSY_TIMEOUT");
+	int64_t ms;
+
+	if (e != NULL && au_dur_parse(e, &ms) == 0 && ms < INT32_MAX)
+		return (int)ms;
+	return BUSY_MS;
+}
+
+/* Map an SQLite result to our exit codes and message. */
+static int
+dberr(sqlite3 *db, int rc, const char *what)
+{
+	const char *path = sqlite3_db_filename(db, "main");
+
+	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		return au_seterr(EX_TEMPFAIL, "%s: state file is busy "
+		    "(gave up after %dms)", path ? path : "", busy_ms());
+	if (what == NULL)
+		return au_seterr(EX_IOERR, "%s: %s", path ? path : "",
+		    sqlite3_errmsg(db));
+	return au_seterr(EX_IOERR, "%s: %s: %s", path ? path : "", what,
+	    sqlite3_errmsg(db));
+}
+
+int
+au_db_exec(sqlite3 *db, const char *sql)
+{
+	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : dberr(db, rc, NULL);
+}
+
+int
+au_db_begin(sqlite3 *db)
+{
+	int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : dberr(db, rc, "begin");
+}
+
+int
+au_db_commit(sqlite3 *db)
+{
+	int rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+
+	if (rc == SQLITE_OK)
+		return 0;
+	rc = dberr(db, rc, "commit");
+	au_db_rollback(db);
+	return rc;
+}
+
+void
+au_db_rollback(sqlite3 *db)
+{
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+void
+au_xdb_begin(sqlite3 *db)
+{
+	int rc = au_db_begin(db);
+
+	if (rc)
+		au_die(rc, "%s", au_errmsg());
+}
+
+void
+au_xdb_commit(sqlite3 *db)
+{
+	int rc = au_db_commit(db);
+
+	if (rc)
+		au_die(rc, "%s", au_errmsg());
+}
+
+static int
+user_version(sqlite3 *db, int *v)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return dberr(db, rc, "schema version");
+	rc = sqlite3_step(st);
+	*v = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : dberr(db, rc, "schema version");
+}
+
+int
+au_db_schema_version(void)
+{
+	return schema_nsteps;
+}
+
+static int
+migrate(sqlite3 *db, const char *path)
+{
+	char sql[64];
+	int rc, v;
+
+	if ((rc = user_version(db, &v)) != 0)
+		return rc;
+	if (v == schema_nsteps)
+		return 0;
+	if (v < schema_nsteps) {
+		if ((rc = au_db_begin(db)) != 0)
+			return rc;
+		/* Another process may have migrated while we waited. */
+		if ((rc = user_version(db, &v)) != 0)
+			goto fail;
+		for (; v < schema_nsteps; v++)
+			if ((rc = au_db_exec(db, schema_steps[v])) != 0)
+				goto fail;
+		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v);
+		if ((rc = au_db_exec(db, sql)) != 0)
+			goto fail;
+		return au_db_commit(db);
+	}
+	return au_seterr(EX_CONFIG, "%s: schema version %d is newer than "
+	    "this program knows (%d): upgrade agentutils", path, v,
+	    schema_nsteps);
+fail:
+	au_db_rollback(db);
+	return rc;
+}
+
+int
+au_db_open(const char *path, sqlite3 **out)
+{
+	sqlite3 *db = NULL;
+	int fd, rc;
+
+	*out = NULL;
+	if ((rc = mkparents(path)) != 0)
+		return rc;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return au_seterr(errno == ENOENT || errno == EACCES ||
+		    errno == EROFS || errno == EISDIR ? EX_CANTCREAT : EX_IOERR,
+		    "%s:", path);
+	close(fd);
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
+	if (rc != SQLITE_OK) {
+		rc = au_seterr(EX_IOERR, "%s: %s", path, db ?
+		    sqlite3_errmsg(db) : "cannot open");
+		sqlite3_close(db);
+		return rc;
+	}
+	sqlite3_busy_timeout(db, busy_ms());
+	sqlite3_extended_result_codes(db, 0);
+	if ((rc = au_db_exec(db, "PRAGMA journal_mode = WAL;"
+	    "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON")) != 0 ||
+	    (rc = migrate(db, path)) != 0) {
+		sqlite3_close(db);
+		return rc;
+	}
+	*out = db;
+	return 0;
+}
+
+sqlite3 *
+au_xdb_open(void)
+{
+	char *path = au_db_path(au_opts.db);
+	sqlite3 *db;
+	int rc = au_db_open(path, &db);
+
+	if (rc)
+		au_die(rc, "%s", au_errmsg());
+	free(path);
+	return db;
+}
+
+void
+au_db_close(sqlite3 *db)
+{
+	sqlite3_close(db);
+}

@@ -1,0 +1,161 @@
+/*
+ * err.c - the program name and the one family of diagnostics:
+ * "prog: what" on standard error, with strerror appended when the format
+ * ends in ':', and the last error of a plain library call kept per thread.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agentutils.h"
+
+const char *au_prog = "agentutils";
+int au_quiet;
+int au_verbose;
+
+static _Thread_local char errbuf[1024];
+
+void
+au_setprog(const char *argv0)
+{
+	const char *p;
+	int fd;
+
+	/* A closed standard descriptor would be reused by the next open()
+	 * and records would land in the wrong file: hold them open. */
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2)
+		;
+	if (fd > 2)
+		close(fd);
+	if (argv0 == NULL || *argv0 == '\0')
+		return;
+	p = strrchr(argv0, '/');
+	au_prog = p ? p + 1 : argv0;
+}
+
+/* Format into buf; a trailing ':' becomes ": strerror(errno)". */
+static void
+fmtmsg(char *buf, size_t size, int errnum, const char *fmt, va_list ap)
+{
+	size_t n, flen = strlen(fmt);
+
+	vsnprintf(buf, size, fmt, ap);
+	if (flen > 0 && fmt[flen - 1] == ':') {
+		n = strlen(buf);
+		snprintf(buf + n, size - n, " %s", strerror(errnum));
+	}
+}
+
+static void
+vmsg(const char *fmt, va_list ap)
+{
+	char buf[4096];
+	int e = errno;
+
+	fmtmsg(buf, sizeof buf, e, fmt, ap);
+	fflush(stdout);
+	fprintf(stderr, "%s: %s\n", au_prog, buf);
+	errno = e;
+}
+
+void
+au_die(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+	exit(code);
+}
+
+void
+au_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+}
+
+void
+au_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (au_quiet)
+		return;
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+}
+
+void
+au_note(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!au_verbose || au_quiet)
+		return;
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+}
+
+int
+au_seterr(int code, const char *fmt, ...)
+{
+	va_list ap;
+	int e = errno;
+
+	va_start(ap, fmt);
+	fmtmsg(errbuf, sizeof errbuf, e, fmt, ap);
+	va_end(ap);
+	errno = e;
+	return code;
+}
+
+const char *
+au_errmsg(void)
+{
+	return errbuf;
+}
+
+const char *
+au_quote(const char *s)
+{
+	static _Thread_local char bufs[8][256];
+	static _Thread_local unsigned next;
+	char *b = bufs[next++ % 8], *p = b, *end = b + sizeof bufs[0] - 5;
+	unsigned char c;
+
+	*p++ = '"';
+	for (; (c = (unsigned char)*s) != '\0'; s++) {
+		if (p + 5 > end) {
+			memcpy(p, "...", 3);
+			p += 3;
+			break;
+		}
+		if (c == '"' || c == '\\') {
+			*p++ = '\\';
+			*p++ = (char)c;
+		} else if (c == '\n') {
+			*p++ = '\\';
+			*p++ = 'n';
+		} else if (c == '\t') {
+			*p++ = '\\';
+			*p++ = 't';
+		} else if (c < 0x20 || c == 0x7f) {
+			p += sprintf(p, "\\x%02x", c);
+		} else {
+			*p++ = (char)c;
+		}
+	}
+	*p++ = '"';
+	*p = '\0';
+	return b;
+}

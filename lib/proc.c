@@ -1,0 +1,263 @@
+/*
+ * proc.c - child processes: posix_spawn with pipes, a process group of
+ * their own, resource limits, a timeout that ends the whole group (TERM,
+ * a grace period, KILL), and the child's end told as one exit code the
+ * way a shell tells it: the status, 128 + signal, 126, 127.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agentutils.h"
+
+extern char **environ;
+
+/* Signals a child gets back at their defaults, whatever we did with them. */
+static const int defsigs[] = { SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP,
+    SIGCHLD, SIGALRM, SIGUSR1, SIGUSR2, SIGTSTP, SIGTTIN, SIGTTOU };
+
+int
+au_exit_code(int st)
+{
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return 128;
+}
+
+static int
+execfail(const char *name, int err)
+{
+	errno = err;
+	if (err == ENOENT)
+		return au_seterr(127, "%s: command not found", name);
+	return au_seterr(126, "%s: cannot execute:", name);
+}
+
+/* In a forked child: become what posix_spawn would have made, then exec. */
+static AU_NORETURN void
+child(const struct au_spawn *sp, const int src[3], int errfd)
+{
+	sigset_t none;
+	size_t i;
+	int e;
+
+	if (sp->pgroup)
+		setpgid(0, 0);
+	for (i = 0; i < sizeof defsigs / sizeof defsigs[0]; i++)
+		signal(defsigs[i], SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (i = 0; i < 3; i++)
+		if (src[i] >= 0 && src[i] != (int)i && dup2(src[i], (int)i) < 0)
+			goto fail;
+	if (sp->dir != NULL && chdir(sp->dir) != 0)
+		goto fail;
+	for (i = 0; i < (size_t)sp->nlimits; i++) {
+		struct rlimit rl = { sp->limits[i].soft, sp->limits[i].hard };
+
+		if (setrlimit(sp->limits[i].resource, &rl) != 0)
+			goto fail;
+	}
+	execvpe(sp->argv[0], sp->argv, sp->envp ? sp->envp : environ);
+fail:
+	e = errno;
+	if (write(errfd, &e, sizeof e) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+/* Limits need code between fork and exec, which posix_spawn cannot run. */
+static int
+spawn_fork(const struct au_spawn *sp, const int src[3], pid_t *pid)
+{
+	int ep[2], e;
+	ssize_t n;
+
+	if (pipe2(ep, O_CLOEXEC) != 0)
+		return au_seterr(EX_SOFTWARE, "pipe:");
+	if ((*pid = fork()) < 0) {
+		close(ep[0]);
+		close(ep[1]);
+		return au_seterr(EX_SOFTWARE, "fork:");
+	}
+	if (*pid == 0)
+		child(sp, src, ep[1]);
+	close(ep[1]);
+	do
+		n = read(ep[0], &e, sizeof e);
+	while (n < 0 && errno == EINTR);
+	close(ep[0]);
+	if (n == sizeof e) {
+		waitpid(*pid, NULL, 0);
+		return execfail(sp->argv[0], e);
+	}
+	return 0;
+}
+
+static int
+spawn_posix(const struct au_spawn *sp, const int src[3], pid_t *pid)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, def;
+	size_t i;
+	int rc;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&at);
+	for (i = 0; i < 3; i++)
+		if (src[i] >= 0 && src[i] != (int)i)
+			posix_spawn_file_actions_adddup2(&fa, src[i], (int)i);
+	if (sp->dir != NULL)
+		posix_spawn_file_actions_addchdir_np(&fa, sp->dir);
+	sigemptyset(&none);
+	sigemptyset(&def);
+	for (i = 0; i < sizeof defsigs / sizeof defsigs[0]; i++)
+		sigaddset(&def, defsigs[i]);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &def);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK |
+	    POSIX_SPAWN_SETSIGDEF | (sp->pgroup ? POSIX_SPAWN_SETPGROUP : 0));
+	posix_spawnattr_setpgroup(&at, 0);
+	rc = posix_spawnp(pid, sp->argv[0], &fa, &at, sp->argv,
+	    sp->envp ? sp->envp : environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (rc == 0)
+		return 0;
+	if (rc == ENOENT || rc == EACCES || rc == ENOEXEC || rc == EPERM ||
+	    rc == ENOTDIR || rc == EISDIR)
+		return execfail(sp->argv[0], rc);
+	errno = rc;
+	return au_seterr(EX_SOFTWARE, "%s: cannot start:", sp->argv[0]);
+}
+
+int
+au_spawn(const struct au_spawn *sp, struct au_proc *p)
+{
+	int src[3], pipes[3][2], i, rc, nullfd = -1;
+
+	p->pid = -1;
+	for (i = 0; i < 3; i++) {
+		p->fd[i] = -1;
+		pipes[i][0] = pipes[i][1] = -1;
+		src[i] = sp->fd[i] >= 0 ? sp->fd[i] : -1;
+	}
+	for (i = 0; i < 3; i++) {
+		if (sp->fd[i] == AU_FD_PIPE) {
+			if (pipe2(pipes[i], O_CLOEXEC) != 0) {
+				rc = au_seterr(EX_SOFTWARE, "pipe:");
+				goto out;
+			}
+			src[i] = pipes[i][i == 0 ? 0 : 1];
+			p->fd[i] = pipes[i][i == 0 ? 1 : 0];
+		} else if (sp->fd[i] == AU_FD_NULL) {
+			if (nullfd < 0 &&
+			    (nullfd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
+				rc = au_seterr(EX_SOFTWARE, "/dev/null:");
+				goto out;
+			}
+			src[i] = nullfd;
+		}
+	}
+	rc = sp->nlimits > 0 ? spawn_fork(sp, src, &p->pid) :
+	    spawn_posix(sp, src, &p->pid);
+out:
+	for (i = 0; i < 3; i++) {
+		/* The child's ends, and ours too if it never started. */
+		if (pipes[i][0] >= 0)
+			close(pipes[i][i == 0 ? 0 : 1]);
+		if (rc != 0 && p->fd[i] >= 0) {
+			close(p->fd[i]);
+			p->fd[i] = -1;
+		}
+	}
+	if (nullfd >= 0)
+		close(nullfd);
+	if (rc != 0)
+		p->pid = -1;
+	return rc;
+}
+
+/* Whether the child has ended within ms (-1: no limit), without reaping
+ * it, so that its process group id stays reserved until we do. */
+static int
+ended(pid_t pid, int64_t ms)
+{
+	int64_t deadline = au_mono_ms() + ms, left, nap = 1;
+	siginfo_t si;
+	struct pollfd pfd;
+	int fd, r;
+
+	fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	for (;;) {
+		memset(&si, 0, sizeof si);
+		r = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT |
+		    (ms < 0 ? 0 : WNOHANG));
+		if ((r == 0 && si.si_pid == pid) || (r < 0 && errno == ECHILD))
+			break;
+		left = deadline - au_mono_ms();
+		if (ms >= 0 && left <= 0) {
+			if (fd >= 0)
+				close(fd);
+			return 0;
+		}
+		if (fd >= 0) {
+			pfd.fd = fd;
+			pfd.events = POLLIN;
+			poll(&pfd, 1, ms < 0 ? -1 : (int)left);
+		} else {
+			struct timespec ts = { 0, (nap < left ? nap : left) *
+			    1000000 };
+
+			nanosleep(&ts, NULL);
+			nap = nap < 50 ? nap * 2 : 50;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	return 1;
+}
+
+int
+au_proc_wait(struct au_proc *p, int64_t timeout_ms, int64_t grace_ms,
+    int *timed_out)
+{
+	pid_t target;
+	int i, st = 0;
+
+	for (i = 0; i < 3; i++) {
+		if (p->fd[i] >= 0)
+			close(p->fd[i]);
+		p->fd[i] = -1;
+	}
+	if (timed_out != NULL)
+		*timed_out = 0;
+	if (p->pid <= 0)
+		return 127;
+	if (timeout_ms >= 0 && !ended(p->pid, timeout_ms)) {
+		if (timed_out != NULL)
+			*timed_out = 1;
+		target = getpgid(p->pid) == p->pid ? -p->pid : p->pid;
+		kill(target, SIGTERM);
+		ended(p->pid, grace_ms < 0 ? 0 : grace_ms);
+		/* The leader is not reaped yet, so the group id is still
+		 * ours: take down whatever of the group is left. */
+		kill(target, SIGKILL);
+	}
+	while (waitpid(p->pid, &st, 0) < 0 && errno == EINTR)
+		;
+	p->pid = -1;
+	return au_exit_code(st);
+}

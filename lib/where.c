@@ -1,0 +1,113 @@
+/*
+ * where.c - jq expressions that select records (--where), compiled once
+ * with libjq and run per record.  Compiling loads jq's builtins, which
+ * costs milliseconds, so programs compile only when --where is given.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jq.h>
+
+#include "agentutils.h"
+
+struct au_where {
+	jq_state *jq;
+};
+
+/* Collect jq's compile messages; jq hands each one over to us. */
+static void
+collect(void *data, jv msg)
+{
+	struct au_buf *b = data;
+
+	if (jv_get_kind(msg) == JV_KIND_STRING) {
+		const char *s = jv_string_value(msg);
+
+		if (strncmp(s, "jq: ", 4) == 0)
+			s += 4;
+		if (strncmp(s, "error: ", 7) == 0)
+			s += 7;
+		if (strstr(s, "compile error") == NULL) {
+			if (b->len > 0)
+				au_buf_adds(b, "; ");
+			au_buf_adds(b, s);
+		}
+	}
+	jv_free(msg);
+}
+
+struct au_where *
+au_where_new(const char *expr)
+{
+	struct au_buf msgs = AU_BUF_INIT;
+	struct au_where *w;
+	jq_state *jq = jq_init();
+
+	if (jq == NULL) {
+		au_seterr(EX_SOFTWARE, "cannot start jq");
+		return NULL;
+	}
+	jq_set_error_cb(jq, collect, &msgs);
+	if (!jq_compile(jq, expr)) {
+		au_seterr(EX_USAGE, "%s", msgs.len ? msgs.s : "compile error");
+		au_buf_free(&msgs);
+		jq_teardown(&jq);
+		return NULL;
+	}
+	au_buf_free(&msgs);
+	jq_set_error_cb(jq, NULL, NULL);
+	w = xmalloc(sizeof *w);
+	w->jq = jq;
+	return w;
+}
+
+struct au_where *
+au_xwhere_new(const char *expr)
+{
+	struct au_where *w = au_where_new(expr);
+
+	if (w == NULL)
+		au_die(EX_USAGE, "--where: %s", au_errmsg());
+	return w;
+}
+
+int
+au_where_test(struct au_where *w, jv v)
+{
+	jv r, msg;
+	int ok;
+
+	jq_start(w->jq, jv_copy(v), 0);
+	r = jq_next(w->jq);
+	if (jv_is_valid(r)) {
+		ok = jv_get_kind(r) != JV_KIND_NULL &&
+		    jv_get_kind(r) != JV_KIND_FALSE;
+		jv_free(r);
+		return ok;
+	}
+	if (!jv_invalid_has_msg(jv_copy(r))) {
+		jv_free(r);
+		return 0;
+	}
+	msg = jv_invalid_get_msg(r);
+	if (jv_get_kind(msg) == JV_KIND_STRING) {
+		au_seterr(-1, "%s", jv_string_value(msg));
+	} else {
+		struct au_buf b = AU_BUF_INIT;
+
+		au_json_dump(&b, msg);
+		au_seterr(-1, "%s (not a string)", b.s);
+		au_buf_free(&b);
+	}
+	jv_free(msg);
+	return -1;
+}
+
+void
+au_where_free(struct au_where *w)
+{
+	if (w == NULL)
+		return;
+	jq_teardown(&w->jq);
+	free(w);
+}
