@@ -40,6 +40,15 @@ B = build
 SANFLAGS =
 endif
 
+# Quiet by default, one line per step; V=1 shows the commands.
+ifeq ($(V),1)
+Q =
+SAY = @:
+else
+Q = @
+SAY = @printf '  %-8s %s\n'
+endif
+
 ALL_CFLAGS = $(AU_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(WARNINGS) $(SANFLAGS) \
 	-fPIC -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
@@ -65,39 +74,41 @@ MAN5 = man/man5/agentutils-records.5
 MAN7 = man/man7/agentutils.7
 SCHEMAS = $(wildcard share/schemas/*.schema.json)
 
-all: $(BINS) $(STATIC) $(SHARED) $(B)/agentutils.pc $(UNITS)
+all: $(BINS) $(STATIC) $(SHARED) $(UNITS)
 
 $(B)/lib $(B)/cmd $(B)/bin $(B)/tests:
-	mkdir -p $@
+	$(Q)mkdir -p $@
 
 $(B)/lib/%.o: lib/%.c | $(B)/lib
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(SAY) CC $<
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/cmd/%.o: cmd/%.c | $(B)/cmd
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(SAY) CC $<
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(STATIC): $(LIB_OBJ)
-	rm -f $@
-	ar rcs $@ $(LIB_OBJ)
+	$(SAY) AR $@
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $(LIB_OBJ)
 
 $(SHARED): $(LIB_OBJ) lib/agentutils.map
-	$(CC) $(ALL_LDFLAGS) -shared -Wl,-soname,libagentutils.so.$(SOVERSION) \
+	$(SAY) LD $@
+	$(Q)$(CC) $(ALL_LDFLAGS) -shared \
+		-Wl,-soname,libagentutils.so.$(SOVERSION) \
 		-Wl,--version-script=lib/agentutils.map -o $@ $(LIB_OBJ) \
 		$(LIB_LIBS)
 
 $(B)/bin/%: $(B)/cmd/%.o $(STATIC) | $(B)/bin
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(STATIC) $($*_LIBS)
+	$(SAY) LD $@
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(STATIC) $($*_LIBS)
 
 $(B)/tests/%: tests/lib/%.c tests/lib/tap.h $(STATIC) | $(B)/tests
-	$(CC) $(ALL_CFLAGS) -Itests/lib $(ALL_LDFLAGS) -o $@ $< $(STATIC) \
+	$(SAY) CC $<
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/lib $(ALL_LDFLAGS) -o $@ $< $(STATIC) \
 		$(LIB_LIBS)
 
-$(B)/agentutils.pc: lib/agentutils.pc.in Makefile
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
-		lib/agentutils.pc.in > $@
-
--include $(LIB_OBJ:.o=.d) $(PROGS:%=$(B)/cmd/%.d)
+-include $(LIB_OBJ:.o=.d) $(PROGS:%=$(B)/cmd/%.d) $(UNITS:=.d)
 
 deps:
 	@tools/deps.sh
@@ -136,7 +147,9 @@ install: all
 		$(DESTDIR)$(LIBDIR)/libagentutils.so.$(SOVERSION)
 	ln -sf libagentutils.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libagentutils.so
 	cp lib/agentutils.h $(DESTDIR)$(INCLUDEDIR)/
-	cp $(B)/agentutils.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+		lib/agentutils.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/agentutils.pc
 	cp $(MAN1) $(DESTDIR)$(MANDIR)/man1/
 	cp $(MAN5) $(DESTDIR)$(MANDIR)/man5/
 	cp $(MAN7) $(DESTDIR)$(MANDIR)/man7/

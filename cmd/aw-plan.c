@@ -7,6 +7,7 @@
  * Kahn's algorithm with a heap of ready tasks (higher priority first, then
  * input order), so the same input always gives the same plan.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,7 +117,8 @@ fault(const struct task *t, const char *fmt, ...)
 struct build {
 	struct prep p;
 	struct au_buf text, msgs, names;
-	size_t *namelen;	/* dependency names, end to end in names */
+	size_t *namelen;	/* the id, then dependency names, in names,
+				 * each ended by a NUL */
 	size_t nnames, names_cap;
 	int render;
 };
@@ -177,7 +179,7 @@ check_strings(struct build *b, const char *k, jv v, int names)
 			b->namelen = au_grow(b->namelen, &b->names_cap,
 			    b->nnames + 1, sizeof *b->namelen);
 			b->namelen[b->nnames++] = len;
-			au_buf_add(&b->names, jv_string_value(e), len);
+			au_buf_add(&b->names, jv_string_value(e), len + 1);
 		}
 		jv_free(e);
 	}
@@ -309,7 +311,7 @@ check_id(struct build *b, jv rec)
 		}
 	ok = 1;
 	b->p.idlen = n;
-	au_buf_add(&b->names, s, n);	/* the id goes first in names */
+	au_buf_add(&b->names, s, n + 1);	/* the id goes first in names */
 out:
 	jv_free(id);
 	return ok;
@@ -413,11 +415,11 @@ pack(struct build *b)
 	memcpy(s, b->names.s, b->names.len);
 	if (p->id != NULL)
 		p->id = s;
-	off = p->idlen;
+	off = p->id != NULL ? p->idlen + 1 : 0;
 	for (i = 0; i < p->ndeps; i++) {
 		p->deps[i].s = s + off;
 		p->deps[i].len = b->namelen[i];
-		off += b->namelen[i];
+		off += b->namelen[i] + 1;
 	}
 	s += b->names.len;
 	memcpy(s, b->text.s, b->text.len);
@@ -430,29 +432,60 @@ pack(struct build *b)
 	return p;
 }
 
+/* Each reading thread keeps its struct build until it ends. */
+static pthread_key_t build_key;
+static pthread_once_t build_once = PTHREAD_ONCE_INIT;
+
+static void
+build_free(void *arg)
+{
+	struct build *b = arg;
+
+	au_buf_free(&b->text);
+	au_buf_free(&b->msgs);
+	au_buf_free(&b->names);
+	free(b->namelen);
+	free(b);
+}
+
+static void
+build_key_init(void)
+{
+	if (pthread_key_create(&build_key, build_free) != 0)
+		au_die(EX_SOFTWARE, "pthread_key_create:");
+}
+
 /* The au_in_prepare function: everything about one record that needs no
  * other record, done in the reading threads. */
 static void *
 prepare(jv rec, void *arg)
 {
-	static _Thread_local struct build b;
 	const char *type = au_jv_str(rec, "type");
+	struct build *b;
 
-	memset(&b.p, 0, sizeof b.p);
-	b.text.len = b.msgs.len = b.names.len = 0;
-	b.nnames = 0;
-	b.render = *(int *)arg;
-	b.p.kind = "run";
-	if (type != NULL && strcmp(type, "run") == 0)
-		b.p.skip = 1;	/* a stored plan's header: replanned */
-	else if (type != NULL && strcmp(type, "task") != 0)
-		problem(&b, "unexpected record type %s (want \"task\")",
-		    au_quote(type));
-	else if (check_id(&b, rec)) {
-		b.p.id = "";	/* pack() points it at the name */
-		check(&b, rec);
+	pthread_once(&build_once, build_key_init);
+	if ((b = pthread_getspecific(build_key)) == NULL) {
+		b = xcalloc(1, sizeof *b);
+		pthread_setspecific(build_key, b);
 	}
-	return pack(&b);
+	memset(&b->p, 0, sizeof b->p);
+	b->text.len = b->msgs.len = b->names.len = 0;
+	au_buf_grow(&b->text, 0);	/* pack() copies from all three */
+	au_buf_grow(&b->msgs, 0);
+	au_buf_grow(&b->names, 0);
+	b->nnames = 0;
+	b->render = *(int *)arg;
+	b->p.kind = "run";
+	if (type != NULL && strcmp(type, "run") == 0)
+		b->p.skip = 1;	/* a stored plan's header: replanned */
+	else if (type != NULL && strcmp(type, "task") != 0)
+		problem(b, "unexpected record type %s (want \"task\")",
+		    au_quote(type));
+	else if (check_id(b, rec)) {
+		b->p.id = "";	/* pack() points it at the name */
+		check(b, rec);
+	}
+	return pack(b);
 }
 
 /* ---- the graph, in the main thread ---- */
@@ -871,27 +904,6 @@ runrec(const char *runid, const char *goal, char *const *files, int nfiles)
 }
 
 static void
-tsv_field(const char *s, size_t n)
-{
-	struct au_buf b = AU_BUF_INIT;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] == '\t')
-			au_buf_add(&b, "\\t", 2);
-		else if (s[i] == '\n')
-			au_buf_add(&b, "\\n", 2);
-		else if (s[i] == '\\')
-			au_buf_add(&b, "\\\\", 2);
-		else
-			au_buf_addc(&b, s[i]);
-	}
-	if (b.len)
-		au_out_text(b.s, b.len);
-	au_buf_free(&b);
-}
-
-static void
 write_tsv(const size_t *list, size_t n)
 {
 	struct au_buf b = AU_BUF_INIT;
@@ -904,7 +916,7 @@ write_tsv(const size_t *list, size_t n)
 		b.len = 0;
 		au_buf_addf(&b, "%d\t%d\t", t->order, t->level);
 		au_out_text(b.s, b.len);
-		tsv_field(t->id, t->idlen);
+		au_out_text(t->id, t->idlen);
 		b.len = 0;
 		au_buf_addf(&b, "\t%s\t%lld\t", t->p->kind,
 		    (long long)t->p->priority);
@@ -912,7 +924,7 @@ write_tsv(const size_t *list, size_t n)
 		for (j = 0; j < t->ndeps; j++) {
 			if (j > 0)
 				au_out_text(",", 1);
-			tsv_field(deps[t->dep0 + j].s, deps[t->dep0 + j].len);
+			au_out_text(deps[t->dep0 + j].s, deps[t->dep0 + j].len);
 		}
 		au_out_text("\n", 1);
 		au_out_eol();
@@ -1103,14 +1115,35 @@ plan_goal(const char *goal, const char *plannercmd)
 	return rc;
 }
 
+/* Free what the plan was made of. */
+static void
+cleanup(void)
+{
+	size_t i;
+
+	for (i = 0; i < ntasks; i++)
+		free(tasks[i].p);
+	for (i = 0; i < nkept; i++)
+		free(kept[i]);
+	free(tasks);
+	free(kept);
+	free(deps);
+	free(roff);
+	free(rdep);
+	free(heap);
+	free(seq);
+	au_map_free(byid);
+	au_map_free(dropped);
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *arg, *goal = NULL, *plannercmd = NULL;
 	struct au_where *where = NULL;
-	struct au_in *in = NULL;
+	struct au_in *in;
 	enum fmt fmt = NDJSON;
-	int c, dry = 0, crit = 0, rc;
+	int c, dry = 0, crit = 0, rc, instatus = 0;
 	char runid[AU_ID_LEN];
 	size_t placed, *path = NULL, npath = 0, i;
 	unsigned char *hot = NULL;
@@ -1167,18 +1200,21 @@ main(int argc, char **argv)
 	} else {
 		in = au_in_open(argv, argc);
 		readtasks(in, where);
+		instatus = au_in_status(in);
+		au_in_close(in);
 	}
+	au_where_free(where);
 	if (rc != 0)
 		exit(rc);
+	/* Unknown dependencies are left out of the graph, so that its
+	 * cycles are found too: every problem is reported at once. */
 	resolve();
-	if (bad)
-		exit(in && au_in_status(in) ? au_in_status(in) : EX_DATAERR);
 	reverse();
 	placed = order();
 	if (placed < ntasks)
 		cycles();
 	if (bad)
-		exit(EX_DATAERR);
+		exit(instatus ? instatus : EX_DATAERR);
 
 	au_ulid(runid);
 	run = runrec(runid, goal, argv, goal ? 0 : argc);
@@ -1226,5 +1262,8 @@ main(int argc, char **argv)
 	}
 	jv_free(run);
 	au_out_close();
+	free(path);
+	free(hot);
+	cleanup();
 	return 0;
 }

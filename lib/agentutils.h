@@ -202,6 +202,11 @@ void au_json_dump(struct au_buf *b, jv v);
 void au_json_str(struct au_buf *b, const char *s, size_t n);
 /* Length of the valid UTF-8 prefix of s (n when all of it is valid). */
 size_t au_utf8_valid(const char *s, size_t n);
+/* Check that the n bytes at s are one JSON value (RFC 8259) in valid
+ * UTF-8, white space around it allowed: NULL, or what is wrong ("invalid
+ * JSON: ...", "invalid UTF-8") with *at set to the offending byte's
+ * offset.  Catches what jq 1.6's parser would leak on, or accept. */
+const char *au_json_check(const char *s, size_t n, size_t *at);
 /* The string at key of object o (borrowed), or NULL if absent or not a
  * string; the pointer lives as long as o. */
 const char *au_jv_str(jv o, const char *key);

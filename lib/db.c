@@ -160,7 +160,7 @@ au_db_schema_version(void)
 }
 
 static int
-migrate(sqlite3 *db, const char *path)
+migrate(sqlite3 *db)
 {
 	char sql[64];
 	int rc, v;
@@ -184,8 +184,8 @@ migrate(sqlite3 *db, const char *path)
 		return au_db_commit(db);
 	}
 	return au_seterr(EX_CONFIG, "%s: schema version %d is newer than "
-	    "this program knows (%d): upgrade agentutils", path, v,
-	    schema_nsteps);
+	    "this program knows (%d): upgrade agentutils",
+	    sqlite3_db_filename(db, "main"), v, schema_nsteps);
 fail:
 	au_db_rollback(db);
 	return rc;
@@ -217,7 +217,7 @@ au_db_open(const char *path, sqlite3 **out)
 	sqlite3_extended_result_codes(db, 0);
 	if ((rc = au_db_exec(db, "PRAGMA journal_mode = WAL;"
 	    "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON")) != 0 ||
-	    (rc = migrate(db, path)) != 0) {
+	    (rc = migrate(db)) != 0) {
 		sqlite3_close(db);
 		return rc;
 	}
@@ -232,9 +232,9 @@ au_xdb_open(void)
 	sqlite3 *db;
 	int rc = au_db_open(path, &db);
 
+	free(path);
 	if (rc)
 		au_die(rc, "%s", au_errmsg());
-	free(path);
 	return db;
 }
 

@@ -186,6 +186,250 @@ au_utf8_valid(const char *str, size_t n)
 	return n;
 }
 
+/* The length of the UTF-8 sequence at p (before e), or 0 if invalid. */
+static size_t
+utf8_seq(const unsigned char *p, const unsigned char *e)
+{
+	size_t len = au_utf8_valid((const char *)p,
+	    (size_t)(e - p) < 4 ? (size_t)(e - p) : 4);
+
+	if (len == 0)
+		return 0;
+	return p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3 : 4;
+}
+
+static int
+hex4(const unsigned char *p, const unsigned char *e, unsigned *v)
+{
+	int i;
+
+	if (e - p < 4)
+		return -1;
+	for (*v = 0, i = 0; i < 4; i++) {
+		unsigned c = p[i];
+
+		*v <<= 4;
+		if (c >= '0' && c <= '9')
+			*v |= c - '0';
+		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			*v |= (c | 0x20) - 'a' + 10;
+		else
+			return -1;
+	}
+	return 0;
+}
+
+/* Scan the string at *pp (at its opening quote); NULL or what is wrong,
+ * with *pp at the offending byte. */
+static const char *
+scan_string(const unsigned char **pp, const unsigned char *e)
+{
+	const unsigned char *p = *pp + 1, *start = *pp;
+	unsigned u, lo;
+	size_t len;
+
+	for (;;) {
+		while (p < e && *p >= 0x20 && *p < 0x80 && *p != '"' &&
+		    *p != '\\')
+			p++;
+		*pp = p;
+		if (p == e) {
+			*pp = start;
+			return "invalid JSON: unterminated string";
+		}
+		if (*p == '"') {
+			*pp = p + 1;
+			return NULL;
+		}
+		if (*p < 0x20)
+			return "invalid JSON: control character in a string";
+		if (*p >= 0x80) {
+			if ((len = utf8_seq(p, e)) == 0)
+				return "invalid UTF-8";
+			p += len;
+			continue;
+		}
+		/* A backslash. */
+		if (++p == e) {
+			*pp = start;
+			return "invalid JSON: unterminated string";
+		}
+		if (strchr("\"\\/bfnrt", *p) != NULL && *p != '\0') {
+			p++;
+			continue;
+		}
+		if (*p != 'u' || hex4(p + 1, e, &u) != 0) {
+			*pp = p - 1;
+			return "invalid JSON: invalid escape";
+		}
+		p += 5;
+		if (u >= 0xdc00 && u <= 0xdfff) {
+			*pp = p - 6;
+			return "invalid JSON: lone low surrogate escape";
+		}
+		if (u >= 0xd800 && u <= 0xdbff) {
+			if (e - p < 6 || p[0] != '\\' || p[1] != 'u' ||
+			    hex4(p + 2, e, &lo) != 0 || lo < 0xdc00 ||
+			    lo > 0xdfff) {
+				*pp = p - 6;
+				return "invalid JSON: high surrogate escape "
+				    "without its low half";
+			}
+			p += 6;
+		}
+	}
+}
+
+static const char *
+scan_number(const unsigned char **pp, const unsigned char *e)
+{
+	const unsigned char *p = *pp, *d;
+
+	if (p < e && *p == '-')
+		p++;
+	if (p < e && *p == '0') {
+		p++;
+	} else {
+		for (d = p; p < e && *p >= '0' && *p <= '9'; p++)
+			;
+		if (p == d)
+			return "invalid JSON: invalid number";
+	}
+	if (p < e && *p == '.') {
+		for (d = ++p; p < e && *p >= '0' && *p <= '9'; p++)
+			;
+		if (p == d) {
+			*pp = p;
+			return "invalid JSON: invalid number";
+		}
+	}
+	if (p < e && (*p == 'e' || *p == 'E')) {
+		if (++p < e && (*p == '+' || *p == '-'))
+			p++;
+		for (d = p; p < e && *p >= '0' && *p <= '9'; p++)
+			;
+		if (p == d) {
+			*pp = p;
+			return "invalid JSON: invalid number";
+		}
+	}
+	*pp = p;
+	return NULL;
+}
+
+#define MAXDEPTH 1000
+
+const char *
+au_json_check(const char *str, size_t n, size_t *at)
+{
+	const unsigned char *s = (const unsigned char *)str, *p = s, *e = s + n;
+	unsigned char stack[MAXDEPTH];	/* '{' or '[' */
+	const char *err = NULL;
+	int depth = 0;
+	enum { VALUE, KEY, AFTER } st = VALUE;
+
+#define WS() while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || \
+    *p == '\r')) p++
+	for (;;) {
+		WS();
+		if (st == AFTER) {
+			if (depth == 0) {
+				if (p != e)
+					err = "invalid JSON: unexpected data "
+					    "after the value";
+				break;
+			}
+			if (p < e && *p == ',') {
+				p++;
+				st = stack[depth - 1] == '{' ? KEY : VALUE;
+			} else if (p < e && *p == (stack[depth - 1] == '{' ?
+			    '}' : ']')) {
+				p++;
+				depth--;
+			} else {
+				err = stack[depth - 1] == '{' ?
+				    "invalid JSON: expected ',' or '}'" :
+				    "invalid JSON: expected ',' or ']'";
+				break;
+			}
+			continue;
+		}
+		if (st == KEY) {
+			if (p == e || *p != '"') {
+				err = "invalid JSON: expected a string key";
+				break;
+			}
+			if ((err = scan_string(&p, e)) != NULL)
+				break;
+			WS();
+			if (p == e || *p != ':') {
+				err = "invalid JSON: expected ':' after a key";
+				break;
+			}
+			p++;
+			st = VALUE;
+			continue;
+		}
+		if (p == e) {
+			err = "invalid JSON: expected a value";
+			break;
+		}
+		switch (*p) {
+		case '{':
+		case '[':
+			if (depth == MAXDEPTH) {
+				err = "invalid JSON: nested deeper than 1000 "
+				    "levels";
+				goto out;
+			}
+			stack[depth++] = *p++;
+			WS();
+			if (p < e && *p == (stack[depth - 1] == '{' ? '}' :
+			    ']')) {
+				p++;
+				depth--;
+				st = AFTER;
+			} else {
+				st = stack[depth - 1] == '{' ? KEY : VALUE;
+			}
+			continue;
+		case '"':
+			err = scan_string(&p, e);
+			break;
+		case 't':
+		case 'f':
+		case 'n': {
+			const char *lit = *p == 't' ? "true" :
+			    *p == 'f' ? "false" : "null";
+			size_t len = strlen(lit);
+
+			if ((size_t)(e - p) < len || memcmp(p, lit, len) != 0 ||
+			    (p + len < e && ((p[len] | 0x20) >= 'a' &&
+			    (p[len] | 0x20) <= 'z')))
+				err = "invalid JSON: invalid literal";
+			else
+				p += len;
+			break;
+		}
+		default:
+			if (*p == '-' || (*p >= '0' && *p <= '9'))
+				err = scan_number(&p, e);
+			else if (*p >= 0x80 && utf8_seq(p, e) == 0)
+				err = "invalid UTF-8";
+			else
+				err = "invalid JSON: expected a value";
+		}
+		if (err != NULL)
+			break;
+		st = AFTER;
+	}
+#undef WS
+out:
+	if (err != NULL && at != NULL)
+		*at = (size_t)(p - s);
+	return err;
+}
+
 const char *
 au_jv_str(jv o, const char *key)
 {

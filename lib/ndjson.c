@@ -206,8 +206,8 @@ static void
 parse(struct item *it, const struct prepare *pp)
 {
 	size_t maxline = pp->maxline;
-	const char *s = it->raw;
-	size_t n = it->len, ok;
+	const char *s = it->raw, *what;
+	size_t n = it->len, at;
 	jv v;
 
 	it->raw = NULL;
@@ -216,8 +216,8 @@ parse(struct item *it, const struct prepare *pp)
 		    maxline);
 		return;
 	}
-	if ((ok = au_utf8_valid(s, n)) != n) {
-		complain(it, EX_DATAERR, "invalid UTF-8 (byte %zu)", ok + 1);
+	if ((what = au_json_check(s, n, &at)) != NULL) {
+		complain(it, EX_DATAERR, "%s (column %zu)", what, at + 1);
 		return;
 	}
 	v = jv_parse_sized(s, (int)n);

@@ -300,8 +300,9 @@ au_getopt(const struct au_cmd *cmd, int argc, char **argv, const char **arg)
 				au_usage_die(cmd, "unknown option %s",
 				    au_quote(s));
 			} else {
-				char *a = xstrdup(argv[optind - 1]), *eq;
+				char a[256], *eq;
 
+				snprintf(a, sizeof a, "%s", argv[optind - 1]);
 				if ((eq = strchr(a, '=')) != NULL)
 					*eq = '\0';
 				au_usage_die(cmd, "unknown option %s",
@@ -362,7 +363,7 @@ bash_action(FILE *f, const char *complete)
 static void
 bash(const struct au_cmd *cmd, FILE *f)
 {
-	const char *fn = funcname(cmd->name);
+	const char *fn = funcname(cmd->name), *sep = "";
 	const struct au_opt *o;
 	size_t i;
 
@@ -388,9 +389,11 @@ bash(const struct au_cmd *cmd, FILE *f)
 		o = table[i];
 		if (o->help == NULL)
 			continue;
+		fprintf(f, "%s", sep);
 		if (isshort(o->id))
 			fprintf(f, "-%c ", o->id);
-		fprintf(f, "--%s%s", o->name, i + 1 < ntable ? " " : "");
+		fprintf(f, "--%s", o->name);
+		sep = " ";
 	}
 	fputs("' -- \"$cur\"))\n\t\treturn\n\tfi\n\t", f);
 	bash_action(f, cmd->complete);

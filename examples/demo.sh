@@ -1,0 +1,54 @@
+#!/bin/sh
+# demo.sh - the main job on the shipped examples, run by "make demo".  It
+# grows with each family.  The state file and the drawings go to
+# build/demo/, so they can be looked at afterwards.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+PATH=${AU_BIN:-$top/build/bin}:$PATH
+out=$top/build/demo
+rm -rf "$out"
+mkdir -p "$out"
+AGENTUTILS_DB=$out/state.db
+export PATH AGENTUTILS_DB
+cd "$top"
+
+say() {
+	printf '\n== %s\n' "$*"
+}
+
+say "plan examples/build.ndjson and store it as a run"
+aw-plan -v examples/build.ndjson >"$out/plan.ndjson"
+run=$(head -n 1 "$out/plan.ndjson")
+echo "$run"
+
+say "the order (aw-plan --dry-run --format tsv)"
+aw-plan --dry-run --format tsv examples/build.ndjson
+
+say "the longest chain by estimate (--critical-path)"
+aw-plan --dry-run --critical-path --format tsv examples/build.ndjson
+
+say "a planner turns a goal into tasks (--goal, --planner-cmd)"
+aw-plan --dry-run --format tsv --planner-cmd examples/planner.sh \
+    --goal 'fetch the data then clean it then train the model then write the report'
+
+say "a broken plan is refused, with every problem at its line"
+printf '%s\n' '{"id":"a","run":"true","deps":["c"]}' \
+    '{"id":"b","run":"true","deps":["a"]}' \
+    '{"id":"c","run":"true","deps":["b"]}' \
+    '{"id":"d","run":"true","deps":["nowhere"]}' >"$out/broken.ndjson"
+status=0
+aw-plan --dry-run "$out/broken.ndjson" || status=$?
+echo "(exit status $status)"
+
+say "in the state file ($AGENTUTILS_DB)"
+sqlite3 "$AGENTUTILS_DB" "SELECT 'run ' || id || ': ' || tasks || ' tasks, ' || levels || ' levels, ' || state FROM aw_runs"
+
+say "drawn with Graphviz"
+aw-plan --dry-run --format dot examples/build.ndjson >"$out/plan.dot"
+echo "wrote $out/plan.dot"
+if command -v dot >/dev/null 2>&1; then
+	dot -Tsvg "$out/plan.dot" >"$out/plan.svg"
+	echo "wrote $out/plan.svg"
+else
+	echo "(dot is not installed: no SVG)"
+fi

@@ -1,0 +1,408 @@
+#!/usr/bin/env bats
+# aw-plan: plans from task records, every format, the state file, planners,
+# and every kind of bad input with its exact message and exit status.
+
+load helper
+
+F=$BATS_TEST_DIRNAME/fixtures/aw-plan
+
+@test "plans the example build: a run record, then every task once, after its deps" {
+	run --separate-stderr aw-plan "$TOP/examples/build.ndjson"
+	assert_success
+	assert_equal "$stderr" ""
+	printf '%s\n' "$output" | valid
+	assert_equal "$(printf '%s\n' "$output" | head -n 1 | jq -r .type)" run
+	assert_equal "$(printf '%s\n' "$output" | jq -s 'length')" 9
+	# order is 1..8 and every dependency comes earlier than its task
+	run jq -s -e '.[1:] as $t | ($t | map(.order)) == [range(1; 9)] and
+	    all($t[]; . as $x | all(($x.deps // [])[];
+	    . as $d | ($t[] | select(.id == $d) | .order) < $x.order))' \
+	    <<<"$output"
+	assert_success
+}
+
+@test "the order is deterministic: priority first, then input order" {
+	cd "$F"
+	run aw-plan -n -f tsv priority.ndjson
+	assert_success
+	golden aw-plan/priority.tsv <<<"$output"
+	first=$(aw-plan -n priority.ndjson | norm)
+	second=$(aw-plan -n priority.ndjson | norm)
+	assert_equal "$first" "$second"
+}
+
+@test "levels are the longest path from a root" {
+	run aw-plan -n "$F/estimate.ndjson"
+	assert_success
+	assert_equal "$(jq -r 'select(.type=="task") | "\(.id)=\(.level)"' <<<"$output" | tr '\n' ' ')" \
+	    "a=0 b=1 c=1 d=2 e=3 "
+	assert_equal "$(head -n 1 <<<"$output" | jq .levels)" 4
+}
+
+@test "unknown fields are kept, the plan's own fields replaced, kind defaulted" {
+	cd "$F"
+	run aw-plan -n mixed.ndjson
+	assert_success
+	norm <<<"$output" | golden aw-plan/mixed.ndjson
+	printf '%s\n' "$output" | valid
+}
+
+@test "CRLF line ends and blank lines are fine" {
+	run aw-plan -n -f tsv "$F/crlf.ndjson"
+	assert_success
+	assert_line --index 3 "$(printf '3\t2\tc\trun\t0\tb')"
+}
+
+@test "stores the run in the state file, created 0600 in a 0700 directory" {
+	run aw-plan "$TOP/examples/build.ndjson"
+	assert_success
+	id=$(head -n 1 <<<"$output" | jq -r .id)
+	assert_equal "$(db "SELECT id, tasks, levels, state FROM aw_runs")" "$id|8|6|planned"
+	assert_equal "$(db "SELECT count(*) FROM aw_tasks WHERE run_id = '$id'")" 8
+	assert_equal "$(db "SELECT count(*) FROM aw_deps WHERE run_id = '$id'")" 9
+	assert_equal "$(db "SELECT group_concat(id, ' ') FROM (SELECT id FROM aw_tasks ORDER BY ord)")" \
+	    "fetch configure compile-lib compile-cli link test-unit docs package"
+	# the stored record is the printed one
+	assert_equal "$(db "SELECT record FROM aw_tasks WHERE id = 'package'")" \
+	    "$(grep '"id":"package"' <<<"$output")"
+	assert_equal "$(stat -c %a "$XDG_STATE_HOME/agentutils/state.db")" 600
+	assert_equal "$(stat -c %a "$XDG_STATE_HOME/agentutils")" 700
+	assert_equal "$(db "PRAGMA journal_mode")" wal
+}
+
+@test "--db and AGENTUTILS_DB choose the state file" {
+	run aw-plan --db "$BATS_TEST_TMPDIR/a/b/one.db" "$F/priority.ndjson"
+	assert_success
+	AGENTUTILS_DB=$BATS_TEST_TMPDIR/two.db run aw-plan "$F/priority.ndjson"
+	assert_success
+	assert_equal "$(sqlite3 "$BATS_TEST_TMPDIR/a/b/one.db" "SELECT count(*) FROM aw_tasks")" 6
+	assert_equal "$(sqlite3 "$BATS_TEST_TMPDIR/two.db" "SELECT count(*) FROM aw_tasks")" 6
+	assert [ ! -e "$XDG_STATE_HOME/agentutils/state.db" ]
+}
+
+@test "--dry-run stores nothing" {
+	run aw-plan --dry-run "$F/priority.ndjson"
+	assert_success
+	assert [ ! -e "$XDG_STATE_HOME/agentutils/state.db" ]
+}
+
+@test "two runs of one plan are two runs" {
+	aw-plan "$F/priority.ndjson" >/dev/null
+	aw-plan "$F/priority.ndjson" >/dev/null
+	assert_equal "$(db "SELECT count(*) FROM aw_runs")" 2
+	assert_equal "$(db "SELECT count(DISTINCT run_id) FROM aw_tasks")" 2
+}
+
+@test "reads standard input, '-', and several files in turn" {
+	cd "$F"
+	run aw-plan -n <priority.ndjson
+	assert_success
+	assert_equal "$(head -n 1 <<<"$output" | jq -c .sources)" '["-"]'
+	printf '{"id":"z","run":"true","deps":["a"]}\n' >"$BATS_TEST_TMPDIR/z.ndjson"
+	run aw-plan -n -f tsv priority.ndjson - <"$BATS_TEST_TMPDIR/z.ndjson"
+	assert_success
+	assert_line --regexp "^[0-9]+$(printf '\t1\tz\trun\t0\ta')\$"
+	run aw-plan -n priority.ndjson "$BATS_TEST_TMPDIR/z.ndjson"
+	assert_equal "$(head -n 1 <<<"$output" | jq -c .sources)" \
+	    "[\"priority.ndjson\",\"$BATS_TEST_TMPDIR/z.ndjson\"]"
+}
+
+@test "a plan can be planned again: its run record is skipped" {
+	aw-plan -n "$TOP/examples/build.ndjson" >plan.ndjson
+	run aw-plan -n -f tsv plan.ndjson
+	assert_success
+	assert_equal "$output" "$(aw-plan -n -f tsv "$TOP/examples/build.ndjson")"
+}
+
+@test "an empty input is an empty plan" {
+	run aw-plan -n </dev/null
+	assert_success
+	assert_equal "$(jq -c '[.type, .tasks, .levels]' <<<"$output")" '["run",0,0]'
+}
+
+@test "--format dot is a graph dot can render, one rank per level" {
+	cd "$F"
+	run aw-plan -n -f dot priority.ndjson
+	assert_success
+	norm <<<"$output" | golden aw-plan/priority.dot
+	aw-plan -n -f dot "$TOP/examples/build.ndjson" | dot -Tsvg >plan.svg
+	grep -q '<svg' plan.svg
+}
+
+@test "--format dot quotes ids that need it" {
+	printf '{"id":"a \\"b\\" \\\\c","run":"true"}\n{"id":"d","run":"true","deps":["a \\"b\\" \\\\c"]}\n' >q.ndjson
+	run aw-plan -n -f dot q.ndjson
+	assert_success
+	assert_line --partial '"a \"b\" \\c" -> "d";'
+	aw-plan -n -f dot q.ndjson | dot -Tsvg >/dev/null
+}
+
+@test "--critical-path: the longest chain by estimate, in every format" {
+	cd "$F"
+	run aw-plan -n --critical-path estimate.ndjson
+	assert_success
+	printf '%s\n' "$output" | valid
+	assert_equal "$(jq -c '[.tasks, .estimate_ms]' <<<"$output")" '[["a","c","d","e"],750000]'
+	run aw-plan -n --critical-path -f tsv estimate.ndjson
+	golden aw-plan/estimate-critical.tsv <<<"$output"
+	run aw-plan -n --critical-path -f dot estimate.ndjson
+	assert_line --partial '"c" -> "d" [color=red, penwidth=2];'
+	refute_line --partial '"a" -> "b" [color=red'
+}
+
+@test "--critical-path still stores the whole plan, with the path's length" {
+	run aw-plan --critical-path "$F/estimate.ndjson"
+	assert_success
+	assert_equal "$(db "SELECT tasks, json_extract(record, '\$.critical_path_ms') FROM aw_runs")" "5|750000"
+}
+
+@test "--where selects tasks" {
+	cd "$F"
+	run aw-plan -n -f tsv --where '(.priority // 0) >= 0' priority.ndjson
+	assert_success
+	refute_line --partial 'e	run'
+	assert_equal "${#lines[@]}" 6
+}
+
+@test "--where: a dependency left out is an error" {
+	cd "$F"
+	run --separate-stderr aw-plan -n --where '.id != "a"' priority.ndjson
+	assert_failure 65
+	assert_equal "$output" ""
+	golden aw-plan/where-dep.err <<<"$stderr"
+}
+
+@test "--where: a jq syntax error is a usage error" {
+	run --separate-stderr aw-plan -n --where '.id ==' "$F/priority.ndjson"
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" 'aw-plan: --where: syntax error, unexpected $end (Unix shell quoting issues?) at <top-level>, line 1:'
+}
+
+@test "--where: a jq error on a record is reported at its line" {
+	cd "$F"
+	run --separate-stderr aw-plan -n --where '.id | test(1)' priority.ndjson
+	assert_failure 65
+	assert_equal "${#stderr_lines[@]}" 6
+	assert_equal "${stderr_lines[0]}" 'aw-plan: priority.ndjson:1: --where: number not a string or array'
+}
+
+@test "bad JSON: every bad line reported with its place, nothing written" {
+	cd "$F"
+	run --separate-stderr aw-plan bad-json.ndjson
+	assert_failure 65
+	assert_equal "$output" ""
+	golden aw-plan/bad-json.err <<<"$stderr"
+	assert [ ! -e "$XDG_STATE_HOME/agentutils/state.db" ]
+}
+
+@test "invalid UTF-8 is reported, not replaced" {
+	cd "$F"
+	run --separate-stderr aw-plan -n utf8.ndjson
+	assert_failure 65
+	assert_equal "$stderr" "aw-plan: utf8.ndjson:1: invalid UTF-8 (column 11)"
+}
+
+@test "wrong fields: every problem of every record" {
+	cd "$F"
+	run --separate-stderr aw-plan fields.ndjson
+	assert_failure 65
+	assert_equal "$output" ""
+	golden aw-plan/fields.err <<<"$stderr"
+}
+
+@test "graph errors: duplicates, unknown and self dependencies" {
+	cd "$F"
+	run --separate-stderr aw-plan graph.ndjson
+	assert_failure 65
+	assert_equal "$output" ""
+	golden aw-plan/graph.err <<<"$stderr"
+}
+
+@test "cycles are printed as their path, one per cycle" {
+	cd "$F"
+	run --separate-stderr aw-plan cycle.ndjson
+	assert_failure 65
+	assert_equal "$output" ""
+	golden aw-plan/cycle.err <<<"$stderr"
+	assert [ ! -e "$XDG_STATE_HOME/agentutils/state.db" ]
+}
+
+@test "problems of every kind are reported together" {
+	cd "$F"
+	run --separate-stderr aw-plan all-at-once.ndjson
+	assert_failure 65
+	assert_equal "$output" ""
+	golden aw-plan/all-at-once.err <<<"$stderr"
+}
+
+@test "a dependency named twice is a warning; -q silences it" {
+	cd "$F"
+	run --separate-stderr aw-plan -n dup.ndjson
+	assert_success
+	assert_equal "$stderr" 'aw-plan: dup.ndjson:2: duplicate dependency "a" ignored'
+	run --separate-stderr aw-plan -n -q dup.ndjson
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(jq -s 'length' <<<"$output")" 3
+}
+
+@test "-v tells what was stored" {
+	run --separate-stderr aw-plan -v "$F/priority.ndjson"
+	assert_success
+	id=$(head -n 1 <<<"$output" | jq -r .id)
+	assert_equal "$stderr" "aw-plan: stored run $id: 6 tasks, 3 levels"
+}
+
+@test "a missing file: 66, the other files still checked, nothing planned" {
+	cd "$F"
+	run --separate-stderr aw-plan nope.ndjson fields.ndjson
+	assert_failure 66
+	assert_equal "$output" ""
+	assert_equal "${stderr_lines[0]}" 'aw-plan: nope.ndjson: No such file or directory'
+	assert_equal "${#stderr_lines[@]}" 24
+	run --separate-stderr aw-plan "$F"
+	assert_failure 66
+	assert_equal "$stderr" "aw-plan: $F: Is a directory"
+}
+
+@test "--max-line: a longer line is reported once and skipped" {
+	{
+		printf '{"id":"a","run":"true"}\n'
+		printf '{"id":"long","run":"%s"}\n' "$(head -c 300000 /dev/zero | tr '\0' x)"
+		printf '{"id":"b","run":"true","deps":["a"]}\n'
+	} >long.ndjson
+	run --separate-stderr aw-plan -n --max-line 1K long.ndjson
+	assert_failure 65
+	assert_equal "$stderr" "aw-plan: long.ndjson:2: line too long (more than 1024 bytes)"
+	run aw-plan -n long.ndjson
+	assert_success
+	run --separate-stderr aw-plan --max-line 0 long.ndjson
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" 'aw-plan: --max-line: invalid size "0" (1 to 1G)'
+}
+
+@test "planner: --goal with the example planner" {
+	run aw-plan -n --goal 'fetch the data then clean it then train' \
+	    --planner-cmd "$TOP/examples/planner.sh"
+	assert_success
+	printf '%s\n' "$output" | valid
+	assert_equal "$(head -n 1 <<<"$output" | jq -c '[.goal, .sources]')" \
+	    '["fetch the data then clean it then train",["planner"]]'
+	assert_equal "$(jq -r 'select(.type=="task") | .run[1]' <<<"$output" | tr '\n' '|')" \
+	    "fetch the data|clean it|train|"
+}
+
+@test "planner: the goal record it reads" {
+	run aw-plan -n --goal 'say "hi"' --planner-cmd "cat >$BATS_TEST_TMPDIR/goal.json"
+	assert_success
+	assert_equal "$(cat goal.json)" '{"type":"goal","text":"say \"hi\""}'
+	valid <goal.json
+}
+
+@test "planner: its bad output is reported as planner:LINE" {
+	run --separate-stderr aw-plan -n --goal x \
+	    --planner-cmd 'echo "{\"id\":\"a\",\"run\":\"true\"}"; echo "{oops"; echo "{\"id\":\"b\"}"'
+	assert_failure 65
+	assert_equal "$stderr" 'aw-plan: planner:2: invalid JSON: expected a string key (column 2)
+aw-plan: planner:3: missing "run" (the command of a run task)'
+}
+
+@test "planner: its failure passes its exit status on" {
+	run --separate-stderr aw-plan -n --goal x --planner-cmd 'echo oh no >&2; exit 3'
+	assert_failure 3
+	assert_equal "$stderr" "oh no
+aw-plan: planner: exited with status 3"
+	run --separate-stderr aw-plan -n --goal x --planner-cmd 'kill -TERM $$'
+	assert_failure 143
+	assert_equal "$stderr" "aw-plan: planner: killed by signal 15"
+	run -127 --separate-stderr aw-plan -n --goal x --planner-cmd 'no-such-planner-here'
+	assert_equal "$stderr" "/bin/sh: 1: no-such-planner-here: not found
+aw-plan: planner: exited with status 127"
+}
+
+@test "planner: a planner that does not read its input is fine" {
+	run aw-plan -n --goal "$(head -c 100000 /dev/zero | tr '\0' g)" \
+	    --planner-cmd 'echo "{\"id\":\"a\",\"run\":\"true\"}"'
+	assert_success
+	assert_equal "$(jq -s 'length' <<<"$output")" 2
+}
+
+@test "planner: usage errors" {
+	run --separate-stderr aw-plan --goal x
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" 'aw-plan: --goal needs --planner-cmd (the model planner comes with mf-route)'
+	run --separate-stderr aw-plan --planner-cmd true
+	assert_failure 64
+	run --separate-stderr aw-plan --goal x --planner-cmd true file.ndjson
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" 'aw-plan: --goal takes no file operands'
+}
+
+@test "usage errors: unknown option, bad format, missing argument" {
+	run --separate-stderr aw-plan --frobnicate
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" 'aw-plan: unknown option "--frobnicate"'
+	assert_regex "${stderr_lines[1]}" '^usage: aw-plan '
+	run --separate-stderr aw-plan -x
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" 'aw-plan: unknown option "-x"'
+	run --separate-stderr aw-plan -f yaml
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" 'aw-plan: --format: unknown format "yaml" (ndjson, dot or tsv)'
+	run --separate-stderr aw-plan --format
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" 'aw-plan: option "--format" needs an argument'
+}
+
+@test "the state file busy past the timeout: 75, nothing stored" {
+	aw-plan "$F/priority.ndjson" >/dev/null
+	# hold the write lock from another process
+	(echo 'BEGIN IMMEDIATE;'; sleep 3; echo 'COMMIT;') |
+	    sqlite3 "$XDG_STATE_HOME/agentutils/state.db" &
+	sleep 0.5
+	AGENTUTILS_BUSY_TIMEOUT=300ms run --separate-stderr aw-plan "$F/priority.ndjson"
+	assert_failure 75
+	assert_equal "$output" ""
+	assert_equal "$stderr" "aw-plan: $XDG_STATE_HOME/agentutils/state.db: state file is busy (gave up after 300ms)"
+	wait
+	assert_equal "$(db "SELECT count(*) FROM aw_runs")" 1
+	assert_equal "$(db "PRAGMA integrity_check")" ok
+}
+
+@test "a state file from a newer agentutils: 78" {
+	aw-plan "$F/priority.ndjson" >/dev/null
+	db "PRAGMA user_version = 999"
+	run --separate-stderr aw-plan "$F/priority.ndjson"
+	assert_failure 78
+	assert_equal "$stderr" "aw-plan: $XDG_STATE_HOME/agentutils/state.db: schema version 999 is newer than this program knows (1): upgrade agentutils"
+}
+
+@test "a state file that is not a database: 74" {
+	echo "not sqlite at all, just text that is long enough to matter......" >bad.db
+	run --separate-stderr aw-plan --db bad.db "$F/priority.ndjson"
+	assert_failure 74
+	assert_equal "$stderr" "aw-plan: $BATS_TEST_TMPDIR/bad.db: file is not a database"
+}
+
+@test "a state file that cannot be created: 73" {
+	touch plainfile
+	run --separate-stderr aw-plan --db plainfile/sub/state.db "$F/priority.ndjson"
+	assert_failure 73
+	assert_equal "$stderr" "aw-plan: cannot create plainfile/sub: Not a directory"
+}
+
+@test "a full disk: 74, not a silent truncation" {
+	run --separate-stderr sh -c 'aw-plan -n "$1" >/dev/full' sh "$TOP/examples/build.ndjson"
+	assert_failure 74
+	assert_equal "$stderr" "aw-plan: write error: No space left on device"
+}
+
+@test "a big graph plans (20,000 tasks, 100,000 edges)" {
+	awk 'BEGIN { srand(7); for (i = 0; i < 20000; i++) {
+		printf "{\"id\":\"t%d\",\"run\":\"true\",\"deps\":[", i
+		n = i ? 5 : 0; for (j = 0; j < n; j++) printf "%s\"t%d\"", j ? "," : "", int(rand() * i)
+		print "]}" } }' >big.ndjson
+	run aw-plan -n -q -f tsv big.ndjson
+	assert_success
+	assert_equal "${#lines[@]}" 20001
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bats
+# make deps (tools/deps.sh): nothing to do when all is there; as root, one
+# apt-get update then an install of exactly what is missing; otherwise the
+# command to run and 69.  dpkg-query, id and apt-get are stand-ins here.
+
+load helper
+
+stub() {
+	mkdir -p stubs
+	printf '#!/bin/sh\n%s\n' "$2" >"stubs/$1"
+	chmod +x "stubs/$1"
+}
+
+setup() {
+	export HOME=$BATS_TEST_TMPDIR/home
+	cd "$BATS_TEST_TMPDIR" || return
+	# fish and time are "missing"; everything else is installed
+	stub dpkg-query 'case $3 in fish|time) echo "deinstall ok config-files" ;; *) echo "install ok installed" ;; esac'
+	stub apt-get "echo \"apt-get \$*\" >>$BATS_TEST_TMPDIR/apt.log"
+}
+
+@test "as root: apt-get update once, then install what is missing" {
+	stub id 'echo 0'
+	PATH=$BATS_TEST_TMPDIR/stubs:$PATH run "$TOP/tools/deps.sh"
+	assert_success
+	assert_output "deps: installing fish time"
+	assert_equal "$(cat apt.log)" "apt-get update -q
+apt-get install -y --no-install-recommends fish time"
+}
+
+@test "not root: the command to run, and 69" {
+	stub id 'echo 1000'
+	PATH=$BATS_TEST_TMPDIR/stubs:$PATH run --separate-stderr "$TOP/tools/deps.sh"
+	assert_failure 69
+	assert_equal "$stderr" "deps: missing Debian packages: fish time
+deps: run as root: apt-get update && apt-get install -y --no-install-recommends fish time"
+	assert [ ! -e apt.log ]
+}
+
+@test "nothing missing: nothing done" {
+	stub dpkg-query 'echo "install ok installed"'
+	stub id 'echo 1000'
+	PATH=$BATS_TEST_TMPDIR/stubs:$PATH run "$TOP/tools/deps.sh"
+	assert_success
+	assert_output ""
+	assert [ ! -e apt.log ]
+}

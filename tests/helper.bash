@@ -1,0 +1,44 @@
+# helper.bash - loaded by every bats suite: the built programs first on
+# PATH, a home, state and configuration of the test's own, bats-assert,
+# and small helpers for golden files and record checks.
+
+bats_require_minimum_version 1.5.0
+
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+: "${AU_BIN:=$TOP/build/bin}"
+PATH=$AU_BIN:$PATH
+export TOP AU_BIN PATH
+
+setup() {
+	export HOME=$BATS_TEST_TMPDIR/home
+	export XDG_STATE_HOME=$HOME/.local/state
+	export XDG_CONFIG_HOME=$HOME/.config
+	unset AGENTUTILS_DB AGENTUTILS_BUSY_TIMEOUT
+	mkdir -p "$HOME"
+	cd "$BATS_TEST_TMPDIR" || return
+}
+
+# golden NAME: compare standard input with tests/golden/NAME.
+golden() {
+	diff -u "$TOP/tests/golden/$1" -
+}
+
+# valid: every record on standard input validates against its schema.
+valid() {
+	"$TOP/tests/validate"
+}
+
+# norm: hide what changes from run to run (ids, times) in records.
+norm() {
+	sed -e 's/"\(id\|run_id\)":"[0-7][0-9A-HJKMNP-TV-Z]\{25\}"/"\1":"ULID"/g' \
+	    -e 's/"ts":"[^"]*"/"ts":"TS"/g' \
+	    -e 's/digraph "[0-7][0-9A-HJKMNP-TV-Z]\{25\}"/digraph "ULID"/'
+}
+
+# db SQL: run SQL on the default state file of the test.
+db() {
+	sqlite3 "$XDG_STATE_HOME/agentutils/state.db" "$@"
+}

@@ -1,0 +1,43 @@
+#!/bin/sh
+# deps.sh - install the Debian packages agentutils needs to build, test
+# and demonstrate itself ("make deps"; "make check" and "make demo" run it
+# first).  Installs only what is missing, after one "apt-get update".
+# Not root: prints the exact command and exits 69.  Nothing is downloaded
+# by hand and nothing is vendored.
+set -eu
+
+# build: the compiler, and the libraries the programs link
+build="gcc make libc6-dev libjq-dev libsqlite3-dev"
+# check: the test drivers, the oracles they compare against, the shells
+# the completions are for, and the tools the tests call
+check="bats bats-assert bats-support mandoc python3 python3-jsonschema
+    jq sqlite3 graphviz zsh fish bsdextrautils binutils pkg-config"
+# bench and demo
+other="time coreutils"
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+	echo "deps: not a Debian system; install the equivalents of:" >&2
+	echo "  $build $check $other" | tr -s ' \n' '  ' >&2
+	echo >&2
+	exit 69
+fi
+
+missing=
+for p in $build $check $other; do
+	case $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) in
+	*" installed") ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+[ -n "$missing" ] || exit 0
+
+install="apt-get install -y --no-install-recommends$missing"
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing Debian packages:$missing" >&2
+	echo "deps: run as root: apt-get update && $install" >&2
+	exit 69
+fi
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+$install
