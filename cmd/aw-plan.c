@@ -91,6 +91,8 @@ static struct au_map *dropped;	/* ids --where left out */
 static struct prep **kept;	/* preps holding the keys of dropped */
 static size_t nkept, kept_cap;
 static int render;		/* keep each record's text for output */
+static struct au_buf lines;	/* the tasks as the plan writes them */
+static size_t *line;		/* where each starts in lines, and the end */
 static int bad;			/* any error: no plan */
 
 /* Report a problem of task t found in the graph. */
@@ -106,7 +108,7 @@ fault(const struct task *t, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	au_err("%s:%ld: %s", t->file, t->line, msg);
+	au_errat(t->file, t->line, "%s", msg);
 	bad = 1;
 }
 
@@ -175,6 +177,18 @@ check_strings(struct build *b, const char *k, jv v, int names)
 		}
 		if (names) {
 			size_t len = (size_t)jv_string_length_bytes(jv_copy(e));
+			const char *c = jv_string_value(e);
+			size_t m;
+
+			for (m = 0; m < len; m++)
+				if ((unsigned char)c[m] < 0x20 || c[m] == 0x7f)
+					break;
+			if (m < len) {
+				problem(b, "%s[%d]: control character in %s", k,
+				    i, au_quote(c));
+				jv_free(e);
+				return 0;
+			}
 
 			b->namelen = au_grow(b->namelen, &b->names_cap,
 			    b->nnames + 1, sizeof *b->namelen);
@@ -405,7 +419,7 @@ pack(struct build *b)
 {
 	size_t size = sizeof(struct prep) + b->nnames * sizeof(struct ref) +
 	    b->names.len + b->text.len + b->msgs.len + 1, i, off;
-	struct prep *p = xmalloc(size);
+	struct prep *p = au_xmalloc(size);
 	char *s;
 
 	*p = b->p;
@@ -460,12 +474,14 @@ build_key_init(void)
 static void *
 prepare(jv rec, void *arg)
 {
-	const char *type = au_jv_str(rec, "type");
+	jv t = jv_object_get(jv_copy(rec), jv_string("type"));
+	const char *type = jv_get_kind(t) == JV_KIND_STRING ?
+	    jv_string_value(t) : NULL;
 	struct build *b;
 
 	pthread_once(&build_once, build_key_init);
 	if ((b = pthread_getspecific(build_key)) == NULL) {
-		b = xcalloc(1, sizeof *b);
+		b = au_xcalloc(1, sizeof *b);
 		pthread_setspecific(build_key, b);
 	}
 	memset(&b->p, 0, sizeof b->p);
@@ -476,7 +492,9 @@ prepare(jv rec, void *arg)
 	b->nnames = 0;
 	b->render = *(int *)arg;
 	b->p.kind = "run";
-	if (type != NULL && strcmp(type, "run") == 0)
+	if (jv_is_valid(t) && type == NULL)
+		problem(b, "type: expected a string, found %s", au_jv_kind(t));
+	else if (type != NULL && strcmp(type, "run") == 0)
 		b->p.skip = 1;	/* a stored plan's header: replanned */
 	else if (type != NULL && strcmp(type, "task") != 0)
 		problem(b, "unexpected record type %s (want \"task\")",
@@ -485,6 +503,7 @@ prepare(jv rec, void *arg)
 		b->p.id = "";	/* pack() points it at the name */
 		check(b, rec);
 	}
+	jv_free(t);	/* type pointed into it until here */
 	return pack(b);
 }
 
@@ -561,7 +580,7 @@ readtasks(struct au_in *in, struct au_where *where)
 static void
 resolve(void)
 {
-	size_t i, j, n, *seen = xcalloc(ntasks ? ntasks : 1, sizeof *seen);
+	size_t i, j, n, *seen = au_xcalloc(ntasks ? ntasks : 1, sizeof *seen);
 	struct task *t;
 	long k;
 
@@ -583,7 +602,7 @@ resolve(void)
 				    au_quote(t->id));
 			else if (seen[k] == i + 1)
 				au_warn("%s:%ld: duplicate dependency %s "
-				    "ignored", t->file, t->line,
+				    "ignored", au_esc(t->file), t->line,
 				    au_quote(deps[j].s));
 			else {
 				seen[k] = i + 1;
@@ -604,13 +623,13 @@ reverse(void)
 {
 	size_t i, j, *fill;
 
-	roff = xcalloc(ntasks + 1, sizeof *roff);
-	rdep = xcalloc(ndeps ? ndeps : 1, sizeof *rdep);
+	roff = au_xcalloc(ntasks + 1, sizeof *roff);
+	rdep = au_xcalloc(ndeps ? ndeps : 1, sizeof *rdep);
 	for (j = 0; j < ndeps; j++)
 		roff[deps[j].task + 1]++;
 	for (i = 0; i < ntasks; i++)
 		roff[i + 1] += roff[i];
-	fill = xcalloc(ntasks + 1, sizeof *fill);
+	fill = au_xcalloc(ntasks + 1, sizeof *fill);
 	memcpy(fill, roff, (ntasks + 1) * sizeof *fill);
 	for (i = 0; i < ntasks; i++)
 		for (j = tasks[i].dep0; j < tasks[i].dep0 + tasks[i].ndeps; j++)
@@ -669,8 +688,8 @@ order(void)
 	size_t i, j, n = 0, x, d;
 	int lv;
 
-	heap = xcalloc(ntasks ? ntasks : 1, sizeof *heap);
-	seq = xcalloc(ntasks ? ntasks : 1, sizeof *seq);
+	heap = au_xcalloc(ntasks ? ntasks : 1, sizeof *heap);
+	seq = au_xcalloc(ntasks ? ntasks : 1, sizeof *seq);
 	for (i = 0; i < ntasks; i++)
 		if ((tasks[i].indeg = tasks[i].ndeps) == 0)
 			push(i);
@@ -708,16 +727,16 @@ cycles(void)
 	unsigned char *on, *seen;
 	struct au_buf b = AU_BUF_INIT;
 
-	index = xcalloc(ntasks, sizeof *index);
-	low = xcalloc(ntasks, sizeof *low);
-	stack = xcalloc(ntasks, sizeof *stack);
-	cstack = xcalloc(ntasks, sizeof *cstack);
-	ci = xcalloc(ntasks, sizeof *ci);
-	scc = xcalloc(ntasks, sizeof *scc);
-	prevs = xcalloc(ntasks, sizeof *prevs);
-	queue = xcalloc(ntasks, sizeof *queue);
-	on = xcalloc(ntasks, 1);
-	seen = xcalloc(ntasks, 1);
+	index = au_xcalloc(ntasks, sizeof *index);
+	low = au_xcalloc(ntasks, sizeof *low);
+	stack = au_xcalloc(ntasks, sizeof *stack);
+	cstack = au_xcalloc(ntasks, sizeof *cstack);
+	ci = au_xcalloc(ntasks, sizeof *ci);
+	scc = au_xcalloc(ntasks, sizeof *scc);
+	prevs = au_xcalloc(ntasks, sizeof *prevs);
+	queue = au_xcalloc(ntasks, sizeof *queue);
+	on = au_xcalloc(ntasks, 1);
+	seen = au_xcalloc(ntasks, 1);
 	for (i = 0; i < ntasks; i++) {
 		if (tasks[i].indeg == 0 || index[i] != 0)
 			continue;
@@ -814,57 +833,64 @@ cycles(void)
 	free(seen);
 }
 
-/* The longest chain by estimate: its tasks from first to last into path,
- * their count, and its total ms. */
+static int64_t *finish;	/* for critical(): when each task could end */
+
+/* Whether the chain ending in a is longer than the one ending in b: by
+ * estimate, then by number of tasks, then the one placed first. */
+static int
+longer(size_t a, size_t b)
+{
+	if (finish[a] != finish[b])
+		return finish[a] > finish[b];
+	if (tasks[a].level != tasks[b].level)
+		return tasks[a].level > tasks[b].level;
+	return tasks[a].order < tasks[b].order;
+}
+
+/* The longest chain by estimate, from a task without dependencies to one
+ * that ends last: its tasks into path, their count, and its total ms. */
 static size_t
 critical(size_t **path, int64_t *total)
 {
-	int64_t *finish = xcalloc(ntasks ? ntasks : 1, sizeof *finish);
-	size_t *via = xcalloc(ntasks ? ntasks : 1, sizeof *via);
-	size_t i, j, x, best = 0, n = 0;
-	int64_t f;
+	size_t *via = au_xcalloc(ntasks ? ntasks : 1, sizeof *via);
+	size_t i, j, x, d, best = 0, n = 0;
 
-	*total = 0;
+	finish = au_xcalloc(ntasks ? ntasks : 1, sizeof *finish);
 	for (i = 0; i < ntasks; i++) {
 		x = seq[i];
 		via[x] = x;
-		f = 0;
-		for (j = tasks[x].dep0; j < tasks[x].dep0 + tasks[x].ndeps; j++)
-			if (finish[deps[j].task] > f || (via[x] == x &&
-			    finish[deps[j].task] == f && f > 0)) {
-				f = finish[deps[j].task];
-				via[x] = deps[j].task;
-			}
-		finish[x] = f + tasks[x].p->estimate;
-		if (i == 0 || finish[x] > *total) {
-			*total = finish[x];
+		for (j = tasks[x].dep0; j < tasks[x].dep0 + tasks[x].ndeps; j++) {
+			d = deps[j].task;
+			if (via[x] == x || longer(d, via[x]))
+				via[x] = d;
+		}
+		finish[x] = (via[x] == x ? 0 : finish[via[x]]) +
+		    tasks[x].p->estimate;
+		if (i == 0 || longer(x, best))
 			best = x;
-		}
 	}
-	*path = xcalloc(ntasks ? ntasks : 1, sizeof **path);
-	if (ntasks > 0) {
-		for (x = best;; x = via[x]) {
-			(*path)[n++] = x;
-			if (via[x] == x)
-				break;
-		}
-		for (i = 0; i < n / 2; i++) {
-			x = (*path)[i];
-			(*path)[i] = (*path)[n - 1 - i];
-			(*path)[n - 1 - i] = x;
-		}
+	*total = ntasks > 0 ? finish[best] : 0;
+	*path = au_xcalloc(ntasks ? ntasks : 1, sizeof **path);
+	for (x = best; ntasks > 0; x = via[x]) {
+		(*path)[n++] = x;
+		if (via[x] == x)
+			break;
+	}
+	for (i = 0; i < n / 2; i++) {
+		x = (*path)[i];
+		(*path)[i] = (*path)[n - 1 - i];
+		(*path)[n - 1 - i] = x;
 	}
 	free(finish);
 	free(via);
 	return n;
 }
 
-/* Task t as the plan writes it, a line into b: type and id first, then
- * its own fields, then where it stands in the run. */
+/* Task t as the plan writes it, a line added to b: type and id first,
+ * then its own fields, then where it stands in the run. */
 static void
 emit(struct au_buf *b, const struct task *t, const char *runid)
 {
-	b->len = 0;
 	au_buf_adds(b, "{\"type\":\"task\",\"id\":");
 	au_json_str(b, t->id, t->idlen);
 	if (!t->p->haskind)
@@ -906,11 +932,12 @@ runrec(const char *runid, const char *goal, char *const *files, int nfiles)
 static void
 write_tsv(const size_t *list, size_t n)
 {
+	static const char head[] = "order\tlevel\tid\tkind\tpriority\tdeps\n";
 	struct au_buf b = AU_BUF_INIT;
 	const struct task *t;
 	size_t i, j;
 
-	au_out_text("order\tlevel\tid\tkind\tpriority\tdeps\n", 34);
+	au_out_text(head, strlen(head));
 	for (i = 0; i < n; i++) {
 		t = &tasks[list[i]];
 		b.len = 0;
@@ -951,27 +978,34 @@ static void
 write_dot(const char *runid, const unsigned char *hot)
 {
 	struct au_buf b = AU_BUF_INIT;
-	size_t i, j, x;
+	size_t i, j, x, *start, *bylevel;
 	int lv;
 
 	au_buf_addf(&b, "digraph \"%s\" {\n\trankdir=LR;\n"
 	    "\tnode [shape=box, fontname=\"Helvetica\"];\n", runid);
-	/* Tasks of one level share a rank; seq is sorted by order, not by
-	 * level, so each level takes a pass. */
-	for (lv = 0; lv < nlevels; lv++) {
-		au_buf_addf(&b, "\t{ rank=same;");
-		for (i = 0; i < ntasks; i++) {
-			x = seq[i];
-			if (tasks[x].level != lv)
-				continue;
+	/* Tasks of one level share a rank: sort plan order by level. */
+	start = au_xcalloc((size_t)nlevels + 1, sizeof *start);
+	bylevel = au_xcalloc(ntasks ? ntasks : 1, sizeof *bylevel);
+	for (i = 0; i < ntasks; i++)
+		start[tasks[i].level + 1]++;
+	for (lv = 0; lv < nlevels; lv++)
+		start[lv + 1] += start[lv];
+	for (i = 0; i < ntasks; i++)
+		bylevel[start[tasks[seq[i]].level]++] = seq[i];
+	for (i = 0, lv = 0; lv < nlevels; lv++) {
+		au_buf_adds(&b, "\t{ rank=same;");
+		for (; i < start[lv]; i++) {
 			au_buf_addc(&b, ' ');
-			dot_id(&b, tasks[x].id, tasks[x].idlen);
+			dot_id(&b, tasks[bylevel[i]].id,
+			    tasks[bylevel[i]].idlen);
 			au_buf_addc(&b, ';');
 		}
 		au_buf_adds(&b, " }\n");
 		au_out_text(b.s, b.len);
 		b.len = 0;
 	}
+	free(start);
+	free(bylevel);
 	for (i = 0; i < ntasks; i++) {
 		x = seq[i];
 		if (hot != NULL && hot[x]) {
@@ -1005,7 +1039,6 @@ store(jv run, const char *runid, const char *goal)
 	sqlite3 *db = au_xdb_open();
 	sqlite3_stmt *ins_run, *ins_task, *ins_dep;
 	struct au_buf b = AU_BUF_INIT;
-	char ts[AU_TS_LEN];
 	size_t i, j;
 
 	au_xdb_begin(db);
@@ -1020,8 +1053,7 @@ store(jv run, const char *runid, const char *goal)
 		au_die(EX_SOFTWARE, "prepare: %s", sqlite3_errmsg(db));
 	au_json_dump(&b, run);
 	sqlite3_bind_text(ins_run, 1, runid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(ins_run, 2, au_ts_fmt(au_now_ms(), ts), -1,
-	    SQLITE_STATIC);
+	sqlite3_bind_text(ins_run, 2, au_jv_str(run, "ts"), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(ins_run, 3, (sqlite3_int64)ntasks);
 	sqlite3_bind_int(ins_run, 4, nlevels);
 	if (goal != NULL)
@@ -1034,15 +1066,15 @@ store(jv run, const char *runid, const char *goal)
 	for (i = 0; i < ntasks; i++) {
 		const struct task *t = &tasks[seq[i]];
 
-		emit(&b, t, runid);
 		sqlite3_bind_text(ins_task, 2, t->id, (int)t->idlen,
 		    SQLITE_STATIC);
 		sqlite3_bind_int(ins_task, 3, t->order);
 		sqlite3_bind_int(ins_task, 4, t->level);
 		sqlite3_bind_text(ins_task, 5, t->p->kind, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(ins_task, 6, t->p->priority);
-		sqlite3_bind_text(ins_task, 7, b.s, (int)b.len - 1,
-		    SQLITE_STATIC);
+		/* The line as printed, without its newline. */
+		sqlite3_bind_text(ins_task, 7, lines.s + line[i],
+		    (int)(line[i + 1] - line[i] - 1), SQLITE_STATIC);
 		if (sqlite3_step(ins_task) != SQLITE_DONE)
 			goto fail;
 		sqlite3_reset(ins_task);
@@ -1073,9 +1105,11 @@ fail:
 	    sqlite3_db_filename(db, "main"), sqlite3_errmsg(db));
 }
 
-/* Run the planner with the goal on its standard input; read its tasks. */
+/* Run the planner with the goal on its standard input; read its tasks.
+ * The goal comes from an unlinked file, not a pipe, so that a planner
+ * that writes before it reads (or never reads) cannot block us. */
 static int
-plan_goal(const char *goal, const char *plannercmd)
+plan_goal(const char *goal, const char *plannercmd, struct au_where *where)
 {
 	char *argv[] = { "/bin/sh", "-c", (char *)plannercmd, NULL };
 	struct au_spawn sp = { argv, NULL, NULL,
@@ -1083,29 +1117,25 @@ plan_goal(const char *goal, const char *plannercmd)
 	struct au_buf b = AU_BUF_INIT;
 	struct au_proc p;
 	struct au_in *in;
-	void (*old)(int);
-	size_t off = 0;
-	ssize_t w;
+	FILE *f;
 	jv g;
 	int rc;
 
-	if ((rc = au_spawn(&sp, &p)) != 0)
-		au_die(rc, "planner: %s", au_errmsg());
 	g = jv_object_set(jv_object(), jv_string("type"), jv_string("goal"));
 	g = jv_object_set(g, jv_string("text"), jv_string(goal));
 	au_json_dump(&b, g);
 	au_buf_addc(&b, '\n');
 	jv_free(g);
-	/* A planner that never reads its input is its own business. */
-	old = signal(SIGPIPE, SIG_IGN);
-	while (off < b.len && (w = write(p.fd[0], b.s + off, b.len - off)) > 0)
-		off += (size_t)w;
-	signal(SIGPIPE, old);
-	close(p.fd[0]);
-	p.fd[0] = -1;
+	if ((f = tmpfile()) == NULL || fwrite(b.s, 1, b.len, f) != b.len ||
+	    fflush(f) != 0 || lseek(fileno(f), 0, SEEK_SET) != 0)
+		au_die(EX_CANTCREAT, "planner: the goal's file:");
 	au_buf_free(&b);
+	sp.fd[0] = fileno(f);
+	if ((rc = au_spawn(&sp, &p)) != 0)
+		au_die(rc, "planner: %s", au_errmsg());
+	fclose(f);
 	in = au_in_fdopen(p.fd[1], "planner");
-	readtasks(in, NULL);
+	readtasks(in, where);
 	au_in_close(in);
 	rc = au_proc_wait(&p, -1, 0, NULL);
 	if (rc > 128)
@@ -1134,6 +1164,8 @@ cleanup(void)
 	free(seq);
 	au_map_free(byid);
 	au_map_free(dropped);
+	au_buf_free(&lines);
+	free(line);
 }
 
 int
@@ -1196,7 +1228,7 @@ main(int argc, char **argv)
 	dropped = au_map_new(16);
 	rc = 0;
 	if (goal != NULL) {
-		rc = plan_goal(goal, plannercmd);
+		rc = plan_goal(goal, plannercmd, where);
 	} else {
 		in = au_in_open(argv, argc);
 		readtasks(in, where);
@@ -1223,6 +1255,13 @@ main(int argc, char **argv)
 		run = jv_object_set(run, jv_string("critical_path_ms"),
 		    jv_number((double)total));
 	}
+	if (render) {
+		line = au_xcalloc(ntasks + 1, sizeof *line);
+		for (i = 0; i < ntasks; i++) {
+			emit(&lines, &tasks[seq[i]], runid);
+			line[i + 1] = lines.len;
+		}
+	}
 	if (!dry)
 		store(run, runid, goal);
 
@@ -1241,20 +1280,16 @@ main(int argc, char **argv)
 		au_out_rec(cp);
 		jv_free(cp);
 	} else if (fmt == NDJSON) {
-		struct au_buf b = AU_BUF_INIT;
-
 		au_out_rec(run);
 		for (i = 0; i < ntasks; i++) {
-			emit(&b, &tasks[seq[i]], runid);
-			au_out_text(b.s, b.len);
+			au_out_text(lines.s + line[i], line[i + 1] - line[i]);
 			au_out_eol();
 		}
-		au_buf_free(&b);
 	} else if (fmt == TSV) {
 		write_tsv(crit ? path : seq, crit ? npath : ntasks);
 	} else {
 		if (crit) {
-			hot = xcalloc(ntasks ? ntasks : 1, 1);
+			hot = au_xcalloc(ntasks ? ntasks : 1, 1);
 			for (i = 0; i < npath; i++)
 				hot[path[i]] = 1;
 		}

@@ -60,21 +60,27 @@ const char *au_errmsg(void);
  * result lives in one of eight rotating per-thread buffers (256 bytes,
  * longer names are cut with "..."). */
 const char *au_quote(const char *s);
+/* The same without the quotes, for file names in "file:line:". */
+const char *au_esc(const char *s);
+/* Print "prog: FILE:LINE: MSG", the file name escaped. */
+void au_errat(const char *file, long line, const char *fmt, ...)
+    AU_PRINTF(3, 4);
 
 /* ---- memory and buffers (mem.c) --------------------------------------- */
 
-void *xmalloc(size_t n);
-void *xcalloc(size_t n, size_t size);
-void *xrealloc(void *p, size_t n);
+void *au_xmalloc(size_t n);
+void *au_xcalloc(size_t n, size_t size);
+void *au_xrealloc(void *p, size_t n);
 /* realloc of an array of n members of size bytes, checked for overflow. */
-void *xreallocarray(void *p, size_t n, size_t size);
+void *au_xreallocarray(void *p, size_t n, size_t size);
 /* p, an array with room for *cap members of size bytes, made to hold at
  * least need of them: doubling, so that appending one by one is cheap. */
 void *au_grow(void *p, size_t *cap, size_t need, size_t size);
-char *xstrdup(const char *s);
-char *xstrndup(const char *s, size_t n);
+char *au_xstrdup(const char *s);
+/* A NUL-terminated copy of the n bytes at s (NULs among them too). */
+char *au_xstrndup(const char *s, size_t n);
 /* malloc'd printf. */
-char *xasprintf(const char *fmt, ...) AU_PRINTF(1, 2);
+char *au_xasprintf(const char *fmt, ...) AU_PRINTF(1, 2);
 
 /* A growable byte buffer; always NUL-terminated after any add. */
 struct au_buf {
@@ -89,18 +95,6 @@ void au_buf_adds(struct au_buf *b, const char *s);
 void au_buf_addf(struct au_buf *b, const char *fmt, ...) AU_PRINTF(2, 3);
 void au_buf_addint(struct au_buf *b, int64_t v);
 void au_buf_free(struct au_buf *b);
-
-/* An arena: many small allocations that live until one au_arena_free.
- * What it hands out never moves. */
-struct au_arena {
-	struct au_arena_blk *blk;
-	size_t used, size;
-};
-#define AU_ARENA_INIT { NULL, 0, 0 }
-void *au_arena_alloc(struct au_arena *a, size_t n);
-/* A NUL-terminated copy of the n bytes at p. */
-char *au_arena_dup(struct au_arena *a, const void *p, size_t n);
-void au_arena_free(struct au_arena *a);
 
 /* ---- string map (map.c) ----------------------------------------------- */
 
@@ -159,7 +153,8 @@ struct au_opts {
 extern struct au_opts au_opts;
 
 /* Next option of argv: its id, with *arg set to its argument, or -1 when
- * the options end; afterwards au_optind is the first operand.  The shared
+ * the options end; afterwards au_optind is the first operand.  One
+ * command line per process: getopt's state is not reset.  The shared
  * options are handled here (--help, --version and --completion print and
  * exit 0); an unknown option or a missing argument exits 64. */
 int au_getopt(const struct au_cmd *cmd, int argc, char **argv,
@@ -187,7 +182,7 @@ char *au_ts_fmt(int64_t ms, char buf[AU_TS_LEN]);
 /* Parse RFC 3339 (any offset, optional fraction) into ms; 0 or -1. */
 int au_ts_parse(const char *s, int64_t *ms);
 /* Parse a duration ("250ms", "1.5s", "2m", "1h30m", "7d") into ms; 0 or
- * -1.  A bare number without a unit is refused. */
+ * -1.  A bare number without a unit, and more than 100 years, are refused. */
 int au_dur_parse(const char *s, int64_t *ms);
 /* Parse a size ("512", "64K", "16M", "1G", binary multiples); 0 or -1. */
 int au_size_parse(const char *s, uint64_t *bytes);
@@ -220,7 +215,8 @@ int au_jv_isint(jv v);
 /* One record read by au_in_next. */
 struct au_rec {
 	jv v;			/* the object, now the caller's */
-	const char *file;	/* its file name, valid until au_in_close */
+	const char *file;	/* its file name: the one given to au_in_open
+				 * or au_in_fdopen, or "<stdin>" */
 	long line;		/* its line number */
 	void *prep;		/* what the au_in_prepare function made */
 };
@@ -236,9 +232,11 @@ struct au_in *au_in_fdopen(int fd, const char *name);
 int au_in_next(struct au_in *in, struct au_rec *rec);
 /* Have fn(record, arg) run on every record in the reading threads, before
  * au_in_next hands it out with fn's result in rec->prep: per-record work
- * in parallel.  fn borrows the record and must be thread-safe.  With drop
- * set the record is freed after fn and rec->v is jv_invalid().  Call
- * before the first au_in_next. */
+ * in parallel.  fn borrows the record and must be thread-safe; what it
+ * returns must be one malloc'd block (or NULL), freed with free() if
+ * au_in_close comes before the record is handed out.  With drop set the
+ * record is freed after fn and rec->v is jv_invalid().  Call before the
+ * first au_in_next. */
 void au_in_prepare(struct au_in *in, void *(*fn)(jv, void *), void *arg,
     int drop);
 /* Report "prog: file:line: MSG" for rec, and mark the input bad (65). */
@@ -275,9 +273,6 @@ void au_where_free(struct au_where *w);
 
 /* ---- the state file (db.c, schema.c) ---------------------------------- */
 
-/* The state file path: --db, $AGENTUTILS_DB, then
- * $XDG_STATE_HOME/agentutils/state.db or ~/.local/state/...; malloc'd. */
-char *au_db_path(const char *opt);
 /* Open (creating mode 0600 in a 0700 directory) and migrate the state
  * file.  0, or 73 cannot create, 74 not a usable database, 75 busy past
  * the timeout, 78 a newer schema than this library knows. */
@@ -337,7 +332,7 @@ int au_spawn(const struct au_spawn *sp, struct au_proc *p);
 /* Wait for the child, closing the pipe ends still open.  With timeout_ms
  * >= 0 a child still running then gets SIGTERM (its group with pgroup),
  * and SIGKILL grace_ms later; *timed_out says so.  Returns its end as an
- * exit code: the status, or 128 + signal. */
+ * exit code: the status, or 128 + signal (70 if it cannot be waited for). */
 int au_proc_wait(struct au_proc *p, int64_t timeout_ms, int64_t grace_ms,
     int *timed_out);
 /* The exit code for a waitpid status: the status, or 128 + signal. */
@@ -346,8 +341,12 @@ int au_exit_code(int wstatus);
 /* ---- configuration and secrets (conf.c) ------------------------------- */
 
 /* $XDG_CONFIG_HOME/agentutils/NAME, or ~/.config/agentutils/NAME;
- * malloc'd. */
+ * malloc'd, or NULL (78, au_errmsg()) without a home directory. */
 char *au_config_path(const char *name);
+/* The state file path: opt (--db), $AGENTUTILS_DB, then
+ * $XDG_STATE_HOME/agentutils/state.db or ~/.local/state/agentutils/...;
+ * malloc'd, or NULL as above. */
+char *au_db_path(const char *opt);
 /* Open a secret file for reading: it must be a regular file owned by us
  * and not readable or writable by group or others.  0 with *fd set; 66
  * missing or unreadable; 78 unsafe mode or owner. */

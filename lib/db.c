@@ -5,7 +5,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,38 +17,19 @@
 
 #define BUSY_MS 5000
 
-char *
-au_db_path(const char *opt)
-{
-	const char *e, *home;
-	struct passwd *pw;
-
-	if (opt != NULL && *opt != '\0')
-		return xstrdup(opt);
-	if ((e = getenv("AGENTUTILS_DB")) != NULL && *e != '\0')
-		return xstrdup(e);
-	if ((e = getenv("XDG_STATE_HOME")) != NULL && *e == '/')
-		return xasprintf("%s/agentutils/state.db", e);
-	home = getenv("HOME");
-	if ((home == NULL || *home == '\0') &&
-	    (pw = getpwuid(getuid())) != NULL)
-		home = pw->pw_dir;
-	return xasprintf("%s/.local/state/agentutils/state.db",
-	    home ? home : "");
-}
-
 /* mkdir -p of the directory part of path; new directories get 0700. */
 static int
 mkparents(const char *path)
 {
-	char *d = xstrdup(path), *p;
+	char *d = au_xstrdup(path), *p;
 	struct stat st;
 	int rc = 0;
 
 	for (p = d + 1; (p = strchr(p, '/')) != NULL; p++) {
 		*p = '\0';
 		if (stat(d, &st) != 0 && (mkdir(d, 0700) != 0 && errno != EEXIST))
-			rc = au_seterr(EX_CANTCREAT, "cannot create %s:", d);
+			rc = au_seterr(EX_CANTCREAT, "%s: cannot create "
+			    "directory:", d);
 		*p = '/';
 		if (rc)
 			break;
@@ -167,25 +147,30 @@ migrate(sqlite3 *db)
 
 	if ((rc = user_version(db, &v)) != 0)
 		return rc;
-	if (v == schema_nsteps)
-		return 0;
 	if (v < schema_nsteps) {
 		if ((rc = au_db_begin(db)) != 0)
 			return rc;
-		/* Another process may have migrated while we waited. */
+		/* Another process, maybe a newer agentutils, may have
+		 * migrated while we waited for the lock. */
 		if ((rc = user_version(db, &v)) != 0)
 			goto fail;
-		for (; v < schema_nsteps; v++)
-			if ((rc = au_db_exec(db, schema_steps[v])) != 0)
+		if (v < schema_nsteps) {
+			for (; v < schema_nsteps; v++)
+				if ((rc = au_db_exec(db, schema_steps[v])) != 0)
+					goto fail;
+			snprintf(sql, sizeof sql, "PRAGMA user_version = %d",
+			    v);
+			if ((rc = au_db_exec(db, sql)) != 0)
 				goto fail;
-		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v);
-		if ((rc = au_db_exec(db, sql)) != 0)
-			goto fail;
-		return au_db_commit(db);
+			return au_db_commit(db);
+		}
+		au_db_rollback(db);
 	}
-	return au_seterr(EX_CONFIG, "%s: schema version %d is newer than "
-	    "this program knows (%d): upgrade agentutils",
-	    sqlite3_db_filename(db, "main"), v, schema_nsteps);
+	if (v > schema_nsteps)
+		return au_seterr(EX_CONFIG, "%s: schema version %d is newer "
+		    "than this program knows (%d): upgrade agentutils",
+		    sqlite3_db_filename(db, "main"), v, schema_nsteps);
+	return 0;
 fail:
 	au_db_rollback(db);
 	return rc;
@@ -203,8 +188,8 @@ au_db_open(const char *path, sqlite3 **out)
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return au_seterr(errno == ENOENT || errno == EACCES ||
-		    errno == EROFS || errno == EISDIR ? EX_CANTCREAT : EX_IOERR,
-		    "%s:", path);
+		    errno == EROFS || errno == EISDIR || errno == ENOTDIR ||
+		    errno == ELOOP ? EX_CANTCREAT : EX_IOERR, "%s:", path);
 	close(fd);
 	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
 	if (rc != SQLITE_OK) {
@@ -230,8 +215,11 @@ au_xdb_open(void)
 {
 	char *path = au_db_path(au_opts.db);
 	sqlite3 *db;
-	int rc = au_db_open(path, &db);
+	int rc;
 
+	if (path == NULL)
+		au_die(EX_CONFIG, "%s", au_errmsg());
+	rc = au_db_open(path, &db);
 	free(path);
 	if (rc)
 		au_die(rc, "%s", au_errmsg());

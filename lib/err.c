@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,14 @@ int au_verbose;
 
 static _Thread_local char errbuf[1024];
 
+/* libjq's allocator failed. */
+static void
+nomem(void *data)
+{
+	(void)data;
+	au_die(EX_SOFTWARE, "out of memory");
+}
+
 void
 au_setprog(const char *argv0)
 {
@@ -25,11 +34,18 @@ au_setprog(const char *argv0)
 	int fd;
 
 	/* A closed standard descriptor would be reused by the next open()
-	 * and records would land in the wrong file: hold them open. */
-	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2)
-		;
-	if (fd > 2)
-		close(fd);
+	 * and records would land in the wrong file.  Hold it with /dev/null
+	 * open the wrong way round, so that using it fails loudly (reading
+	 * standard input, writing standard output) instead of quietly
+	 * reading nothing or writing nowhere.  open() takes the lowest free
+	 * number, which is fd itself. */
+	for (fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
+		    open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY) != fd)
+			au_die(EX_SOFTWARE, "/dev/null:");
+	/* Children are ours to wait for, whatever our parent left set. */
+	signal(SIGCHLD, SIG_DFL);
+	jv_nomem_handler(nomem, NULL);
 	if (argv0 == NULL || *argv0 == '\0')
 		return;
 	p = strrchr(argv0, '/');
@@ -125,22 +141,25 @@ au_errmsg(void)
 	return errbuf;
 }
 
-const char *
-au_quote(const char *s)
+/* s with control characters and '\\', and with quote set '"', escaped,
+ * into one of eight rotating per-thread buffers. */
+static const char *
+escape(const char *s, int quote)
 {
 	static _Thread_local char bufs[8][256];
 	static _Thread_local unsigned next;
 	char *b = bufs[next++ % 8], *p = b, *end = b + sizeof bufs[0] - 5;
 	unsigned char c;
 
-	*p++ = '"';
+	if (quote)
+		*p++ = '"';
 	for (; (c = (unsigned char)*s) != '\0'; s++) {
 		if (p + 5 > end) {
 			memcpy(p, "...", 3);
 			p += 3;
 			break;
 		}
-		if (c == '"' || c == '\\') {
+		if ((quote && c == '"') || c == '\\') {
 			*p++ = '\\';
 			*p++ = (char)c;
 		} else if (c == '\n') {
@@ -155,7 +174,32 @@ au_quote(const char *s)
 			*p++ = (char)c;
 		}
 	}
-	*p++ = '"';
+	if (quote)
+		*p++ = '"';
 	*p = '\0';
 	return b;
+}
+
+const char *
+au_quote(const char *s)
+{
+	return escape(s, 1);
+}
+
+const char *
+au_esc(const char *s)
+{
+	return escape(s, 0);
+}
+
+void
+au_errat(const char *file, long line, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	au_err("%s:%ld: %s", au_esc(file), line, msg);
 }

@@ -317,7 +317,8 @@ scan_number(const unsigned char **pp, const unsigned char *e)
 	return NULL;
 }
 
-#define MAXDEPTH 1000
+/* jq 1.6 refuses deeper nesting itself. */
+#define MAXDEPTH 256
 
 const char *
 au_json_check(const char *str, size_t n, size_t *at)
@@ -378,7 +379,7 @@ au_json_check(const char *str, size_t n, size_t *at)
 		case '{':
 		case '[':
 			if (depth == MAXDEPTH) {
-				err = "invalid JSON: nested deeper than 1000 "
+				err = "invalid JSON: nested deeper than 256 "
 				    "levels";
 				goto out;
 			}
@@ -468,5 +469,6 @@ au_jv_isint(jv v)
 	if (jv_get_kind(v) != JV_KIND_NUMBER)
 		return 0;
 	d = jv_number_value(v);
-	return d == floor(d) && d >= -9.2e18 && d <= 9.2e18;
+	return d == floor(d) && d >= -9223372036854775808.0 &&
+	    d < 9223372036854775808.0;
 }

@@ -45,12 +45,12 @@ hash(const char *s, size_t n)
 struct au_map *
 au_map_new(size_t hint)
 {
-	struct au_map *m = xmalloc(sizeof *m);
+	struct au_map *m = au_xmalloc(sizeof *m);
 	size_t cap = 16;
 
 	while (cap < hint + hint / 2 + 1)
 		cap *= 2;
-	m->slots = xcalloc(cap, sizeof *m->slots);
+	m->slots = au_xcalloc(cap, sizeof *m->slots);
 	m->mask = cap - 1;
 	m->count = 0;
 	return m;
@@ -77,7 +77,7 @@ grow(struct au_map *m)
 	struct slot *old = m->slots, *s;
 	size_t oldcap = m->mask + 1, i;
 
-	m->slots = xcalloc(oldcap * 2, sizeof *m->slots);
+	m->slots = au_xcalloc(oldcap * 2, sizeof *m->slots);
 	m->mask = oldcap * 2 - 1;
 	for (i = 0; i < oldcap; i++) {
 		if (old[i].key == NULL)

@@ -3,7 +3,6 @@
  * output and messages are built in.
  */
 #include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +16,7 @@ oom(void)
 }
 
 void *
-xmalloc(size_t n)
+au_xmalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);
 
@@ -27,7 +26,7 @@ xmalloc(size_t n)
 }
 
 void *
-xcalloc(size_t n, size_t size)
+au_xcalloc(size_t n, size_t size)
 {
 	void *p = calloc(n ? n : 1, size ? size : 1);
 
@@ -37,7 +36,7 @@ xcalloc(size_t n, size_t size)
 }
 
 void *
-xrealloc(void *p, size_t n)
+au_xrealloc(void *p, size_t n)
 {
 	p = realloc(p, n ? n : 1);
 	if (p == NULL)
@@ -46,11 +45,11 @@ xrealloc(void *p, size_t n)
 }
 
 void *
-xreallocarray(void *p, size_t n, size_t size)
+au_xreallocarray(void *p, size_t n, size_t size)
 {
 	if (size != 0 && n > SIZE_MAX / size)
 		oom();
-	return xrealloc(p, n * size);
+	return au_xrealloc(p, n * size);
 }
 
 void *
@@ -63,19 +62,19 @@ au_grow(void *p, size_t *cap, size_t need, size_t size)
 	while (n < need)
 		n = n > SIZE_MAX / 2 ? need : n * 2;
 	*cap = n;
-	return xreallocarray(p, n, size);
+	return au_xreallocarray(p, n, size);
 }
 
 char *
-xstrdup(const char *s)
+au_xstrdup(const char *s)
 {
-	return xstrndup(s, strlen(s));
+	return au_xstrndup(s, strlen(s));
 }
 
 char *
-xstrndup(const char *s, size_t n)
+au_xstrndup(const char *s, size_t n)
 {
-	char *p = xmalloc(n + 1);
+	char *p = au_xmalloc(n + 1);
 
 	memcpy(p, s, n);
 	p[n] = '\0';
@@ -103,7 +102,7 @@ vaddf(struct au_buf *b, const char *fmt, va_list ap)
 }
 
 char *
-xasprintf(const char *fmt, ...)
+au_xasprintf(const char *fmt, ...)
 {
 	struct au_buf b = AU_BUF_INIT;
 	va_list ap;
@@ -119,15 +118,15 @@ au_buf_grow(struct au_buf *b, size_t more)
 {
 	size_t need = b->len + more + 1;
 
-	if (need <= b->cap)
-		return;
 	if (need < b->len)
 		oom();
+	if (need <= b->cap)
+		return;
 	if (b->cap == 0)
 		b->cap = 64;
 	while (b->cap < need)
 		b->cap = b->cap > SIZE_MAX / 2 ? need : b->cap * 2;
-	b->s = xrealloc(b->s, b->cap);
+	b->s = au_xrealloc(b->s, b->cap);
 }
 
 void
@@ -176,53 +175,6 @@ au_buf_addint(struct au_buf *b, int64_t v)
 	if (v < 0)
 		*--p = '-';
 	au_buf_add(b, p, (size_t)(tmp + sizeof tmp - p));
-}
-
-/* An arena block: its successor, then the bytes handed out. */
-struct au_arena_blk {
-	struct au_arena_blk *next;
-	max_align_t data[];
-};
-
-void *
-au_arena_alloc(struct au_arena *a, size_t n)
-{
-	struct au_arena_blk *b;
-	size_t size;
-
-	n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
-	if (a->blk == NULL || a->size - a->used < n) {
-		size = n > (1u << 20) ? n : 1u << 20;
-		b = xmalloc(sizeof *b + size);
-		b->next = a->blk;
-		a->blk = b;
-		a->used = 0;
-		a->size = size;
-	}
-	a->used += n;
-	return (char *)a->blk->data + a->used - n;
-}
-
-char *
-au_arena_dup(struct au_arena *a, const void *p, size_t n)
-{
-	char *s = au_arena_alloc(a, n + 1);
-
-	memcpy(s, p, n);
-	s[n] = '\0';
-	return s;
-}
-
-void
-au_arena_free(struct au_arena *a)
-{
-	struct au_arena_blk *b;
-
-	while ((b = a->blk) != NULL) {
-		a->blk = b->next;
-		free(b);
-	}
-	a->used = a->size = 0;
 }
 
 void

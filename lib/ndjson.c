@@ -12,9 +12,11 @@
  * each line as soon as it arrives.  Complaints travel in the same batches
  * and are printed in input order, as if all of it happened in one thread.
  */
+#define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,7 +91,8 @@ struct au_in {
 	pthread_mutex_t mu;
 	pthread_cond_t ready, room;
 	struct batch *head, *tail;
-	int queued, done;
+	int queued, done, closing;
+	int wake[2];		/* au_in_close's word to the reader */
 
 	/* The caller's own. */
 	pthread_t thread;
@@ -102,16 +105,18 @@ struct au_in {
 static struct au_in *
 newin(void)
 {
-	struct au_in *in = xcalloc(1, sizeof *in);
+	struct au_in *in = au_xcalloc(1, sizeof *in);
 
 	in->fd = -1;
 	in->prep.maxline = au_opts.max_line ? au_opts.max_line : 16u << 20;
 	in->cap = CHUNK;
-	in->buf = xmalloc(in->cap);
+	in->buf = au_xmalloc(in->cap);
 	in->nhelpers = -1;
 	pthread_mutex_init(&in->mu, NULL);
 	pthread_cond_init(&in->ready, NULL);
 	pthread_cond_init(&in->room, NULL);
+	if (pipe2(in->wake, O_CLOEXEC) != 0)
+		au_die(EX_SOFTWARE, "pipe:");
 	return in;
 }
 
@@ -143,7 +148,7 @@ additem(struct au_in *in)
 	struct item *it;
 
 	if (b == NULL)
-		b = in->cur = xcalloc(1, sizeof *b);
+		b = in->cur = au_xcalloc(1, sizeof *b);
 	b->items = au_grow(b->items, &b->cap, b->n + 1, sizeof *b->items);
 	it = &b->items[b->n++];
 	memset(it, 0, sizeof *it);
@@ -168,9 +173,9 @@ complain(struct item *it, int code, const char *fmt, ...)
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	if (it->line > 0)
-		au_buf_addf(&b, "%s:%ld: %s", it->file, it->line, msg);
+		au_buf_addf(&b, "%s:%ld: %s", au_esc(it->file), it->line, msg);
 	else
-		au_buf_addf(&b, "%s: %s", it->file, msg);
+		au_buf_addf(&b, "%s: %s", au_esc(it->file), msg);
 	it->msg = b.s;
 	it->code = code;
 	it->raw = NULL;
@@ -334,44 +339,60 @@ parse_pending(struct au_in *in)
 }
 
 static void
-unlock(void *mu)
+freebatch(struct batch *b)
 {
-	pthread_mutex_unlock(mu);
+	size_t i;
+
+	if (b == NULL)
+		return;
+	for (i = 0; i < b->n; i++) {
+		jv_free(b->items[i].v);
+		free(b->items[i].msg);
+		free(b->items[i].prep);	/* never handed out */
+	}
+	free(b->items);
+	free(b);
 }
 
-/* Queue b for the caller, waiting while the queue is full. */
-static void
-enqueue(struct au_in *in, struct batch *const b)
+/* Queue b for the caller, waiting while the queue is full; 0 when the
+ * caller has closed the input instead (b is freed then). */
+static int
+enqueue(struct au_in *in, struct batch *b)
 {
+	int open;
+
 	pthread_mutex_lock(&in->mu);
-	pthread_cleanup_push(unlock, &in->mu);
-	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
-	while (in->queued >= MAXQUEUE)
+	while (in->queued >= MAXQUEUE && !in->closing)
 		pthread_cond_wait(&in->room, &in->mu);
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-	if (in->tail)
-		in->tail->next = b;
-	else
-		in->head = b;
-	in->tail = b;
-	in->queued++;
-	pthread_cond_signal(&in->ready);
-	pthread_cleanup_pop(1);
+	if ((open = !in->closing)) {
+		if (in->tail)
+			in->tail->next = b;
+		else
+			in->head = b;
+		in->tail = b;
+		in->queued++;
+		pthread_cond_signal(&in->ready);
+	}
+	pthread_mutex_unlock(&in->mu);
+	if (!open)
+		freebatch(b);
+	return open;
 }
 
-/* Parse what is pending and hand the batch to the caller.  Lines point
- * into buf: this must come before buf moves. */
-static void
+/* Parse what is pending and hand the batch to the caller; 0 when the
+ * caller has closed the input.  Lines point into buf: this must come
+ * before buf moves. */
+static int
 publish(struct au_in *in)
 {
 	struct batch *b = in->cur;
 
 	if (b == NULL)
-		return;
+		return 1;
 	parse_pending(in);
 	in->cur = NULL;
 	in->parsed = 0;
-	enqueue(in, b);
+	return enqueue(in, b);
 }
 
 /* Move on to the next operand that opens; 0 when none is left. */
@@ -430,10 +451,14 @@ addline(struct au_in *in, const char *s, size_t n)
 	it->len = n;
 }
 
-/* Read more into the buffer; 0 at end of file or on error. */
+/* Read more into the buffer: 1, 0 at end of file or on error, -1 when
+ * the caller has closed the input (it says so on the wake pipe, which
+ * also ends a wait for a writer that never comes). */
 static int
 fill(struct au_in *in)
 {
+	struct pollfd pfd[2] = { { in->fd, POLLIN, 0 }, { in->wake[0], POLLIN,
+	    0 } };
 	ssize_t r;
 
 	if (in->start > 0) {
@@ -443,13 +468,16 @@ fill(struct au_in *in)
 	}
 	if (in->cap - in->end < CHUNK / 2) {
 		in->cap *= 2;
-		in->buf = xrealloc(in->buf, in->cap);
+		in->buf = au_xrealloc(in->buf, in->cap);
 	}
-	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+	while (poll(pfd, 2, -1) < 0)
+		if (errno != EINTR)
+			break;
+	if (pfd[1].revents != 0)
+		return -1;
 	do
 		r = read(in->fd, in->buf + in->end, in->cap - in->end);
 	while (r < 0 && errno == EINTR);
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	if (r < 0) {
 		complain(additem(in), EX_IOERR, "%s", strerror(errno));
 		return 0;
@@ -465,8 +493,8 @@ reader(void *arg)
 	struct au_in *in = arg;
 	char *s, *nl;
 	size_t n;
+	int r;
 
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	while (in->fd >= 0 || nextfile(in)) {
 		/* Every complete line in the buffer. */
 		for (;;) {
@@ -491,9 +519,13 @@ reader(void *arg)
 		}
 		if (in->skipping)
 			in->start = in->end;
-		publish(in);
-		if (!in->eof && fill(in))
+		if (!publish(in))
+			goto out;
+		if (!in->eof && (r = fill(in)) != 0) {
+			if (r < 0)
+				goto out;
 			continue;
+		}
 		in->eof = 1;
 		if (in->end > in->start) {
 			/* The last line has no newline. */
@@ -504,15 +536,15 @@ reader(void *arg)
 			if (!in->skipping)
 				addline(in, s, n);
 		}
-		publish(in);
-		if (in->files == NULL)
-			break;
+		if (!publish(in) || in->files == NULL)
+			goto out;
 		if (in->ownfd)
 			close(in->fd);
 		in->fd = -1;
 		in->ownfd = 0;
 	}
 	publish(in);
+out:
 	pthread_mutex_lock(&in->mu);
 	in->done = 1;
 	pthread_cond_signal(&in->ready);
@@ -537,24 +569,10 @@ au_in_reject(struct au_in *in, const struct au_rec *rec, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	au_err("%s:%ld: %s", rec->file, rec->line, msg);
+	au_errat(rec->file, rec->line, "%s", msg);
 	worse(in, EX_DATAERR);
 }
 
-static void
-freebatch(struct batch *b)
-{
-	size_t i;
-
-	if (b == NULL)
-		return;
-	for (i = 0; i < b->n; i++) {
-		jv_free(b->items[i].v);
-		free(b->items[i].msg);
-	}
-	free(b->items);
-	free(b);
-}
 
 int
 au_in_next(struct au_in *in, struct au_rec *rec)
@@ -584,6 +602,7 @@ au_in_next(struct au_in *in, struct au_rec *rec)
 			rec->line = it->line;
 			rec->prep = it->prep;
 			it->v = jv_invalid();
+			it->prep = NULL;
 			return 1;
 		}
 		freebatch(in->take);
@@ -627,10 +646,14 @@ au_in_close(struct au_in *in)
 	if (in == NULL)
 		return;
 	if (in->started) {
-		/* The reader may be waiting in read(2) for a writer that
-		 * never comes; it takes cancellation only there and while
-		 * waiting for room. */
-		pthread_cancel(in->thread);
+		/* The reader may be waiting for room, or in poll(2) for a
+		 * writer that never comes: tell it on both. */
+		pthread_mutex_lock(&in->mu);
+		in->closing = 1;
+		pthread_cond_signal(&in->room);
+		pthread_mutex_unlock(&in->mu);
+		if (write(in->wake[1], "", 1) < 0)
+			au_die(EX_SOFTWARE, "wake pipe:");
 		pthread_join(in->thread, NULL);
 	}
 	for (i = 0; i < in->nhelpers; i++) {
@@ -655,6 +678,8 @@ au_in_close(struct au_in *in)
 	pthread_mutex_destroy(&in->mu);
 	pthread_cond_destroy(&in->ready);
 	pthread_cond_destroy(&in->room);
+	close(in->wake[0]);
+	close(in->wake[1]);
 	free(in->buf);
 	free(in);
 }

@@ -60,6 +60,15 @@ wanted(const struct au_cmd *cmd, int id)
 }
 
 static void
+add(const struct au_cmd *cmd, const struct au_opt *o)
+{
+	if (!wanted(cmd, o->id))
+		return;
+	table = au_xreallocarray(table, ntable + 1, sizeof *table);
+	table[ntable++] = o;
+}
+
+static void
 build(const struct au_cmd *cmd)
 {
 	const struct au_opt *o;
@@ -71,19 +80,11 @@ build(const struct au_cmd *cmd)
 	ntable = 0;
 	tablecmd = cmd;
 	for (o = shared_head; o->name; o++)
-		if (wanted(cmd, o->id)) {
-			table = xreallocarray(table, ntable + 1, sizeof *table);
-			table[ntable++] = o;
-		}
-	for (o = cmd->opts; o && o->name; o++) {
-		table = xreallocarray(table, ntable + 1, sizeof *table);
-		table[ntable++] = o;
-	}
+		add(cmd, o);
+	for (o = cmd->opts; o && o->name; o++)
+		add(cmd, o);
 	for (o = shared_tail; o->name; o++)
-		if (wanted(cmd, o->id)) {
-			table = xreallocarray(table, ntable + 1, sizeof *table);
-			table[ntable++] = o;
-		}
+		add(cmd, o);
 }
 
 static int
@@ -113,19 +114,19 @@ usagewords(const struct au_cmd *cmd, size_t *nw)
 			flags[nf++] = (char)table[i]->id;
 	flags[nf] = '\0';
 	qsort(flags, nf, 1, bychar);
-	w = xreallocarray(w, ntable + 1, sizeof *w);
+	w = au_xreallocarray(w, ntable + 1, sizeof *w);
 	if (nf > 0)
-		w[n++] = xasprintf("[-%s]", flags);
+		w[n++] = au_xasprintf("[-%s]", flags);
 	for (i = 0; i < ntable; i++) {
 		o = table[i];
 		if (o->help == NULL || (isshort(o->id) && o->arg == NULL))
 			continue;
 		if (isshort(o->id))
-			w[n++] = xasprintf("[-%c %s]", o->id, o->arg);
+			w[n++] = au_xasprintf("[-%c %s]", o->id, o->arg);
 		else if (o->arg != NULL)
-			w[n++] = xasprintf("[--%s %s]", o->name, o->arg);
+			w[n++] = au_xasprintf("[--%s %s]", o->name, o->arg);
 		else
-			w[n++] = xasprintf("[--%s]", o->name);
+			w[n++] = au_xasprintf("[--%s]", o->name);
 	}
 	*nw = n;
 	return w;
@@ -220,6 +221,27 @@ au_usage_die(const struct au_cmd *cmd, const char *fmt, ...)
 	exit(EX_USAGE);
 }
 
+/* What was wrong with the option word a, which getopt_long refused. */
+static AU_NORETURN void
+badopt(const struct au_cmd *cmd, const char *a)
+{
+	char name[128], s[3] = { '-', (char)optopt, '\0' };
+	size_t i, len, n = 0;
+
+	if (strncmp(a, "--", 2) != 0)
+		au_usage_die(cmd, "unknown option %s", au_quote(s));
+	len = strcspn(a + 2, "=");
+	snprintf(name, sizeof name, "--%.*s", (int)len, a + 2);
+	if (optopt != 0)
+		au_usage_die(cmd, "option %s takes no argument", au_quote(name));
+	for (i = 0; i < ntable; i++)
+		if (strncmp(table[i]->name, a + 2, len) == 0)
+			n++;
+	if (n > 1)
+		au_usage_die(cmd, "ambiguous option %s", au_quote(name));
+	au_usage_die(cmd, "unknown option %s", au_quote(name));
+}
+
 int
 au_getopt(const struct au_cmd *cmd, int argc, char **argv, const char **arg)
 {
@@ -234,7 +256,7 @@ au_getopt(const struct au_cmd *cmd, int argc, char **argv, const char **arg)
 	if (built != cmd) {
 		build(cmd);
 		free(lo);
-		lo = xcalloc(ntable + 1, sizeof *lo);
+		lo = au_xcalloc(ntable + 1, sizeof *lo);
 		so[n++] = ':';
 		for (i = 0; i < ntable; i++) {
 			o = table[i];
@@ -294,20 +316,7 @@ au_getopt(const struct au_cmd *cmd, int argc, char **argv, const char **arg)
 			au_usage_die(cmd, "option %s needs an argument",
 			    au_quote(argv[optind - 1]));
 		case '?':
-			if (optopt != 0) {
-				char s[3] = { '-', (char)optopt, '\0' };
-
-				au_usage_die(cmd, "unknown option %s",
-				    au_quote(s));
-			} else {
-				char a[256], *eq;
-
-				snprintf(a, sizeof a, "%s", argv[optind - 1]);
-				if ((eq = strchr(a, '=')) != NULL)
-					*eq = '\0';
-				au_usage_die(cmd, "unknown option %s",
-				    au_quote(a));
-			}
+			badopt(cmd, argv[optind - 1]);
 		default:
 			return c;
 		}

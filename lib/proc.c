@@ -12,6 +12,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -21,9 +22,15 @@
 
 extern char **environ;
 
-/* Signals a child gets back at their defaults, whatever we did with them. */
-static const int defsigs[] = { SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP,
-    SIGCHLD, SIGALRM, SIGUSR1, SIGUSR2, SIGTSTP, SIGTTIN, SIGTTOU };
+/* Every signal a child gets back at its default, whatever we (or our
+ * parent) did with it. */
+static void
+defsigs(sigset_t *set)
+{
+	sigfillset(set);
+	sigdelset(set, SIGKILL);
+	sigdelset(set, SIGSTOP);
+}
 
 int
 au_exit_code(int st)
@@ -48,14 +55,16 @@ execfail(const char *name, int err)
 static AU_NORETURN void
 child(const struct au_spawn *sp, const int src[3], int errfd)
 {
-	sigset_t none;
+	sigset_t none, def;
 	size_t i;
-	int e;
+	int e, sig;
 
 	if (sp->pgroup)
 		setpgid(0, 0);
-	for (i = 0; i < sizeof defsigs / sizeof defsigs[0]; i++)
-		signal(defsigs[i], SIG_DFL);
+	defsigs(&def);
+	for (sig = 1; sig < NSIG; sig++)
+		if (sigismember(&def, sig) == 1)
+			signal(sig, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	for (i = 0; i < 3; i++)
@@ -122,9 +131,7 @@ spawn_posix(const struct au_spawn *sp, const int src[3], pid_t *pid)
 	if (sp->dir != NULL)
 		posix_spawn_file_actions_addchdir_np(&fa, sp->dir);
 	sigemptyset(&none);
-	sigemptyset(&def);
-	for (i = 0; i < sizeof defsigs / sizeof defsigs[0]; i++)
-		sigaddset(&def, defsigs[i]);
+	defsigs(&def);
 	posix_spawnattr_setsigmask(&at, &none);
 	posix_spawnattr_setsigdefault(&at, &def);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK |
@@ -143,10 +150,26 @@ spawn_posix(const struct au_spawn *sp, const int src[3], pid_t *pid)
 	return au_seterr(EX_SOFTWARE, "%s: cannot start:", sp->argv[0]);
 }
 
+/* Whether path is a directory; errno says why not. */
+static int
+isdir(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return 0;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return 0;
+	}
+	return 1;
+}
+
 int
 au_spawn(const struct au_spawn *sp, struct au_proc *p)
 {
-	int src[3], pipes[3][2], i, rc, nullfd = -1;
+	int src[3], pipes[3][2], moved[3] = { -1, -1, -1 }, i, rc = 0;
+	int nullfd = -1;
 
 	p->pid = -1;
 	for (i = 0; i < 3; i++) {
@@ -171,9 +194,28 @@ au_spawn(const struct au_spawn *sp, struct au_proc *p)
 			src[i] = nullfd;
 		}
 	}
+	/* The child's descriptors are set in order 0, 1, 2: one meant for
+	 * a later number must not be overwritten by an earlier dup2. */
+	for (i = 0; i < 3; i++) {
+		if (src[i] < 0 || src[i] > 2 || src[i] == i)
+			continue;
+		if ((moved[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 3)) < 0) {
+			rc = au_seterr(EX_SOFTWARE, "dup:");
+			goto out;
+		}
+		src[i] = moved[i];
+	}
+	if (sp->dir != NULL && !isdir(sp->dir)) {
+		rc = au_seterr(126, "%s: cannot change directory to %s:",
+		    sp->argv[0], sp->dir);
+		goto out;
+	}
 	rc = sp->nlimits > 0 ? spawn_fork(sp, src, &p->pid) :
 	    spawn_posix(sp, src, &p->pid);
 out:
+	for (i = 0; i < 3; i++)
+		if (moved[i] >= 0)
+			close(moved[i]);
 	for (i = 0; i < 3; i++) {
 		/* The child's ends, and ours too if it never started. */
 		if (pipes[i][0] >= 0)
@@ -216,7 +258,8 @@ ended(pid_t pid, int64_t ms)
 		if (fd >= 0) {
 			pfd.fd = fd;
 			pfd.events = POLLIN;
-			poll(&pfd, 1, ms < 0 ? -1 : (int)left);
+			poll(&pfd, 1, ms < 0 ? -1 :
+			    left > INT32_MAX ? INT32_MAX : (int)left);
 		} else {
 			struct timespec ts = { 0, (nap < left ? nap : left) *
 			    1000000 };
@@ -234,7 +277,7 @@ int
 au_proc_wait(struct au_proc *p, int64_t timeout_ms, int64_t grace_ms,
     int *timed_out)
 {
-	pid_t target;
+	pid_t target, r;
 	int i, st = 0;
 
 	for (i = 0; i < 3; i++) {
@@ -256,8 +299,10 @@ au_proc_wait(struct au_proc *p, int64_t timeout_ms, int64_t grace_ms,
 		 * ours: take down whatever of the group is left. */
 		kill(target, SIGKILL);
 	}
-	while (waitpid(p->pid, &st, 0) < 0 && errno == EINTR)
+	while ((r = waitpid(p->pid, &st, 0)) < 0 && errno == EINTR)
 		;
 	p->pid = -1;
+	if (r < 0)
+		return au_seterr(EX_SOFTWARE, "waitpid:");
 	return au_exit_code(st);
 }

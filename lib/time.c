@@ -150,6 +150,9 @@ au_ts_parse(const char *s, int64_t *ms)
 	return 0;
 }
 
+/* A hundred years: longer is a mistake, and sums of many stay in range. */
+#define MAXDUR (100 * 365.25 * 86400000.0)
+
 int
 au_dur_parse(const char *s, int64_t *ms)
 {
@@ -192,7 +195,7 @@ au_dur_parse(const char *s, int64_t *ms)
 			return -1;
 		}
 		total += v * unit;
-		if (total > 9.2e18)
+		if (total > MAXDUR)
 			return -1;
 	}
 	*ms = (int64_t)(total + 0.5);

@@ -28,9 +28,16 @@ collect(void *data, jv msg)
 		if (strncmp(s, "error: ", 7) == 0)
 			s += 7;
 		if (strstr(s, "compile error") == NULL) {
+			/* jq puts the expression on a line of its own. */
 			if (b->len > 0)
 				au_buf_adds(b, "; ");
-			au_buf_adds(b, s);
+			for (; *s != '\0'; s++)
+				if (*s != '\n')
+					au_buf_addc(b, *s);
+				else if (s[1] != '\0')
+					au_buf_adds(b, " ");
+			while (b->len > 0 && b->s[b->len - 1] == ' ')
+				b->s[--b->len] = '\0';
 		}
 	}
 	jv_free(msg);
@@ -56,7 +63,7 @@ au_where_new(const char *expr)
 	}
 	au_buf_free(&msgs);
 	jq_set_error_cb(jq, NULL, NULL);
-	w = xmalloc(sizeof *w);
+	w = au_xmalloc(sizeof *w);
 	w->jq = jq;
 	return w;
 }

@@ -125,8 +125,8 @@ F=$BATS_TEST_DIRNAME/fixtures/aw-plan
 	run aw-plan -n -f dot priority.ndjson
 	assert_success
 	norm <<<"$output" | golden aw-plan/priority.dot
-	aw-plan -n -f dot "$TOP/examples/build.ndjson" | dot -Tsvg >plan.svg
-	grep -q '<svg' plan.svg
+	aw-plan -n -f dot "$TOP/examples/build.ndjson" | dot -Tsvg >"$BATS_TEST_TMPDIR/plan.svg"
+	grep -q '<svg' "$BATS_TEST_TMPDIR/plan.svg"
 }
 
 @test "--format dot quotes ids that need it" {
@@ -175,7 +175,7 @@ F=$BATS_TEST_DIRNAME/fixtures/aw-plan
 @test "--where: a jq syntax error is a usage error" {
 	run --separate-stderr aw-plan -n --where '.id ==' "$F/priority.ndjson"
 	assert_failure 64
-	assert_equal "${stderr_lines[0]}" 'aw-plan: --where: syntax error, unexpected $end (Unix shell quoting issues?) at <top-level>, line 1:'
+	assert_equal "${stderr_lines[0]}" 'aw-plan: --where: syntax error, unexpected $end (Unix shell quoting issues?) at <top-level>, line 1: .id =='
 }
 
 @test "--where: a jq error on a record is reported at its line" {
@@ -193,6 +193,13 @@ F=$BATS_TEST_DIRNAME/fixtures/aw-plan
 	assert_equal "$output" ""
 	golden aw-plan/bad-json.err <<<"$stderr"
 	assert [ ! -e "$XDG_STATE_HOME/agentutils/state.db" ]
+}
+
+@test "file names with control characters are escaped in messages" {
+	printf '{oops\n' >"$(printf 'bad\nname')"
+	run --separate-stderr aw-plan -n "$(printf 'bad\nname')"
+	assert_failure 65
+	assert_equal "$stderr" 'aw-plan: bad\nname:1: invalid JSON: expected a string key (column 2)'
 }
 
 @test "invalid UTF-8 is reported, not replaced" {
@@ -327,6 +334,28 @@ aw-plan: planner: exited with status 127"
 	assert_equal "$(jq -s 'length' <<<"$output")" 2
 }
 
+@test "planner: a big goal and a planner that writes before it reads" {
+	run timeout 20 aw-plan -n -f tsv --goal "$(head -c 100000 /dev/zero | tr '\0' g)" \
+	    --planner-cmd 'i=0; while [ $i -lt 3000 ]; do echo "{\"id\":\"t$i\",\"run\":\"x\"}"; i=$((i+1)); done; cat >/dev/null'
+	assert_success
+	assert_equal "${#lines[@]}" 3001
+}
+
+@test "planner: --where selects among the planned tasks" {
+	run aw-plan -n -f tsv --where '.id != "step-3"' --goal 'a then b then c' \
+	    --planner-cmd "$TOP/examples/planner.sh"
+	assert_success
+	assert_equal "${#lines[@]}" 3
+	refute_line --partial step-3
+}
+
+@test "planner: a planner failing while SIGCHLD is ignored still fails" {
+	run -3 python3 -c '
+import signal, subprocess, sys
+sys.exit(subprocess.run(sys.argv[1:], preexec_fn=lambda: signal.signal(signal.SIGCHLD, signal.SIG_IGN)).returncode)
+' aw-plan -n --goal x --planner-cmd 'echo "{\"id\":\"a\",\"run\":\"x\"}"; exit 3'
+}
+
 @test "planner: usage errors" {
 	run --separate-stderr aw-plan --goal x
 	assert_failure 64
@@ -352,6 +381,54 @@ aw-plan: planner: exited with status 127"
 	run --separate-stderr aw-plan --format
 	assert_failure 64
 	assert_equal "${stderr_lines[0]}" 'aw-plan: option "--format" needs an argument'
+}
+
+@test "usage errors: an argument to a flag, an ambiguous abbreviation" {
+	run --separate-stderr aw-plan --dry-run=yes
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" 'aw-plan: option "--dry-run" takes no argument'
+	run --separate-stderr aw-plan --d
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" 'aw-plan: ambiguous option "--d"'
+	run aw-plan --dry -f tsv "$F/priority.ndjson"
+	assert_success
+}
+
+@test "a type that is not a string, a dependency with a control character" {
+	printf '{"type":5,"id":"x","run":"y"}\n{"id":"z","run":"y","deps":["a\\u0000b"]}\n' >t.ndjson
+	run --separate-stderr aw-plan -n t.ndjson
+	assert_failure 65
+	assert_equal "$stderr" 'aw-plan: t.ndjson:1: type: expected a string, found number
+aw-plan: t.ndjson:2: deps[0]: control character in "a"'
+}
+
+@test "closed standard output or input is an error, not a quiet success" {
+	run --separate-stderr sh -c 'aw-plan "$1" >&-' sh "$F/priority.ndjson"
+	assert_failure 74
+	assert_equal "$stderr" "aw-plan: write error: Bad file descriptor"
+	run --separate-stderr sh -c 'aw-plan -n <&-'
+	assert_failure 74
+	assert_equal "$stderr" "aw-plan: <stdin>: Bad file descriptor"
+}
+
+@test "--critical-path runs from a root, longest by estimate then by tasks" {
+	printf '{"id":"a","run":"x"}\n{"id":"b","run":"x","deps":["a"]}\n{"id":"c","run":"x","deps":["b"],"estimate":"1s"}\n{"id":"d","run":"x","estimate":"1s"}\n' >c.ndjson
+	run aw-plan -n --critical-path c.ndjson
+	assert_success
+	assert_equal "$(jq -c '[.tasks, .estimate_ms]' <<<"$output")" '[["a","b","c"],1000]'
+	printf '{"id":"a","run":"x","estimate":"36500d"}\n{"id":"b","run":"x","deps":["a"],"estimate":"36500d"}\n' >big.ndjson
+	run aw-plan -n --critical-path big.ndjson
+	assert_success
+	assert_equal "$(jq .estimate_ms <<<"$output")" 6307200000000
+	run --separate-stderr aw-plan -n --critical-path <<<'{"id":"a","run":"x","estimate":"104000000000d"}'
+	assert_failure 65
+}
+
+@test "--format dot stays linear on a long chain" {
+	awk 'BEGIN { print "{\"id\":\"t0\",\"run\":\"x\"}"; for (i = 1; i < 50000; i++) printf "{\"id\":\"t%d\",\"run\":\"x\",\"deps\":[\"t%d\"]}\n", i, i - 1 }' >chain.ndjson
+	run timeout 10 aw-plan -n -f dot chain.ndjson
+	assert_success
+	assert_equal "${#lines[@]}" 100003
 }
 
 @test "the state file busy past the timeout: 75, nothing stored" {
@@ -388,7 +465,10 @@ aw-plan: planner: exited with status 127"
 	touch plainfile
 	run --separate-stderr aw-plan --db plainfile/sub/state.db "$F/priority.ndjson"
 	assert_failure 73
-	assert_equal "$stderr" "aw-plan: cannot create plainfile/sub: Not a directory"
+	assert_equal "$stderr" "aw-plan: plainfile/sub: cannot create directory: Not a directory"
+	run --separate-stderr aw-plan --db plainfile/state.db "$F/priority.ndjson"
+	assert_failure 73
+	assert_equal "$stderr" "aw-plan: plainfile/state.db: Not a directory"
 }
 
 @test "a full disk: 74, not a silent truncation" {

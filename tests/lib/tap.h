@@ -1,11 +1,13 @@
 /*
  * tap.h - the Test Anything Protocol for the C unit tests of lib/: each
  * check prints "ok N - what" or "not ok N - what" with the values seen,
- * and done() prints the plan and returns the exit status.
+ * and done() prints the plan and returns the exit status.  A program need
+ * not use every kind of check, hence the "unused" attributes.
  */
 #ifndef TAP_H
 #define TAP_H
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,7 +20,7 @@ static int tap_n, tap_failed;
 #define is_str(got, want, ...) \
 	tap_is_str((got), (want), __FILE__, __LINE__, __VA_ARGS__)
 
-static void __attribute__((format(printf, 4, 5)))
+static void __attribute__((format(printf, 4, 5), unused))
 tap_ok(int cond, const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
@@ -34,7 +36,7 @@ tap_ok(int cond, const char *file, int line, const char *fmt, ...)
 	}
 }
 
-static void __attribute__((format(printf, 5, 6)))
+static void __attribute__((format(printf, 5, 6), unused))
 tap_is_int(long long got, long long want, const char *file, int line,
     const char *fmt, ...)
 {
@@ -53,7 +55,7 @@ tap_is_int(long long got, long long want, const char *file, int line,
 	}
 }
 
-static void __attribute__((format(printf, 5, 6)))
+static void __attribute__((format(printf, 5, 6), unused))
 tap_is_str(const char *got, const char *want, const char *file, int line,
     const char *fmt, ...)
 {

@@ -1,0 +1,400 @@
+/*
+ * test-db.c - db.c: where the state file is (--db, $AGENTUTILS_DB,
+ * $XDG_STATE_HOME, $HOME), what opening makes (a 0600 file in 0700
+ * directories, WAL, foreign keys, the busy timeout, the schema at its
+ * version with family-prefixed tables, no second migration), what it
+ * refuses (a newer schema 78, not a database 74, uncreatable 73, busy 75),
+ * and transactions: commit, rollback, a second writer giving up with 75
+ * after $AGENTUTILS_BUSY_TIMEOUT.  Everything lives in a mkdtemp directory.
+ */
+#define _XOPEN_SOURCE 700
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "agentutils.h"
+#include "tap.h"
+
+static char dir[1024];
+
+static int
+rm1(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* dir/name, in one of sixteen rotating buffers. */
+static const char *
+at(const char *name)
+{
+	static char bufs[16][2048];
+	static int next;
+	char *b = bufs[next++ % 16];
+
+	snprintf(b, sizeof bufs[0], "%s/%s", dir, name);
+	return b;
+}
+
+static void
+writefile(const char *path, const char *s, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	if (fd < 0 || write(fd, s, n) != (ssize_t)n)
+		perror(path);
+	close(fd);
+}
+
+/* The first column of the first row of sql, as an int. */
+static int
+qint(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -2;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* The same as text, in a static buffer. */
+static const char *
+qtext(sqlite3 *db, const char *sql)
+{
+	static char buf[256];
+	sqlite3_stmt *st;
+
+	buf[0] = '\0';
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return "(error)";
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(buf, sizeof buf, "%s", sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return buf;
+}
+
+static int
+mode(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (int)(st.st_mode & 07777) : -1;
+}
+
+static void
+is_path(char *got, const char *want, const char *what)
+{
+	is_str(got, want, "path: %s", what);
+	free(got);
+}
+
+static void
+test_path(void)
+{
+	char want[4096];
+	struct passwd *pw;
+
+	unsetenv("AGENTUTILS_DB");
+	unsetenv("XDG_STATE_HOME");
+	setenv("HOME", "/home/au", 1);
+	is_path(au_db_path(NULL), "/home/au/.local/state/agentutils/state.db",
+	    "$HOME/.local/state");
+	setenv("XDG_STATE_HOME", "/xdg/state", 1);
+	is_path(au_db_path(NULL), "/xdg/state/agentutils/state.db",
+	    "$XDG_STATE_HOME before $HOME");
+	setenv("XDG_STATE_HOME", "relative/state", 1);
+	is_path(au_db_path(NULL), "/home/au/.local/state/agentutils/state.db",
+	    "a relative $XDG_STATE_HOME is ignored");
+	setenv("XDG_STATE_HOME", "", 1);
+	is_path(au_db_path(NULL), "/home/au/.local/state/agentutils/state.db",
+	    "an empty $XDG_STATE_HOME is ignored");
+	setenv("XDG_STATE_HOME", "/xdg/state", 1);
+	setenv("AGENTUTILS_DB", "/env/au.db", 1);
+	is_path(au_db_path(NULL), "/env/au.db",
+	    "$AGENTUTILS_DB before $XDG_STATE_HOME");
+	is_path(au_db_path("/opt/x.db"), "/opt/x.db", "--db before all");
+	is_path(au_db_path(""), "/env/au.db", "an empty --db is ignored");
+	setenv("AGENTUTILS_DB", "", 1);
+	is_path(au_db_path(NULL), "/xdg/state/agentutils/state.db",
+	    "an empty $AGENTUTILS_DB is ignored");
+	unsetenv("AGENTUTILS_DB");
+	unsetenv("XDG_STATE_HOME");
+	unsetenv("HOME");
+	pw = getpwuid(getuid());
+	snprintf(want, sizeof want, "%s/.local/state/agentutils/state.db",
+	    pw ? pw->pw_dir : "");
+	is_path(au_db_path(NULL), want, "no $HOME: the passwd entry");
+	setenv("HOME", dir, 1);
+}
+
+static void
+test_open(void)
+{
+	const char *path = at("a/b/state.db");
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st;
+	int rc, n = 0, alien = 0;
+
+	rc = au_db_open(path, &db);
+	is_int(rc, 0, "open: creates %s", path);
+	ok(db != NULL, "open: gives the connection");
+	if (db == NULL)
+		return;
+	is_int(mode(at("a")), 0700, "open: new directory a is 0700");
+	is_int(mode(at("a/b")), 0700, "open: new directory a/b is 0700");
+	is_int(mode(path), 0600, "open: the file is 0600");
+	is_str(qtext(db, "PRAGMA journal_mode"), "wal", "open: WAL");
+	is_int(mode(at("a/b/state.db-wal")), 0600, "open: the WAL is 0600");
+	is_int(qint(db, "PRAGMA foreign_keys"), 1, "open: foreign keys on");
+	is_int(qint(db, "PRAGMA busy_timeout"), 200,
+	    "open: busy timeout from $AGENTUTILS_BUSY_TIMEOUT");
+	ok(au_db_schema_version() >= 1, "schema version is at least 1");
+	is_int(qint(db, "PRAGMA user_version"), au_db_schema_version(),
+	    "open: user_version is the schema version");
+
+	/* Every table carries its family's prefix. */
+	sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = "
+	    "'table'", -1, &st, NULL);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(st, 0);
+
+		n++;
+		if (strncmp(t, "aw_", 3) && strncmp(t, "tg_", 3) &&
+		    strncmp(t, "audit_", 6) && strncmp(t, "mf_", 3) &&
+		    strncmp(t, "tk_", 3) && strncmp(t, "ws_", 3) &&
+		    strncmp(t, "approval_", 9)) {
+			printf("# table %s\n", t);
+			alien++;
+		}
+	}
+	sqlite3_finalize(st);
+	ok(n >= 3 && alien == 0, "open: %d tables, all prefixed by family",
+	    n);
+
+	is_int(au_db_exec(db, "INSERT INTO aw_tasks (run_id, id, ord, level, "
+	    "kind, priority, record) VALUES ('none', 't', 0, 0, 'run', 0, "
+	    "'{}')"), EX_IOERR, "exec: a foreign key violation is 74");
+	ok(strstr(au_errmsg(), "FOREIGN KEY") != NULL && strstr(au_errmsg(),
+	    path) != NULL, "exec: errmsg names the file and the reason (%s)",
+	    au_errmsg());
+	is_int(au_db_exec(db, "SELEKT 1"), EX_IOERR, "exec: bad SQL is 74");
+	ok(strstr(au_errmsg(), "syntax error") != NULL,
+	    "exec: errmsg says why (%s)", au_errmsg());
+	au_db_close(db);
+}
+
+#define RUN(id) "INSERT INTO aw_runs (id, created, tasks, levels, record) " \
+	"VALUES ('" id "', '2026-01-01T00:00:00.000Z', 0, 0, '{}')"
+
+static void
+test_tx(void)
+{
+	const char *path = at("a/b/state.db");
+	sqlite3 *db, *c;
+	int rc;
+
+	if (au_db_open(path, &db) != 0)
+		return;
+	is_int(au_db_begin(db), 0, "tx: begin");
+	is_int(au_db_exec(db, RUN("r1")), 0, "tx: insert");
+	au_db_rollback(db);
+	is_int(qint(db, "SELECT count(*) FROM aw_runs"), 0,
+	    "tx: rollback undoes");
+	au_db_rollback(db);
+	ok(sqlite3_get_autocommit(db), "tx: rollback without one is "
+	    "harmless");
+	is_int(au_db_begin(db), 0, "tx: begin again");
+	is_int(au_db_exec(db, RUN("r1")), 0, "tx: insert again");
+	is_int(au_db_commit(db), 0, "tx: commit");
+	is_int(au_db_commit(db), EX_IOERR, "tx: commit without one is 74");
+	au_db_close(db);
+
+	/* Reopening keeps the data and does not migrate again: a migration
+	 * would need the write lock another connection holds. */
+	if (au_db_open(path, &db) != 0)
+		return;
+	is_int(qint(db, "SELECT count(*) FROM aw_runs"), 1,
+	    "reopen: the data is there");
+	is_int(au_db_begin(db), 0, "reopen: hold the write lock");
+	rc = au_db_open(path, &c);
+	is_int(rc, 0, "reopen: opens while another connection writes");
+	if (rc == 0) {
+		is_int(qint(c, "PRAGMA user_version"),
+		    au_db_schema_version(), "reopen: same version");
+		au_db_close(c);
+	}
+	au_db_rollback(db);
+	au_db_close(db);
+}
+
+static void
+test_busy(void)
+{
+	const char *path = at("a/b/state.db");
+	sqlite3 *a, *b, *raw;
+	int64_t t0, ms;
+
+	if (au_db_open(path, &a) != 0 || au_db_open(path, &b) != 0)
+		return;
+	is_int(au_db_begin(a), 0, "busy: the first writer begins");
+	t0 = au_mono_ms();
+	is_int(au_db_begin(b), EX_TEMPFAIL, "busy: the second gets 75");
+	ms = au_mono_ms() - t0;
+	ok(ms >= 150 && ms < 2000, "busy: after the 200ms timeout (%lld ms)",
+	    (long long)ms);
+	ok(strstr(au_errmsg(), "busy") != NULL && strstr(au_errmsg(),
+	    "200ms") != NULL && strstr(au_errmsg(), path) != NULL,
+	    "busy: errmsg says busy, the timeout and the file (%s)",
+	    au_errmsg());
+	ok(sqlite3_get_autocommit(b), "busy: no transaction left open");
+	is_int(au_db_exec(b, RUN("r2")), EX_TEMPFAIL, "busy: a write "
+	    "outside a transaction is 75 too");
+	is_int(au_db_exec(a, RUN("r2")), 0, "busy: the first writes");
+	is_int(au_db_commit(a), 0, "busy: and commits");
+	is_int(au_db_begin(b), 0, "busy: then the second begins");
+	is_int(au_db_exec(b, RUN("r3")), 0, "busy: writes");
+	is_int(au_db_commit(b), 0, "busy: and commits");
+	is_int(qint(a, "SELECT count(*) FROM aw_runs"), 3,
+	    "busy: both writes are there");
+	au_db_close(a);
+	au_db_close(b);
+
+	/* A fresh file whose creation another writer holds up. */
+	if (sqlite3_open(at("fresh.db"), &raw) != SQLITE_OK)
+		return;
+	sqlite3_exec(raw, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	a = (sqlite3 *)1;
+	is_int(au_db_open(at("fresh.db"), &a), EX_TEMPFAIL,
+	    "busy: opening a file another writer holds is 75");
+	ok(a == NULL, "busy: no connection then");
+	sqlite3_exec(raw, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(raw);
+}
+
+static void
+test_refuse(void)
+{
+	char junk[5000];
+	sqlite3 *db, *raw;
+	int rc;
+
+	if (sqlite3_open(at("newer.db"), &raw) == SQLITE_OK) {
+		sqlite3_exec(raw, "PRAGMA user_version = 99", NULL, NULL,
+		    NULL);
+		sqlite3_close(raw);
+	}
+	db = (sqlite3 *)1;
+	is_int(au_db_open(at("newer.db"), &db), EX_CONFIG,
+	    "refuse: a newer schema is 78");
+	ok(db == NULL, "refuse: no connection then");
+	ok(strstr(au_errmsg(), "99") != NULL && strstr(au_errmsg(), "newer")
+	    != NULL, "refuse: errmsg says so (%s)", au_errmsg());
+
+	memset(junk, 'x', sizeof junk);
+	writefile(at("junk.db"), junk, sizeof junk);
+	db = (sqlite3 *)1;
+	is_int(au_db_open(at("junk.db"), &db), EX_IOERR,
+	    "refuse: not a database is 74");
+	ok(db == NULL, "refuse: no connection then");
+	ok(strstr(au_errmsg(), "not a database") != NULL,
+	    "refuse: errmsg says so (%s)", au_errmsg());
+	is_int(mode(at("junk.db")), 0600, "refuse: the file is left as it "
+	    "was");
+
+	writefile(at("file"), "x", 1);
+	is_int(au_db_open(at("file/sub/state.db"), &db), EX_CANTCREAT,
+	    "refuse: a directory under a file is 73");
+	ok(strstr(au_errmsg(), "file/sub") != NULL, "refuse: errmsg names "
+	    "it (%s)", au_errmsg());
+	rc = au_db_open(at("file/state.db"), &db);
+	is_int(rc, EX_CANTCREAT, "refuse: a file under a file is 73 (%s)",
+	    au_errmsg());
+	if (rc == 0)
+		au_db_close(db);
+	is_int(au_db_open(dir, &db), EX_CANTCREAT,
+	    "refuse: a directory is 73");
+}
+
+static void
+xopen_bad(void)
+{
+	au_setprog("test-db");
+	au_opts.db = at("file/sub/state.db");
+	au_xdb_open();
+}
+
+static void
+test_xopen(void)
+{
+	char err[4096], want[4096];
+	int fds[2], st = 0;
+	size_t len = 0;
+	ssize_t n;
+	sqlite3 *db;
+	pid_t pid;
+
+	au_opts.db = at("x/state.db");
+	db = au_xdb_open();
+	ok(db != NULL && mode(at("x/state.db")) == 0600,
+	    "xopen: opens au_opts.db");
+	au_db_close(db);
+	au_opts.db = NULL;
+
+	if (pipe(fds) != 0)
+		return;
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		close(fds[0]);
+		dup2(fds[1], STDERR_FILENO);
+		xopen_bad();
+		_exit(0);
+	}
+	close(fds[1]);
+	while (len < sizeof err - 1 &&
+	    (n = read(fds[0], err + len, sizeof err - 1 - len)) > 0)
+		len += (size_t)n;
+	err[len] = '\0';
+	close(fds[0]);
+	waitpid(pid, &st, 0);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == EX_CANTCREAT,
+	    "xopen: dies with 73");
+	snprintf(want, sizeof want, "test-db: %s: cannot create directory: "
+	    "Not a directory\n", at("file/sub"));
+	is_str(err, want, "xopen: with the message");
+}
+
+int
+main(void)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(dir, sizeof dir, "%s/test-db.XXXXXX", tmp && *tmp ? tmp :
+	    "/tmp");
+	if (mkdtemp(dir) == NULL) {
+		perror(dir);
+		return 2;
+	}
+	setenv("AGENTUTILS_BUSY_TIMEOUT", "200ms", 1);
+	test_path();
+	test_open();
+	test_tx();
+	test_busy();
+	test_refuse();
+	test_xopen();
+	nftw(dir, rm1, 16, FTW_DEPTH | FTW_PHYS);
+	return done();
+}
