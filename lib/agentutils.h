@@ -288,6 +288,9 @@ int au_db_begin(struct sqlite3 *db);
 int au_db_commit(struct sqlite3 *db);
 /* Roll back whatever transaction is open. */
 void au_db_rollback(struct sqlite3 *db);
+/* The exit code for an SQLite result code rc on db (75 busy, 74 else),
+ * with au_errmsg() set. */
+int au_db_error(struct sqlite3 *db, int rc);
 /* Run SQL without results: 0, or 75/74 as above. */
 int au_db_exec(struct sqlite3 *db, const char *sql);
 /* The x versions die with the message. */
@@ -296,10 +299,232 @@ void au_xdb_commit(struct sqlite3 *db);
 /* Close the state file. */
 void au_db_close(struct sqlite3 *db);
 
+/* ---- runs of tasks (aw.c) ---------------------------------------------
+ *
+ * A run is a stored plan: its tasks, their dependencies, and the event log
+ * of every transition.  The functions below work inside the caller's
+ * write transaction (au_db_begin ... au_db_commit), so that a batch of
+ * transitions is one commit; the events they record are handed out by
+ * au_aw_drain once committed.  They return 0 or an exit code, with
+ * au_errmsg() set: 70 for a transition the state machine refuses, 1 for
+ * a request that does not apply (cancelling a finished task). */
+
+enum {
+	AU_AW_PENDING, AU_AW_READY, AU_AW_WAITING, AU_AW_RUNNING,
+	AU_AW_RETRYING, AU_AW_FAILED, AU_AW_DEAD, AU_AW_DONE, AU_AW_SKIPPED,
+	AU_AW_CANCELLED, AU_AW_INTERRUPTED, AU_AW_NSTATES
+};
+
+/* The name of state s ("waiting_approval" for AU_AW_WAITING). */
+const char *au_aw_state_name(int s);
+/* The state called name, or -1. */
+int au_aw_state(const char *name);
+/* Whether a task may go from state from to state to. */
+int au_aw_legal(int from, int to);
+/* Whether state s is final for the run: done, dead, skipped, cancelled. */
+int au_aw_terminal(int s);
+
+/* How failed attempts are retried: attempts in all, the delay before the
+ * second, growing by factor up to max, spread by +/- jitter (0 to 1). */
+struct au_aw_policy {
+	int attempts;
+	int64_t delay_ms, max_ms;
+	double factor, jitter;
+};
+/* The delay before attempt + 1: the same for the same run, task and
+ * attempt, so that a replayed run waits alike. */
+int64_t au_aw_backoff(const struct au_aw_policy *p, const char *run,
+    const char *task, int attempt);
+
+/* How an attempt ended. */
+struct au_aw_result {
+	int exit_code;		/* status, 128 + signal, 126, 127 */
+	int timed_out;
+	int unrunnable;		/* it could never run: do not retry */
+	const char *error;	/* why, or NULL to describe exit_code */
+};
+
+struct au_aw;
+/* Take part in run on db as a scheduler named who (registered with this
+ * process, host and start time, so that others can tell when it is
+ * gone).  66 when there is no such run.  It sets db's commit and
+ * rollback hooks until au_aw_close. */
+int au_aw_open(struct sqlite3 *db, const char *run, const char *who,
+    struct au_aw **aw);
+void au_aw_close(struct au_aw *aw);
+/* This scheduler's id, and the run's. */
+const char *au_aw_id(const struct au_aw *aw);
+const char *au_aw_run(const struct au_aw *aw);
+void au_aw_set_policy(struct au_aw *aw, const struct au_aw_policy *p);
+/* Approval requests filed from now on expire after ms (0: never). */
+void au_aw_set_approval_timeout(struct au_aw *aw, int64_t ms);
+/* Claims older than ms without a heartbeat are taken as abandoned. */
+void au_aw_set_lease(struct au_aw *aw, int64_t ms);
+/* The events recorded since the last call: an array of task.event and
+ * run.event records. */
+jv au_aw_drain(struct au_aw *aw);
+/* The same events, without handing them out: for a look before commit. */
+jv au_aw_pending(struct au_aw *aw);
+
+/* Start (or resume) the run: planned becomes running, and tasks whose
+ * dependencies are done become ready (or wait for their approval). */
+int au_aw_start(struct au_aw *aw);
+/* The housekeeping of a scheduler's turn: heartbeat and leases, retries
+ * whose delay is over, approvals decided or expired, and running tasks
+ * of schedulers that are gone (interrupted, then ready again: an attempt
+ * cut short costs no attempt). */
+int au_aw_tick(struct au_aw *aw);
+/* Up to limit ready tasks, best first (priority, then level, then id),
+ * as {"id", "needs"} objects; invalid on error. */
+jv au_aw_ready(struct au_aw *aw, int limit);
+/* Claim ready task for an attempt (ready -> running, detail consumed and
+ * added to the event); *attempt is its number.  1 if it is not ready. */
+int au_aw_claim(struct au_aw *aw, const char *task, jv detail,
+    int *attempt);
+/* Note the process group leader running task's attempt: a scheduler
+ * that finds the task orphaned kills the group, if it is still that
+ * process (its start time is noted too). */
+int au_aw_started(struct au_aw *aw, const char *task, pid_t pid);
+/* How an attempt ended: done (its dependents released), retrying by the
+ * policy, or dead (its dependents skipped).  Ignored when the task is no
+ * longer in that attempt (cancelled, taken over). */
+int au_aw_report(struct au_aw *aw, const char *task, int attempt,
+    const struct au_aw_result *r, jv detail);
+/* An attempt stopped from outside (the scheduler got a signal): running
+ * becomes interrupted, to be tried again when the run resumes. */
+int au_aw_interrupt(struct au_aw *aw, const char *task, int attempt,
+    const char *why);
+/* The task's record as stored (malloc'd JSON text), or NULL. */
+char *au_aw_record(struct au_aw *aw, const char *task);
+/* An attempt as it went, for aw-ctl logs and the joblog. */
+struct au_aw_attempt {
+	const char *worker, *command;
+	const char *out, *err;	/* where its output is kept, or NULL */
+	pid_t pid;
+	int64_t started, ended;	/* epoch ms */
+	int exit_code, timed_out, truncated;
+	int64_t out_bytes, err_bytes;
+};
+/* Record an attempt that has ended. */
+int au_aw_ended(struct au_aw *aw, const char *task, int attempt,
+    const struct au_aw_attempt *a);
+/* How many tasks are in each state. */
+int au_aw_counts(struct au_aw *aw, int counts[AU_AW_NSTATES]);
+/* When no task can change any more, end the run (done, or failed if a
+ * task is dead, skipped or cancelled) and set *finished. */
+int au_aw_finish(struct au_aw *aw, int *finished);
+/* Cancel task, or with NULL every unfinished task and the run. */
+int au_aw_cancel(struct au_aw *aw, const char *task, const char *why);
+/* A dead task ready again, and its skipped dependents pending again. */
+int au_aw_requeue(struct au_aw *aw, const char *task);
+/* Pause (1) or resume (0) the run. */
+int au_aw_pause(struct au_aw *aw, int pause);
+/* *paused: 1 if the run is paused, 2 if cancelled, else 0. */
+int au_aw_paused(struct au_aw *aw, int *paused);
+
+/* The events of run after seq, as the records au_aw_drain gave. */
+int au_aw_events(struct sqlite3 *db, const char *run, int64_t after,
+    jv *list);
+/* Rebuild the state of run from its events alone and compare it with the
+ * tables: 0 equal, 1 not (each difference a string in *problems). */
+int au_aw_replay(struct sqlite3 *db, const char *run, jv *problems);
+
+/* A string that is not NUL-terminated. */
+struct au_str {
+	const char *s;
+	size_t len;
+};
+
+/* A plan to store: the run, and its tasks one by one from next(), which
+ * returns 1 with *t filled, 0 at the end, -1 on an error (au_errmsg()).
+ * Strings need to live only until the following call. */
+struct au_aw_run {
+	const char *id, *ts, *goal, *record;
+	int64_t tasks;
+	int levels;
+};
+struct au_aw_task {
+	const char *id;
+	size_t idlen;
+	int order, level;
+	const char *kind;
+	int64_t priority;
+	const char *needs;	/* its needs as a JSON array, or NULL */
+	size_t needslen;
+	const char *record;	/* the task record as JSON */
+	size_t reclen;
+	int approval;		/* it needs a person's approval to run */
+	const struct au_str *deps;
+	size_t ndeps;
+};
+/* Store a plan in one transaction of its own. */
+int au_aw_store(struct sqlite3 *db, const struct au_aw_run *r,
+    int (*next)(void *, struct au_aw_task *), void *arg);
+/* Store a plan given as records (aw-plan's output: the run record and
+ * its task records, borrowed), unless its run is stored already;
+ * *stored says which. */
+int au_aw_store_plan(struct sqlite3 *db, jv run, const jv *tasks, size_t n,
+    int *stored);
+
+/* ---- the embedding API (run.c) -----------------------------------------
+ *
+ * For other runtimes: plain C strings in and out.  Strings the library
+ * returns through char ** are the caller's, to release with au_free; the
+ * const char * ones belong to the library.  Every call is one transaction
+ * of its own.  Calls return 0, or an exit code with au_errmsg() set. */
+
+struct au_run;
+/* Open the run with id run in the state file dbpath (NULL: the usual
+ * one), or with run NULL store plan (aw-plan's output, NDJSON text) and
+ * open its run. */
+int au_run_open(const char *dbpath, const char *run, const char *plan,
+    struct au_run **r);
+/* The run's id. */
+const char *au_run_id(const struct au_run *r);
+/* The ready tasks as a JSON array of {"id","needs"}, best first. */
+int au_run_ready(struct au_run *r, char **json);
+/* Claim task for an attempt: its number and its record (JSON); 1 if it
+ * is not ready. */
+int au_run_claim(struct au_run *r, const char *task, int *attempt,
+    char **record);
+/* Claim the best ready task: 0 with its id, record and attempt; 1 when
+ * none is ready now (come back later); 2 when the run is over. */
+int au_run_next(struct au_run *r, char **task, char **record, int *attempt);
+/* How task's attempt ended: exit_code (0 done) and why, or NULL. */
+int au_run_report(struct au_run *r, const char *task, int attempt,
+    int exit_code, const char *error);
+/* The events after seq, as NDJSON text. */
+int au_run_events(struct au_run *r, int64_t after, char **ndjson);
+/* Approve (1) or deny (0) the approval request id. */
+int au_run_answer(struct au_run *r, const char *id, int approve,
+    const char *reason);
+void au_run_close(struct au_run *r);
+/* Free what the library returned through a char **. */
+void au_free(void *p);
+
+/* ---- the approval queue (approval.c) ---------------------------------- */
+
+/* File a request; its id into id.  expires_ms (epoch ms) or 0: never. */
+int au_approval_create(struct sqlite3 *db, const char *requester,
+    const char *subject, const char *summary, const char *details,
+    int64_t expires_ms, char id[AU_ID_LEN]);
+/* The approval.request record of id; 66 if there is none. */
+int au_approval_get(struct sqlite3 *db, const char *id, jv *rec);
+/* Approve (1) or deny (0) a pending request; 1 if it is not pending. */
+int au_approval_decide(struct sqlite3 *db, const char *id, int approve,
+    const char *by, const char *reason);
+/* The requester no longer needs the answer: a pending request becomes
+ * withdrawn. */
+int au_approval_withdraw(struct sqlite3 *db, const char *id);
+/* Pending requests past their time become expired. */
+int au_approval_expire(struct sqlite3 *db);
+/* The requests with status (NULL: all), oldest first, as records. */
+int au_approval_list(struct sqlite3 *db, const char *status, jv *list);
+
 /* ---- processes (proc.c) ----------------------------------------------- */
 
 enum {
-	AU_FD_INHERIT = -1,	/* the child shares the parent's descriptor */
+	AU_FD_INHERIT = -1,	/* the child shares our descriptor */
 	AU_FD_PIPE = -2,	/* a pipe; the parent's end is in au_proc.fd */
 	AU_FD_NULL = -3,	/* /dev/null */
 };
@@ -335,6 +560,8 @@ int au_spawn(const struct au_spawn *sp, struct au_proc *p);
  * exit code: the status, or 128 + signal (70 if it cannot be waited for). */
 int au_proc_wait(struct au_proc *p, int64_t timeout_ms, int64_t grace_ms,
     int *timed_out);
+/* The path execvp would run for name (malloc'd), or NULL. */
+char *au_which(const char *name);
 /* The exit code for a waitpid status: the status, or 128 + signal. */
 int au_exit_code(int wstatus);
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -27,7 +28,8 @@ mkparents(const char *path)
 
 	for (p = d + 1; (p = strchr(p, '/')) != NULL; p++) {
 		*p = '\0';
-		if (stat(d, &st) != 0 && (mkdir(d, 0700) != 0 && errno != EEXIST))
+		if (stat(d, &st) != 0 && mkdir(d, 0700) != 0 &&
+		    errno != EEXIST)
 			rc = au_seterr(EX_CANTCREAT, "%s: cannot create "
 			    "directory:", d);
 		*p = '/';
@@ -63,6 +65,12 @@ dberr(sqlite3 *db, int rc, const char *what)
 		    sqlite3_errmsg(db));
 	return au_seterr(EX_IOERR, "%s: %s: %s", path ? path : "", what,
 	    sqlite3_errmsg(db));
+}
+
+int
+au_db_error(sqlite3 *db, int rc)
+{
+	return dberr(db, rc, NULL);
 }
 
 int
@@ -176,6 +184,29 @@ fail:
 	return rc;
 }
 
+/* Switch to WAL.  On a new file another process may be switching too,
+ * and SQLite answers busy without waiting: wait here, like for a lock. */
+static int
+wal(sqlite3 *db)
+{
+	int64_t until = au_mono_ms() + busy_ms(), nap = 1;
+	struct timespec ts;
+	int rc;
+
+	for (;;) {
+		rc = sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL,
+		    NULL);
+		if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+			return rc == SQLITE_OK ? 0 : dberr(db, rc, NULL);
+		if (au_mono_ms() >= until)
+			return dberr(db, rc, NULL);
+		ts.tv_sec = 0;
+		ts.tv_nsec = nap * 1000000;
+		nanosleep(&ts, NULL);
+		nap = nap < 32 ? nap * 2 : 32;
+	}
+}
+
 int
 au_db_open(const char *path, sqlite3 **out)
 {
@@ -200,8 +231,8 @@ au_db_open(const char *path, sqlite3 **out)
 	}
 	sqlite3_busy_timeout(db, busy_ms());
 	sqlite3_extended_result_codes(db, 0);
-	if ((rc = au_db_exec(db, "PRAGMA journal_mode = WAL;"
-	    "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON")) != 0 ||
+	if ((rc = wal(db)) != 0 || (rc = au_db_exec(db, "PRAGMA synchronous = "
+	    "NORMAL; PRAGMA foreign_keys = ON")) != 0 ||
 	    (rc = migrate(db)) != 0) {
 		sqlite3_close(db);
 		return rc;

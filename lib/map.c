@@ -66,7 +66,8 @@ find(const struct au_map *m, const char *key, size_t len, uint64_t h)
 		s = &m->slots[i];
 		if (s->key == NULL)
 			return s;
-		if (s->hash == h && s->len == len && memcmp(s->key, key, len) == 0)
+		if (s->hash == h && s->len == len &&
+		    memcmp(s->key, key, len) == 0)
 			return s;
 	}
 }

@@ -127,6 +127,7 @@ au_buf_grow(struct au_buf *b, size_t more)
 	while (b->cap < need)
 		b->cap = b->cap > SIZE_MAX / 2 ? need : b->cap * 2;
 	b->s = au_xrealloc(b->s, b->cap);
+	b->s[b->len] = '\0';	/* a new buffer is an empty string too */
 }
 
 void

@@ -233,7 +233,8 @@ badopt(const struct au_cmd *cmd, const char *a)
 	len = strcspn(a + 2, "=");
 	snprintf(name, sizeof name, "--%.*s", (int)len, a + 2);
 	if (optopt != 0)
-		au_usage_die(cmd, "option %s takes no argument", au_quote(name));
+		au_usage_die(cmd, "option %s takes no argument",
+		    au_quote(name));
 	for (i = 0; i < ntable; i++)
 		if (strncmp(table[i]->name, a + 2, len) == 0)
 			n++;
@@ -261,7 +262,8 @@ au_getopt(const struct au_cmd *cmd, int argc, char **argv, const char **arg)
 		for (i = 0; i < ntable; i++) {
 			o = table[i];
 			lo[i].name = o->name;
-			lo[i].has_arg = o->arg ? required_argument : no_argument;
+			lo[i].has_arg = o->arg ? required_argument :
+			    no_argument;
 			lo[i].val = o->id;
 			if (isshort(o->id) && n < sizeof so - 3) {
 				so[n++] = (char)o->id;

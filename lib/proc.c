@@ -32,6 +32,28 @@ defsigs(sigset_t *set)
 	sigdelset(set, SIGSTOP);
 }
 
+char *
+au_which(const char *name)
+{
+	const char *path = getenv("PATH"), *p, *e;
+	char *f;
+
+	if (strchr(name, '/') != NULL)
+		return access(name, X_OK) == 0 ? au_xstrdup(name) : NULL;
+	for (p = path ? path : "/usr/bin:/bin"; ; p = e + 1) {
+		e = strchr(p, ':');
+		if (e == NULL)
+			e = p + strlen(p);
+		f = au_xasprintf("%.*s%s%s", (int)(e - p), p, e > p ? "/" : "",
+		    name);
+		if (access(f, X_OK) == 0)
+			return f;
+		free(f);
+		if (*e == '\0')
+			return NULL;
+	}
+}
+
 int
 au_exit_code(int st)
 {
@@ -187,7 +209,8 @@ au_spawn(const struct au_spawn *sp, struct au_proc *p)
 			p->fd[i] = pipes[i][i == 0 ? 1 : 0];
 		} else if (sp->fd[i] == AU_FD_NULL) {
 			if (nullfd < 0 &&
-			    (nullfd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
+			    (nullfd = open("/dev/null",
+			    O_RDWR | O_CLOEXEC)) < 0) {
 				rc = au_seterr(EX_SOFTWARE, "/dev/null:");
 				goto out;
 			}

@@ -6,60 +6,25 @@
  * file of another owner 78.  Files live in a mkdtemp directory.
  */
 #define _XOPEN_SOURCE 700
-#include <fcntl.h>
-#include <ftw.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "agentutils.h"
 #include "tap.h"
-
-static char dir[1024];
-
-static int
-rm1(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-/* dir/name, in one of sixteen rotating buffers. */
-static const char *
-at(const char *name)
-{
-	static char bufs[16][2048];
-	static int next;
-	char *b = bufs[next++ % 16];
-
-	snprintf(b, sizeof bufs[0], "%s/%s", dir, name);
-	return b;
-}
+#include "testutil.h"
 
 /* A file holding "secret" with the given mode. */
 static const char *
 secret(const char *name, mode_t m)
 {
 	const char *path = at(name);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
-	if (fd < 0 || write(fd, "secret", 6) != 6)
-		perror(path);
-	close(fd);
+	writefile(path, "secret", 6);
 	chmod(path, m);
 	return path;
-}
-
-static void
-is_path(char *got, const char *want, const char *what)
-{
-	is_str(got, want, "config: %s", what);
-	free(got);
 }
 
 static void
@@ -70,44 +35,37 @@ test_config_path(void)
 
 	setenv("XDG_CONFIG_HOME", "/xdg/config", 1);
 	setenv("HOME", "/home/au", 1);
-	is_path(au_config_path("models.json"),
-	    "/xdg/config/agentutils/models.json", "$XDG_CONFIG_HOME");
+	is_str_free(au_config_path("models.json"),
+	    "/xdg/config/agentutils/models.json", "config: $XDG_CONFIG_HOME");
 	setenv("XDG_CONFIG_HOME", "relative", 1);
-	is_path(au_config_path("models.json"),
+	is_str_free(au_config_path("models.json"),
 	    "/home/au/.config/agentutils/models.json",
-	    "a relative $XDG_CONFIG_HOME is ignored");
+	    "config: a relative $XDG_CONFIG_HOME is ignored");
 	setenv("XDG_CONFIG_HOME", "", 1);
-	is_path(au_config_path("policy.json"),
+	is_str_free(au_config_path("policy.json"),
 	    "/home/au/.config/agentutils/policy.json",
-	    "an empty $XDG_CONFIG_HOME is ignored");
+	    "config: an empty $XDG_CONFIG_HOME is ignored");
 	unsetenv("XDG_CONFIG_HOME");
-	is_path(au_config_path("tools.d"), "/home/au/.config/agentutils/"
-	    "tools.d", "$HOME/.config without $XDG_CONFIG_HOME");
+	is_str_free(au_config_path("tools.d"), "/home/au/.config/agentutils/"
+	    "tools.d", "config: $HOME/.config without $XDG_CONFIG_HOME");
 	unsetenv("HOME");
 	pw = getpwuid(getuid());
 	snprintf(want, sizeof want, "%s/.config/agentutils/mcp.json",
 	    pw ? pw->pw_dir : "");
-	is_path(au_config_path("mcp.json"), want,
-	    "no $HOME: the passwd entry");
-	setenv("HOME", dir, 1);
+	is_str_free(au_config_path("mcp.json"), want,
+	    "config: no $HOME: the passwd entry");
+	setenv("HOME", tmpdir, 1);
 }
 
-/* au_secret_open in a child, so that a hang is a failure and not the end
- * of the test: its result, or 128 + signal. */
-static int
-open_in_child(const char *path)
+/* au_secret_open on the FIFO, in a child so that a hang is a failure and
+ * not the end of the test: its result, or SIGALRM after a second. */
+static void
+open_fifo(void)
 {
-	int fd, st = 0;
-	pid_t pid;
+	int fd;
 
-	fflush(stdout);
-	if ((pid = fork()) == 0) {
-		alarm(1);
-		_exit(au_secret_open(path, &fd));
-	}
-	if (pid < 0 || waitpid(pid, &st, 0) != pid)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	alarm(1);
+	_exit(au_secret_open(at("fifo"), &fd));
 }
 
 static void
@@ -115,8 +73,9 @@ test_secret(void)
 {
 	const char *path;
 	char buf[16], want[2048];
-	int fd, rc;
+	struct child c;
 	ssize_t n;
+	int fd;
 
 	path = secret("key", 0600);
 	fd = -5;
@@ -167,7 +126,7 @@ test_secret(void)
 	ok(strstr(au_errmsg(), "symbolic link") != NULL, "secret: says so "
 	    "(%s)", au_errmsg());
 
-	is_int(au_secret_open(dir, &fd), EX_CONFIG, "secret: a directory is "
+	is_int(au_secret_open(tmpdir, &fd), EX_CONFIG, "secret: a directory is "
 	    "78");
 	ok(strstr(au_errmsg(), "not a regular file") != NULL, "secret: says "
 	    "so (%s)", au_errmsg());
@@ -176,8 +135,8 @@ test_secret(void)
 
 	if (mkfifo(at("fifo"), 0600) != 0)
 		perror("mkfifo");
-	rc = open_in_child(at("fifo"));
-	is_int(rc, EX_CONFIG, "secret: a FIFO is 78 at once, without "
+	child_run(open_fifo, &c);
+	is_int(c.code, EX_CONFIG, "secret: a FIFO is 78 at once, without "
 	    "waiting for a writer");
 
 	/* Another owner: root can make one; others meet root's files. */
@@ -200,16 +159,9 @@ test_secret(void)
 int
 main(void)
 {
-	const char *tmp = getenv("TMPDIR");
-
-	snprintf(dir, sizeof dir, "%s/test-conf.XXXXXX", tmp && *tmp ? tmp :
-	    "/tmp");
-	if (mkdtemp(dir) == NULL) {
-		perror(dir);
-		return 2;
-	}
+	tmpdir_make("test-conf");
 	test_config_path();
 	test_secret();
-	nftw(dir, rm1, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove();
 	return done();
 }

@@ -8,53 +8,17 @@
  * after $AGENTUTILS_BUSY_TIMEOUT.  Everything lives in a mkdtemp directory.
  */
 #define _XOPEN_SOURCE 700
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "agentutils.h"
 #include "tap.h"
-
-static char dir[1024];
-
-static int
-rm1(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-/* dir/name, in one of sixteen rotating buffers. */
-static const char *
-at(const char *name)
-{
-	static char bufs[16][2048];
-	static int next;
-	char *b = bufs[next++ % 16];
-
-	snprintf(b, sizeof bufs[0], "%s/%s", dir, name);
-	return b;
-}
-
-static void
-writefile(const char *path, const char *s, size_t n)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-	if (fd < 0 || write(fd, s, n) != (ssize_t)n)
-		perror(path);
-	close(fd);
-}
+#include "testutil.h"
 
 /* The first column of the first row of sql, as an int. */
 static int
@@ -96,13 +60,6 @@ mode(const char *path)
 }
 
 static void
-is_path(char *got, const char *want, const char *what)
-{
-	is_str(got, want, "path: %s", what);
-	free(got);
-}
-
-static void
 test_path(void)
 {
 	char want[4096];
@@ -111,34 +68,40 @@ test_path(void)
 	unsetenv("AGENTUTILS_DB");
 	unsetenv("XDG_STATE_HOME");
 	setenv("HOME", "/home/au", 1);
-	is_path(au_db_path(NULL), "/home/au/.local/state/agentutils/state.db",
-	    "$HOME/.local/state");
+	is_str_free(au_db_path(NULL),
+	    "/home/au/.local/state/agentutils/state.db",
+	    "path: $HOME/.local/state");
 	setenv("XDG_STATE_HOME", "/xdg/state", 1);
-	is_path(au_db_path(NULL), "/xdg/state/agentutils/state.db",
-	    "$XDG_STATE_HOME before $HOME");
+	is_str_free(au_db_path(NULL), "/xdg/state/agentutils/state.db",
+	    "path: $XDG_STATE_HOME before $HOME");
 	setenv("XDG_STATE_HOME", "relative/state", 1);
-	is_path(au_db_path(NULL), "/home/au/.local/state/agentutils/state.db",
-	    "a relative $XDG_STATE_HOME is ignored");
+	is_str_free(au_db_path(NULL),
+	    "/home/au/.local/state/agentutils/state.db",
+	    "path: a relative $XDG_STATE_HOME is ignored");
 	setenv("XDG_STATE_HOME", "", 1);
-	is_path(au_db_path(NULL), "/home/au/.local/state/agentutils/state.db",
-	    "an empty $XDG_STATE_HOME is ignored");
+	is_str_free(au_db_path(NULL),
+	    "/home/au/.local/state/agentutils/state.db",
+	    "path: an empty $XDG_STATE_HOME is ignored");
 	setenv("XDG_STATE_HOME", "/xdg/state", 1);
 	setenv("AGENTUTILS_DB", "/env/au.db", 1);
-	is_path(au_db_path(NULL), "/env/au.db",
-	    "$AGENTUTILS_DB before $XDG_STATE_HOME");
-	is_path(au_db_path("/opt/x.db"), "/opt/x.db", "--db before all");
-	is_path(au_db_path(""), "/env/au.db", "an empty --db is ignored");
+	is_str_free(au_db_path(NULL), "/env/au.db",
+	    "path: $AGENTUTILS_DB before $XDG_STATE_HOME");
+	is_str_free(au_db_path("/opt/x.db"), "/opt/x.db",
+	    "path: --db before all");
+	is_str_free(au_db_path(""), "/env/au.db",
+	    "path: an empty --db is ignored");
 	setenv("AGENTUTILS_DB", "", 1);
-	is_path(au_db_path(NULL), "/xdg/state/agentutils/state.db",
-	    "an empty $AGENTUTILS_DB is ignored");
+	is_str_free(au_db_path(NULL), "/xdg/state/agentutils/state.db",
+	    "path: an empty $AGENTUTILS_DB is ignored");
 	unsetenv("AGENTUTILS_DB");
 	unsetenv("XDG_STATE_HOME");
 	unsetenv("HOME");
 	pw = getpwuid(getuid());
 	snprintf(want, sizeof want, "%s/.local/state/agentutils/state.db",
 	    pw ? pw->pw_dir : "");
-	is_path(au_db_path(NULL), want, "no $HOME: the passwd entry");
-	setenv("HOME", dir, 1);
+	is_str_free(au_db_path(NULL), want,
+	    "path: no $HOME: the passwd entry");
+	setenv("HOME", tmpdir, 1);
 }
 
 static void
@@ -325,7 +288,7 @@ test_refuse(void)
 	    au_errmsg());
 	if (rc == 0)
 		au_db_close(db);
-	is_int(au_db_open(dir, &db), EX_CANTCREAT,
+	is_int(au_db_open(tmpdir, &db), EX_CANTCREAT,
 	    "refuse: a directory is 73");
 }
 
@@ -340,12 +303,9 @@ xopen_bad(void)
 static void
 test_xopen(void)
 {
-	char err[4096], want[4096];
-	int fds[2], st = 0;
-	size_t len = 0;
-	ssize_t n;
+	char want[4096];
+	struct child c;
 	sqlite3 *db;
-	pid_t pid;
 
 	au_opts.db = at("x/state.db");
 	db = au_xdb_open();
@@ -354,40 +314,17 @@ test_xopen(void)
 	au_db_close(db);
 	au_opts.db = NULL;
 
-	if (pipe(fds) != 0)
-		return;
-	fflush(stdout);
-	if ((pid = fork()) == 0) {
-		close(fds[0]);
-		dup2(fds[1], STDERR_FILENO);
-		xopen_bad();
-		_exit(0);
-	}
-	close(fds[1]);
-	while (len < sizeof err - 1 &&
-	    (n = read(fds[0], err + len, sizeof err - 1 - len)) > 0)
-		len += (size_t)n;
-	err[len] = '\0';
-	close(fds[0]);
-	waitpid(pid, &st, 0);
-	ok(WIFEXITED(st) && WEXITSTATUS(st) == EX_CANTCREAT,
-	    "xopen: dies with 73");
+	child_run(xopen_bad, &c);
+	ok(c.code == EX_CANTCREAT, "xopen: dies with 73");
 	snprintf(want, sizeof want, "test-db: %s: cannot create directory: "
 	    "Not a directory\n", at("file/sub"));
-	is_str(err, want, "xopen: with the message");
+	is_str(c.err, want, "xopen: with the message");
 }
 
 int
 main(void)
 {
-	const char *tmp = getenv("TMPDIR");
-
-	snprintf(dir, sizeof dir, "%s/test-db.XXXXXX", tmp && *tmp ? tmp :
-	    "/tmp");
-	if (mkdtemp(dir) == NULL) {
-		perror(dir);
-		return 2;
-	}
+	tmpdir_make("test-db");
 	setenv("AGENTUTILS_BUSY_TIMEOUT", "200ms", 1);
 	test_path();
 	test_open();
@@ -395,6 +332,6 @@ main(void)
 	test_busy();
 	test_refuse();
 	test_xopen();
-	nftw(dir, rm1, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove();
 	return done();
 }

@@ -6,76 +6,18 @@
  * print and how they end, seen from forked children whose output goes to
  * files.
  */
+#define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "agentutils.h"
 #include "tap.h"
-
-/* How a child ended and what it wrote. */
-struct child {
-	int code;		/* exit status, or 128 + signal */
-	char out[4096], err[4096];
-};
-
-/* An unlinked temporary file under $TMPDIR. */
-static int
-tmpfd(void)
-{
-	const char *d = getenv("TMPDIR");
-	char path[4096];
-	int fd;
-
-	snprintf(path, sizeof path, "%s/au-test.XXXXXX", d && *d ? d : "/tmp");
-	if ((fd = mkstemp(path)) < 0) {
-		perror(path);
-		exit(2);
-	}
-	unlink(path);
-	return fd;
-}
-
-static void
-slurp(int fd, char *buf, size_t size)
-{
-	size_t len = 0;
-	ssize_t n;
-
-	lseek(fd, 0, SEEK_SET);
-	while (len < size - 1 && (n = read(fd, buf + len, size - 1 - len)) > 0)
-		len += (size_t)n;
-	buf[len] = '\0';
-	close(fd);
-}
-
-/* Run fn in a child with its stdout and stderr in files. */
-static void
-run(void (*fn)(void), struct child *c)
-{
-	int out = tmpfd(), err = tmpfd(), st = 0;
-	pid_t pid;
-
-	fflush(stdout);
-	if ((pid = fork()) == 0) {
-		dup2(out, STDOUT_FILENO);
-		dup2(err, STDERR_FILENO);
-		fn();
-		exit(0);
-	}
-	if (pid < 0 || waitpid(pid, &st, 0) != pid)
-		c->code = -1;
-	else
-		c->code = WIFEXITED(st) ? WEXITSTATUS(st) :
-		    128 + WTERMSIG(st);
-	slurp(out, c->out, sizeof c->out);
-	slurp(err, c->err, sizeof c->err);
-}
+#include "testutil.h"
 
 static void
 test_quote(void)
@@ -338,40 +280,40 @@ test_die(void)
 {
 	struct child c;
 
-	run(closed_fds, &c);
+	child_run(closed_fds, &c);
 	is_int(c.code, 0, "setprog: closed 0, 1, 2 reopened on /dev/null, "
 	    "no descriptor left over");
 
-	run(die_plain, &c);
+	child_run(die_plain, &c);
 	is_int(c.code, 65, "die: exits with its code");
 	is_str(c.err, "test-err: bad input at 3\n", "die: prog: message");
 	is_str(c.out, "", "die: nothing on stdout");
 
-	run(die_errno, &c);
+	child_run(die_errno, &c);
 	is_int(c.code, 74, "die: code 74");
 	is_str(c.err, "test-err: open f.db: Permission denied\n",
 	    "die: trailing ':' appends strerror(errno)");
 
-	run(die_flushes, &c);
+	child_run(die_flushes, &c);
 	is_int(c.code, 1, "die: code 1");
 	is_str(c.out, "partial output", "die: stdout is flushed first");
 	is_str(c.err, "test-err: then the end\n", "die: its message");
 
-	run(err_continues, &c);
+	child_run(err_continues, &c);
 	is_int(c.code, 7, "err: does not exit and keeps errno");
 	is_str(c.err, "test-err: first 1\ntest-err: second: No such file or "
 	    "directory\n", "err: messages with the ':' rule");
 
-	run(errat, &c);
+	child_run(errat, &c);
 	is_int(c.code, 5, "errat: does not exit");
 	is_str(c.err, "test-err: in\\nput.ndjson:12: bad id\n",
 	    "errat: prog: file:line: message, the file name escaped");
 
-	run(warn_quiet, &c);
+	child_run(warn_quiet, &c);
 	is_str(c.err, "test-err: shown\ntest-err: warned\n",
 	    "warn: silenced by -q, err is not");
 
-	run(note_verbose, &c);
+	child_run(note_verbose, &c);
 	is_str(c.err, "test-err: verbose note\n",
 	    "note: only with -v and without -q");
 }

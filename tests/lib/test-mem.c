@@ -4,33 +4,24 @@
  * au_buf appenders (NUL-terminated after every add, printf output of any
  * length, integers to INT64_MIN) and au_xasprintf.
  */
+#define _XOPEN_SOURCE 700
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "agentutils.h"
 #include "tap.h"
+#include "testutil.h"
 
 /* The exit code of fn run in a child (128 + signal if killed, SIGALRM if
- * it loops), with its stderr thrown away. */
+ * it loops). */
 static int
 child_code(void (*fn)(void))
 {
-	pid_t pid;
-	int st = 0;
+	struct child c;
 
-	fflush(stdout);
-	if ((pid = fork()) == 0) {
-		alarm(5);
-		freopen("/dev/null", "w", stderr);
-		fn();
-		_exit(0);
-	}
-	if (pid < 0 || waitpid(pid, &st, 0) != pid)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	child_run(fn, &c);
+	return c.code;
 }
 
 /* Sizes no allocator can give (under ASan with allocator_may_return_null,
@@ -108,7 +99,8 @@ test_alloc(void)
 	is_str(s, "abc", "au_xstrndup takes n bytes");
 	free(s);
 	s = au_xstrndup("a\0b", 3);
-	ok(memcmp(s, "a\0b", 4) == 0, "au_xstrndup copies NUL bytes, then a NUL");
+	ok(memcmp(s, "a\0b", 4) == 0,
+	    "au_xstrndup copies NUL bytes, then a NUL");
 	free(s);
 
 	is_int(child_code(malloc_huge), EX_SOFTWARE,

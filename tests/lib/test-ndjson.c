@@ -17,7 +17,6 @@
 #define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -25,45 +24,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "agentutils.h"
 #include "tap.h"
+#include "testutil.h"
 
-static char dir[1024];
 static int errfd;		/* stderr goes here while reading */
 static off_t errseen;		/* how much of it the transcripts have */
 static int saved_err = -1;
-
-static int
-rm1(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-/* dir/name, malloc'd. */
-static char *
-at(const char *name)
-{
-	return au_xasprintf("%s/%s", dir, name);
-}
-
-static void
-writefile(const char *name, const char *s, size_t n)
-{
-	char *path = at(name);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-	if (fd < 0 || write(fd, s, n) != (ssize_t)n)
-		perror(path);
-	close(fd);
-	free(path);
-}
 
 static void
 nap(long ms)
@@ -92,9 +62,9 @@ capture(int on)
 static const char *
 rel(const char *s)
 {
-	size_t n = strlen(dir);
+	size_t n = strlen(tmpdir);
 
-	return strncmp(s, dir, n) == 0 && s[n] == '/' ? s + n + 1 : s;
+	return strncmp(s, tmpdir, n) == 0 && s[n] == '/' ? s + n + 1 : s;
 }
 
 /* Append to t, as "! line", each line written to stderr since the last
@@ -104,7 +74,7 @@ newerr(struct au_buf *t)
 {
 	struct au_buf b = AU_BUF_INIT;
 	char buf[8192], *line, *nl, *p;
-	size_t n = strlen(dir);
+	size_t n = strlen(tmpdir);
 	ssize_t r;
 
 	while ((r = pread(errfd, buf, sizeof buf, errseen)) > 0) {
@@ -116,7 +86,7 @@ newerr(struct au_buf *t)
 		nl = strchr(line, '\n');
 		au_buf_adds(t, "! ");
 		for (p = line; *p != '\0' && *p != '\n'; p++) {
-			if (strncmp(p, dir, n) == 0 && p[n] == '/')
+			if (strncmp(p, tmpdir, n) == 0 && p[n] == '/')
 				p += n + 1;
 			au_buf_addc(t, *p);
 		}
@@ -151,19 +121,16 @@ transcript(struct au_in *in)
 	return t.s;
 }
 
-/* The transcript of reading the named files of dir. */
+/* The transcript of reading the named files of tmpdir. */
 static char *
 readfiles(const char *const *names)
 {
-	char *paths[8] = { NULL }, *t;
-	int n, i;
+	char *paths[8] = { NULL };
+	int n;
 
 	for (n = 0; names[n] != NULL && n < 8; n++)
 		paths[n] = at(names[n]);
-	t = transcript(au_in_open(paths, n));
-	for (i = 0; i < n; i++)
-		free(paths[i]);
-	return t;
+	return transcript(au_in_open(paths, n));
 }
 
 /* Compare a long transcript, showing where it first differs. */
@@ -182,13 +149,6 @@ same(const char *got, const char *want, const char *what)
 }
 
 static void
-check(char *got, const char *want, const char *what)
-{
-	is_str(got, want, "%s", what);
-	free(got);
-}
-
-static void
 fixtures(void)
 {
 	static const char a[] = "{\"a\":1}\n\n  \t\n{\"b\":2}\r\n\r\n"
@@ -199,16 +159,40 @@ fixtures(void)
 	    "{\"e\":\"\\u00e9\\ud83d\\ude00\"}\n{\"s\":\"\\udc00\"}\n"
 	    "{\"ok\":2}\n";
 	static const char c[] = "{\"c\":1}\n{\"c\":2}\n";
-	char *sub = at("sub");
 
-	writefile("a.ndjson", a, sizeof a - 1);
-	writefile("b.ndjson", b, sizeof b - 1);
-	writefile("c.ndjson", c, sizeof c - 1);
-	writefile("empty.ndjson", "", 0);
-	writefile("we\tird.ndjson", "[1]\n{\"ok\":1}\n", 12);
-	mkdir(sub, 0700);
-	free(sub);
+	writefile(at("a.ndjson"), a, sizeof a - 1);
+	writefile(at("b.ndjson"), b, sizeof b - 1);
+	writefile(at("c.ndjson"), c, sizeof c - 1);
+	writefile(at("empty.ndjson"), "", 0);
+	writefile(at("we\tird.ndjson"), "[1]\n{\"ok\":1}\n", 12);
+	mkdir(at("sub"), 0700);
 }
+
+/* What reading a.ndjson and b.ndjson gives, up to the status line. */
+#define A_LINES \
+	"a.ndjson:1 {\"a\":1}\n" \
+	"a.ndjson:4 {\"b\":2}\n" \
+	"a.ndjson:6 {\"c\":[1,2]}\n" \
+	"a.ndjson:7 {\"d\":\"x\"}\n"
+#define B_LINES \
+	"b.ndjson:1 {\"ok\":1}\n" \
+	"! test-ndjson: b.ndjson:2: invalid JSON: expected a string key " \
+	"(column 2)\n" \
+	"! test-ndjson: b.ndjson:3: not a JSON object (found array)\n" \
+	"! test-ndjson: b.ndjson:4: not a JSON object (found string)\n" \
+	"! test-ndjson: b.ndjson:5: invalid UTF-8 (column 7)\n" \
+	"! test-ndjson: b.ndjson:6: invalid JSON: unexpected data after " \
+	"the value (column 9)\n" \
+	"! test-ndjson: b.ndjson:7: invalid JSON: expected a value " \
+	"(column 6)\n" \
+	"! test-ndjson: b.ndjson:8: not a JSON object (found null)\n" \
+	"! test-ndjson: b.ndjson:9: invalid UTF-8 (column 9)\n" \
+	"! test-ndjson: b.ndjson:10: invalid JSON: control character in " \
+	"a string (column 8)\n" \
+	"b.ndjson:11 {\"e\":\"\xc3\xa9\xf0\x9f\x98\x80\"}\n" \
+	"! test-ndjson: b.ndjson:12: invalid JSON: lone low surrogate " \
+	"escape (column 7)\n" \
+	"b.ndjson:13 {\"ok\":2}\n"
 
 static void
 test_lines(void)
@@ -222,39 +206,16 @@ test_lines(void)
 	static const char *const weird[] = { "we\tird.ndjson", "mis\nsing",
 	    NULL };
 
-	check(readfiles(a),
-	    "a.ndjson:1 {\"a\":1}\n"
-	    "a.ndjson:4 {\"b\":2}\n"
-	    "a.ndjson:6 {\"c\":[1,2]}\n"
-	    "a.ndjson:7 {\"d\":\"x\"}\n"
+	is_str_free(readfiles(a),
+	    A_LINES
 	    "= 0\n",
 	    "in: blank lines, CRLF, trailing space, no final newline");
-	check(readfiles(b),
-	    "b.ndjson:1 {\"ok\":1}\n"
-	    "! test-ndjson: b.ndjson:2: invalid JSON: expected a string key "
-	    "(column 2)\n"
-	    "! test-ndjson: b.ndjson:3: not a JSON object (found array)\n"
-	    "! test-ndjson: b.ndjson:4: not a JSON object (found string)\n"
-	    "! test-ndjson: b.ndjson:5: invalid UTF-8 (column 7)\n"
-	    "! test-ndjson: b.ndjson:6: invalid JSON: unexpected data after "
-	    "the value (column 9)\n"
-	    "! test-ndjson: b.ndjson:7: invalid JSON: expected a value "
-	    "(column 6)\n"
-	    "! test-ndjson: b.ndjson:8: not a JSON object (found null)\n"
-	    "! test-ndjson: b.ndjson:9: invalid UTF-8 (column 9)\n"
-	    "! test-ndjson: b.ndjson:10: invalid JSON: control character in "
-	    "a string (column 8)\n"
-	    "b.ndjson:11 {\"e\":\"\xc3\xa9\xf0\x9f\x98\x80\"}\n"
-	    "! test-ndjson: b.ndjson:12: invalid JSON: lone low surrogate "
-	    "escape (column 7)\n"
-	    "b.ndjson:13 {\"ok\":2}\n"
+	is_str_free(readfiles(b),
+	    B_LINES
 	    "= 65\n",
 	    "in: each bad line reported in order and skipped, status 65");
-	check(readfiles(many),
-	    "a.ndjson:1 {\"a\":1}\n"
-	    "a.ndjson:4 {\"b\":2}\n"
-	    "a.ndjson:6 {\"c\":[1,2]}\n"
-	    "a.ndjson:7 {\"d\":\"x\"}\n"
+	is_str_free(readfiles(many),
+	    A_LINES
 	    "! test-ndjson: missing.ndjson: No such file or directory\n"
 	    "! test-ndjson: sub: Is a directory\n"
 	    "c.ndjson:1 {\"c\":1}\n"
@@ -262,29 +223,12 @@ test_lines(void)
 	    "= 66\n",
 	    "in: a missing file and a directory reported, the others read, "
 	    "status 66");
-	check(readfiles(badmiss),
-	    "b.ndjson:1 {\"ok\":1}\n"
-	    "! test-ndjson: b.ndjson:2: invalid JSON: expected a string key "
-	    "(column 2)\n"
-	    "! test-ndjson: b.ndjson:3: not a JSON object (found array)\n"
-	    "! test-ndjson: b.ndjson:4: not a JSON object (found string)\n"
-	    "! test-ndjson: b.ndjson:5: invalid UTF-8 (column 7)\n"
-	    "! test-ndjson: b.ndjson:6: invalid JSON: unexpected data after "
-	    "the value (column 9)\n"
-	    "! test-ndjson: b.ndjson:7: invalid JSON: expected a value "
-	    "(column 6)\n"
-	    "! test-ndjson: b.ndjson:8: not a JSON object (found null)\n"
-	    "! test-ndjson: b.ndjson:9: invalid UTF-8 (column 9)\n"
-	    "! test-ndjson: b.ndjson:10: invalid JSON: control character in "
-	    "a string (column 8)\n"
-	    "b.ndjson:11 {\"e\":\"\xc3\xa9\xf0\x9f\x98\x80\"}\n"
-	    "! test-ndjson: b.ndjson:12: invalid JSON: lone low surrogate "
-	    "escape (column 7)\n"
-	    "b.ndjson:13 {\"ok\":2}\n"
+	is_str_free(readfiles(badmiss),
+	    B_LINES
 	    "! test-ndjson: missing.ndjson: No such file or directory\n"
 	    "= 66\n",
 	    "in: a missing file outranks bad lines");
-	check(readfiles(weird),
+	is_str_free(readfiles(weird),
 	    "! test-ndjson: we\\tird.ndjson:1: not a JSON object (found "
 	    "array)\n"
 	    "we\tird.ndjson:2 {\"ok\":1}\n"
@@ -298,25 +242,24 @@ static char *
 readstdin(const char *file, int dash)
 {
 	static char *const dashes[] = { "-" };
-	char *path = at(file), *t;
-	int fd = open(path, O_RDONLY), saved = dup(STDIN_FILENO);
+	int fd = open(at(file), O_RDONLY), saved = dup(STDIN_FILENO);
+	char *t;
 
 	dup2(fd, STDIN_FILENO);
 	close(fd);
 	t = transcript(au_in_open(dash ? dashes : NULL, dash));
 	dup2(saved, STDIN_FILENO);
 	close(saved);
-	free(path);
 	return t;
 }
 
 static void
 test_stdin(void)
 {
-	check(readstdin("c.ndjson", 0),
+	is_str_free(readstdin("c.ndjson", 0),
 	    "<stdin>:1 {\"c\":1}\n<stdin>:2 {\"c\":2}\n= 0\n",
 	    "in: no operands is standard input");
-	check(readstdin("c.ndjson", 1),
+	is_str_free(readstdin("c.ndjson", 1),
 	    "<stdin>:1 {\"c\":1}\n<stdin>:2 {\"c\":2}\n= 0\n",
 	    "in: \"-\" is standard input");
 	ok(fcntl(STDIN_FILENO, F_GETFD) >= 0, "in: standard input is not "
@@ -352,7 +295,7 @@ test_max_line(void)
 	addline(&f, 200, "\n");
 	au_buf_adds(&f, "{\"b\":2}\n");
 	addline(&f, 200, "");
-	writefile("m.ndjson", f.s, f.len);
+	writefile(at("m.ndjson"), f.s, f.len);
 	addline(&line, 64, "");
 	au_buf_addf(&want, "m.ndjson:1 {\"a\":1}\n"
 	    "m.ndjson:2 %s\n"
@@ -363,7 +306,7 @@ test_max_line(void)
 	    "! test-ndjson: m.ndjson:7: line too long (more than 64 bytes)\n"
 	    "= 65\n", line.s, line.s);
 	au_opts.max_line = 64;
-	check(readfiles(m), want.s, "in: --max-line 64: 64 bytes pass, "
+	is_str_free(readfiles(m), want.s, "in: --max-line 64: 64 bytes pass, "
 	    "longer lines are reported once, the next line read");
 
 	/* Short lines up to near the end of the first 256 KiB read, a line
@@ -390,7 +333,7 @@ test_max_line(void)
 		au_buf_addf(&want, "big.ndjson:%ld {\"n\":%ld}\n", n, n);
 	}
 	au_buf_adds(&want, "= 65\n");
-	writefile("big.ndjson", f.s, f.len);
+	writefile(at("big.ndjson"), f.s, f.len);
 	au_opts.max_line = 1000;
 	free(line.s);
 	line.s = readfiles(big);
@@ -401,7 +344,7 @@ test_max_line(void)
 	au_opts.max_line = 16u << 20;
 	f.len = 0;
 	addline(&f, 1000000, "\n{\"after\":true}\n");
-	writefile("huge.ndjson", f.s, f.len);
+	writefile(at("huge.ndjson"), f.s, f.len);
 	free(line.s);
 	line.s = readfiles(huge);
 	ok(strncmp(line.s, "huge.ndjson:1 {\"s\":\"xxx", 23) == 0 &&
@@ -463,7 +406,7 @@ test_large(long nlines, int drop)
 			au_buf_addf(&f, "{\"n\":%ld,\"pad\":\"0123456789\"}\n",
 			    n);
 	}
-	writefile("large.ndjson", f.s, f.len);
+	writefile(path, f.s, f.len);
 	in = au_in_open(&path, 1);
 	au_in_prepare(in, prep_n, &calls, drop);
 	capture(1);
@@ -521,7 +464,6 @@ test_large(long nlines, int drop)
 	au_buf_free(&f);
 	au_buf_free(&got);
 	au_buf_free(&want);
-	free(path);
 }
 
 static void
@@ -547,7 +489,6 @@ test_reject(void)
 	is_str(t.s, "! test-ndjson: c.ndjson:1: bad id \"c1\"\nc.ndjson:1\n"
 	    "c.ndjson:2\n= 65\n", "reject: reported as file:line, status 65");
 	au_buf_free(&t);
-	free(path);
 }
 
 /* A writer thread: each piece written after a pause of ms. */
@@ -588,7 +529,7 @@ test_pipe(void)
 		return;
 	w.fd = fds[1];
 	pthread_create(&w.thread, NULL, writer_main, &w);
-	check(transcript(au_in_fdopen(fds[0], "pipe")),
+	is_str_free(transcript(au_in_fdopen(fds[0], "pipe")),
 	    "pipe:1 {\"a\":1}\npipe:2 {\"b\":2}\npipe:4 {\"c\":3}\n"
 	    "pipe:5 {\"d\":4}\n= 0\n",
 	    "fdopen: a pipe written in pieces, lines split across writes");
@@ -599,16 +540,9 @@ test_pipe(void)
 
 /* ---- output ---- */
 
-/* How a child ended. */
-static int
-status(pid_t pid)
-{
-	int st = 0;
-
-	if (pid < 0 || waitpid(pid, &st, 0) != pid)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
+/* The pipes out_wait takes turns by: it says it is ready on one and waits
+ * for the go on the other. */
+static int go[2], ready[2];
 
 static void
 out_records(void)
@@ -626,7 +560,7 @@ out_records(void)
 	au_out_close();
 }
 
-/* Write a record, say so with a byte on fd 4, wait for a byte on fd 3,
+/* Write a record, say so with a byte on ready, wait for a byte on go,
  * write another. */
 static void
 out_wait(void)
@@ -636,7 +570,7 @@ out_wait(void)
 
 	au_out_init();
 	au_out_rec(v);
-	if (write(4, "r", 1) != 1 || read(3, &c, 1) != 1)
+	if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
 		_exit(3);
 	au_out_rec(v);
 	jv_free(v);
@@ -664,47 +598,6 @@ out_full_big(void)
 	au_out_init();
 	au_out_text(big, sizeof big);
 	_exit(0);
-}
-
-/* Run fn in a child with stdout on out, stderr on err, and the ends of
- * the go and ready pipes, if given, as its fd 3 and 4.  The pid. */
-static pid_t
-start(void (*fn)(void), int out, int err, const int *go, const int *ready)
-{
-	pid_t pid;
-
-	fflush(stdout);
-	if ((pid = fork()) == 0) {
-		au_setprog("test-ndjson");
-		dup2(out, STDOUT_FILENO);
-		dup2(err, STDERR_FILENO);
-		if (go != NULL && ready != NULL) {
-			close(go[1]);
-			close(ready[0]);
-			dup2(go[0], 3);
-			dup2(ready[1], 4);
-		}
-		fn();
-		_exit(0);
-	}
-	return pid;
-}
-
-/* What is in fd, from the start. */
-static char *
-contents(int fd)
-{
-	struct au_buf b = AU_BUF_INIT;
-	char buf[4096];
-	off_t off = 0;
-	ssize_t n;
-
-	au_buf_adds(&b, "");
-	while ((n = pread(fd, buf, sizeof buf, off)) > 0) {
-		au_buf_add(&b, buf, (size_t)n);
-		off += n;
-	}
-	return b.s;
 }
 
 struct next {
@@ -774,9 +667,9 @@ test_endless(void)
 /* In a child, so that LeakSanitizer looks at what closing leaves: close
  * while the reader waits in read(2) for a writer that keeps the pipe
  * open, then while it waits for room, with many batches queued.  Each
- * check's outcome, '1' or '0', goes to fd res. */
+ * check's outcome, '1' or '0', goes to stdout. */
 static void
-early_close(int res)
+early_close(void)
 {
 	static const char *lines[101];
 	struct writer w = { .fd = -1, .pieces = lines, .ms = 1 };
@@ -818,9 +711,8 @@ early_close(int res)
 	pthread_join(w.thread, NULL);
 	close(fds[0]);
 	close(fds[1]);
-	if (write(res, got, 4) != 4)
+	if (write(STDOUT_FILENO, got, 4) != 4)
 		_exit(2);
-	exit(0);
 }
 
 static void
@@ -834,45 +726,23 @@ test_early_close(void)
 		"close with a full queue: returns while the reader waits for "
 		    "room",
 	};
-	char got[5] = "", path[1100], *report, *p, *nl;
-	int fds[2], err, st = 0, i;
-	pid_t pid;
-
-	/* Nothing of ours on the heap when the child starts: LeakSanitizer
-	 * would count it. */
-	snprintf(path, sizeof path, "%s/leaks", dir);
+	struct child c;
+	char *p, *nl;
+	int i;
 
 	au_in_close(au_in_fdopen(0, "unused"));
 	ok(1, "close: before reading anything");
 
-	err = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	if (err < 0 || pipe(fds) != 0)
-		return;
-	fflush(stdout);
-	if ((pid = fork()) == 0) {
-		alarm(10);
-		dup2(err, STDERR_FILENO);
-		close(fds[0]);
-		early_close(fds[1]);
-	}
-	close(fds[1]);
-	if (read(fds[0], got, 4) != 4)
-		got[0] = '\0';
-	close(fds[0]);
-	waitpid(pid, &st, 0);
+	child_run(early_close, &c);
 	for (i = 0; i < 4; i++)
-		ok(got[i] == '1', "%s", what[i]);
-	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "close: the child ends "
-	    "well, nothing leaked (status %d)", WIFEXITED(st) ?
-	    WEXITSTATUS(st) : 128 + WTERMSIG(st));
-	report = contents(err);
-	for (p = report, i = 0; *p != '\0' && i < 20; p = nl + 1, i++) {
+		ok(strlen(c.out) == 4 && c.out[i] == '1', "%s", what[i]);
+	ok(c.code == 0, "close: the child ends well, nothing leaked (status "
+	    "%d)", c.code);
+	for (p = c.err, i = 0; *p != '\0' && i < 20; p = nl + 1, i++) {
 		if ((nl = strchr(p, '\n')) == NULL)
 			break;
 		printf("# %.*s\n", (int)(nl - p), p);
 	}
-	free(report);
-	close(err);
 }
 
 static void
@@ -880,28 +750,25 @@ test_out(void)
 {
 	static const char rec[] = "{\"type\":\"task\",\"id\":\"t\xc3\xa9\","
 	    "\"n\":[1,2.5,null]}\n";
-	char *path = at("out.ndjson"), *s, line[64];
-	int fd, null = open("/dev/null", O_WRONLY), go[2], ready[2], out[2];
-	int err;
+	char s[4096], line[64];
+	int fd, null = open("/dev/null", O_WRONLY), out[2], err;
+	struct child c;
 	struct pollfd pfd;
 	ssize_t n;
 	pid_t pid;
 
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	is_int(status(start(out_records, fd, null, NULL, NULL)), 0,
-	    "out: records and text into a file");
-	s = contents(fd);
-	ok(strncmp(s, rec, sizeof rec - 1) == 0 &&
-	    strncmp(s + sizeof rec - 1, "plain text\n", 11) == 0 &&
-	    strcmp(s + sizeof rec - 1 + 11, rec) == 0,
-	    "out: compact records and the text, in order (%s)", au_quote(s));
-	free(s);
-	close(fd);
+	child_run(out_records, &c);
+	is_int(c.code, 0, "out: records and text into a file");
+	ok(strncmp(c.out, rec, sizeof rec - 1) == 0 &&
+	    strncmp(c.out + sizeof rec - 1, "plain text\n", 11) == 0 &&
+	    strcmp(c.out + sizeof rec - 1 + 11, rec) == 0,
+	    "out: compact records and the text, in order (%s)",
+	    au_quote(c.out));
 
 	/* On a pipe each record arrives while the child waits. */
 	if (pipe(go) != 0 || pipe(ready) != 0 || pipe(out) != 0)
 		return;
-	pid = start(out_wait, out[1], null, go, ready);
+	pid = child_start(out_wait, out[1], null);
 	close(out[1]);
 	close(go[0]);
 	close(ready[1]);
@@ -917,71 +784,54 @@ test_out(void)
 	n = read(out[0], line, sizeof line - 1);
 	line[n > 0 ? n : 0] = '\0';
 	is_str(line, "{\"n\":1}\n", "out: the second record");
-	is_int(status(pid), 0, "out: the child ends well");
+	is_int(child_wait(pid), 0, "out: the child ends well");
 	close(out[0]);
 
 	/* On a file records wait in the buffer. */
 	if (pipe(go) != 0 || pipe(ready) != 0)
 		return;
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	pid = start(out_wait, fd, null, go, ready);
+	fd = tmpfd();
+	pid = child_start(out_wait, fd, null);
 	close(go[0]);
 	close(ready[1]);
 	n = read(ready[0], line, 1);
-	s = contents(fd);
+	readall(fd, s, sizeof s);
 	ok(n == 1 && *s == '\0', "out: a file is not flushed per record "
 	    "(%s)", au_quote(s));
-	free(s);
 	if (write(go[1], "g", 1) != 1)
 		perror("write");
 	close(go[1]);
 	close(ready[0]);
-	is_int(status(pid), 0, "out: the child ends well");
-	s = contents(fd);
+	is_int(child_wait(pid), 0, "out: the child ends well");
+	readall(fd, s, sizeof s);
 	is_str(s, "{\"n\":1}\n{\"n\":1}\n", "out: both records at the close");
-	free(s);
 	close(fd);
 
 	/* A full disk. */
 	fd = open("/dev/full", O_WRONLY);
-	err = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	is_int(status(start(out_full, fd, err, NULL, NULL)), EX_IOERR,
+	err = tmpfd();
+	is_int(child_wait(child_start(out_full, fd, err)), EX_IOERR,
 	    "out: /dev/full exits 74 at the close");
-	s = contents(err);
+	readall(err, s, sizeof s);
 	is_str(s, "test-ndjson: write error: No space left on device\n",
 	    "out: and says so");
-	free(s);
 	close(err);
-	err = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	is_int(status(start(out_full_big, fd, err, NULL, NULL)), EX_IOERR,
+	err = tmpfd();
+	is_int(child_wait(child_start(out_full_big, fd, err)), EX_IOERR,
 	    "out: /dev/full exits 74 when 1 MB of text does not fit");
-	s = contents(err);
+	readall(err, s, sizeof s);
 	is_str(s, "test-ndjson: write error: No space left on device\n",
 	    "out: and says so");
-	free(s);
 	close(err);
 	close(fd);
 	close(null);
-	free(path);
 }
 
 int
 main(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	char errpath[1100];
-
-	snprintf(dir, sizeof dir, "%s/test-ndjson.XXXXXX", tmp && *tmp ? tmp :
-	    "/tmp");
-	if (mkdtemp(dir) == NULL) {
-		perror(dir);
-		return 2;
-	}
-	snprintf(errpath, sizeof errpath, "%s/stderr", dir);
-	if ((errfd = open(errpath, O_RDWR | O_CREAT | O_TRUNC, 0600)) < 0) {
-		perror(errpath);
-		return 2;
-	}
+	tmpdir_make("test-ndjson");
+	errfd = tmpfd();
 	au_setprog("test-ndjson");
 	test_out();
 	fixtures();
@@ -995,6 +845,6 @@ main(void)
 	test_endless();
 	test_early_close();
 	close(errfd);
-	nftw(dir, rm1, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove();
 	return done();
 }

@@ -10,14 +10,15 @@
  * option there, each script accepted by its shell when that shell is
  * installed, the bash one run), -1 for another shell.
  */
+#define _XOPEN_SOURCE 700
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "agentutils.h"
 #include "tap.h"
+#include "testutil.h"
 
 enum { O_COLOR = AU_LONG, O_LIMIT };
 
@@ -43,41 +44,6 @@ static const char usage[] =
     "[--limit N]\n"
     "               [--where JQ] [--max-line SIZE] [file ...]\n"
     "       au-test run ID\n";
-
-/* How a child ended and what it wrote. */
-struct child {
-	int code;		/* exit status, or 128 + signal */
-	char out[16384], err[16384];
-};
-
-static int
-tmpfd(void)
-{
-	const char *d = getenv("TMPDIR");
-	char path[4096];
-	int fd;
-
-	snprintf(path, sizeof path, "%s/au-test.XXXXXX", d && *d ? d : "/tmp");
-	if ((fd = mkstemp(path)) < 0) {
-		perror(path);
-		exit(2);
-	}
-	unlink(path);
-	return fd;
-}
-
-static void
-slurp(int fd, char *buf, size_t size)
-{
-	size_t len = 0;
-	ssize_t n;
-
-	lseek(fd, 0, SEEK_SET);
-	while (len < size - 1 && (n = read(fd, buf + len, size - 1 - len)) > 0)
-		len += (size_t)n;
-	buf[len] = '\0';
-	close(fd);
-}
 
 /* In the child: parse argv with c and print what came out, as
  * "option;option; q=N v=N [db=..] [where=..] [max=..] | operands". */
@@ -121,40 +87,37 @@ parse(const struct au_cmd *c, char **argv)
 	printf("\n");
 }
 
+/* The command line of run's child, and where its stdout goes (NULL: a
+ * temporary file). */
+static const struct au_cmd *run_cmd;
+static char *run_argv[16];
+static const char *run_outpath;
+
+static void
+parse_child(void)
+{
+	int fd;
+
+	if (run_outpath != NULL && (fd = open(run_outpath, O_WRONLY)) >= 0)
+		dup2(fd, STDOUT_FILENO);
+	parse(run_cmd, run_argv);
+}
+
 /* Run parse in a child on the argv given after the program name, its
  * stdout going to outpath (NULL: a temporary file). */
 static void
 run(const struct au_cmd *c, const char *const *args, const char *outpath,
     struct child *r)
 {
-	char *argv[16];
-	int out, err = tmpfd(), st = 0, n;
-	pid_t pid;
+	int n;
 
-	out = outpath ? open(outpath, O_WRONLY) : tmpfd();
-	argv[0] = (char *)c->name;
+	run_cmd = c;
+	run_outpath = outpath;
+	run_argv[0] = (char *)c->name;
 	for (n = 1; n < 15 && args[n - 1] != NULL; n++)
-		argv[n] = (char *)args[n - 1];
-	argv[n] = NULL;
-	fflush(stdout);
-	if ((pid = fork()) == 0) {
-		dup2(out, STDOUT_FILENO);
-		dup2(err, STDERR_FILENO);
-		parse(c, argv);
-		exit(0);
-	}
-	if (pid < 0 || waitpid(pid, &st, 0) != pid)
-		r->code = -1;
-	else
-		r->code = WIFEXITED(st) ? WEXITSTATUS(st) :
-		    128 + WTERMSIG(st);
-	if (outpath) {
-		close(out);
-		r->out[0] = '\0';
-	} else {
-		slurp(out, r->out, sizeof r->out);
-	}
-	slurp(err, r->err, sizeof r->err);
+		run_argv[n] = (char *)args[n - 1];
+	run_argv[n] = NULL;
+	child_run(parse_child, r);
 }
 
 /* A command line as one string, for the test names. */
@@ -391,8 +354,6 @@ test_usage(void)
 	char *text;
 	size_t len;
 	FILE *f;
-	int st = 0, fd = tmpfd();
-	pid_t pid;
 
 	f = open_memstream(&text, &len);
 	au_usage(&cmd, f);
@@ -406,14 +367,7 @@ test_usage(void)
 	    "usage: with no options or operands of its own");
 	free(text);
 
-	fflush(stdout);
-	if ((pid = fork()) == 0) {
-		dup2(fd, STDERR_FILENO);
-		usage_die();
-	}
-	waitpid(pid, &st, 0);
-	r.code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	slurp(fd, r.err, sizeof r.err);
+	child_run(usage_die, &r);
 	is_int(r.code, EX_USAGE, "usage_die exits 64");
 	ok(strncmp(r.err, "au-test: too many operands\n", 27) == 0 &&
 	    strcmp(r.err + 27, usage) == 0, "usage_die: message, then usage");
@@ -442,7 +396,8 @@ pipe_to(char *const argv[], const char *text, char *out, size_t size)
 	else if (rc == 127)
 		rc = -1;
 	close(in);
-	slurp(o, out, size);
+	readall(o, out, size);
+	close(o);
 	free(path);
 	return rc;
 }

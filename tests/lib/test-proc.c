@@ -15,61 +15,24 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "agentutils.h"
 #include "tap.h"
-
-static char dir[1024];
+#include "testutil.h"
 
 /* A harmless limit, to take the fork path. */
 static const struct au_limit nocore[] = { { RLIMIT_CORE, 0, 0 } };
 
 static const char *const way[2] = { "posix_spawn", "fork" };
-
-static int
-rm1(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-/* dir/name, in one of sixteen rotating buffers. */
-static char *
-at(const char *name)
-{
-	static char bufs[16][2048];
-	static int next;
-	char *b = bufs[next++ % 16];
-
-	snprintf(b, sizeof bufs[0], "%s/%s", dir, name);
-	return b;
-}
-
-static void
-readall(int fd, char *buf, size_t size)
-{
-	size_t len = 0;
-	ssize_t n;
-
-	while (len < size - 1 && ((n = read(fd, buf + len, size - 1 - len)) >
-	    0 || (n < 0 && errno == EINTR)))
-		if (n > 0)
-			len += (size_t)n;
-	buf[len] = '\0';
-}
 
 /* The lowest free descriptor: a leak shows up as a change of it. */
 static int
@@ -131,7 +94,7 @@ test_run(int f)
 	static char *const pwd[] = { "pwd", "-P", NULL };
 	static char *const missing[] = { "au-no-such-command", NULL };
 	static char *const abs_missing[] = { "/nonexistent/au/cmd", NULL };
-	char *noexec[] = { at("noexec"), NULL }, *isdir[] = { dir, NULL };
+	char *noexec[] = { at("noexec"), NULL }, *isdir[] = { tmpdir, NULL };
 	char real[PATH_MAX], want[PATH_MAX + 64];
 	struct result r;
 	int low = lowest_fd();
@@ -153,8 +116,9 @@ test_run(int f)
 	is_str(r.out, "AU_A=1\nAU_B=two\n", "%s: envp is the environment",
 	    way[f]);
 
-	run(pwd, NULL, dir, f, &r);
-	snprintf(want, sizeof want, "%s\n", realpath(dir, real) ? real : "?");
+	run(pwd, NULL, tmpdir, f, &r);
+	snprintf(want, sizeof want, "%s\n", realpath(tmpdir, real) ? real :
+	    "?");
 	is_str(r.out, want, "%s: dir is the working directory", way[f]);
 	run(pwd, NULL, at("no-such-dir"), f, &r);
 	is_int(r.rc, 126, "%s: a missing dir is 126", way[f]);
@@ -263,9 +227,7 @@ test_stdio(int f)
 	code = au_spawn(&sp, &p) == 0 ? au_proc_wait(&p, -1, 0, NULL) : -1;
 	is_int(code, 0, "%s: with a descriptor for stdout and stderr",
 	    way[f]);
-	memset(buf, 0, sizeof buf);
-	if (pread(fd, buf, sizeof buf - 1, 0) < 0)
-		perror("pread");
+	readall(fd, buf, sizeof buf);
 	is_str(buf, "out\nerr\n", "%s: both went to it", way[f]);
 	ok(fcntl(fd, F_GETFD) >= 0, "%s: and it is still ours", way[f]);
 	close(fd);
@@ -287,13 +249,9 @@ test_stdio(int f)
 	close(saved[0]);
 	close(saved[1]);
 	is_int(code, 0, "%s: with stdout and stderr crossed", way[f]);
-	memset(buf, 0, sizeof buf);
-	if (pread(fd, buf, sizeof buf - 1, 0) < 0)
-		perror("pread");
+	readall(fd, buf, sizeof buf);
 	is_str(buf, "err\n", "%s: our stdout got its stderr", way[f]);
-	memset(buf, 0, sizeof buf);
-	if (pread(err, buf, sizeof buf - 1, 0) < 0)
-		perror("pread");
+	readall(err, buf, sizeof buf);
 	is_str(buf, "out\n", "%s: our stderr got its stdout", way[f]);
 	close(fd);
 	close(err);
@@ -513,20 +471,10 @@ test_exit_code(void)
 int
 main(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	int f, fd, st;
+	int f, st;
 
-	snprintf(dir, sizeof dir, "%s/test-proc.XXXXXX", tmp && *tmp ? tmp :
-	    "/tmp");
-	if (mkdtemp(dir) == NULL) {
-		perror(dir);
-		return 2;
-	}
-	if ((fd = open(at("noexec"), O_WRONLY | O_CREAT, 0644)) >= 0) {
-		if (write(fd, "#!/bin/sh\necho no\n", 18) != 18)
-			perror("write");
-		close(fd);
-	}
+	tmpdir_make("test-proc");
+	writefile(at("noexec"), "#!/bin/sh\necho no\n", 18);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	for (f = 0; f < 2; f++) {
 		test_run(f);
@@ -539,6 +487,6 @@ main(void)
 	test_exit_code();
 	ok(waitpid(-1, &st, WNOHANG) == -1 && errno == ECHILD,
 	    "no child is left behind");
-	nftw(dir, rm1, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove();
 	return done();
 }

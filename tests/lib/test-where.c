@@ -5,13 +5,13 @@
  * first output counting, jq runtime errors as -1 with the message, and
  * one compiled expression reused over many records, errors included.
  */
+#define _XOPEN_SOURCE 700
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "agentutils.h"
 #include "tap.h"
+#include "testutil.h"
 
 /* Test expression expr on the JSON text doc. */
 static int
@@ -155,35 +155,17 @@ static void
 test_xwhere(void)
 {
 	struct au_where *w;
-	char err[1024];
-	int fds[2], st = 0;
-	ssize_t n;
-	size_t len = 0;
-	pid_t pid;
+	struct child c;
+	size_t len;
 
-	if (pipe(fds) != 0)
-		return;
-	fflush(stdout);
-	if ((pid = fork()) == 0) {
-		close(fds[0]);
-		dup2(fds[1], STDERR_FILENO);
-		xwhere_bad();
-		_exit(0);
-	}
-	close(fds[1]);
-	while (len < sizeof err - 1 &&
-	    (n = read(fds[0], err + len, sizeof err - 1 - len)) > 0)
-		len += (size_t)n;
-	err[len] = '\0';
-	close(fds[0]);
-	waitpid(pid, &st, 0);
-	ok(WIFEXITED(st) && WEXITSTATUS(st) == EX_USAGE,
-	    "xwhere: a bad expression exits 64");
-	ok(strncmp(err, "test-where: --where: ", 21) == 0 &&
-	    strstr(err, "syntax error") != NULL,
+	child_run(xwhere_bad, &c);
+	len = strlen(c.err);
+	ok(c.code == EX_USAGE, "xwhere: a bad expression exits 64");
+	ok(strncmp(c.err, "test-where: --where: ", 21) == 0 &&
+	    strstr(c.err, "syntax error") != NULL,
 	    "xwhere: \"prog: --where: syntax error...\"");
-	ok(len > 0 && strchr(err, '\n') == err + len - 1,
-	    "xwhere: the message is one line (%s)", au_quote(err));
+	ok(len > 0 && strchr(c.err, '\n') == c.err + len - 1,
+	    "xwhere: the message is one line (%s)", au_quote(c.err));
 	w = au_xwhere_new(".");
 	ok(w != NULL, "xwhere: a good one compiles");
 	au_where_free(w);
