@@ -54,13 +54,16 @@ ALL_CFLAGS = $(AU_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(WARNINGS) $(SANFLAGS) \
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
 # The libraries each part links, skarnet style: a program names its own.
-LIB_LIBS = -ljq -lsqlite3
-aw-plan_LIBS = -ljq -lsqlite3
+LIB_LIBS = -ljq -lsqlite3 -lm
+aw-plan_LIBS = -ljq -lsqlite3 -lm
+aw-sched_LIBS = -ljq -lsqlite3 -lm
+aw-ctl_LIBS = -ljq -lsqlite3 -lm
+ws-approve_LIBS = -ljq -lsqlite3 -lm
 
-PROGS = aw-plan
+PROGS = aw-plan aw-sched aw-ctl ws-approve
 
-LIB_SRC = lib/conf.c lib/db.c lib/err.c lib/json.c lib/map.c lib/mem.c \
-	lib/ndjson.c lib/opt.c lib/proc.c lib/schema.c lib/time.c lib/where.c
+LIB_SRC = lib/approval.c lib/aw.c lib/conf.c lib/db.c lib/err.c lib/json.c lib/map.c lib/mem.c \
+	lib/ndjson.c lib/opt.c lib/proc.c lib/run.c lib/schema.c lib/time.c lib/where.c
 LIB_OBJ = $(LIB_SRC:%.c=$(B)/%.o)
 UNIT_SRC = $(wildcard tests/lib/test-*.c)
 UNITS = $(UNIT_SRC:tests/lib/%.c=$(B)/tests/%)
@@ -70,8 +73,8 @@ SHARED = $(B)/libagentutils.so.$(SOVERSION)
 BINS = $(PROGS:%=$(B)/bin/%)
 
 MAN1 = $(PROGS:%=man/man1/%.1)
-MAN5 = man/man5/agentutils-records.5
-MAN7 = man/man7/agentutils.7
+MAN5 = $(wildcard man/man5/*.5)
+MAN7 = $(wildcard man/man7/*.7)
 SCHEMAS = $(wildcard share/schemas/*.schema.json)
 
 all: $(BINS) $(STATIC) $(SHARED) $(UNITS)

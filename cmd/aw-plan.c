@@ -61,12 +61,15 @@ struct prep {
 	size_t idlen;
 	const char *kind;	/* "run", "tool" or "prompt" */
 	int haskind;		/* the record names its kind */
+	int approval;		/* it asks for a person's approval */
 	int64_t priority;
 	int64_t estimate;	/* ms, 0 without one */
 	struct ref *deps;
 	size_t ndeps;
 	const char *text;	/* its own fields, ",\"k\":v..." */
 	size_t textlen;
+	const char *needs;	/* its needs as JSON, or NULL */
+	size_t needslen;
 	const char *msgs;	/* nmsgs problems, each ended by a NUL */
 	int nmsgs;
 };
@@ -92,7 +95,7 @@ static struct prep **kept;	/* preps holding the keys of dropped */
 static size_t nkept, kept_cap;
 static int render;		/* keep each record's text for output */
 static struct au_buf lines;	/* the tasks as the plan writes them */
-static size_t *line;		/* where each starts in lines, and the end */
+static size_t *line;		/* each one's start in lines, and the end */
 static int bad;			/* any error: no plan */
 
 /* Report a problem of task t found in the graph. */
@@ -118,7 +121,7 @@ fault(const struct task *t, const char *fmt, ...)
  * result into one block.  Each reading thread has its own. */
 struct build {
 	struct prep p;
-	struct au_buf text, msgs, names;
+	struct au_buf text, msgs, names, needs;
 	size_t *namelen;	/* the id, then dependency names, in names,
 				 * each ended by a NUL */
 	size_t nnames, names_cap;
@@ -364,15 +367,16 @@ check(struct build *b, jv rec)
 			else if (strcmp(s, "prompt") == 0)
 				b->p.kind = "prompt";
 			else if (strcmp(s, "run") != 0)
-				problem(b, "kind: unknown kind %s (run, tool or "
-				    "prompt)", au_quote(s));
+				problem(b, "kind: unknown kind %s (run, tool "
+				    "or prompt)", au_quote(s));
 		} else if (strcmp(k, "run") == 0) {
 			has_run = 1;
 			check_run(b, v);
 		} else if (strcmp(k, "deps") == 0) {
 			check_strings(b, "deps", v, 1);
 		} else if (strcmp(k, "needs") == 0) {
-			check_strings(b, "needs", v, 0);
+			if (check_strings(b, "needs", v, 0))
+				au_json_dump(&b->needs, v);
 		} else if (strcmp(k, "priority") == 0) {
 			if (au_jv_isint(v) && jv_number_value(v) >= -1e9 &&
 			    jv_number_value(v) <= 1e9)
@@ -392,6 +396,9 @@ check(struct build *b, jv rec)
 			    strcmp(jv_string_value(v), "none") != 0))
 				problem(b, "approval: expected \"required\" or "
 				    "\"none\"");
+			else
+				b->p.approval = strcmp(jv_string_value(v),
+				    "required") == 0;
 		} else if (strcmp(k, "tool") == 0) {
 			has_tool = jv_get_kind(v) == JV_KIND_STRING;
 			if (!has_tool)
@@ -418,7 +425,8 @@ static struct prep *
 pack(struct build *b)
 {
 	size_t size = sizeof(struct prep) + b->nnames * sizeof(struct ref) +
-	    b->names.len + b->text.len + b->msgs.len + 1, i, off;
+	    b->names.len + b->text.len + b->needs.len + b->msgs.len + 1, i,
+	    off;
 	struct prep *p = au_xmalloc(size);
 	char *s;
 
@@ -440,6 +448,10 @@ pack(struct build *b)
 	p->text = s;
 	p->textlen = b->text.len;
 	s += b->text.len;
+	memcpy(s, b->needs.s, b->needs.len);
+	p->needs = b->needs.len > 0 ? s : NULL;
+	p->needslen = b->needs.len;
+	s += b->needs.len;
 	memcpy(s, b->msgs.s, b->msgs.len);
 	p->msgs = s;
 	s[b->msgs.len] = '\0';
@@ -458,6 +470,7 @@ build_free(void *arg)
 	au_buf_free(&b->text);
 	au_buf_free(&b->msgs);
 	au_buf_free(&b->names);
+	au_buf_free(&b->needs);
 	free(b->namelen);
 	free(b);
 }
@@ -485,10 +498,11 @@ prepare(jv rec, void *arg)
 		pthread_setspecific(build_key, b);
 	}
 	memset(&b->p, 0, sizeof b->p);
-	b->text.len = b->msgs.len = b->names.len = 0;
-	au_buf_grow(&b->text, 0);	/* pack() copies from all three */
+	b->text.len = b->msgs.len = b->names.len = b->needs.len = 0;
+	au_buf_grow(&b->text, 0);	/* pack() copies from all four */
 	au_buf_grow(&b->msgs, 0);
 	au_buf_grow(&b->names, 0);
+	au_buf_grow(&b->needs, 0);
 	b->nnames = 0;
 	b->render = *(int *)arg;
 	b->p.kind = "run";
@@ -859,7 +873,8 @@ critical(size_t **path, int64_t *total)
 	for (i = 0; i < ntasks; i++) {
 		x = seq[i];
 		via[x] = x;
-		for (j = tasks[x].dep0; j < tasks[x].dep0 + tasks[x].ndeps; j++) {
+		for (j = tasks[x].dep0; j < tasks[x].dep0 + tasks[x].ndeps;
+		    j++) {
 			d = deps[j].task;
 			if (via[x] == x || longer(d, via[x]))
 				via[x] = d;
@@ -1013,7 +1028,8 @@ write_dot(const char *runid, const unsigned char *hot)
 			dot_id(&b, tasks[x].id, tasks[x].idlen);
 			au_buf_adds(&b, " [color=red, penwidth=2];\n");
 		}
-		for (j = tasks[x].dep0; j < tasks[x].dep0 + tasks[x].ndeps; j++) {
+		for (j = tasks[x].dep0; j < tasks[x].dep0 + tasks[x].ndeps;
+		    j++) {
 			size_t d = deps[j].task;
 
 			au_buf_adds(&b, "\t");
@@ -1032,77 +1048,65 @@ write_dot(const char *runid, const unsigned char *hot)
 	au_buf_free(&b);
 }
 
-/* Store the plan as a run in one transaction. */
+/* au_aw_store's source: the tasks in plan order. */
+static int
+next_task(void *arg, struct au_aw_task *t)
+{
+	static struct au_str *dl;
+	static size_t dlcap;
+	size_t *i = arg, j;
+	const struct task *k;
+
+	if (*i == ntasks) {
+		free(dl);
+		return 0;
+	}
+	k = &tasks[seq[*i]];
+	dl = au_grow(dl, &dlcap, k->ndeps + 1, sizeof *dl);
+	for (j = 0; j < k->ndeps; j++) {
+		dl[j].s = deps[k->dep0 + j].s;
+		dl[j].len = deps[k->dep0 + j].len;
+	}
+	t->id = k->id;
+	t->idlen = k->idlen;
+	t->order = k->order;
+	t->level = k->level;
+	t->kind = k->p->kind;
+	t->priority = k->p->priority;
+	t->needs = k->p->needs;
+	t->needslen = k->p->needslen;
+	/* The line as printed, without its newline. */
+	t->record = lines.s + line[*i];
+	t->reclen = line[*i + 1] - line[*i] - 1;
+	t->approval = k->p->approval;
+	t->deps = dl;
+	t->ndeps = k->ndeps;
+	++*i;
+	return 1;
+}
+
+/* Store the plan as a run. */
 static void
 store(jv run, const char *runid, const char *goal)
 {
-	sqlite3 *db = au_xdb_open();
-	sqlite3_stmt *ins_run, *ins_task, *ins_dep;
 	struct au_buf b = AU_BUF_INIT;
-	size_t i, j;
+	struct au_aw_run r;
+	sqlite3 *db = au_xdb_open();
+	size_t i = 0;
+	int rc;
 
-	au_xdb_begin(db);
-	if (sqlite3_prepare_v2(db, "INSERT INTO aw_runs (id, created, tasks,"
-	    " levels, goal, record) VALUES (?, ?, ?, ?, ?, ?)", -1, &ins_run,
-	    NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "INSERT INTO aw_tasks (run_id, id, ord, "
-	    "level, kind, priority, record) VALUES (?, ?, ?, ?, ?, ?, ?)", -1,
-	    &ins_task, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "INSERT INTO aw_deps (run_id, task_id, "
-	    "dep_id) VALUES (?, ?, ?)", -1, &ins_dep, NULL) != SQLITE_OK)
-		au_die(EX_SOFTWARE, "prepare: %s", sqlite3_errmsg(db));
 	au_json_dump(&b, run);
-	sqlite3_bind_text(ins_run, 1, runid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(ins_run, 2, au_jv_str(run, "ts"), -1, SQLITE_STATIC);
-	sqlite3_bind_int64(ins_run, 3, (sqlite3_int64)ntasks);
-	sqlite3_bind_int(ins_run, 4, nlevels);
-	if (goal != NULL)
-		sqlite3_bind_text(ins_run, 5, goal, -1, SQLITE_STATIC);
-	sqlite3_bind_text(ins_run, 6, b.s, (int)b.len, SQLITE_STATIC);
-	if (sqlite3_step(ins_run) != SQLITE_DONE)
-		goto fail;
-	sqlite3_bind_text(ins_task, 1, runid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(ins_dep, 1, runid, -1, SQLITE_STATIC);
-	for (i = 0; i < ntasks; i++) {
-		const struct task *t = &tasks[seq[i]];
-
-		sqlite3_bind_text(ins_task, 2, t->id, (int)t->idlen,
-		    SQLITE_STATIC);
-		sqlite3_bind_int(ins_task, 3, t->order);
-		sqlite3_bind_int(ins_task, 4, t->level);
-		sqlite3_bind_text(ins_task, 5, t->p->kind, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(ins_task, 6, t->p->priority);
-		/* The line as printed, without its newline. */
-		sqlite3_bind_text(ins_task, 7, lines.s + line[i],
-		    (int)(line[i + 1] - line[i] - 1), SQLITE_STATIC);
-		if (sqlite3_step(ins_task) != SQLITE_DONE)
-			goto fail;
-		sqlite3_reset(ins_task);
-	}
-	for (i = 0; i < ntasks; i++) {
-		const struct task *t = &tasks[i];
-
-		sqlite3_bind_text(ins_dep, 2, t->id, (int)t->idlen,
-		    SQLITE_STATIC);
-		for (j = t->dep0; j < t->dep0 + t->ndeps; j++) {
-			sqlite3_bind_text(ins_dep, 3, deps[j].s,
-			    (int)deps[j].len, SQLITE_STATIC);
-			if (sqlite3_step(ins_dep) != SQLITE_DONE)
-				goto fail;
-			sqlite3_reset(ins_dep);
-		}
-	}
-	sqlite3_finalize(ins_run);
-	sqlite3_finalize(ins_task);
-	sqlite3_finalize(ins_dep);
-	au_xdb_commit(db);
+	r.id = runid;
+	r.ts = au_jv_str(run, "ts");
+	r.goal = goal;
+	r.record = b.s;
+	r.tasks = (int64_t)ntasks;
+	r.levels = nlevels;
+	if ((rc = au_aw_store(db, &r, next_task, &i)) != 0)
+		au_die(rc, "%s", au_errmsg());
 	au_db_close(db);
 	au_buf_free(&b);
 	au_note("stored run %s: %zu tasks, %d levels", runid, ntasks, nlevels);
-	return;
-fail:
-	au_die(EX_IOERR, "%s: storing the plan: %s",
-	    sqlite3_db_filename(db, "main"), sqlite3_errmsg(db));
 }
 
 /* Run the planner with the goal on its standard input; read its tasks.

@@ -40,6 +40,26 @@ status=0
 aw-plan --dry-run "$out/broken.ndjson" || status=$?
 echo "(exit status $status)"
 
+say "run it: aw-sched -j2 (the package task waits for a person's approval)"
+cd "$out"
+status=0
+aw-sched -j2 -q --no-wait "$out/plan.ndjson" >"$out/events.ndjson" || status=$?
+jq -r 'select(.type == "task.event") | "\(.task) \(.from) -> \(.to)"' \
+    "$out/events.ndjson"
+echo "(exit status $status: only an approval is left)"
+
+say "a person approves it (ws-approve), and the run resumes (aw-sched --run)"
+request=$(ws-approve list --format ndjson | jq -r .id)
+ws-approve approve "$request" --reason "the tests passed" --format table
+aw-sched -q --run "$(jq -r .id <"$out/plan.ndjson" | head -n 1)" |
+    jq -r 'select(.type == "task.event") | "\(.task) \(.from) -> \(.to)"'
+cd "$top"
+
+say "the control plane: aw-ctl status, and a replay of the event log"
+run=$(head -n 1 "$out/plan.ndjson" | jq -r .id)
+aw-ctl --format table status "$run"
+aw-ctl --format ndjson replay "$run"
+
 say "in the state file ($AGENTUTILS_DB)"
 sqlite3 "$AGENTUTILS_DB" "SELECT 'run ' || id || ': ' || tasks || ' tasks, ' || levels || ' levels, ' || state FROM aw_runs"
 

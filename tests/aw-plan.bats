@@ -451,7 +451,7 @@ aw-plan: t.ndjson:2: deps[0]: control character in "a"'
 	db "PRAGMA user_version = 999"
 	run --separate-stderr aw-plan "$F/priority.ndjson"
 	assert_failure 78
-	assert_equal "$stderr" "aw-plan: $XDG_STATE_HOME/agentutils/state.db: schema version 999 is newer than this program knows (1): upgrade agentutils"
+	assert_equal "$stderr" "aw-plan: $XDG_STATE_HOME/agentutils/state.db: schema version 999 is newer than this program knows (2): upgrade agentutils"
 }
 
 @test "a state file that is not a database: 74" {

@@ -12,8 +12,8 @@ build="gcc make libc6-dev libjq-dev libsqlite3-dev"
 # the completions are for, and the tools the tests call
 check="bats bats-assert bats-support mandoc python3 python3-jsonschema
     jq sqlite3 graphviz zsh fish bsdextrautils binutils pkg-config"
-# bench and demo
-other="time coreutils"
+# bench and demo (GNU parallel is a peer of aw-sched in tests/bench)
+other="time coreutils parallel"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
 	echo "deps: not a Debian system; install the equivalents of:" >&2

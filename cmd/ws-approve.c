@@ -1,0 +1,315 @@
+/*
+ * ws-approve - the human in the loop: list the approval requests that
+ * programs have filed (a task marked "approval":"required", later a tool
+ * call under an "ask" policy), show one, approve or deny it with a
+ * reason, wait for a decision, or walk the pending ones on a terminal.
+ */
+#define _GNU_SOURCE
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "agentutils.h"
+
+enum { O_REASON = AU_LONG, O_TIMEOUT, O_ALL, O_FORMAT };
+
+static const struct au_opt opts[] = {
+	{ 'i', "interactive", NULL, "walk the pending requests on a terminal",
+	    NULL },
+	{ O_ALL, "all", NULL, "list: decided requests too", NULL },
+	{ O_REASON, "reason", "TEXT", "approve, deny: why", NULL },
+	{ O_TIMEOUT, "timeout", "DUR", "wait: give up after DUR (exit 75)",
+	    NULL },
+	{ O_FORMAT, "format", "FORMAT", "write ndjson or table (the default "
+	    "on a terminal)", "ndjson table" },
+	{ 0, NULL, NULL, NULL, NULL }
+};
+
+static const struct au_cmd cmd = {
+	"ws-approve", "list\n"
+	"show ID\n"
+	"approve ID\n"
+	"deny ID\n"
+	"wait ID",
+	"Answer the approval requests programs are waiting on.",
+	opts, AU_USE_DB, "list show approve deny wait"
+};
+
+static sqlite3 *db;
+static int table;
+
+/* Who is deciding: the login name. */
+static const char *
+whoami(void)
+{
+	struct passwd *pw = getpwuid(getuid());
+	const char *u = getenv("USER");
+
+	if (u != NULL && *u != '\0')
+		return u;
+	return pw ? pw->pw_name : "unknown";
+}
+
+static void
+put(jv r)
+{
+	struct au_buf b = AU_BUF_INIT;
+	const char *k[] = { "id", "status", "requester", "subject", "summary",
+	    NULL };
+	int i;
+
+	if (!table) {
+		au_out_rec(r);
+		jv_free(r);
+		return;
+	}
+	for (i = 0; k[i]; i++) {
+		const char *v = au_jv_str(r, k[i]);
+
+		au_buf_addf(&b, i < 4 ? "%-*s  " : "%.*s", i == 0 ? 26 :
+		    i == 1 ? 8 : i == 2 ? 10 : i == 3 ? 30 : 200,
+		    v ? v : "-");
+	}
+	au_buf_addc(&b, '\n');
+	au_out_text(b.s, b.len);
+	au_out_eol();
+	au_buf_free(&b);
+	jv_free(r);
+}
+
+static int
+cmd_list(int all)
+{
+	jv list;
+	int rc, i, n;
+
+	if ((rc = au_approval_expire(db)) != 0 ||
+	    (rc = au_approval_list(db, all ? NULL : "pending", &list)) != 0)
+		au_die(rc, "%s", au_errmsg());
+	n = jv_array_length(jv_copy(list));
+	for (i = 0; i < n; i++)
+		put(jv_array_get(jv_copy(list), i));
+	jv_free(list);
+	return 0;
+}
+
+static jv
+get(const char *id)
+{
+	jv r;
+	int rc;
+
+	if ((rc = au_approval_expire(db)) != 0 ||
+	    (rc = au_approval_get(db, id, &r)) != 0)
+		au_die(rc, "%s", au_errmsg());
+	return r;
+}
+
+static int
+decide(const char *id, int approve, const char *reason)
+{
+	int rc = au_approval_decide(db, id, approve, whoami(), reason);
+
+	if (rc != 0) {
+		au_err("%s", au_errmsg());
+		return rc;
+	}
+	put(get(id));
+	return 0;
+}
+
+static volatile sig_atomic_t stop;
+
+static void
+onsignal(int sig)
+{
+	stop = sig;
+}
+
+/* 0 approved, 1 denied or expired, 75 still pending after timeout. */
+static int
+cmd_wait(const char *id, int64_t timeout)
+{
+	struct timespec nap = { 0, 100 * 1000000 };
+	int64_t until = timeout >= 0 ? au_mono_ms() + timeout : -1;
+	const char *st;
+	jv r;
+
+	signal(SIGINT, onsignal);
+	signal(SIGTERM, onsignal);
+	for (;;) {
+		r = get(id);
+		st = au_jv_str(r, "status");
+		if (strcmp(st, "pending") != 0) {
+			int rc = strcmp(st, "approved") == 0 ? 0 : 1;
+
+			put(r);
+			return rc;
+		}
+		jv_free(r);
+		if (stop)
+			return 128 + stop;
+		if (until >= 0 && au_mono_ms() >= until) {
+			au_note("request %s is still pending", id);
+			return EX_TEMPFAIL;
+		}
+		nanosleep(&nap, NULL);
+	}
+}
+
+/* A line from the terminal, without its newline; NULL at its end. */
+static char *
+ask(const char *prompt)
+{
+	static char *line;
+	static size_t cap;
+	ssize_t n;
+
+	fprintf(stderr, "%s", prompt);
+	fflush(stderr);
+	if ((n = getline(&line, &cap, stdin)) < 0)
+		return NULL;
+	if (n > 0 && line[n - 1] == '\n')
+		line[n - 1] = '\0';
+	return line;
+}
+
+static int
+cmd_interactive(void)
+{
+	jv list, r, d;
+	const char *id;
+	char *a, *why;
+	int rc, i, n;
+
+	if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO))
+		au_usage_die(&cmd, "-i needs a terminal");
+	if ((rc = au_approval_expire(db)) != 0 ||
+	    (rc = au_approval_list(db, "pending", &list)) != 0)
+		au_die(rc, "%s", au_errmsg());
+	n = jv_array_length(jv_copy(list));
+	if (n == 0)
+		fprintf(stderr, "no pending requests\n");
+	for (i = 0; i < n; i++) {
+		struct au_buf b = AU_BUF_INIT;
+
+		r = jv_array_get(jv_copy(list), i);
+		id = au_jv_str(r, "id");
+		d = jv_object_get(jv_copy(r), jv_string("details"));
+		if (jv_is_valid(d))
+			au_json_dump(&b, d);
+		fprintf(stderr, "\n%s from %s\n  %s\n  %s\n%s%s%s",
+		    id, au_jv_str(r, "requester"), au_jv_str(r, "subject"),
+		    au_jv_str(r, "summary") ? au_jv_str(r, "summary") : "",
+		    b.len ? "  " : "", b.len ? b.s : "", b.len ? "\n" : "");
+		au_buf_free(&b);
+		jv_free(d);
+		for (;;) {
+			a = ask("approve? [y]es, [n]o, [s]kip, [q]uit ");
+			if (a == NULL || *a == 'q') {
+				jv_free(r);
+				jv_free(list);
+				return 0;
+			}
+			if (*a == 's')
+				break;
+			if (*a == 'y' || *a == 'n') {
+				int yes = *a == 'y';
+
+				do
+					why = ask(yes ? "reason (optional): " :
+					    "reason: ");
+				while (!yes && why != NULL && *why == '\0');
+				if (why == NULL) {
+					jv_free(r);
+					jv_free(list);
+					return 0;
+				}
+				rc = au_approval_decide(db, id, yes, whoami(),
+				    why && *why ? why : NULL);
+				if (rc != 0)
+					au_err("%s", au_errmsg());
+				break;
+			}
+		}
+		jv_free(r);
+	}
+	jv_free(list);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *arg, *what, *reason = NULL;
+	int64_t timeout = -1;
+	int c, all = 0, inter = 0, rc;
+
+	au_setprog(argv[0]);
+	table = isatty(STDOUT_FILENO);
+	while ((c = au_getopt(&cmd, argc, argv, &arg)) != -1) {
+		switch (c) {
+		case 'i':
+			inter = 1;
+			break;
+		case O_ALL:
+			all = 1;
+			break;
+		case O_REASON:
+			reason = arg;
+			break;
+		case O_TIMEOUT:
+			if (au_dur_parse(arg, &timeout) != 0)
+				au_usage_die(&cmd, "--timeout: invalid "
+				    "duration %s", au_quote(arg));
+			break;
+		case O_FORMAT:
+			if (strcmp(arg, "table") == 0)
+				table = 1;
+			else if (strcmp(arg, "ndjson") == 0)
+				table = 0;
+			else
+				au_usage_die(&cmd, "--format: unknown format "
+				    "%s (ndjson or table)", au_quote(arg));
+			break;
+		}
+	}
+	argc -= au_optind;
+	argv += au_optind;
+	if (inter && argc > 0)
+		au_usage_die(&cmd, "-i takes no command");
+	if (!inter && argc == 0)
+		au_usage_die(&cmd, "no command");
+	what = inter ? "-i" : argv[0];
+	if (!inter && strcmp(what, "list") != 0 && argc != 2)
+		au_usage_die(&cmd, "%s: needs one request id", what);
+	if (!inter && strcmp(what, "list") == 0 && argc != 1)
+		au_usage_die(&cmd, "list: takes no operands");
+	if (!inter && strcmp(what, "deny") == 0 && reason == NULL)
+		au_usage_die(&cmd, "deny: needs --reason");
+	au_out_init();
+	db = au_xdb_open();
+	if (inter)
+		rc = cmd_interactive();
+	else if (strcmp(what, "list") == 0)
+		rc = cmd_list(all);
+	else if (strcmp(what, "show") == 0) {
+		put(get(argv[1]));
+		rc = 0;
+	} else if (strcmp(what, "approve") == 0)
+		rc = decide(argv[1], 1, reason);
+	else if (strcmp(what, "deny") == 0)
+		rc = decide(argv[1], 0, reason);
+	else if (strcmp(what, "wait") == 0)
+		rc = cmd_wait(argv[1], timeout);
+	else
+		au_usage_die(&cmd, "unknown command %s", au_quote(what));
+	au_db_close(db);
+	au_out_close();
+	return rc;
+}

@@ -1,0 +1,15 @@
+# fish completion for aw-ctl; made by "aw-ctl --completion fish", do not edit
+
+complete -c aw-ctl -f -a 'runs status events logs cancel pause resume dlq requeue replay gc'
+complete -c aw-ctl -s h -l help -d 'show this help and exit'
+complete -c aw-ctl -s q -l quiet -d 'report only errors'
+complete -c aw-ctl -s v -l verbose -d 'report what is being done'
+complete -c aw-ctl -l version -d 'show the version and exit'
+complete -c aw-ctl -l db -r -F -d 'use the state file PATH'
+complete -c aw-ctl -l format -x -a 'ndjson table' -d 'write ndjson or table (the default on a terminal)'
+complete -c aw-ctl -l follow -d 'events: keep following until the run ends'
+complete -c aw-ctl -l after -x -d 'events: only those after SEQ'
+complete -c aw-ctl -l attempt -x -d 'logs: of attempt N (default the last)'
+complete -c aw-ctl -l stderr -d 'logs: the standard error instead'
+complete -c aw-ctl -l all-dead -d 'requeue: every dead task'
+complete -c aw-ctl -l older-than -x -d 'gc: runs finished longer ago than DUR'

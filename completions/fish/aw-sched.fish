@@ -1,0 +1,18 @@
+# fish completion for aw-sched; made by "aw-sched --completion fish", do not edit
+
+complete -c aw-sched -s h -l help -d 'show this help and exit'
+complete -c aw-sched -s q -l quiet -d 'report only errors'
+complete -c aw-sched -s v -l verbose -d 'report what is being done'
+complete -c aw-sched -l version -d 'show the version and exit'
+complete -c aw-sched -l db -r -F -d 'use the state file PATH'
+complete -c aw-sched -s j -l jobs -x -d 'run up to N tasks at once (default: the processors)'
+complete -c aw-sched -l workers -r -F -d 'the workers, their capabilities and slots'
+complete -c aw-sched -l run -x -d 'resume the stored run ID'
+complete -c aw-sched -l retry -x -d 'the default retry policy: N attempts, or attempts=N,delay=D,factor=F,max=D,jitter=J'
+complete -c aw-sched -l fail-fast -d 'launch nothing more once a task dies'
+complete -c aw-sched -l no-wait -d 'exit 75 when only approvals are left'
+complete -c aw-sched -l approval-timeout -x -d 'approval requests expire after DUR'
+complete -c aw-sched -l grace -x -d 'between SIGTERM and SIGKILL (default 5s)'
+complete -c aw-sched -l joblog -r -F -d 'write GNU parallel'\''s joblog to FILE'
+complete -c aw-sched -l log-cap -x -d 'keep at most SIZE of each output (default 1M)'
+complete -c aw-sched -l lease -x -d 'claims of a silent scheduler expire after DUR (default 30s)'
