@@ -21,12 +21,10 @@
 
 #include "agentutils.h"
 
-enum { O_FORMAT = AU_LONG, O_FOLLOW, O_AFTER, O_ATTEMPT, O_ALLDEAD,
-	O_OLDER, O_STDERR };
+enum { O_FOLLOW = AU_LONG, O_AFTER, O_ATTEMPT, O_ALLDEAD, O_OLDER,
+	O_STDERR };
 
 static const struct au_opt opts[] = {
-	{ O_FORMAT, "format", "FORMAT", "write ndjson or table (the default "
-	    "on a terminal)", "ndjson table" },
 	{ O_FOLLOW, "follow", NULL, "events: keep following until the run "
 	    "ends", NULL },
 	{ O_AFTER, "after", "SEQ", "events: only those after SEQ", NULL },
@@ -52,7 +50,7 @@ static const struct au_cmd cmd = {
 	"replay RUN\n"
 	"gc",
 	"Look at runs of tasks and steer them.",
-	opts, AU_USE_DB,
+	opts, AU_USE_DB | AU_USE_TABLE,
 	"runs status events logs cancel pause resume dlq requeue replay gc"
 };
 
@@ -266,9 +264,7 @@ put(jv r)
 	}
 	while (b.len > 0 && b.s[b.len - 1] == ' ')
 		b.s[--b.len] = '\0';
-	au_buf_addc(&b, '\n');
-	au_out_text(b.s, b.len);
-	au_out_eol();
+	au_out_line(b.s, b.len);
 	au_buf_free(&b);
 	jv_free(r);
 }
@@ -605,18 +601,8 @@ main(int argc, char **argv)
 	char *end;
 
 	au_setprog(argv[0]);
-	table = isatty(STDOUT_FILENO);
 	while ((c = au_getopt(&cmd, argc, argv, &arg)) != -1) {
 		switch (c) {
-		case O_FORMAT:
-			if (strcmp(arg, "table") == 0)
-				table = 1;
-			else if (strcmp(arg, "ndjson") == 0)
-				table = 0;
-			else
-				au_usage_die(&cmd, "--format: unknown format "
-				    "%s (ndjson or table)", au_quote(arg));
-			break;
 		case O_FOLLOW:
 			follow = 1;
 			break;
@@ -639,14 +625,13 @@ main(int argc, char **argv)
 			alldead = 1;
 			break;
 		case O_OLDER:
-			if (au_dur_parse(arg, &older) != 0)
-				au_usage_die(&cmd, "--older-than: invalid "
-				    "duration %s", au_quote(arg));
+			older = au_opt_dur(&cmd, "--older-than", arg);
 			break;
 		}
 	}
 	argc -= au_optind;
 	argv += au_optind;
+	table = au_table();
 	if (argc == 0)
 		au_usage_die(&cmd, "no command");
 	what = *argv++;

@@ -1194,17 +1194,6 @@ bad:
 	au_usage_die(&cmd, "--retry: invalid policy %s", au_quote(spec));
 }
 
-static int64_t
-duration(const char *opt, const char *arg)
-{
-	int64_t ms;
-
-	if (au_dur_parse(arg, &ms) != 0)
-		au_usage_die(&cmd, "%s: invalid duration %s", opt,
-		    au_quote(arg));
-	return ms;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -1243,10 +1232,10 @@ main(int argc, char **argv)
 			nowait = 1;
 			break;
 		case O_APPROVAL:
-			approval = duration("--approval-timeout", arg);
+			approval = au_opt_dur(&cmd, "--approval-timeout", arg);
 			break;
 		case O_GRACE:
-			grace = duration("--grace", arg);
+			grace = au_opt_dur(&cmd, "--grace", arg);
 			break;
 		case O_JOBLOG:
 			joblogfile = arg;
@@ -1258,7 +1247,7 @@ main(int argc, char **argv)
 			logcap = size;
 			break;
 		case O_LEASE:
-			lease = duration("--lease", arg);
+			lease = au_opt_dur(&cmd, "--lease", arg);
 			if (lease < 1000)
 				au_usage_die(&cmd, "--lease: at least 1s");
 			break;

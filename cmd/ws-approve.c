@@ -16,7 +16,7 @@
 
 #include "agentutils.h"
 
-enum { O_REASON = AU_LONG, O_TIMEOUT, O_ALL, O_FORMAT };
+enum { O_REASON = AU_LONG, O_TIMEOUT, O_ALL };
 
 static const struct au_opt opts[] = {
 	{ 'i', "interactive", NULL, "walk the pending requests on a terminal",
@@ -25,8 +25,6 @@ static const struct au_opt opts[] = {
 	{ O_REASON, "reason", "TEXT", "approve, deny: why", NULL },
 	{ O_TIMEOUT, "timeout", "DUR", "wait: give up after DUR (exit 75)",
 	    NULL },
-	{ O_FORMAT, "format", "FORMAT", "write ndjson or table (the default "
-	    "on a terminal)", "ndjson table" },
 	{ 0, NULL, NULL, NULL, NULL }
 };
 
@@ -37,7 +35,7 @@ static const struct au_cmd cmd = {
 	"deny ID\n"
 	"wait ID",
 	"Answer the approval requests programs are waiting on.",
-	opts, AU_USE_DB, "list show approve deny wait"
+	opts, AU_USE_DB | AU_USE_TABLE, "list show approve deny wait"
 };
 
 static sqlite3 *db;
@@ -75,9 +73,7 @@ put(jv r)
 		    i == 1 ? 8 : i == 2 ? 10 : i == 3 ? 30 : 200,
 		    v ? v : "-");
 	}
-	au_buf_addc(&b, '\n');
-	au_out_text(b.s, b.len);
-	au_out_eol();
+	au_out_line(b.s, b.len);
 	au_buf_free(&b);
 	jv_free(r);
 }
@@ -251,7 +247,6 @@ main(int argc, char **argv)
 	int c, all = 0, inter = 0, rc;
 
 	au_setprog(argv[0]);
-	table = isatty(STDOUT_FILENO);
 	while ((c = au_getopt(&cmd, argc, argv, &arg)) != -1) {
 		switch (c) {
 		case 'i':
@@ -264,23 +259,13 @@ main(int argc, char **argv)
 			reason = arg;
 			break;
 		case O_TIMEOUT:
-			if (au_dur_parse(arg, &timeout) != 0)
-				au_usage_die(&cmd, "--timeout: invalid "
-				    "duration %s", au_quote(arg));
-			break;
-		case O_FORMAT:
-			if (strcmp(arg, "table") == 0)
-				table = 1;
-			else if (strcmp(arg, "ndjson") == 0)
-				table = 0;
-			else
-				au_usage_die(&cmd, "--format: unknown format "
-				    "%s (ndjson or table)", au_quote(arg));
+			timeout = au_opt_dur(&cmd, "--timeout", arg);
 			break;
 		}
 	}
 	argc -= au_optind;
 	argv += au_optind;
+	table = au_table();
 	if (inter && argc > 0)
 		au_usage_die(&cmd, "-i takes no command");
 	if (!inter && argc == 0)

@@ -129,6 +129,7 @@ struct au_opt {
 enum {
 	AU_USE_DB = 1,		/* --db PATH */
 	AU_USE_RECORDS = 2,	/* --where JQ, --max-line SIZE */
+	AU_USE_TABLE = 4,	/* --format ndjson|table */
 };
 
 /* A program's command line: its name, the operands part of its synopsis
@@ -149,6 +150,7 @@ struct au_opts {
 	const char *db;		/* --db, or NULL */
 	const char *where;	/* --where, or NULL */
 	size_t max_line;	/* --max-line, default 16 MiB */
+	int table;		/* --format table: 1, ndjson: 0, none: -1 */
 };
 extern struct au_opts au_opts;
 
@@ -160,6 +162,12 @@ extern struct au_opts au_opts;
 int au_getopt(const struct au_cmd *cmd, int argc, char **argv,
     const char **arg);
 extern int au_optind;
+/* Whether to write a table for people: --format, or else whether standard
+ * output is a terminal. */
+int au_table(void);
+/* The duration arg of option opt in ms, or die with 64. */
+int64_t au_opt_dur(const struct au_cmd *cmd, const char *opt,
+    const char *arg);
 /* "prog: MSG" then the usage on stderr, exit 64. */
 AU_NORETURN void au_usage_die(const struct au_cmd *cmd, const char *fmt, ...)
     AU_PRINTF(2, 3);
@@ -254,6 +262,8 @@ void au_out_init(void);
 void au_out_rec(jv v);
 /* Write n bytes of text. */
 void au_out_text(const char *s, size_t n);
+/* Write n bytes of text and a newline, as one line. */
+void au_out_line(const char *s, size_t n);
 /* Flush if output is per line; call at the end of each text line. */
 void au_out_eol(void);
 /* Flush and close standard output; a write error exits 74. */

@@ -105,7 +105,7 @@ enum {
 	S_TASK, S_SETTASK, S_SEQ, S_EVENT, S_RUN, S_SETRUN, S_DEPENDENTS,
 	S_UNDONE, S_DEPSOF, S_READY, S_CLAIM, S_UNCLAIM, S_DUE, S_WAITING,
 	S_ORPHANS, S_HEARTBEAT, S_LEASE, S_LIVE, S_ATTEMPT, S_STARTED, S_COUNTS,
-	S_RECORD, S_OPEN, S_INTERRUPTED, NSTMT
+	S_RECORD, S_OPEN, S_INTERRUPTED, S_BLOCKED, NSTMT
 };
 
 static const char *const sql[NSTMT] = {
@@ -175,6 +175,10 @@ static const char *const sql[NSTMT] = {
 	    "id = ?2",
 	[S_OPEN] = "SELECT id FROM aw_tasks WHERE run_id = ?1 AND state NOT "
 	    "IN ('done', 'dead', 'skipped', 'cancelled') ORDER BY ord",
+	[S_BLOCKED] = "SELECT count(*) FROM aw_deps d JOIN aw_tasks t "
+	    "ON t.run_id = d.run_id AND t.id = d.dep_id "
+	    "WHERE d.run_id = ?1 AND d.task_id = ?2 AND "
+	    "t.state IN ('dead', 'skipped', 'cancelled')",
 	[S_INTERRUPTED] = "SELECT id FROM aw_tasks WHERE run_id = ?1 AND "
 	    "state = 'interrupted' ORDER BY priority DESC, level, id",
 };
@@ -291,7 +295,12 @@ forget_seq(void *arg)
 static void
 forget_seq_rb(void *arg)
 {
-	forget_seq(arg);
+	struct au_aw *aw = arg;
+
+	/* What was rolled back did not happen. */
+	forget_seq(aw);
+	jv_free(aw->events);
+	aw->events = jv_array();
 }
 
 int
@@ -531,6 +540,48 @@ remember(struct au_aw *aw, int64_t seq, const char *ts, const char *task,
 	aw->events = jv_array_append(aw->events, e);
 }
 
+/* Append an event to the log: task's (NULL: the run's) move from to, with
+ * the state after it in sn (NULL for the run) and detail (consumed on
+ * failure only: on success it goes to remember()).  Its seq and time are
+ * set in *seq and ts. */
+static int
+log_event(struct au_aw *aw, const char *task, const char *from,
+    const char *to, const struct snap *sn, jv detail, int64_t *seq,
+    char ts[AU_TS_LEN])
+{
+	struct au_buf b = AU_BUF_INIT;
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = nextseq(aw, seq)) != 0) {
+		jv_free(detail);
+		return rc;
+	}
+	au_ts_fmt(au_now_ms(), ts);
+	s = stmt(aw, S_EVENT);
+	sqlite3_bind_int64(s, 2, *seq);
+	sqlite3_bind_text(s, 3, ts, -1, SQLITE_STATIC);
+	bind_text(s, 4, task);
+	sqlite3_bind_int(s, 5, sn ? sn->attempt : 0);
+	sqlite3_bind_text(s, 6, from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 7, to, -1, SQLITE_STATIC);
+	if (sn != NULL && sn->has_exit)
+		sqlite3_bind_int(s, 8, sn->exit_code);
+	bind_text(s, 9, sn ? sn->error : NULL);
+	if (sn != NULL && sn->ready_at > 0)
+		sqlite3_bind_int64(s, 10, sn->ready_at);
+	bind_text(s, 11, sn ? sn->approval : NULL);
+	if (jv_get_kind(detail) == JV_KIND_OBJECT) {
+		au_json_dump(&b, detail);
+		sqlite3_bind_text(s, 12, b.s, (int)b.len, SQLITE_TRANSIENT);
+		au_buf_free(&b);
+	}
+	sqlite3_bind_int(s, 13, sn ? sn->lost : 0);
+	if ((rc = done(aw, s)) != 0)
+		jv_free(detail);
+	return rc;
+}
+
 /* Write the event that takes task from its state in old to the state in
  * sn, and make sn the task's state.  detail (consumed) adds fields that
  * are not state: worker, pid, signal, duration.  Refuses (70) a move the
@@ -539,8 +590,8 @@ static int
 move(struct au_aw *aw, const char *task, const struct snap *old,
     const struct snap *sn, jv detail)
 {
+	const char *from = statename[old->state], *to = statename[sn->state];
 	char ts[AU_TS_LEN];
-	struct au_buf b = AU_BUF_INIT;
 	sqlite3_stmt *s;
 	int64_t seq;
 	int rc;
@@ -548,40 +599,13 @@ move(struct au_aw *aw, const char *task, const struct snap *old,
 	if (!au_aw_legal(old->state, sn->state)) {
 		jv_free(detail);
 		return au_seterr(EX_SOFTWARE, "task %s: illegal transition "
-		    "%s -> %s", au_quote(task), au_aw_state_name(old->state),
-		    au_aw_state_name(sn->state));
+		    "%s -> %s", au_quote(task), from, to);
 	}
-	if ((rc = nextseq(aw, &seq)) != 0) {
-		jv_free(detail);
+	if ((rc = log_event(aw, task, from, to, sn, detail, &seq, ts)) != 0)
 		return rc;
-	}
-	au_ts_fmt(au_now_ms(), ts);
-	s = stmt(aw, S_EVENT);
-	sqlite3_bind_int64(s, 2, seq);
-	sqlite3_bind_text(s, 3, ts, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, task, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 5, sn->attempt);
-	sqlite3_bind_text(s, 6, statename[old->state], -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 7, statename[sn->state], -1, SQLITE_STATIC);
-	if (sn->has_exit)
-		sqlite3_bind_int(s, 8, sn->exit_code);
-	bind_text(s, 9, sn->error);
-	if (sn->ready_at > 0)
-		sqlite3_bind_int64(s, 10, sn->ready_at);
-	bind_text(s, 11, sn->approval);
-	if (jv_get_kind(detail) == JV_KIND_OBJECT) {
-		au_json_dump(&b, detail);
-		sqlite3_bind_text(s, 12, b.s, (int)b.len, SQLITE_TRANSIENT);
-		au_buf_free(&b);
-	}
-	sqlite3_bind_int(s, 13, sn->lost);
-	if ((rc = done(aw, s)) != 0) {
-		jv_free(detail);
-		return rc;
-	}
 	s = stmt(aw, S_SETTASK);
 	sqlite3_bind_text(s, 2, task, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, statename[sn->state], -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, to, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 4, sn->attempt);
 	if (sn->has_exit)
 		sqlite3_bind_int(s, 5, sn->exit_code);
@@ -594,8 +618,7 @@ move(struct au_aw *aw, const char *task, const struct snap *old,
 		jv_free(detail);
 		return rc;
 	}
-	remember(aw, seq, ts, task, sn->attempt, statename[old->state],
-	    statename[sn->state], sn, detail);
+	remember(aw, seq, ts, task, sn->attempt, from, to, sn, detail);
 	return 0;
 }
 
@@ -652,22 +675,8 @@ run_go(struct au_aw *aw, const char *to, jv detail)
 		return au_seterr(EX_SOFTWARE, "run %s: illegal transition "
 		    "%s -> %s", aw->run, from, to);
 	}
-	if ((rc = nextseq(aw, &seq)) != 0) {
-		jv_free(detail);
+	if ((rc = log_event(aw, NULL, from, to, NULL, detail, &seq, ts)) != 0)
 		return rc;
-	}
-	au_ts_fmt(au_now_ms(), ts);
-	s = stmt(aw, S_EVENT);
-	sqlite3_bind_int64(s, 2, seq);
-	sqlite3_bind_text(s, 3, ts, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 5, 0);
-	sqlite3_bind_text(s, 6, from, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 7, to, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 13, 0);
-	if ((rc = done(aw, s)) != 0) {
-		jv_free(detail);
-		return rc;
-	}
 	s = stmt(aw, S_SETRUN);
 	sqlite3_bind_text(s, 2, to, -1, SQLITE_STATIC);
 	if ((rc = done(aw, s)) != 0) {
@@ -895,10 +904,13 @@ au_aw_interrupt(struct au_aw *aw, const char *task, int attempt,
 
 	if ((rc = load(aw, task, &old)) != 0)
 		return rc;
+	if (old.state != AU_AW_RUNNING || old.attempt != attempt) {
+		snap_free(&old);
+		return 0;	/* not that attempt's any more */
+	}
 	s = stmt(aw, S_UNCLAIM);
 	sqlite3_bind_text(s, 2, task, -1, SQLITE_STATIC);
-	if ((rc = done(aw, s)) == 0 && old.state == AU_AW_RUNNING &&
-	    old.attempt == attempt) {
+	if ((rc = done(aw, s)) == 0) {
 		sn = old;
 		sn.state = AU_AW_INTERRUPTED;
 		rc = move(aw, task, &old, &sn, jv_object_set(jv_object(),
@@ -1146,11 +1158,15 @@ au_aw_report(struct au_aw *aw, const char *task, int attempt,
 		jv_free(detail);
 		return rc;
 	}
+	if (old.state != AU_AW_RUNNING || old.attempt != attempt) {
+		/* Cancelled, or taken over, while it ran: not ours now. */
+		snap_free(&old);
+		jv_free(detail);
+		return 0;
+	}
 	s = stmt(aw, S_UNCLAIM);
 	sqlite3_bind_text(s, 2, task, -1, SQLITE_STATIC);
-	if ((rc = done(aw, s)) != 0 || old.state != AU_AW_RUNNING ||
-	    old.attempt != attempt) {
-		/* Cancelled, or taken over, while it ran: not ours now. */
+	if ((rc = done(aw, s)) != 0) {
 		snap_free(&old);
 		jv_free(detail);
 		return rc;
@@ -1515,15 +1531,33 @@ au_aw_cancel(struct au_aw *aw, const char *task, const char *why)
 	return rc ? rc : run_go(aw, "cancelled", jv_null());
 }
 
+/* Whether a dependency of task is still dead, skipped or cancelled. */
+static int
+blocked(struct au_aw *aw, const char *task, int *held)
+{
+	sqlite3_stmt *s = stmt(aw, S_BLOCKED);
+	int rc;
+
+	sqlite3_bind_text(s, 2, task, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	*held = rc == SQLITE_ROW && sqlite3_column_int(s, 0) > 0;
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : au_db_error(aw->db, rc);
+}
+
 int
 au_aw_requeue(struct au_aw *aw, const char *task)
 {
 	struct snap old, sn;
-	char **work = NULL, **dep, *t;
+	char **work = NULL, **dep, *t, state[32];
 	size_t n = 0, cap = 0, i;
 	sqlite3_stmt *s;
-	int rc;
+	int rc, held;
 
+	if ((rc = run_state(aw, state, sizeof state)) != 0)
+		return rc;
+	if (strcmp(state, "cancelled") == 0)
+		return au_seterr(1, "run %s is cancelled", aw->run);
 	if ((rc = load(aw, task, &old)) != 0)
 		return rc;
 	if (old.state != AU_AW_DEAD) {
@@ -1553,7 +1587,8 @@ au_aw_requeue(struct au_aw *aw, const char *task)
 		for (i = 0; rc == 0 && dep[i]; i++) {
 			if ((rc = load(aw, dep[i], &old)) != 0)
 				break;
-			if (old.state == AU_AW_SKIPPED) {
+			if (old.state == AU_AW_SKIPPED &&
+			    (rc = blocked(aw, dep[i], &held)) == 0 && !held) {
 				sn = old;
 				sn.state = AU_AW_PENDING;
 				sn.error = NULL;
@@ -1571,8 +1606,6 @@ au_aw_requeue(struct au_aw *aw, const char *task)
 		free(work[--n]);
 	free(work);
 	if (rc == 0) {
-		char state[32];
-
 		if ((rc = run_state(aw, state, sizeof state)) == 0 &&
 		    (strcmp(state, "failed") == 0 ||
 		    strcmp(state, "done") == 0))
@@ -1672,7 +1705,7 @@ au_aw_store(sqlite3 *db, const struct au_aw_run *r,
 		}
 	}
 	if (k < 0) {
-		rc = au_seterr(EX_DATAERR, "%s", au_errmsg());
+		rc = EX_DATAERR;	/* next() said why */
 		goto out;
 	}
 	for (k = 0; k < 3; k++)

@@ -25,7 +25,7 @@
 
 #include "agentutils.h"
 
-struct au_opts au_opts = { NULL, NULL, 16u << 20 };
+struct au_opts au_opts = { NULL, NULL, 16u << 20, -1 };
 
 #define CHUNK (256u << 10)
 #define MAXQUEUE 16		/* batches parsed ahead at most */
@@ -713,6 +713,14 @@ au_out_text(const char *s, size_t n)
 {
 	if (fwrite(s, 1, n, stdout) != n)
 		writefail();
+}
+
+void
+au_out_line(const char *s, size_t n)
+{
+	au_out_text(s, n);
+	au_out_text("\n", 1);
+	au_out_eol();
 }
 
 void

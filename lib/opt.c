@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agentutils.h"
 
@@ -21,6 +22,7 @@ enum {
 	O_DB,
 	O_WHERE,
 	O_MAXLINE,
+	O_FORMAT,
 	O_COMPLETION,
 };
 
@@ -39,6 +41,8 @@ static const struct au_opt shared_tail[] = {
 	    "expression JQ is true", NULL },
 	{ O_MAXLINE, "max-line", "SIZE", "longest input line accepted "
 	    "(default 16M)", NULL },
+	{ O_FORMAT, "format", "FORMAT", "write ndjson or table (the default "
+	    "on a terminal)", "ndjson table" },
 	{ O_COMPLETION, "completion", "SHELL", NULL, "bash zsh fish" },
 	{ 0, NULL, NULL, NULL, NULL }
 };
@@ -56,6 +60,8 @@ wanted(const struct au_cmd *cmd, int id)
 		return (cmd->use & AU_USE_DB) != 0;
 	if (id == O_WHERE || id == O_MAXLINE)
 		return (cmd->use & AU_USE_RECORDS) != 0;
+	if (id == O_FORMAT)
+		return (cmd->use & AU_USE_TABLE) != 0;
 	return 1;
 }
 
@@ -244,6 +250,23 @@ badopt(const struct au_cmd *cmd, const char *a)
 }
 
 int
+au_table(void)
+{
+	return au_opts.table >= 0 ? au_opts.table : isatty(STDOUT_FILENO);
+}
+
+int64_t
+au_opt_dur(const struct au_cmd *cmd, const char *opt, const char *arg)
+{
+	int64_t ms;
+
+	if (au_dur_parse(arg, &ms) != 0)
+		au_usage_die(cmd, "%s: invalid duration %s", opt,
+		    au_quote(arg));
+	return ms;
+}
+
+int
 au_getopt(const struct au_cmd *cmd, int argc, char **argv, const char **arg)
 {
 	static struct option *lo;
@@ -308,6 +331,15 @@ au_getopt(const struct au_cmd *cmd, int argc, char **argv, const char **arg)
 				au_usage_die(cmd, "--max-line: invalid size %s "
 				    "(1 to 1G)", au_quote(optarg));
 			au_opts.max_line = (size_t)size;
+			break;
+		case O_FORMAT:
+			if (strcmp(optarg, "table") == 0)
+				au_opts.table = 1;
+			else if (strcmp(optarg, "ndjson") == 0)
+				au_opts.table = 0;
+			else
+				au_usage_die(cmd, "--format: unknown format %s "
+				    "(ndjson or table)", au_quote(optarg));
 			break;
 		case O_COMPLETION:
 			if (au_completion(cmd, optarg, stdout) != 0)

@@ -515,7 +515,7 @@ dlq_run() {
 	run --separate-stderr aw-ctl frobnicate
 	assert_failure 64
 	assert_equal "${stderr_lines[0]}" 'aw-ctl: unknown command "frobnicate"'
-	assert_equal "${stderr_lines[1]}" "usage: aw-ctl [-hqv] [--version] [--db PATH] [--format FORMAT] [--follow]"
+	assert_equal "${stderr_lines[1]}" "usage: aw-ctl [-hqv] [--version] [--db PATH] [--follow] [--after SEQ]"
 	run --separate-stderr aw-ctl
 	assert_failure 64
 	assert_equal "${stderr_lines[0]}" "aw-ctl: no command"
