@@ -54,15 +54,18 @@ ALL_CFLAGS = $(AU_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(WARNINGS) $(SANFLAGS) \
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
 # The libraries each part links, skarnet style: a program names its own.
-LIB_LIBS = -ljq -lsqlite3 -lm
-aw-plan_LIBS = -ljq -lsqlite3 -lm
-aw-sched_LIBS = -ljq -lsqlite3 -lm
-aw-ctl_LIBS = -ljq -lsqlite3 -lm
-ws-approve_LIBS = -ljq -lsqlite3 -lm
+LIB_LIBS = -ljq -lsqlite3 -lcrypto -lm
+aw-plan_LIBS = -ljq -lsqlite3 -lcrypto -lm
+aw-sched_LIBS = -ljq -lsqlite3 -lcrypto -lm
+aw-ctl_LIBS = -ljq -lsqlite3 -lcrypto -lm
+ws-approve_LIBS = -ljq -lsqlite3 -lcrypto -lm
+audit-write_LIBS = -ljq -lsqlite3 -lcrypto -lm
+audit-verify_LIBS = -ljq -lsqlite3 -lcrypto -larchive -lm
+audit-export_LIBS = -ljq -lsqlite3 -lcrypto -larchive -lm
 
 PROGS = aw-plan aw-sched aw-ctl ws-approve
 
-LIB_SRC = lib/approval.c lib/aw.c lib/conf.c lib/db.c lib/err.c lib/json.c lib/map.c lib/mem.c \
+LIB_SRC = lib/approval.c lib/audit.c lib/aw.c lib/conf.c lib/db.c lib/err.c lib/json.c lib/map.c lib/mem.c \
 	lib/ndjson.c lib/opt.c lib/proc.c lib/run.c lib/schema.c lib/time.c lib/where.c
 LIB_OBJ = $(LIB_SRC:%.c=$(B)/%.o)
 UNIT_SRC = $(wildcard tests/lib/test-*.c)

@@ -227,6 +227,9 @@ struct au_rec {
 				 * or au_in_fdopen, or "<stdin>" */
 	long line;		/* its line number */
 	void *prep;		/* what the au_in_prepare function made */
+	const char *raw;	/* with au_in_keepraw: the line as read, less
+				 * its newline, until the next au_in_next */
+	size_t rawlen;
 };
 
 /* Open the named files in turn (nfiles 0 means standard input; "-" names
@@ -247,6 +250,12 @@ int au_in_next(struct au_in *in, struct au_rec *rec);
  * first au_in_next. */
 void au_in_prepare(struct au_in *in, void *(*fn)(jv, void *), void *arg,
     int drop);
+/* Keep each record's line as read, for rec->raw.  Call before the
+ * first au_in_next. */
+void au_in_keepraw(struct au_in *in);
+/* Whether au_in_next would return at once (a record, or the end), waiting
+ * up to ms milliseconds for it: 1 or 0. */
+int au_in_wait(struct au_in *in, int64_t ms);
 /* Report "prog: file:line: MSG" for rec, and mark the input bad (65). */
 void au_in_reject(struct au_in *in, const struct au_rec *rec,
     const char *fmt, ...) AU_PRINTF(3, 4);
@@ -574,6 +583,114 @@ int au_proc_wait(struct au_proc *p, int64_t timeout_ms, int64_t grace_ms,
 char *au_which(const char *name);
 /* The exit code for a waitpid status: the status, or 128 + signal. */
 int au_exit_code(int wstatus);
+
+/* ---- the audit log (audit.c) ------------------------------------------
+ *
+ * Events are appended to audit_events, each sealed with AES-256-GCM under
+ * the key of the current epoch (associated data: its sequence number and
+ * the previous hash) and chained: hash = SHA-256 over the previous hash,
+ * the sequence number, the time, the key epoch, the content digest (of
+ * one salted commitment per leaf of the record) and the digest of nonce
+ * and ciphertext.  Signed checkpoints (Ed25519) fix the size and head.
+ * agentutils-audit(5) gives every byte.  An au_audit handle belongs to
+ * one thread; several handles, in threads or processes, may append to
+ * one state file at once. */
+
+#define AU_AUDIT_HASH 32	/* bytes of a hash */
+#define AU_AUDIT_SALT 32	/* bytes of an event's salt */
+#define AU_AUDIT_NONCE 12	/* bytes of a GCM nonce */
+#define AU_AUDIT_TAG 16		/* bytes of a GCM tag */
+
+/* Where the keys live: files named by options, or NULL for the defaults
+ * under $XDG_CONFIG_HOME/agentutils/ (audit.key, audit-sign.key,
+ * audit-sign.pub). */
+struct au_audit_files {
+	const char *key;	/* encryption keys, one "EPOCH HEX" per line */
+	const char *signing;	/* Ed25519 private key, PKCS#8 PEM */
+	const char *pubkey;	/* its public key, SubjectPublicKeyInfo PEM */
+};
+
+/* Create the encryption key file (epoch 1) and the signing key pair,
+ * mode 0600 (the public key 0644): 0, 73 when one exists already or
+ * cannot be written. */
+int au_audit_init(const struct au_audit_files *f);
+/* Start a new key epoch: a new key appended to the key file (replaced
+ * atomically) and named in db.  *epoch is set to it.  0, 78, 73, 74. */
+int au_audit_rotate(struct sqlite3 *db, const struct au_audit_files *f,
+    int *epoch);
+
+/* The encryption keys of every epoch, read from a 0600 file. */
+struct au_audit_keys;
+int au_audit_keys_load(const char *path, struct au_audit_keys **k);
+void au_audit_keys_free(struct au_audit_keys *k);
+/* An Ed25519 public key for checking checkpoints. */
+struct au_audit_pub;
+int au_audit_pub_load(const char *path, struct au_audit_pub **p);
+void au_audit_pub_free(struct au_audit_pub *p);
+
+struct au_audit;
+/* Append to the log in db with the keys of f: 0, 66 a key file is
+ * missing (au_audit_init makes them), 78 one is not 0600, or malformed,
+ * or not the key the log knows for its epoch.  Checkpoints are signed
+ * every cp_events events and every cp_ms milliseconds (0: the defaults,
+ * 1000 events and 10 s) and when the handle is closed. */
+int au_audit_open(struct sqlite3 *db, const struct au_audit_files *f,
+    int64_t cp_events, int64_t cp_ms, struct au_audit **a);
+/* Append rec (borrowed) as the next event, in the caller's transaction
+ * if one is open, else in one of its own.  seq and hash (may be NULL)
+ * receive the event's number and hash.  0, or 75/74 from the state
+ * file, 65 when rec is not an object. */
+int au_audit_append(struct au_audit *a, jv rec, int64_t *seq,
+    unsigned char hash[AU_AUDIT_HASH]);
+/* Sign a checkpoint of the log as it stands now, unless one of this size
+ * exists: 0, or 75/74. */
+int au_audit_checkpoint(struct au_audit *a);
+/* Checkpoint if anything was appended since the last, and free: 0 or the
+ * checkpoint's failure. */
+int au_audit_close(struct au_audit *a);
+
+/* The building blocks, for checking a log or an export. */
+/* hash of an event from the previous hash and what it covers. */
+void au_audit_chain(const unsigned char prev[AU_AUDIT_HASH], int64_t seq,
+    int64_t ts, int epoch, const unsigned char content[AU_AUDIT_HASH],
+    const unsigned char sealed[AU_AUDIT_HASH],
+    unsigned char out[AU_AUDIT_HASH]);
+/* The digest of a nonce and ciphertext (tag included). */
+void au_audit_sealed(const unsigned char nonce[AU_AUDIT_NONCE],
+    const unsigned char *ct, size_t n, unsigned char out[AU_AUDIT_HASH]);
+/* Open an event sealed under keys: the record and its salt, or 1 with
+ * au_errmsg() saying why (no key for the epoch, a bad tag, not JSON). */
+int au_audit_open_event(const struct au_audit_keys *k, int64_t seq,
+    const unsigned char prev[AU_AUDIT_HASH], int epoch,
+    const unsigned char nonce[AU_AUDIT_NONCE], const unsigned char *ct,
+    size_t n, jv *rec, unsigned char salt[AU_AUDIT_SALT]);
+/* The key id of epoch's key in k (16 hex digits), or NULL. */
+const char *au_audit_key_id(const struct au_audit_keys *k, int epoch);
+/* The content digest of rec (borrowed).  Each leaf's salt is derived from
+ * salt when it is not NULL, else looked up in salts (an object of JSON
+ * Pointer -> hex); the leaves named in redacted (pointer -> hex
+ * commitment) count with their commitment, and whatever rec holds at
+ * them or above them is skipped.  0, or 1 with au_errmsg() set. */
+int au_audit_digest(jv rec, const unsigned char *salt, jv salts,
+    jv redacted, unsigned char out[AU_AUDIT_HASH]);
+/* rec (borrowed) with the subtrees at the JSON Pointers in roots (an
+ * array, borrowed) replaced by "[REDACTED]": an object with "record",
+ * "salts" (of the leaves left) and "redacted" (commitments of the leaves
+ * removed), which au_audit_digest checks; with nothing to remove,
+ * "salt" (hex) instead of "salts". */
+jv au_audit_redact(jv rec, const unsigned char salt[AU_AUDIT_SALT],
+    jv roots);
+/* Check a checkpoint note against pub: 0 with its size, head and time,
+ * or 1 with au_errmsg() set. */
+int au_audit_note_check(const struct au_audit_pub *pub, const char *note,
+    int64_t *size, unsigned char head[AU_AUDIT_HASH], int64_t *ts);
+/* The note's body, the text its signature covers, and the raw 64-byte
+ * signature, for checking with openssl: 0 or 1. */
+int au_audit_note_split(const char *note, char **body,
+    unsigned char sig[64]);
+/* Hex of n bytes into out (2n + 1 bytes); parse back: 0 or -1. */
+char *au_hex(const unsigned char *p, size_t n, char *out);
+int au_unhex(const char *s, unsigned char *p, size_t n);
 
 /* ---- configuration and secrets (conf.c) ------------------------------- */
 

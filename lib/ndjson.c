@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agentutils.h"
@@ -41,6 +42,7 @@ struct item {
 	const char *file;
 	long line;
 	char *msg;		/* "file:line: what", or NULL */
+	char *copy;		/* the line as read, with au_in_keepraw */
 	int code;		/* the exit code the complaint means */
 	int ok;			/* a record, in v and prep */
 	void *prep;
@@ -50,7 +52,7 @@ struct item {
 struct prepare {
 	void *(*fn)(jv, void *);
 	void *arg;
-	int drop;
+	int drop, keepraw;
 	size_t maxline;
 };
 
@@ -237,6 +239,8 @@ parse(struct item *it, const struct prepare *pp)
 		return;
 	}
 	it->ok = 1;
+	if (pp->keepraw)
+		it->copy = au_xstrndup(s, n);
 	if (pp->fn != NULL)
 		it->prep = pp->fn(v, pp->arg);
 	if (pp->drop)
@@ -348,6 +352,7 @@ freebatch(struct batch *b)
 	for (i = 0; i < b->n; i++) {
 		jv_free(b->items[i].v);
 		free(b->items[i].msg);
+		free(b->items[i].copy);
 		free(b->items[i].prep);	/* never handed out */
 	}
 	free(b->items);
@@ -574,19 +579,26 @@ au_in_reject(struct au_in *in, const struct au_rec *rec, const char *fmt, ...)
 }
 
 
+static void
+start(struct au_in *in)
+{
+	int rc;
+
+	if (in->started)
+		return;
+	if ((rc = pthread_create(&in->thread, NULL, reader, in)) != 0) {
+		errno = rc;
+		au_die(EX_SOFTWARE, "cannot start the reader:");
+	}
+	in->started = 1;
+}
+
 int
 au_in_next(struct au_in *in, struct au_rec *rec)
 {
 	struct item *it;
-	int rc;
 
-	if (!in->started) {
-		if ((rc = pthread_create(&in->thread, NULL, reader, in)) != 0) {
-			errno = rc;
-			au_die(EX_SOFTWARE, "cannot start the reader:");
-		}
-		in->started = 1;
-	}
+	start(in);
 	for (;;) {
 		while (in->take != NULL && in->ti < in->take->n) {
 			it = &in->take->items[in->ti++];
@@ -601,6 +613,8 @@ au_in_next(struct au_in *in, struct au_rec *rec)
 			rec->file = it->file;
 			rec->line = it->line;
 			rec->prep = it->prep;
+			rec->raw = it->copy;
+			rec->rawlen = it->len;
 			it->v = jv_invalid();
 			it->prep = NULL;
 			return 1;
@@ -629,6 +643,37 @@ au_in_prepare(struct au_in *in, void *(*fn)(jv, void *), void *arg, int drop)
 	in->prep.fn = fn;
 	in->prep.arg = arg;
 	in->prep.drop = drop;
+}
+
+void
+au_in_keepraw(struct au_in *in)
+{
+	in->prep.keepraw = 1;
+}
+
+int
+au_in_wait(struct au_in *in, int64_t ms)
+{
+	struct timespec until;
+	int r;
+
+	if (in->take != NULL && in->ti < in->take->n)
+		return 1;
+	start(in);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += ms % 1000 * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&in->mu);
+	while (in->head == NULL && !in->done &&
+	    (r = pthread_cond_timedwait(&in->ready, &in->mu, &until)) == 0)
+		;
+	r = in->head != NULL || in->done;
+	pthread_mutex_unlock(&in->mu);
+	return r;
 }
 
 int

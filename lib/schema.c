@@ -134,6 +134,36 @@ const char *const schema_steps[] = {
 	") STRICT;"
 	"CREATE INDEX approval_requests_status ON approval_requests(status,"
 	"  created);",
+
+	/* 3: the audit log (agentutils-audit(5)).  Events are sealed with
+	 * AES-256-GCM and chained by hash; what the chain covers is stored in
+	 * the clear (content, the digest of the salted field commitments) so
+	 * that the chain checks without the key.  The keys themselves live
+	 * in files, never here: audit_keys only names each epoch's key. */
+	"CREATE TABLE audit_meta ("
+	"  name TEXT PRIMARY KEY,"
+	"  value TEXT NOT NULL"
+	") STRICT;"
+	"CREATE TABLE audit_keys ("
+	"  epoch INTEGER PRIMARY KEY,"
+	"  key_id TEXT NOT NULL,"
+	"  created INTEGER NOT NULL"
+	") STRICT;"
+	"CREATE TABLE audit_events ("
+	"  seq INTEGER PRIMARY KEY,"
+	"  ts INTEGER NOT NULL,"
+	"  epoch INTEGER NOT NULL,"
+	"  nonce BLOB NOT NULL,"
+	"  sealed BLOB NOT NULL,"
+	"  content BLOB NOT NULL,"
+	"  hash BLOB NOT NULL"
+	") STRICT;"
+	"CREATE TABLE audit_checkpoints ("
+	"  size INTEGER PRIMARY KEY,"
+	"  ts INTEGER NOT NULL,"
+	"  head BLOB NOT NULL,"
+	"  note TEXT NOT NULL"
+	") STRICT;",
 };
 
 const int schema_nsteps = sizeof schema_steps / sizeof schema_steps[0];

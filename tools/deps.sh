@@ -7,11 +7,13 @@
 set -eu
 
 # build: the compiler, and the libraries the programs link
-build="gcc make libc6-dev libjq-dev libsqlite3-dev"
+build="gcc make libc6-dev libjq-dev libsqlite3-dev libssl-dev
+    libarchive-dev"
 # check: the test drivers, the oracles they compare against, the shells
 # the completions are for, and the tools the tests call
 check="bats bats-assert bats-support mandoc python3 python3-jsonschema
-    jq sqlite3 graphviz zsh fish bsdextrautils binutils pkg-config"
+    jq sqlite3 graphviz zsh fish bsdextrautils binutils pkg-config
+    openssl unzip"
 # bench and demo (GNU parallel is a peer of aw-sched in tests/bench)
 other="time coreutils parallel"
 

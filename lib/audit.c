@@ -1,0 +1,1449 @@
+/*
+ * audit.c - the audit log: sealed, chained events and signed checkpoints.
+ *
+ * Every byte that goes into a hash is spelled out in agentutils-audit(5);
+ * the labels ("au.leaf", "au.chain", ...) keep one kind of hash from ever
+ * standing in for another.  OpenSSL's EVP does the cryptography.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <sqlite3.h>
+
+#include "agentutils.h"
+
+#define KEYLEN 32
+#define SIGLEN 64
+#define LEAFSALT 16
+#define REDACTED "[REDACTED]"
+/* The em dash that starts a signature line of a signed note. */
+#define DASH "\xe2\x80\x94 "
+
+struct au_audit_keys {
+	struct key {
+		int epoch;
+		unsigned char k[KEYLEN];
+		char id[17];
+	} *v;
+	size_t n;
+};
+
+struct au_audit_pub {
+	EVP_PKEY *pk;
+	unsigned char raw[32];
+};
+
+struct au_audit {
+	sqlite3 *db;
+	struct au_audit_keys *keys;
+	const struct key *cur;
+	EVP_PKEY *sign;
+	unsigned char pub[32];
+	char *origin;
+	EVP_CIPHER_CTX *gcm;
+	sqlite3_stmt *head, *ins, *cp;
+	int64_t cp_events, cp_ms, since, cp_at;
+	struct au_buf buf;
+};
+
+/* ---- small helpers ------------------------------------------------------ */
+
+char *
+au_hex(const unsigned char *p, size_t n, char *out)
+{
+	static const char d[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = d[p[i] >> 4];
+		out[2 * i + 1] = d[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+	return out;
+}
+
+static int
+nibble(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+au_unhex(const char *s, unsigned char *p, size_t n)
+{
+	size_t i;
+	int hi, lo;
+
+	if (strlen(s) != 2 * n)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if ((hi = nibble(s[2 * i])) < 0 ||
+		    (lo = nibble(s[2 * i + 1])) < 0)
+			return -1;
+		p[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+static void
+be(unsigned char *p, uint64_t v, int n)
+{
+	while (n-- > 0) {
+		p[n] = v & 0xff;
+		v >>= 8;
+	}
+}
+
+/* SHA-256 with one digest context per thread, fetched once. */
+static EVP_MD *md;
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+static _Thread_local EVP_MD_CTX *mdc;
+
+static void
+md_fetch(void)
+{
+	md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static void
+h_init(const char *label)
+{
+	pthread_once(&md_once, md_fetch);
+	if (mdc == NULL && (mdc = EVP_MD_CTX_new()) == NULL)
+		au_die(EX_SOFTWARE, "out of memory");
+	if (md == NULL || !EVP_DigestInit_ex2(mdc, md, NULL))
+		au_die(EX_SOFTWARE, "SHA-256 is not available");
+	EVP_DigestUpdate(mdc, label, strlen(label) + 1);
+}
+
+static void
+h_add(const void *p, size_t n)
+{
+	EVP_DigestUpdate(mdc, p, n);
+}
+
+/* A length-prefixed string: no two lists of them hash alike. */
+static void
+h_str(const char *s, size_t n)
+{
+	unsigned char l[4];
+
+	be(l, n, 4);
+	h_add(l, 4);
+	h_add(s, n);
+}
+
+static void
+h_end(unsigned char out[AU_AUDIT_HASH])
+{
+	EVP_DigestFinal_ex(mdc, out, NULL);
+}
+
+static int
+ssl_err(int code, const char *what)
+{
+	return au_seterr(code, "%s failed (OpenSSL)", what);
+}
+
+static void
+b64(const unsigned char *p, size_t n, struct au_buf *b)
+{
+	au_buf_grow(b, 4 * ((n + 2) / 3) + 1);
+	b->len += EVP_EncodeBlock((unsigned char *)b->s + b->len, p, n);
+}
+
+/* Decode base64 s into at most cap bytes: their number, or -1. */
+static long
+unb64(const char *s, size_t n, unsigned char *out, size_t cap)
+{
+	unsigned char *tmp;
+	int len;
+
+	if (n == 0 || n % 4 != 0 || n / 4 * 3 > cap + 2)
+		return -1;
+	tmp = au_xmalloc(n / 4 * 3 + 1);
+	len = EVP_DecodeBlock(tmp, (const unsigned char *)s, n);
+	if (len >= 0)
+		len -= (s[n - 1] == '=') + (s[n - 2] == '=');
+	if (len < 0 || (size_t)len > cap) {
+		free(tmp);
+		return -1;
+	}
+	memcpy(out, tmp, len);
+	free(tmp);
+	return len;
+}
+
+/* ---- the chain ---------------------------------------------------------- */
+
+void
+au_audit_chain(const unsigned char prev[AU_AUDIT_HASH], int64_t seq,
+    int64_t ts, int epoch, const unsigned char content[AU_AUDIT_HASH],
+    const unsigned char sealed[AU_AUDIT_HASH],
+    unsigned char out[AU_AUDIT_HASH])
+{
+	unsigned char n[20];
+
+	be(n, (uint64_t)seq, 8);
+	be(n + 8, (uint64_t)ts, 8);
+	be(n + 16, (uint32_t)epoch, 4);
+	h_init("au.chain");
+	h_add(prev, AU_AUDIT_HASH);
+	h_add(n, sizeof n);
+	h_add(content, AU_AUDIT_HASH);
+	h_add(sealed, AU_AUDIT_HASH);
+	h_end(out);
+}
+
+void
+au_audit_sealed(const unsigned char nonce[AU_AUDIT_NONCE],
+    const unsigned char *ct, size_t n, unsigned char out[AU_AUDIT_HASH])
+{
+	h_init("au.sealed");
+	h_add(nonce, AU_AUDIT_NONCE);
+	h_add(ct, n);
+	h_end(out);
+}
+
+/* ---- field commitments -------------------------------------------------- */
+
+struct leaf {
+	char *ptr;
+	size_t len;
+	unsigned char c[AU_AUDIT_HASH];
+};
+
+struct walk {
+	const unsigned char *salt;	/* derive leaf salts from this */
+	jv salts, redacted;		/* or look them up; borrowed */
+	struct leaf *v;
+	size_t n, cap;
+	struct au_buf val;
+	int bad;
+};
+
+static void
+leaf_salt(const unsigned char *salt, const char *p, size_t n,
+    unsigned char out[LEAFSALT])
+{
+	unsigned char h[AU_AUDIT_HASH];
+
+	h_init("au.salt");
+	h_add(salt, AU_AUDIT_SALT);
+	h_str(p, n);
+	h_end(h);
+	memcpy(out, h, LEAFSALT);
+}
+
+static void
+commit(const unsigned char ls[LEAFSALT], const char *p, size_t n,
+    const char *val, size_t vn, unsigned char out[AU_AUDIT_HASH])
+{
+	h_init("au.leaf");
+	h_add(ls, LEAFSALT);
+	h_str(p, n);
+	h_add(val, vn);
+	h_end(out);
+}
+
+static void
+leaf_add(struct walk *w, const char *p, size_t n,
+    const unsigned char c[AU_AUDIT_HASH])
+{
+	struct leaf *l;
+
+	w->v = au_grow(w->v, &w->cap, w->n + 1, sizeof *w->v);
+	l = &w->v[w->n++];
+	l->ptr = au_xstrndup(p, n);
+	l->len = n;
+	memcpy(l->c, c, AU_AUDIT_HASH);
+}
+
+/* Append "/" and key, escaped as RFC 6901 says, to path. */
+static void
+ptr_push(struct au_buf *path, const char *key, size_t n)
+{
+	size_t i;
+
+	au_buf_addc(path, '/');
+	for (i = 0; i < n; i++) {
+		if (key[i] == '~')
+			au_buf_add(path, "~0", 2);
+		else if (key[i] == '/')
+			au_buf_add(path, "~1", 2);
+		else
+			au_buf_addc(path, key[i]);
+	}
+}
+
+/* Whether the leaf at path was redacted: a redacted pointer is path or
+ * lies beneath it. */
+static int
+is_redacted(jv redacted, const char *p, size_t n)
+{
+	int r = 0;
+
+	if (jv_get_kind(redacted) != JV_KIND_OBJECT)
+		return 0;
+	jv_object_foreach(redacted, k, v) {
+		const char *s = jv_string_value(k);
+		size_t kn = jv_string_length_bytes(jv_copy(k));
+
+		if (kn >= n && memcmp(s, p, n) == 0 &&
+		    (kn == n || s[n] == '/'))
+			r = 1;
+		jv_free(k);
+		jv_free(v);
+	}
+	return r;
+}
+
+static void
+walk(struct walk *w, jv v, struct au_buf *path)
+{
+	unsigned char ls[LEAFSALT], c[AU_AUDIT_HASH];
+	size_t mark = path->len;
+	jv_kind kind = jv_get_kind(v);
+	int i, n, nonempty = 0;
+
+	if (kind == JV_KIND_OBJECT) {
+		jv_object_foreach(v, k, x) {
+			nonempty = 1;
+			ptr_push(path, jv_string_value(k),
+			    jv_string_length_bytes(jv_copy(k)));
+			walk(w, x, path);
+			path->len = mark;
+			jv_free(k);
+		}
+	} else if (kind == JV_KIND_ARRAY) {
+		n = jv_array_length(jv_copy(v));
+		for (i = 0; i < n; i++) {
+			nonempty = 1;
+			au_buf_addf(path, "/%d", i);
+			walk(w, jv_array_get(jv_copy(v), i), path);
+			path->len = mark;
+		}
+	}
+	if (nonempty || path->len == 0) {
+		jv_free(v);
+		return;
+	}
+	if (is_redacted(w->redacted, path->s, path->len)) {
+		jv_free(v);
+		return;
+	}
+	if (w->salt != NULL)
+		leaf_salt(w->salt, path->s, path->len, ls);
+	else {
+		const char *hx;
+		jv s = jv_object_get(jv_copy(w->salts),
+		    jv_string_sized(path->s, (int)path->len));
+
+		hx = jv_get_kind(s) == JV_KIND_STRING ? jv_string_value(s) :
+		    "";
+		if (au_unhex(hx, ls, LEAFSALT) != 0 && !w->bad++)
+			au_seterr(1, "no salt for %s", au_quote(path->s));
+		jv_free(s);
+	}
+	w->val.len = 0;
+	au_json_dump(&w->val, v);
+	commit(ls, path->s, path->len, w->val.s, w->val.len, c);
+	leaf_add(w, path->s, path->len, c);
+	jv_free(v);
+}
+
+static int
+leafcmp(const void *a, const void *b)
+{
+	const struct leaf *x = a, *y = b;
+	int r = memcmp(x->ptr, y->ptr, x->len < y->len ? x->len : y->len);
+
+	if (r != 0)
+		return r;
+	return x->len < y->len ? -1 : x->len > y->len;
+}
+
+static void
+walk_free(struct walk *w)
+{
+	while (w->n > 0)
+		free(w->v[--w->n].ptr);
+	free(w->v);
+	au_buf_free(&w->val);
+}
+
+int
+au_audit_digest(jv rec, const unsigned char *salt, jv salts, jv redacted,
+    unsigned char out[AU_AUDIT_HASH])
+{
+	struct walk w = { salt, salts, redacted, NULL, 0, 0, AU_BUF_INIT, 0 };
+	struct au_buf path = AU_BUF_INIT;
+	unsigned char c[AU_AUDIT_HASH];
+	size_t i;
+
+	if (jv_get_kind(rec) != JV_KIND_OBJECT)
+		return au_seterr(1, "the record is not an object");
+	au_buf_grow(&path, 64);
+	walk(&w, jv_copy(rec), &path);
+	au_buf_free(&path);
+	if (!w.bad && jv_get_kind(redacted) == JV_KIND_OBJECT)
+		jv_object_foreach(redacted, k, v) {
+			if (jv_get_kind(v) != JV_KIND_STRING ||
+			    au_unhex(jv_string_value(v), c, sizeof c) != 0) {
+				if (!w.bad++)
+					au_seterr(1, "bad commitment for %s",
+					    au_quote(jv_string_value(k)));
+			} else
+				leaf_add(&w, jv_string_value(k),
+				    jv_string_length_bytes(jv_copy(k)), c);
+			jv_free(k);
+			jv_free(v);
+		}
+	if (w.bad) {
+		walk_free(&w);
+		return 1;
+	}
+	qsort(w.v, w.n, sizeof *w.v, leafcmp);
+	for (i = 1; i < w.n; i++)
+		if (leafcmp(&w.v[i - 1], &w.v[i]) == 0) {
+			au_seterr(1, "%s is both shown and redacted",
+			    au_quote(w.v[i].ptr));
+			walk_free(&w);
+			return 1;
+		}
+	h_init("au.content");
+	for (i = 0; i < w.n; i++) {
+		h_str(w.v[i].ptr, w.v[i].len);
+		h_add(w.v[i].c, AU_AUDIT_HASH);
+	}
+	h_end(out);
+	walk_free(&w);
+	return 0;
+}
+
+struct redact {
+	const unsigned char *salt;
+	jv roots, salts, redacted;
+	struct au_buf val;
+	int hit;
+};
+
+static int
+is_root(jv roots, const char *p, size_t n)
+{
+	int i, len = jv_array_length(jv_copy(roots)), r = 0;
+
+	for (i = 0; i < len && !r; i++) {
+		jv s = jv_array_get(jv_copy(roots), i);
+
+		r = jv_get_kind(s) == JV_KIND_STRING &&
+		    (size_t)jv_string_length_bytes(jv_copy(s)) == n &&
+		    memcmp(jv_string_value(s), p, n) == 0;
+		jv_free(s);
+	}
+	return r;
+}
+
+/* Every leaf beneath v at path, as salts (hide 0) or commitments (1). */
+static void
+leaves(struct redact *r, jv v, struct au_buf *path, int hide)
+{
+	unsigned char ls[LEAFSALT], c[AU_AUDIT_HASH];
+	char hx[2 * AU_AUDIT_HASH + 1];
+	size_t mark = path->len;
+	jv_kind kind = jv_get_kind(v);
+	int i, n, nonempty = 0;
+
+	if (kind == JV_KIND_OBJECT) {
+		jv_object_foreach(v, k, x) {
+			nonempty = 1;
+			ptr_push(path, jv_string_value(k),
+			    jv_string_length_bytes(jv_copy(k)));
+			leaves(r, x, path, hide);
+			path->len = mark;
+			jv_free(k);
+		}
+	} else if (kind == JV_KIND_ARRAY) {
+		n = jv_array_length(jv_copy(v));
+		for (i = 0; i < n; i++) {
+			nonempty = 1;
+			au_buf_addf(path, "/%d", i);
+			leaves(r, jv_array_get(jv_copy(v), i), path, hide);
+			path->len = mark;
+		}
+	}
+	if (!nonempty && path->len > 0) {
+		leaf_salt(r->salt, path->s, path->len, ls);
+		if (hide) {
+			r->val.len = 0;
+			au_json_dump(&r->val, v);
+			commit(ls, path->s, path->len, r->val.s, r->val.len,
+			    c);
+			r->redacted = jv_object_set(r->redacted,
+			    jv_string_sized(path->s, (int)path->len),
+			    jv_string(au_hex(c, sizeof c, hx)));
+		} else
+			r->salts = jv_object_set(r->salts,
+			    jv_string_sized(path->s, (int)path->len),
+			    jv_string(au_hex(ls, LEAFSALT, hx)));
+	}
+	jv_free(v);
+}
+
+/* v (consumed) with the subtrees at the roots replaced. */
+static jv
+cut(struct redact *r, jv v, struct au_buf *path)
+{
+	size_t mark = path->len;
+	jv_kind kind = jv_get_kind(v);
+	jv it;
+	int i, n;
+
+	if (path->len > 0 && is_root(r->roots, path->s, path->len)) {
+		r->hit = 1;
+		leaves(r, v, path, 1);
+		return jv_string(REDACTED);
+	}
+	if (kind == JV_KIND_OBJECT) {
+		it = jv_copy(v);
+		jv_object_foreach(it, k, x) {
+			ptr_push(path, jv_string_value(k),
+			    jv_string_length_bytes(jv_copy(k)));
+			v = jv_object_set(v, k, cut(r, x, path));
+			path->len = mark;
+		}
+		jv_free(it);
+	} else if (kind == JV_KIND_ARRAY) {
+		n = jv_array_length(jv_copy(v));
+		for (i = 0; i < n; i++) {
+			au_buf_addf(path, "/%d", i);
+			v = jv_array_set(v, i,
+			    cut(r, jv_array_get(jv_copy(v), i), path));
+			path->len = mark;
+		}
+	}
+	return v;
+}
+
+jv
+au_audit_redact(jv rec, const unsigned char salt[AU_AUDIT_SALT], jv roots)
+{
+	struct redact r = { salt, roots, jv_object(), jv_object(),
+	    AU_BUF_INIT, 0 };
+	struct au_buf path = AU_BUF_INIT;
+	char hx[2 * AU_AUDIT_SALT + 1];
+	jv out, it;
+
+	au_buf_grow(&path, 64);
+	out = cut(&r, jv_copy(rec), &path);
+	if (!r.hit) {
+		jv_free(r.salts);
+		jv_free(r.redacted);
+		au_buf_free(&path);
+		au_buf_free(&r.val);
+		return jv_object_set(jv_object_set(jv_object(),
+		    jv_string("record"), out), jv_string("salt"),
+		    jv_string(au_hex(salt, AU_AUDIT_SALT, hx)));
+	}
+	path.len = 0;
+	leaves(&r, jv_copy(out), &path, 0);
+	/* The "[REDACTED]" stand-ins are not leaves of the record. */
+	it = jv_copy(r.salts);
+	jv_object_foreach(it, k, x) {
+		if (is_redacted(r.redacted, jv_string_value(k),
+		    jv_string_length_bytes(jv_copy(k))))
+			r.salts = jv_object_delete(r.salts, jv_copy(k));
+		jv_free(k);
+		jv_free(x);
+	}
+	jv_free(it);
+	au_buf_free(&path);
+	au_buf_free(&r.val);
+	out = jv_object_set(jv_object_set(jv_object_set(jv_object(),
+	    jv_string("record"), out), jv_string("salts"), r.salts),
+	    jv_string("redacted"), r.redacted);
+	return out;
+}
+
+/* ---- keys --------------------------------------------------------------- */
+
+static char *
+path_or(const char *given, const char *name)
+{
+	return given != NULL ? au_xstrdup(given) : au_config_path(name);
+}
+
+static void
+key_id(const unsigned char k[KEYLEN], char out[17])
+{
+	unsigned char h[AU_AUDIT_HASH];
+
+	h_init("au.keyid");
+	h_add(k, KEYLEN);
+	h_end(h);
+	au_hex(h, 8, out);
+}
+
+/* Read all of fd (at most 1 MiB) into b. */
+static int
+slurp(int fd, const char *path, struct au_buf *b)
+{
+	ssize_t r;
+
+	for (;;) {
+		au_buf_grow(b, 4096);
+		r = read(fd, b->s + b->len, 4096);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return au_seterr(EX_IOERR, "%s:", path);
+		if (r == 0)
+			break;
+		b->len += r;
+		b->s[b->len] = '\0';
+		if (b->len > 1 << 20)
+			return au_seterr(EX_CONFIG, "%s: too large for a key "
+			    "file", path);
+	}
+	if (memchr(b->s, '\0', b->len) != NULL)
+		return au_seterr(EX_CONFIG, "%s: not a text file", path);
+	return 0;
+}
+
+static int
+keys_parse(const char *path, const char *text, struct au_audit_keys *k)
+{
+	const char *p = text, *e;
+	char line[256], hx[2 * KEYLEN + 1];
+	long ln = 0, epoch;
+	size_t i, n;
+	int used;
+
+	for (; *p != '\0'; p = *e ? e + 1 : e) {
+		e = strchr(p, '\n');
+		if (e == NULL)
+			e = p + strlen(p);
+		ln++;
+		n = e - p;
+		if (n == 0 || *p == '#')
+			continue;
+		if (n >= sizeof line)
+			return au_seterr(EX_CONFIG, "%s:%ld: line too long",
+			    path, ln);
+		memcpy(line, p, n);
+		line[n] = '\0';
+		used = 0;
+		if (sscanf(line, "%ld %64[0-9a-fA-F]%n", &epoch, hx,
+		    &used) != 2 || line[used] != '\0' || epoch < 1 ||
+		    epoch > 1000000)
+			return au_seterr(EX_CONFIG, "%s:%ld: expected \"EPOCH "
+			    "KEY\", the key in 64 hex digits", path, ln);
+		k->v = au_xreallocarray(k->v, k->n + 1, sizeof *k->v);
+		if (au_unhex(hx, k->v[k->n].k, KEYLEN) != 0)
+			return au_seterr(EX_CONFIG, "%s:%ld: the key must be "
+			    "64 hex digits", path, ln);
+		for (i = 0; i < k->n; i++)
+			if (k->v[i].epoch == epoch)
+				return au_seterr(EX_CONFIG, "%s:%ld: epoch %ld "
+				    "twice", path, ln, epoch);
+		k->v[k->n].epoch = (int)epoch;
+		key_id(k->v[k->n].k, k->v[k->n].id);
+		k->n++;
+	}
+	if (k->n == 0)
+		return au_seterr(EX_CONFIG, "%s: no key in it", path);
+	return 0;
+}
+
+int
+au_audit_keys_load(const char *path, struct au_audit_keys **out)
+{
+	struct au_audit_keys *k = au_xcalloc(1, sizeof *k);
+	struct au_buf b = AU_BUF_INIT;
+	int fd, rc;
+
+	*out = NULL;
+	if ((rc = au_secret_open(path, &fd)) != 0) {
+		free(k);
+		return rc;
+	}
+	if ((rc = slurp(fd, path, &b)) == 0)
+		rc = keys_parse(path, b.s == NULL ? "" : b.s, k);
+	close(fd);
+	if (b.s != NULL)
+		OPENSSL_cleanse(b.s, b.cap);
+	au_buf_free(&b);
+	if (rc != 0) {
+		au_audit_keys_free(k);
+		return rc;
+	}
+	*out = k;
+	return 0;
+}
+
+void
+au_audit_keys_free(struct au_audit_keys *k)
+{
+	if (k == NULL)
+		return;
+	if (k->v != NULL)
+		OPENSSL_cleanse(k->v, k->n * sizeof *k->v);
+	free(k->v);
+	free(k);
+}
+
+static const struct key *
+key_of(const struct au_audit_keys *k, int epoch)
+{
+	size_t i;
+
+	for (i = 0; i < k->n; i++)
+		if (k->v[i].epoch == epoch)
+			return &k->v[i];
+	return NULL;
+}
+
+const char *
+au_audit_key_id(const struct au_audit_keys *k, int epoch)
+{
+	const struct key *x = key_of(k, epoch);
+
+	return x != NULL ? x->id : NULL;
+}
+
+static const struct key *
+key_last(const struct au_audit_keys *k)
+{
+	const struct key *best = &k->v[0];
+	size_t i;
+
+	for (i = 1; i < k->n; i++)
+		if (k->v[i].epoch > best->epoch)
+			best = &k->v[i];
+	return best;
+}
+
+static int
+pem_read(const char *path, int private, EVP_PKEY **pk)
+{
+	struct au_buf b = AU_BUF_INIT;
+	BIO *bio;
+	int fd, rc;
+
+	*pk = NULL;
+	if (private)
+		rc = au_secret_open(path, &fd);
+	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		rc = au_seterr(EX_NOINPUT, "%s:", path);
+	else
+		rc = 0;
+	if (rc != 0)
+		return rc;
+	rc = slurp(fd, path, &b);
+	close(fd);
+	if (rc == 0) {
+		bio = BIO_new_mem_buf(b.s == NULL ? "" : b.s, (int)b.len);
+		*pk = private ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) :
+		    PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+		BIO_free(bio);
+		if (*pk == NULL ||
+		    EVP_PKEY_get_base_id(*pk) != EVP_PKEY_ED25519) {
+			EVP_PKEY_free(*pk);
+			*pk = NULL;
+			rc = au_seterr(EX_CONFIG, "%s: not an Ed25519 %s key "
+			    "in PEM", path, private ? "private" : "public");
+		}
+	}
+	if (b.s != NULL)
+		OPENSSL_cleanse(b.s, b.cap);
+	au_buf_free(&b);
+	return rc;
+}
+
+int
+au_audit_pub_load(const char *path, struct au_audit_pub **out)
+{
+	struct au_audit_pub *p;
+	size_t n = 32;
+	EVP_PKEY *pk;
+	int rc;
+
+	*out = NULL;
+	if ((rc = pem_read(path, 0, &pk)) != 0)
+		return rc;
+	p = au_xcalloc(1, sizeof *p);
+	p->pk = pk;
+	EVP_PKEY_get_raw_public_key(pk, p->raw, &n);
+	*out = p;
+	return 0;
+}
+
+void
+au_audit_pub_free(struct au_audit_pub *p)
+{
+	if (p == NULL)
+		return;
+	EVP_PKEY_free(p->pk);
+	free(p);
+}
+
+/* Create path with the n bytes at s, mode mode, failing if it exists. */
+static int
+write_new(const char *path, const void *s, size_t n, mode_t mode)
+{
+	int fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    mode)) < 0)
+		return au_seterr(EX_CANTCREAT, "%s:", path);
+	if (write(fd, s, n) != (ssize_t)n || fsync(fd) != 0) {
+		au_seterr(EX_IOERR, "%s:", path);
+		close(fd);
+		unlink(path);
+		return EX_IOERR;
+	}
+	if (close(fd) != 0) {
+		unlink(path);
+		return au_seterr(EX_IOERR, "%s:", path);
+	}
+	return 0;
+}
+
+/* mkdir -p of path's directory, new directories 0700. */
+static int
+mkparent(const char *path)
+{
+	char *d = au_xstrdup(path), *s;
+
+	for (s = d + 1; (s = strchr(s, '/')) != NULL; s++) {
+		*s = '\0';
+		if (mkdir(d, 0700) != 0 && errno != EEXIST) {
+			au_seterr(EX_CANTCREAT, "%s:", d);
+			free(d);
+			return EX_CANTCREAT;
+		}
+		*s = '/';
+	}
+	free(d);
+	return 0;
+}
+
+static int
+pem_text(EVP_PKEY *pk, int private, struct au_buf *out)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *p;
+	long n;
+	int ok;
+
+	ok = private ? PEM_write_bio_PrivateKey(bio, pk, NULL, NULL, 0, NULL,
+	    NULL) : PEM_write_bio_PUBKEY(bio, pk);
+	if (ok && (n = BIO_get_mem_data(bio, &p)) > 0)
+		au_buf_add(out, p, n);
+	BIO_free(bio);
+	return ok ? 0 : ssl_err(EX_SOFTWARE, "writing a PEM key");
+}
+
+int
+au_audit_init(const struct au_audit_files *f)
+{
+	char *kp = path_or(f->key, "audit.key");
+	char *sp = path_or(f->signing, "audit-sign.key");
+	char *pp = path_or(f->pubkey, "audit-sign.pub");
+	struct au_buf kt = AU_BUF_INIT, st = AU_BUF_INIT, pt = AU_BUF_INIT;
+	unsigned char k[KEYLEN];
+	char hx[2 * KEYLEN + 1];
+	EVP_PKEY *pk = NULL;
+	const char *p;
+	int rc = 0;
+
+	if (kp == NULL || sp == NULL || pp == NULL)
+		rc = EX_CONFIG;
+	for (p = kp; rc == 0 && p != NULL; p = p == kp ? sp : p == sp ? pp :
+	    NULL)
+		if (access(p, F_OK) == 0)
+			rc = au_seterr(EX_CANTCREAT, "%s: exists already; "
+			    "not replacing a key", p);
+	if (rc == 0 && (RAND_priv_bytes(k, sizeof k) != 1 ||
+	    (pk = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")) == NULL))
+		rc = ssl_err(EX_SOFTWARE, "making a key");
+	if (rc == 0) {
+		au_buf_addf(&kt, "# agentutils audit encryption keys: EPOCH "
+		    "KEY\n1 %s\n", au_hex(k, sizeof k, hx));
+		OPENSSL_cleanse(hx, sizeof hx);
+		OPENSSL_cleanse(k, sizeof k);
+		if ((rc = pem_text(pk, 1, &st)) == 0)
+			rc = pem_text(pk, 0, &pt);
+	}
+	if (rc == 0 && (rc = mkparent(kp)) == 0 && (rc = mkparent(sp)) == 0 &&
+	    (rc = mkparent(pp)) == 0 &&
+	    (rc = write_new(kp, kt.s, kt.len, 0600)) == 0 &&
+	    (rc = write_new(sp, st.s, st.len, 0600)) != 0)
+		unlink(kp);
+	else if (rc == 0 && (rc = write_new(pp, pt.s, pt.len, 0644)) != 0) {
+		unlink(kp);
+		unlink(sp);
+	}
+	if (kt.s != NULL)
+		OPENSSL_cleanse(kt.s, kt.cap);
+	if (st.s != NULL)
+		OPENSSL_cleanse(st.s, st.cap);
+	au_buf_free(&kt);
+	au_buf_free(&st);
+	au_buf_free(&pt);
+	EVP_PKEY_free(pk);
+	free(kp);
+	free(sp);
+	free(pp);
+	return rc;
+}
+
+/* Make sure the log names key x for its epoch: 0, or 78 when it names
+ * another key. */
+static int
+key_known(sqlite3 *db, const struct key *x)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	sqlite3_prepare_v2(db, "INSERT INTO audit_keys (epoch, key_id, "
+	    "created) VALUES (?1, ?2, ?3) ON CONFLICT (epoch) DO NOTHING",
+	    -1, &s, NULL);
+	sqlite3_bind_int(s, 1, x->epoch);
+	sqlite3_bind_text(s, 2, x->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, au_now_ms());
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return au_db_error(db, rc);
+	sqlite3_prepare_v2(db, "SELECT key_id FROM audit_keys WHERE epoch = ?1",
+	    -1, &s, NULL);
+	sqlite3_bind_int(s, 1, x->epoch);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(s, 0),
+	    x->id) != 0)
+		rc = au_seterr(EX_CONFIG, "the audit log's key of epoch %d is "
+		    "%s; this key file's is %s (the wrong key file?)", x->epoch,
+		    (const char *)sqlite3_column_text(s, 0), x->id);
+	else
+		rc = rc == SQLITE_ROW ? 0 : au_db_error(db, rc);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+au_audit_rotate(sqlite3 *db, const struct au_audit_files *f, int *epoch)
+{
+	char *kp = path_or(f->key, "audit.key"), *tmp = NULL;
+	struct au_audit_keys *k = NULL;
+	struct au_buf t = AU_BUF_INIT;
+	struct key x;
+	char hx[2 * KEYLEN + 1];
+	size_t i;
+	int rc;
+
+	if (kp == NULL)
+		return EX_CONFIG;
+	if ((rc = au_audit_keys_load(kp, &k)) != 0)
+		goto out;
+	x.epoch = key_last(k)->epoch + 1;
+	if (RAND_priv_bytes(x.k, KEYLEN) != 1) {
+		rc = ssl_err(EX_SOFTWARE, "making a key");
+		goto out;
+	}
+	key_id(x.k, x.id);
+	au_buf_adds(&t, "# agentutils audit encryption keys: EPOCH KEY\n");
+	for (i = 0; i < k->n; i++)
+		au_buf_addf(&t, "%d %s\n", k->v[i].epoch,
+		    au_hex(k->v[i].k, KEYLEN, hx));
+	au_buf_addf(&t, "%d %s\n", x.epoch, au_hex(x.k, KEYLEN, hx));
+	OPENSSL_cleanse(hx, sizeof hx);
+	OPENSSL_cleanse(x.k, KEYLEN);
+	if ((rc = au_db_begin(db)) != 0)
+		goto out;
+	if ((rc = key_known(db, key_last(k))) != 0 ||
+	    (rc = key_known(db, &x)) != 0) {
+		au_db_rollback(db);
+		goto out;
+	}
+	tmp = au_xasprintf("%s.new", kp);
+	unlink(tmp);
+	if ((rc = write_new(tmp, t.s, t.len, 0600)) != 0) {
+		au_db_rollback(db);
+		goto out;
+	}
+	if (rename(tmp, kp) != 0) {
+		rc = au_seterr(EX_CANTCREAT, "%s:", kp);
+		unlink(tmp);
+		au_db_rollback(db);
+		goto out;
+	}
+	if ((rc = au_db_commit(db)) == 0)
+		*epoch = x.epoch;
+out:
+	if (t.s != NULL)
+		OPENSSL_cleanse(t.s, t.cap);
+	au_buf_free(&t);
+	au_audit_keys_free(k);
+	free(tmp);
+	free(kp);
+	return rc;
+}
+
+/* ---- checkpoints -------------------------------------------------------- */
+
+/* The key hash of a signed note: SHA-256 of name, newline, the Ed25519
+ * algorithm byte and the public key, first four bytes. */
+static void
+note_keyhash(const char *name, size_t n, const unsigned char pub[32],
+    unsigned char out[4])
+{
+	unsigned char h[AU_AUDIT_HASH];
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	unsigned char alg = 1;
+
+	EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+	EVP_DigestUpdate(c, name, n);
+	EVP_DigestUpdate(c, "\n", 1);
+	EVP_DigestUpdate(c, &alg, 1);
+	EVP_DigestUpdate(c, pub, 32);
+	EVP_DigestFinal_ex(c, h, NULL);
+	EVP_MD_CTX_free(c);
+	memcpy(out, h, 4);
+}
+
+static int
+sign(EVP_PKEY *pk, const char *msg, size_t n, unsigned char sig[SIGLEN])
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	size_t len = SIGLEN;
+	int ok;
+
+	ok = c != NULL && EVP_DigestSignInit(c, NULL, NULL, NULL, pk) == 1 &&
+	    EVP_DigestSign(c, sig, &len, (const unsigned char *)msg, n) == 1;
+	EVP_MD_CTX_free(c);
+	return ok ? 0 : ssl_err(EX_SOFTWARE, "signing");
+}
+
+static int
+sig_ok(EVP_PKEY *pk, const char *msg, size_t n,
+    const unsigned char sig[SIGLEN])
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	int ok;
+
+	ok = c != NULL && EVP_DigestVerifyInit(c, NULL, NULL, NULL, pk) == 1 &&
+	    EVP_DigestVerify(c, sig, SIGLEN, (const unsigned char *)msg,
+	    n) == 1;
+	EVP_MD_CTX_free(c);
+	return ok;
+}
+
+int
+au_audit_checkpoint(struct au_audit *a)
+{
+	unsigned char head[AU_AUDIT_HASH], sig[SIGLEN], kh[4 + SIGLEN];
+	struct au_buf note = AU_BUF_INIT;
+	char ts[AU_TS_LEN];
+	int64_t size, now = au_now_ms();
+	size_t body;
+	int rc, own = sqlite3_get_autocommit(a->db);
+
+	if (own && (rc = au_db_begin(a->db)) != 0)
+		return rc;
+	sqlite3_reset(a->head);
+	if ((rc = sqlite3_step(a->head)) != SQLITE_ROW) {
+		rc = rc == SQLITE_DONE ? 0 : au_db_error(a->db, rc);
+		goto out;
+	}
+	size = sqlite3_column_int64(a->head, 0);
+	memcpy(head, sqlite3_column_blob(a->head, 1), AU_AUDIT_HASH);
+	sqlite3_reset(a->head);
+	au_buf_addf(&note, "%s\n%lld\n", a->origin, (long long)size);
+	b64(head, sizeof head, &note);
+	au_buf_addf(&note, "\ntime %s\n", au_ts_fmt(now, ts));
+	body = note.len;
+	if ((rc = sign(a->sign, note.s, body, sig)) != 0)
+		goto out;
+	note_keyhash(a->origin, strlen(a->origin), a->pub, kh);
+	memcpy(kh + 4, sig, SIGLEN);
+	au_buf_addf(&note, "\n" DASH "%s ", a->origin);
+	b64(kh, sizeof kh, &note);
+	au_buf_addc(&note, '\n');
+	sqlite3_reset(a->cp);
+	sqlite3_bind_int64(a->cp, 1, size);
+	sqlite3_bind_int64(a->cp, 2, now);
+	sqlite3_bind_blob(a->cp, 3, head, sizeof head, SQLITE_STATIC);
+	sqlite3_bind_text(a->cp, 4, note.s, (int)note.len, SQLITE_STATIC);
+	rc = sqlite3_step(a->cp);
+	sqlite3_reset(a->cp);
+	rc = rc == SQLITE_DONE ? 0 : au_db_error(a->db, rc);
+	if (rc == 0) {
+		a->since = 0;
+		a->cp_at = au_mono_ms();
+	}
+out:
+	au_buf_free(&note);
+	if (own && rc == 0)
+		rc = au_db_commit(a->db);
+	if (own && rc != 0)
+		au_db_rollback(a->db);
+	return rc;
+}
+
+int
+au_audit_note_split(const char *note, char **body, unsigned char sig[64])
+{
+	const char *end = strstr(note, "\n\n"), *l, *sp;
+	unsigned char kh[4 + SIGLEN];
+	size_t n;
+
+	*body = NULL;
+	if (end == NULL)
+		return au_seterr(1, "checkpoint: no blank line before the "
+		    "signature");
+	for (l = end + 2; *l != '\0'; l += n + (l[n] == '\n')) {
+		n = strcspn(l, "\n");
+		if (strncmp(l, DASH, strlen(DASH)) != 0)
+			return au_seterr(1, "checkpoint: a line after the "
+			    "blank line is not a signature");
+		sp = memchr(l + strlen(DASH), ' ', n - strlen(DASH));
+		if (sp == NULL || unb64(sp + 1, l + n - sp - 1, kh,
+		    sizeof kh) != sizeof kh)
+			continue;
+		memcpy(sig, kh + 4, SIGLEN);
+		*body = au_xstrndup(note, end - note + 1);
+		return 0;
+	}
+	return au_seterr(1, "checkpoint: no Ed25519 signature");
+}
+
+int
+au_audit_note_check(const struct au_audit_pub *pub, const char *note,
+    int64_t *size, unsigned char head[AU_AUDIT_HASH], int64_t *ts)
+{
+	const char *end = strstr(note, "\n\n"), *l, *sp, *e;
+	unsigned char kh[4 + SIGLEN], want[4];
+	char *body, *nl1, *nl2, *nl3, *x;
+	long long sz;
+	size_t n;
+	int found = 0;
+
+	if (end == NULL)
+		return au_seterr(1, "checkpoint: no blank line before the "
+		    "signature");
+	for (l = end + 2; *l != '\0' && !found; l += n + (l[n] == '\n')) {
+		n = strcspn(l, "\n");
+		if (strncmp(l, DASH, strlen(DASH)) != 0)
+			return au_seterr(1, "checkpoint: a line after the "
+			    "blank line is not a signature");
+		sp = memchr(l + strlen(DASH), ' ', n - strlen(DASH));
+		if (sp == NULL)
+			return au_seterr(1, "checkpoint: a bad signature "
+			    "line");
+		note_keyhash(l + strlen(DASH), sp - l - strlen(DASH),
+		    pub->raw, want);
+		if (unb64(sp + 1, l + n - sp - 1, kh, sizeof kh) ==
+		    sizeof kh && memcmp(kh, want, 4) == 0) {
+			found = 1;
+			/* The signer's name must be the note's origin. */
+			e = strchr(note, '\n');
+			if ((size_t)(e - note) != (size_t)(sp - l -
+			    strlen(DASH)) || memcmp(note, l + strlen(DASH),
+			    e - note) != 0)
+				found = 0;
+		}
+	}
+	if (!found)
+		return au_seterr(1, "checkpoint: not signed by this public "
+		    "key");
+	body = au_xstrndup(note, end - note + 1);
+	if (!sig_ok(pub->pk, body, strlen(body), kh + 4)) {
+		free(body);
+		return au_seterr(1, "checkpoint: bad signature");
+	}
+	nl1 = strchr(body, '\n');
+	nl2 = nl1 ? strchr(nl1 + 1, '\n') : NULL;
+	nl3 = nl2 ? strchr(nl2 + 1, '\n') : NULL;
+	*ts = 0;
+	if (nl3 == NULL || (sz = strtoll(nl1 + 1, &x, 10)) < 0 || x != nl2 ||
+	    unb64(nl2 + 1, nl3 - nl2 - 1, head, AU_AUDIT_HASH) !=
+	    AU_AUDIT_HASH) {
+		free(body);
+		return au_seterr(1, "checkpoint: malformed");
+	}
+	*size = sz;
+	if (strncmp(nl3 + 1, "time ", 5) == 0 &&
+	    (x = strchr(nl3 + 1, '\n')) != NULL) {
+		*x = '\0';
+		au_ts_parse(nl3 + 6, ts);
+	}
+	free(body);
+	return 0;
+}
+
+/* ---- appending ---------------------------------------------------------- */
+
+static int
+meta_origin(sqlite3 *db, char **origin)
+{
+	char id[AU_ID_LEN], *sql;
+	sqlite3_stmt *s;
+	int rc;
+
+	sql = sqlite3_mprintf("INSERT INTO audit_meta (name, value) VALUES "
+	    "('log_id', %Q) ON CONFLICT (name) DO NOTHING", au_ulid(id));
+	rc = au_db_exec(db, sql);
+	sqlite3_free(sql);
+	if (rc != 0)
+		return rc;
+	sqlite3_prepare_v2(db, "SELECT value FROM audit_meta WHERE name = "
+	    "'log_id'", -1, &s, NULL);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		*origin = au_xasprintf("agentutils.audit/%s",
+		    (const char *)sqlite3_column_text(s, 0));
+		rc = 0;
+	} else
+		rc = au_db_error(db, rc);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+au_audit_open(sqlite3 *db, const struct au_audit_files *f,
+    int64_t cp_events, int64_t cp_ms, struct au_audit **out)
+{
+	struct au_audit *a = au_xcalloc(1, sizeof *a);
+	char *kp = path_or(f->key, "audit.key");
+	char *sp = path_or(f->signing, "audit-sign.key");
+	size_t n = 32;
+	int rc;
+
+	*out = NULL;
+	a->db = db;
+	a->cp_events = cp_events > 0 ? cp_events : 1000;
+	a->cp_ms = cp_ms > 0 ? cp_ms : 10000;
+	a->cp_at = au_mono_ms();
+	if (kp == NULL || sp == NULL)
+		rc = EX_CONFIG;
+	else if ((rc = au_audit_keys_load(kp, &a->keys)) == 0)
+		rc = pem_read(sp, 1, &a->sign);
+	free(kp);
+	free(sp);
+	if (rc != 0)
+		goto fail;
+	a->cur = key_last(a->keys);
+	EVP_PKEY_get_raw_public_key(a->sign, a->pub, &n);
+	if ((rc = au_db_begin(db)) != 0)
+		goto fail;
+	if ((rc = key_known(db, a->cur)) != 0 ||
+	    (rc = meta_origin(db, &a->origin)) != 0) {
+		au_db_rollback(db);
+		goto fail;
+	}
+	if ((rc = au_db_commit(db)) != 0)
+		goto fail;
+	if ((a->gcm = EVP_CIPHER_CTX_new()) == NULL ||
+	    EVP_EncryptInit_ex(a->gcm, EVP_aes_256_gcm(), NULL, NULL,
+	    NULL) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(a->gcm, EVP_CTRL_GCM_SET_IVLEN,
+	    AU_AUDIT_NONCE, NULL) != 1 ||
+	    EVP_EncryptInit_ex(a->gcm, NULL, NULL, a->cur->k, NULL) != 1) {
+		rc = ssl_err(EX_SOFTWARE, "AES-256-GCM set-up");
+		goto fail;
+	}
+	if (sqlite3_prepare_v3(db, "SELECT seq, hash FROM audit_events ORDER "
+	    "BY seq DESC LIMIT 1", -1, SQLITE_PREPARE_PERSISTENT, &a->head,
+	    NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(db, "INSERT INTO audit_events (seq, ts, epoch, "
+	    "nonce, sealed, content, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+	    "?7)", -1, SQLITE_PREPARE_PERSISTENT, &a->ins, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(db, "INSERT INTO audit_checkpoints (size, ts, "
+	    "head, note) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (size) DO "
+	    "NOTHING", -1, SQLITE_PREPARE_PERSISTENT, &a->cp,
+	    NULL) != SQLITE_OK) {
+		rc = au_db_error(db, sqlite3_errcode(db));
+		goto fail;
+	}
+	*out = a;
+	return 0;
+fail:
+	a->since = 0;
+	au_audit_close(a);
+	return rc;
+}
+
+int
+au_audit_append(struct au_audit *a, jv rec, int64_t *seqp,
+    unsigned char hashp[AU_AUDIT_HASH])
+{
+	unsigned char prev[AU_AUDIT_HASH], nonce[AU_AUDIT_NONCE], aad[40];
+	unsigned char content[AU_AUDIT_HASH], sealed[AU_AUDIT_HASH];
+	unsigned char hash[AU_AUDIT_HASH], *ct, salt[AU_AUDIT_SALT];
+	int64_t seq = 1, ts = au_now_ms();
+	int rc, len, fin, own;
+
+	if (jv_get_kind(rec) != JV_KIND_OBJECT)
+		return au_seterr(EX_DATAERR, "an audit event must be a JSON "
+		    "object");
+	if (RAND_bytes(salt, sizeof salt) != 1 ||
+	    RAND_bytes(nonce, sizeof nonce) != 1)
+		return ssl_err(EX_SOFTWARE, "random bytes");
+	au_audit_digest(rec, salt, jv_null(), jv_null(), content);
+	a->buf.len = 0;
+	au_buf_add(&a->buf, salt, sizeof salt);
+	au_json_dump(&a->buf, rec);
+	own = sqlite3_get_autocommit(a->db);
+	if (own && (rc = au_db_begin(a->db)) != 0)
+		return rc;
+	memset(prev, 0, sizeof prev);
+	sqlite3_reset(a->head);
+	if ((rc = sqlite3_step(a->head)) == SQLITE_ROW) {
+		seq = sqlite3_column_int64(a->head, 0) + 1;
+		if (sqlite3_column_bytes(a->head, 1) == AU_AUDIT_HASH)
+			memcpy(prev, sqlite3_column_blob(a->head, 1),
+			    AU_AUDIT_HASH);
+	} else if (rc != SQLITE_DONE) {
+		rc = au_db_error(a->db, rc);
+		goto out;
+	}
+	sqlite3_reset(a->head);
+	be(aad, (uint64_t)seq, 8);
+	memcpy(aad + 8, prev, AU_AUDIT_HASH);
+	ct = au_xmalloc(a->buf.len + AU_AUDIT_TAG);
+	if (EVP_EncryptInit_ex(a->gcm, NULL, NULL, NULL, nonce) != 1 ||
+	    EVP_EncryptUpdate(a->gcm, NULL, &len, aad, sizeof aad) != 1 ||
+	    EVP_EncryptUpdate(a->gcm, ct, &len, (unsigned char *)a->buf.s,
+	    (int)a->buf.len) != 1 ||
+	    EVP_EncryptFinal_ex(a->gcm, ct + len, &fin) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(a->gcm, EVP_CTRL_GCM_GET_TAG, AU_AUDIT_TAG,
+	    ct + len + fin) != 1) {
+		free(ct);
+		rc = ssl_err(EX_SOFTWARE, "AES-256-GCM");
+		goto out;
+	}
+	len += fin + AU_AUDIT_TAG;
+	OPENSSL_cleanse(a->buf.s, sizeof salt);
+	au_audit_sealed(nonce, ct, len, sealed);
+	au_audit_chain(prev, seq, ts, a->cur->epoch, content, sealed, hash);
+	sqlite3_bind_int64(a->ins, 1, seq);
+	sqlite3_bind_int64(a->ins, 2, ts);
+	sqlite3_bind_int(a->ins, 3, a->cur->epoch);
+	sqlite3_bind_blob(a->ins, 4, nonce, sizeof nonce, SQLITE_STATIC);
+	sqlite3_bind_blob(a->ins, 5, ct, len, SQLITE_STATIC);
+	sqlite3_bind_blob(a->ins, 6, content, sizeof content, SQLITE_STATIC);
+	sqlite3_bind_blob(a->ins, 7, hash, sizeof hash, SQLITE_STATIC);
+	rc = sqlite3_step(a->ins);
+	sqlite3_reset(a->ins);
+	sqlite3_clear_bindings(a->ins);
+	free(ct);
+	if (rc != SQLITE_DONE) {
+		rc = au_db_error(a->db, rc);
+		goto out;
+	}
+	rc = 0;
+	a->since++;
+	if (a->since >= a->cp_events || au_mono_ms() - a->cp_at >= a->cp_ms)
+		rc = au_audit_checkpoint(a);
+out:
+	if (own && rc == 0)
+		rc = au_db_commit(a->db);
+	if (own && rc != 0)
+		au_db_rollback(a->db);
+	if (rc == 0) {
+		if (seqp != NULL)
+			*seqp = seq;
+		if (hashp != NULL)
+			memcpy(hashp, hash, AU_AUDIT_HASH);
+	}
+	return rc;
+}
+
+int
+au_audit_close(struct au_audit *a)
+{
+	int rc = 0;
+
+	if (a == NULL)
+		return 0;
+	if (a->since > 0)
+		rc = au_audit_checkpoint(a);
+	sqlite3_finalize(a->head);
+	sqlite3_finalize(a->ins);
+	sqlite3_finalize(a->cp);
+	EVP_CIPHER_CTX_free(a->gcm);
+	EVP_PKEY_free(a->sign);
+	au_audit_keys_free(a->keys);
+	if (a->buf.s != NULL)
+		OPENSSL_cleanse(a->buf.s, a->buf.cap);
+	au_buf_free(&a->buf);
+	free(a->origin);
+	free(a);
+	return rc;
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+int
+au_audit_open_event(const struct au_audit_keys *k, int64_t seq,
+    const unsigned char prev[AU_AUDIT_HASH], int epoch,
+    const unsigned char nonce[AU_AUDIT_NONCE], const unsigned char *ct,
+    size_t n, jv *rec, unsigned char salt[AU_AUDIT_SALT])
+{
+	const struct key *x = key_of(k, epoch);
+	unsigned char aad[40], *pt;
+	EVP_CIPHER_CTX *c;
+	int len, fin, ok;
+
+	*rec = jv_invalid();
+	if (x == NULL)
+		return au_seterr(1, "no key for epoch %d", epoch);
+	if (n < AU_AUDIT_TAG + AU_AUDIT_SALT || n > INT32_MAX)
+		return au_seterr(1, "ciphertext too short");
+	be(aad, (uint64_t)seq, 8);
+	memcpy(aad + 8, prev, AU_AUDIT_HASH);
+	pt = au_xmalloc(n);
+	c = EVP_CIPHER_CTX_new();
+	ok = c != NULL &&
+	    EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, AU_AUDIT_NONCE,
+	    NULL) == 1 &&
+	    EVP_DecryptInit_ex(c, NULL, NULL, x->k, nonce) == 1 &&
+	    EVP_DecryptUpdate(c, NULL, &len, aad, sizeof aad) == 1 &&
+	    EVP_DecryptUpdate(c, pt, &len, ct, (int)(n - AU_AUDIT_TAG)) == 1 &&
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, AU_AUDIT_TAG,
+	    (void *)(ct + n - AU_AUDIT_TAG)) == 1 &&
+	    EVP_DecryptFinal_ex(c, pt + len, &fin) == 1;
+	EVP_CIPHER_CTX_free(c);
+	if (!ok) {
+		free(pt);
+		return au_seterr(1, "GCM tag mismatch (wrong key, or the "
+		    "event was altered)");
+	}
+	len = (int)(n - AU_AUDIT_TAG);
+	memcpy(salt, pt, AU_AUDIT_SALT);
+	*rec = jv_parse_sized((char *)pt + AU_AUDIT_SALT,
+	    len - AU_AUDIT_SALT);
+	OPENSSL_cleanse(pt, n);
+	free(pt);
+	if (jv_get_kind(*rec) != JV_KIND_OBJECT) {
+		jv_free(*rec);
+		*rec = jv_invalid();
+		return au_seterr(1, "the sealed record is not a JSON object");
+	}
+	return 0;
+}
