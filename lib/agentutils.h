@@ -645,6 +645,12 @@ int au_audit_append(struct au_audit *a, jv rec, int64_t *seq,
 /* Sign a checkpoint of the log as it stands now, unless one of this size
  * exists: 0, or 75/74. */
 int au_audit_checkpoint(struct au_audit *a);
+/* Sign the n bytes at msg with the log's Ed25519 key (for files that
+ * travel with an export): 0 or 70. */
+int au_audit_sign(struct au_audit *a, const void *msg, size_t n,
+    unsigned char sig[64]);
+/* The log's name in its checkpoints: "agentutils.audit/" and its id. */
+const char *au_audit_origin(const struct au_audit *a);
 /* Checkpoint if anything was appended since the last, and free: 0 or the
  * checkpoint's failure. */
 int au_audit_close(struct au_audit *a);

@@ -1374,6 +1374,19 @@ out:
 }
 
 int
+au_audit_sign(struct au_audit *a, const void *msg, size_t n,
+    unsigned char out[64])
+{
+	return sign(a->sign, msg, n, out);
+}
+
+const char *
+au_audit_origin(const struct au_audit *a)
+{
+	return a->origin;
+}
+
+int
 au_audit_close(struct au_audit *a)
 {
 	int rc = 0;
