@@ -690,6 +690,13 @@ jv au_audit_redact(jv rec, const unsigned char salt[AU_AUDIT_SALT],
  * or 1 with au_errmsg() set. */
 int au_audit_note_check(const struct au_audit_pub *pub, const char *note,
     int64_t *size, unsigned char head[AU_AUDIT_HASH], int64_t *ts);
+/* Check the body of a note and its raw signature: the same. */
+int au_audit_body_check(const struct au_audit_pub *pub, const char *body,
+    const unsigned char sig[64], int64_t *size,
+    unsigned char head[AU_AUDIT_HASH], int64_t *ts);
+/* Check a raw Ed25519 signature of n bytes: 0, or 1 with au_errmsg(). */
+int au_audit_pub_verify(const struct au_audit_pub *pub, const void *msg,
+    size_t n, const unsigned char sig[64]);
 /* The note's body, the text its signature covers, and the raw 64-byte
  * signature, for checking with openssl: 0 or 1. */
 int au_audit_note_split(const char *note, char **body,

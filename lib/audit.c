@@ -1133,67 +1133,77 @@ au_audit_note_split(const char *note, char **body, unsigned char sig[64])
 }
 
 int
+au_audit_pub_verify(const struct au_audit_pub *pub, const void *msg,
+    size_t n, const unsigned char sig[64])
+{
+	return sig_ok(pub->pk, msg, n, sig) ? 0 :
+	    au_seterr(1, "bad signature");
+}
+
+int
+au_audit_body_check(const struct au_audit_pub *pub, const char *body,
+    const unsigned char sig[64], int64_t *size,
+    unsigned char head[AU_AUDIT_HASH], int64_t *ts)
+{
+	const char *nl1, *nl2, *nl3, *nl4;
+	char *x, *t;
+	long long sz;
+
+	if (!sig_ok(pub->pk, body, strlen(body), sig))
+		return au_seterr(1, "checkpoint: bad signature");
+	nl1 = strchr(body, '\n');
+	nl2 = nl1 ? strchr(nl1 + 1, '\n') : NULL;
+	nl3 = nl2 ? strchr(nl2 + 1, '\n') : NULL;
+	*ts = 0;
+	if (nl3 == NULL || nl1[1] < '0' || nl1[1] > '9' ||
+	    (sz = strtoll(nl1 + 1, &x, 10)) < 0 || x != nl2 ||
+	    unb64(nl2 + 1, nl3 - nl2 - 1, head, AU_AUDIT_HASH) !=
+	    AU_AUDIT_HASH)
+		return au_seterr(1, "checkpoint: malformed");
+	*size = sz;
+	if (strncmp(nl3 + 1, "time ", 5) == 0 &&
+	    (nl4 = strchr(nl3 + 1, '\n')) != NULL) {
+		t = au_xstrndup(nl3 + 6, nl4 - nl3 - 6);
+		au_ts_parse(t, ts);
+		free(t);
+	}
+	return 0;
+}
+
+int
 au_audit_note_check(const struct au_audit_pub *pub, const char *note,
     int64_t *size, unsigned char head[AU_AUDIT_HASH], int64_t *ts)
 {
 	const char *end = strstr(note, "\n\n"), *l, *sp, *e;
 	unsigned char kh[4 + SIGLEN], want[4];
-	char *body, *nl1, *nl2, *nl3, *x;
-	long long sz;
-	size_t n;
-	int found = 0;
+	size_t n, dn = strlen(DASH);
+	char *body;
+	int rc;
 
 	if (end == NULL)
 		return au_seterr(1, "checkpoint: no blank line before the "
 		    "signature");
-	for (l = end + 2; *l != '\0' && !found; l += n + (l[n] == '\n')) {
+	e = strchr(note, '\n');
+	for (l = end + 2; *l != '\0'; l += n + (l[n] == '\n')) {
 		n = strcspn(l, "\n");
-		if (strncmp(l, DASH, strlen(DASH)) != 0)
+		if (n < dn || strncmp(l, DASH, dn) != 0 ||
+		    (sp = memchr(l + dn, ' ', n - dn)) == NULL)
 			return au_seterr(1, "checkpoint: a line after the "
 			    "blank line is not a signature");
-		sp = memchr(l + strlen(DASH), ' ', n - strlen(DASH));
-		if (sp == NULL)
-			return au_seterr(1, "checkpoint: a bad signature "
-			    "line");
-		note_keyhash(l + strlen(DASH), sp - l - strlen(DASH),
-		    pub->raw, want);
+		note_keyhash(l + dn, sp - l - dn, pub->raw, want);
+		/* Ours: our key hash, under the note's origin as name. */
 		if (unb64(sp + 1, l + n - sp - 1, kh, sizeof kh) ==
-		    sizeof kh && memcmp(kh, want, 4) == 0) {
-			found = 1;
-			/* The signer's name must be the note's origin. */
-			e = strchr(note, '\n');
-			if ((size_t)(e - note) != (size_t)(sp - l -
-			    strlen(DASH)) || memcmp(note, l + strlen(DASH),
-			    e - note) != 0)
-				found = 0;
+		    sizeof kh && memcmp(kh, want, 4) == 0 &&
+		    (size_t)(sp - l - dn) == (size_t)(e - note) &&
+		    memcmp(note, l + dn, e - note) == 0) {
+			body = au_xstrndup(note, end - note + 1);
+			rc = au_audit_body_check(pub, body, kh + 4, size, head,
+			    ts);
+			free(body);
+			return rc;
 		}
 	}
-	if (!found)
-		return au_seterr(1, "checkpoint: not signed by this public "
-		    "key");
-	body = au_xstrndup(note, end - note + 1);
-	if (!sig_ok(pub->pk, body, strlen(body), kh + 4)) {
-		free(body);
-		return au_seterr(1, "checkpoint: bad signature");
-	}
-	nl1 = strchr(body, '\n');
-	nl2 = nl1 ? strchr(nl1 + 1, '\n') : NULL;
-	nl3 = nl2 ? strchr(nl2 + 1, '\n') : NULL;
-	*ts = 0;
-	if (nl3 == NULL || (sz = strtoll(nl1 + 1, &x, 10)) < 0 || x != nl2 ||
-	    unb64(nl2 + 1, nl3 - nl2 - 1, head, AU_AUDIT_HASH) !=
-	    AU_AUDIT_HASH) {
-		free(body);
-		return au_seterr(1, "checkpoint: malformed");
-	}
-	*size = sz;
-	if (strncmp(nl3 + 1, "time ", 5) == 0 &&
-	    (x = strchr(nl3 + 1, '\n')) != NULL) {
-		*x = '\0';
-		au_ts_parse(nl3 + 6, ts);
-	}
-	free(body);
-	return 0;
+	return au_seterr(1, "checkpoint: not signed by this public key");
 }
 
 /* ---- appending ---------------------------------------------------------- */
