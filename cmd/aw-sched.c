@@ -29,7 +29,7 @@
 
 enum {
 	O_WORKERS = AU_LONG, O_RUN, O_RETRY, O_FAILFAST, O_NOWAIT,
-	O_APPROVAL, O_GRACE, O_JOBLOG, O_LOGCAP, O_LEASE
+	O_APPROVAL, O_GRACE, O_JOBLOG, O_LOGCAP, O_LEASE, O_NOAUDIT
 };
 
 static const struct au_opt opts[] = {
@@ -54,6 +54,8 @@ static const struct au_opt opts[] = {
 	    "(default 1M)", NULL },
 	{ O_LEASE, "lease", "DUR", "claims of a silent scheduler expire "
 	    "after DUR (default 30s)", NULL },
+	{ O_NOAUDIT, "no-audit", NULL, "keep the transitions out of the "
+	    "audit log", NULL },
 	{ 0, NULL, NULL, NULL, NULL }
 };
 
@@ -99,7 +101,8 @@ static char runid[128];
 static char *logdir;
 static uint64_t logcap = 1u << 20;
 static int64_t grace = 5000;
-static int failfast, nowait, tripped;
+static int failfast, nowait, tripped, noaudit;
+static struct au_audit *audit;
 static FILE *joblog;
 static int wake[2] = { -1, -1 };	/* the signal handlers' self-pipe */
 static volatile sig_atomic_t stopsig;
@@ -1194,6 +1197,24 @@ bad:
 	au_usage_die(&cmd, "--retry: invalid policy %s", au_quote(spec));
 }
 
+/* Every transition goes to the audit log too, in its transaction; with
+ * no audit key yet, say so once and run unaudited. */
+static void
+open_audit(void)
+{
+	struct au_audit_files f = { NULL, NULL, NULL };
+	int rc;
+
+	if ((rc = au_audit_open(db, &f, 0, 0, &audit)) == EX_NOINPUT) {
+		au_warn("not audited: %s (audit-write --init makes the "
+		    "keys; --no-audit says not to audit)", au_errmsg());
+		return;
+	}
+	if (rc != 0)
+		au_die(rc, "audit: %s", au_errmsg());
+	au_aw_set_audit(aw, audit);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1251,6 +1272,9 @@ main(int argc, char **argv)
 			if (lease < 1000)
 				au_usage_die(&cmd, "--lease: at least 1s");
 			break;
+		case O_NOAUDIT:
+			noaudit = 1;
+			break;
 		}
 	}
 	argc -= au_optind;
@@ -1273,6 +1297,8 @@ main(int argc, char **argv)
 	au_aw_set_policy(aw, &pol);
 	au_aw_set_approval_timeout(aw, approval);
 	au_aw_set_lease(aw, lease);
+	if (!noaudit)
+		open_audit();
 	if (workerfile != NULL)
 		check_capable();
 	dbpath = au_db_path(au_opts.db);
@@ -1302,6 +1328,8 @@ main(int argc, char **argv)
 	db_done = 1;
 	changed();
 	au_aw_close(aw);
+	if (audit != NULL && au_audit_close(audit) != 0)
+		au_die(EX_IOERR, "audit: %s", au_errmsg());
 	au_db_close(db);
 	if (joblog != NULL && fclose(joblog) != 0)
 		au_die(EX_IOERR, "joblog:");

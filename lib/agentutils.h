@@ -379,6 +379,11 @@ void au_aw_set_policy(struct au_aw *aw, const struct au_aw_policy *p);
 void au_aw_set_approval_timeout(struct au_aw *aw, int64_t ms);
 /* Claims older than ms without a heartbeat are taken as abandoned. */
 void au_aw_set_lease(struct au_aw *aw, int64_t ms);
+/* Append every event of aw to the audit log a (borrowed; NULL: no
+ * more) in the transaction that records it, so that the run's log and
+ * the audit log never disagree. */
+struct au_audit;
+void au_aw_set_audit(struct au_aw *aw, struct au_audit *a);
 /* The events recorded since the last call: an array of task.event and
  * run.event records. */
 jv au_aw_drain(struct au_aw *aw);

@@ -194,6 +194,7 @@ struct au_aw {
 	int64_t lease_ms;
 	jv events;		/* recorded since the last au_aw_drain */
 	int64_t seq;		/* the next seq in this transaction, or 0 */
+	struct au_audit *audit;	/* every event goes here too, or NULL */
 };
 
 static sqlite3_stmt *
@@ -497,13 +498,15 @@ nextseq(struct au_aw *aw, int64_t *seq)
 	return 0;
 }
 
-/* Add the event's record to what au_aw_drain hands out. */
-static void
+/* Add the event's record to what au_aw_drain hands out, and to the audit
+ * log, in the same transaction: 0, or the audit log's failure. */
+static int
 remember(struct au_aw *aw, int64_t seq, const char *ts, const char *task,
     int attempt, const char *from, const char *to, const struct snap *sn,
     jv detail)
 {
 	jv e = jv_object();
+	int rc;
 
 	e = jv_object_set(e, jv_string("type"),
 	    jv_string(task ? "task.event" : "run.event"));
@@ -537,7 +540,13 @@ remember(struct au_aw *aw, int64_t seq, const char *ts, const char *task,
 			e = jv_object_set(e, k, v);
 	}
 	jv_free(detail);
+	if (aw->audit != NULL && (rc = au_audit_append(aw->audit, e, NULL,
+	    NULL)) != 0) {
+		jv_free(e);
+		return rc;
+	}
 	aw->events = jv_array_append(aw->events, e);
+	return 0;
 }
 
 /* Append an event to the log: task's (NULL: the run's) move from to, with
@@ -618,8 +627,8 @@ move(struct au_aw *aw, const char *task, const struct snap *old,
 		jv_free(detail);
 		return rc;
 	}
-	remember(aw, seq, ts, task, sn->attempt, from, to, sn, detail);
-	return 0;
+	return remember(aw, seq, ts, task, sn->attempt, from, to, sn,
+	    detail);
 }
 
 /* Move task to state to, keeping the rest of its state. */
@@ -683,8 +692,7 @@ run_go(struct au_aw *aw, const char *to, jv detail)
 		jv_free(detail);
 		return rc;
 	}
-	remember(aw, seq, ts, NULL, 0, from, to, NULL, detail);
-	return 0;
+	return remember(aw, seq, ts, NULL, 0, from, to, NULL, detail);
 }
 
 /* The ids a query returns in its first column (a NULL-ended array). */
@@ -1612,6 +1620,12 @@ au_aw_requeue(struct au_aw *aw, const char *task)
 			rc = run_go(aw, "running", jv_null());
 	}
 	return rc;
+}
+
+void
+au_aw_set_audit(struct au_aw *aw, struct au_audit *a)
+{
+	aw->audit = a;
 }
 
 int

@@ -1082,3 +1082,46 @@ aw-sched: tasks.ndjson:2: not a record of a plan (plan tasks with aw-plan first)
 	assert_success
 	assert_output ""
 }
+
+@test "the audit log: every transition, in its transaction; it verifies with the key" {
+	plan "$F/priority.ndjson"
+	run --separate-stderr sched -j2 plan.ndjson
+	assert_success
+	assert_equal "$stderr" ""
+	n=$(db "SELECT count(*) FROM aw_events WHERE run_id = '$RUN'")
+	assert [ "$n" -gt 14 ]
+	assert_equal "$(db 'SELECT count(*) FROM audit_events')" "$n"
+	assert_equal "$(db 'SELECT max(size) FROM audit_checkpoints')" "$n"
+	run --separate-stderr audit-verify --key "$XDG_CONFIG_HOME/agentutils/audit.key"
+	assert_success
+	assert_equal "$(jq -c '{events, unsigned_tail, decrypted}' <<<"$output")" \
+	    "{\"events\":$n,\"unsigned_tail\":0,\"decrypted\":true}"
+	# Sealed: no task's command is in the state file's audit rows.
+	assert_equal "$(db "SELECT count(*) FROM audit_events WHERE instr(sealed, 'task') > 0")" 0
+}
+
+@test "--no-audit leaves the audit log alone; without keys: said once, and the run goes on" {
+	plan "$F/priority.ndjson"
+	run --separate-stderr sched -j2 --no-audit plan.ndjson
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(db 'SELECT count(*) FROM audit_events')" 0
+	nokeys
+	plan "$F/priority.ndjson"
+	run --separate-stderr sched -j2 plan.ndjson
+	assert_success
+	assert_equal "${#stderr_lines[@]}" 1
+	assert_regex "$stderr" "^aw-sched: not audited: .*/agentutils/audit.key: No such file or directory \(audit-write --init makes the keys; --no-audit says not to audit\)$"
+	assert_equal "$(db 'SELECT count(*) FROM audit_events')" 0
+	assert_equal "$(db "SELECT state FROM aw_runs WHERE id = '$RUN'")" done
+}
+
+@test "an audit key readable by others: 78 before anything runs" {
+	plan "$F/priority.ndjson"
+	chmod 644 "$XDG_CONFIG_HOME/agentutils/audit.key"
+	run --separate-stderr sched -j2 plan.ndjson
+	assert_failure 78
+	assert_regex "$stderr" "^aw-sched: audit: .*/audit.key: secret file has mode 0644; it must be 0600 or stricter"
+	assert_equal "$output" ""
+	assert_equal "$(db "SELECT count(*) FROM aw_events WHERE run_id = '$RUN'")" 0
+}

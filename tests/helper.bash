@@ -19,6 +19,15 @@ setup() {
 	unset AGENTUTILS_DB AGENTUTILS_BUSY_TIMEOUT
 	mkdir -p "$HOME"
 	cd "$BATS_TEST_TMPDIR" || return
+	# The audit keys a user makes once: aw-sched audits every
+	# transition with them.  A suite about the keys themselves removes
+	# them (nokeys).
+	audit-write --init
+}
+
+# nokeys: a home without audit keys.
+nokeys() {
+	rm -rf "$XDG_CONFIG_HOME/agentutils"
 }
 
 # golden NAME: compare standard input with tests/golden/NAME.
