@@ -647,6 +647,17 @@ int au_audit_open(struct sqlite3 *db, const struct au_audit_files *f,
  * file, 65 when rec is not an object. */
 int au_audit_append(struct au_audit *a, jv rec, int64_t *seq,
     unsigned char hash[AU_AUDIT_HASH]);
+/* The same in two steps, so that the costly part can run in parallel:
+ * au_audit_prepare (thread-safe; rec borrowed) salts, digests and
+ * serializes a record, NULL with au_errmsg() set when it is not an
+ * object; au_audit_append_prep appends it and frees it.  A prepared
+ * record is one malloc'd block (au_in_prepare can hand it over); one
+ * not appended is freed with au_audit_prep_free, which wipes it. */
+struct au_audit_prep;
+struct au_audit_prep *au_audit_prepare(jv rec);
+int au_audit_append_prep(struct au_audit *a, struct au_audit_prep *p,
+    int64_t *seq, unsigned char hash[AU_AUDIT_HASH]);
+void au_audit_prep_free(struct au_audit_prep *p);
 /* Sign a checkpoint of the log as it stands now, unless one of this size
  * exists: 0, or 75/74. */
 int au_audit_checkpoint(struct au_audit *a);
