@@ -9,7 +9,9 @@ out=$top/build/demo
 rm -rf "$out"
 mkdir -p "$out"
 AGENTUTILS_DB=$out/state.db
-export PATH AGENTUTILS_DB
+# The demo's own audit keys, not the user's.
+XDG_CONFIG_HOME=$out/config
+export PATH AGENTUTILS_DB XDG_CONFIG_HOME
 cd "$top"
 
 say() {
@@ -40,6 +42,9 @@ status=0
 aw-plan --dry-run "$out/broken.ndjson" || status=$?
 echo "(exit status $status)"
 
+say "the audit keys (audit-write --init): every transition is audited"
+audit-write -v --init
+
 say "run it: aw-sched -j2 (the package task waits for a person's approval)"
 cd "$out"
 status=0
@@ -59,6 +64,12 @@ say "the control plane: aw-ctl status, and a replay of the event log"
 run=$(head -n 1 "$out/plan.ndjson" | jq -r .id)
 aw-ctl --format table status "$run"
 aw-ctl --format ndjson replay "$run"
+
+say "the audit log: sealed, chained and signed; checked with the key"
+audit-verify --key "$XDG_CONFIG_HOME/agentutils/audit.key" |
+    jq -c '{ok, events, checkpoints, unsigned_tail, decrypted}'
+echo '{"type":"decision","what":"release","by":"demo"}' |
+    audit-write --receipts | jq -c '{type, seq}'
 
 say "in the state file ($AGENTUTILS_DB)"
 sqlite3 "$AGENTUTILS_DB" "SELECT 'run ' || id || ': ' || tasks || ' tasks, ' || levels || ' levels, ' || state FROM aw_runs"
