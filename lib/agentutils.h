@@ -254,7 +254,8 @@ void au_in_prepare(struct au_in *in, void *(*fn)(jv, void *), void *arg,
  * first au_in_next. */
 void au_in_keepraw(struct au_in *in);
 /* Whether au_in_next would return at once (a record, or the end), waiting
- * up to ms milliseconds for it: 1 or 0. */
+ * up to ms milliseconds for it: 1 or 0.  Bad lines before the next
+ * record are reported here, as au_in_next would. */
 int au_in_wait(struct au_in *in, int64_t ms);
 /* Report "prog: file:line: MSG" for rec, and mark the input bad (65). */
 void au_in_reject(struct au_in *in, const struct au_rec *rec,

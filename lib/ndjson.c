@@ -655,10 +655,21 @@ int
 au_in_wait(struct au_in *in, int64_t ms)
 {
 	struct timespec until;
+	struct item *it;
 	int r;
 
-	if (in->take != NULL && in->ti < in->take->n)
-		return 1;
+	/* Report what au_in_next would, up to the next record. */
+	for (; in->take != NULL && in->ti < in->take->n; in->ti++) {
+		it = &in->take->items[in->ti];
+		if (it->ok)
+			return 1;
+		if (it->msg != NULL) {
+			au_err("%s", it->msg);
+			worse(in, it->code);
+			free(it->msg);
+			it->msg = NULL;
+		}
+	}
 	start(in);
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += ms / 1000;
