@@ -116,7 +116,7 @@ main(int argc, char **argv)
 	struct au_in *in;
 	const char *arg;
 	char *end;
-	int c, rc, keep, epoch;
+	int c, rc, keep, epoch, stopping = 0;
 
 	au_setprog(argv[0]);
 #ifdef M_TRIM_THRESHOLD
@@ -190,10 +190,17 @@ main(int argc, char **argv)
 	/* Salting, digesting and serializing each record happen in the
 	 * reading threads; the chain is extended here, in order. */
 	au_in_prepare(in, prepare, NULL, 0);
-	while (!stopsig) {
+	for (;;) {
+		/* A signal: read no more, but record what was read already
+		 * (the reader may have taken many lines off a pipe). */
+		if (stopsig && !stopping) {
+			au_in_stop(in);
+			stopping = 1;
+		}
 		/* Commit when the input pauses, and look at the signals
 		 * now and then while it does. */
-		if (!au_in_wait(in, batched > 0 ? PAUSE_MS : 100)) {
+		if (!stopping &&
+		    !au_in_wait(in, batched > 0 ? PAUSE_MS : 100)) {
 			flush();
 			continue;
 		}
@@ -238,9 +245,7 @@ main(int argc, char **argv)
 		au_die(rc, "checkpoint: %s", au_errmsg());
 	au_db_close(db);
 	au_buf_free(&out);
-	if (stopsig)
-		return 128 + stopsig;
-	rc = au_in_status(in);
+	rc = stopsig ? 128 + stopsig : au_in_status(in);
 	au_in_close(in);
 	au_where_free(where);
 	au_out_close();

@@ -257,6 +257,8 @@ void au_in_keepraw(struct au_in *in);
  * up to ms milliseconds for it: 1 or 0.  Bad lines before the next
  * record are reported here, as au_in_next would. */
 int au_in_wait(struct au_in *in, int64_t ms);
+/* Read no more: au_in_next hands out what was read already, then 0. */
+void au_in_stop(struct au_in *in);
 /* Report "prog: file:line: MSG" for rec, and mark the input bad (65). */
 void au_in_reject(struct au_in *in, const struct au_rec *rec,
     const char *fmt, ...) AU_PRINTF(3, 4);

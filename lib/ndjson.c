@@ -687,6 +687,16 @@ au_in_wait(struct au_in *in, int64_t ms)
 	return r;
 }
 
+void
+au_in_stop(struct au_in *in)
+{
+	/* The reader finds the word in fill(), before its next read, and
+	 * ends as at the end of the input; what it queued stays queued. */
+	start(in);
+	if (write(in->wake[1], "", 1) < 0)
+		au_die(EX_SOFTWARE, "wake pipe:");
+}
+
 int
 au_in_status(const struct au_in *in)
 {
