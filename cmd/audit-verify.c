@@ -615,6 +615,8 @@ main(int argc, char **argv)
 	if (argc - au_optind > 1)
 		au_usage_die(&cmd, "too many operands");
 	au_out_init();
+	if (argc - au_optind == 1 && access(argv[au_optind], F_OK) != 0)
+		au_die(EX_NOINPUT, "%s:", argv[au_optind]);
 	if (argc - au_optind == 1 && !is_sqlite(argv[au_optind])) {
 		src = argv[au_optind];
 		if (from > 0 || keyfile != NULL)

@@ -176,7 +176,8 @@ main(int argc, char **argv)
 	if (sync && (rc = au_db_exec(db, "PRAGMA synchronous = FULL")) != 0)
 		au_die(rc, "%s", au_errmsg());
 	if ((rc = au_audit_open(db, &files, cp_events, cp_ms, &log_)) != 0)
-		au_die(rc, "%s", au_errmsg());
+		au_die(rc, "%s%s", au_errmsg(), rc == EX_NOINPUT ?
+		    " (audit-write --init makes the keys)" : "");
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = onsig;
 	sigemptyset(&sa.sa_mask);

@@ -1106,12 +1106,12 @@ au_audit_note_split(const char *note, char **body, unsigned char sig[64])
 
 	*body = NULL;
 	if (end == NULL)
-		return au_seterr(1, "checkpoint: no blank line before the "
+		return au_seterr(1, "no blank line before the "
 		    "signature");
 	for (l = end + 2; *l != '\0'; l += n + (l[n] == '\n')) {
 		n = strcspn(l, "\n");
 		if (strncmp(l, DASH, strlen(DASH)) != 0)
-			return au_seterr(1, "checkpoint: a line after the "
+			return au_seterr(1, "a line after the "
 			    "blank line is not a signature");
 		sp = memchr(l + strlen(DASH), ' ', n - strlen(DASH));
 		if (sp == NULL || unb64(sp + 1, l + n - sp - 1, kh,
@@ -1121,7 +1121,7 @@ au_audit_note_split(const char *note, char **body, unsigned char sig[64])
 		*body = au_xstrndup(note, end - note + 1);
 		return 0;
 	}
-	return au_seterr(1, "checkpoint: no Ed25519 signature");
+	return au_seterr(1, "no Ed25519 signature");
 }
 
 int
@@ -1142,7 +1142,7 @@ au_audit_body_check(const struct au_audit_pub *pub, const char *body,
 	long long sz;
 
 	if (!sig_ok(pub->pk, body, strlen(body), sig))
-		return au_seterr(1, "checkpoint: bad signature");
+		return au_seterr(1, "bad signature");
 	nl1 = strchr(body, '\n');
 	nl2 = nl1 ? strchr(nl1 + 1, '\n') : NULL;
 	nl3 = nl2 ? strchr(nl2 + 1, '\n') : NULL;
@@ -1151,7 +1151,7 @@ au_audit_body_check(const struct au_audit_pub *pub, const char *body,
 	    (sz = strtoll(nl1 + 1, &x, 10)) < 0 || x != nl2 ||
 	    unb64(nl2 + 1, nl3 - nl2 - 1, head, AU_AUDIT_HASH) !=
 	    AU_AUDIT_HASH)
-		return au_seterr(1, "checkpoint: malformed");
+		return au_seterr(1, "malformed");
 	*size = sz;
 	if (strncmp(nl3 + 1, "time ", 5) == 0 &&
 	    (nl4 = strchr(nl3 + 1, '\n')) != NULL) {
@@ -1173,14 +1173,14 @@ au_audit_note_check(const struct au_audit_pub *pub, const char *note,
 	int rc;
 
 	if (end == NULL)
-		return au_seterr(1, "checkpoint: no blank line before the "
+		return au_seterr(1, "no blank line before the "
 		    "signature");
 	e = strchr(note, '\n');
 	for (l = end + 2; *l != '\0'; l += n + (l[n] == '\n')) {
 		n = strcspn(l, "\n");
 		if (n < dn || strncmp(l, DASH, dn) != 0 ||
 		    (sp = memchr(l + dn, ' ', n - dn)) == NULL)
-			return au_seterr(1, "checkpoint: a line after the "
+			return au_seterr(1, "a line after the "
 			    "blank line is not a signature");
 		note_keyhash(l + dn, sp - l - dn, pub->raw, want);
 		/* Ours: our key hash, under the note's origin as name. */
@@ -1195,7 +1195,7 @@ au_audit_note_check(const struct au_audit_pub *pub, const char *note,
 			return rc;
 		}
 	}
-	return au_seterr(1, "checkpoint: not signed by this public key");
+	return au_seterr(1, "not signed by this public key");
 }
 
 /* ---- appending ---------------------------------------------------------- */
