@@ -1225,6 +1225,31 @@ meta_origin(sqlite3 *db, char **origin)
 	return rc;
 }
 
+/* Refuse to append under x when the log has moved on to a later epoch:
+ * a key file from before a rotation would keep the retired key in use.
+ * 0, or 78. */
+static int
+key_current(sqlite3 *db, const struct key *x)
+{
+	sqlite3_stmt *s;
+	int rc, last;
+
+	if (sqlite3_prepare_v2(db, "SELECT max(epoch) FROM audit_keys", -1,
+	    &s, NULL) != SQLITE_OK)
+		return au_db_error(db, sqlite3_errcode(db));
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+		sqlite3_finalize(s);
+		return au_db_error(db, rc);
+	}
+	last = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	if (last > x->epoch)
+		return au_seterr(EX_CONFIG, "the audit log is at key epoch %d; "
+		    "this key file's newest is %d (a key file from before "
+		    "--rotate?)", last, x->epoch);
+	return 0;
+}
+
 int
 au_audit_open(sqlite3 *db, const struct au_audit_files *f,
     int64_t cp_events, int64_t cp_ms, struct au_audit **out)
@@ -1253,6 +1278,7 @@ au_audit_open(sqlite3 *db, const struct au_audit_files *f,
 	if ((rc = au_db_begin(db)) != 0)
 		goto fail;
 	if ((rc = key_known(db, a->cur)) != 0 ||
+	    (rc = key_current(db, a->cur)) != 0 ||
 	    (rc = meta_origin(db, &a->origin)) != 0) {
 		au_db_rollback(db);
 		goto fail;
