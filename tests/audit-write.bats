@@ -627,14 +627,14 @@ waitrows() {
 @test "a full filesystem: 74 with a message; once there is room, what was committed verifies" {
 	[[ $(id -u) == 0 ]] || skip "needs root to mount a tmpfs"
 	mkdir mnt
-	mount -t tmpfs -o size=1m tmpfs mnt 2>mount.err ||
+	mount -t tmpfs -o size=8m tmpfs mnt 2>mount.err ||
 	    skip "cannot mount a tmpfs here: $(cat mount.err)"
 	MNT=$BATS_TEST_TMPDIR/mnt
 	export AGENTUTILS_DB=$MNT/state.db
 	keys
 	pad=$(printf '%0200d' 0)
 	# full in the middle of the stream
-	dd if=/dev/zero of=mnt/fill bs=4k count=180 status=none
+	dd if=/dev/zero of=mnt/fill bs=4k count=1280 status=none
 	events 20000 | sed "s/}\$/,\"pad\":\"$pad\"}/" >big.ndjson
 	run --separate-stderr audit-write --receipts big.ndjson
 	assert_failure 74
