@@ -91,6 +91,10 @@ struct cp {
 	unsigned char head[H];
 };
 
+/* File-wide, so that they are still reachable when bad() exits. */
+static struct au_audit_keys *keys;
+static struct cp *cps;
+
 static struct cp *
 checkpoints(sqlite3 *db, size_t *np)
 {
@@ -149,9 +153,7 @@ static int
 verify_db(const char *path, const char *keyfile, int64_t from)
 {
 	unsigned char prev[H], sealed[H], h[H], salt[AU_AUDIT_SALT], c[H];
-	struct au_audit_keys *keys = NULL;
 	int64_t seq, expect, n = 0, first = 0, t0 = au_mono_ms();
-	struct cp *cps;
 	size_t ncp, ci = 0;
 	sqlite3_stmt *s;
 	sqlite3 *db;
