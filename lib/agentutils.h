@@ -639,9 +639,10 @@ void au_audit_pub_free(struct au_audit_pub *p);
 struct au_audit;
 /* Append to the log in db with the keys of f: 0, 66 a key file is
  * missing (au_audit_init makes them), 78 one is not 0600, or malformed,
- * or not the key the log knows for its epoch.  Checkpoints are signed
- * every cp_events events and every cp_ms milliseconds (0: the defaults,
- * 1000 events and 10 s) and when the handle is closed. */
+ * or not the key the log knows for its epoch, or older than the log's
+ * latest epoch.  Checkpoints are signed every cp_events events and every
+ * cp_ms milliseconds (0: the defaults, 1000 events and 10 s) and when the
+ * handle is closed. */
 int au_audit_open(struct sqlite3 *db, const struct au_audit_files *f,
     int64_t cp_events, int64_t cp_ms, struct au_audit **a);
 /* Append rec (borrowed) as the next event, in the caller's transaction
@@ -694,8 +695,9 @@ const char *au_audit_key_id(const struct au_audit_keys *k, int epoch);
 /* The content digest of rec (borrowed).  Each leaf's salt is derived from
  * salt when it is not NULL, else looked up in salts (an object of JSON
  * Pointer -> hex); the leaves named in redacted (pointer -> hex
- * commitment) count with their commitment, and whatever rec holds at
- * them or above them is skipped.  0, or 1 with au_errmsg() set. */
+ * commitment) count with their commitment, and rec must hold
+ * "[REDACTED]" at them or above them, nothing beneath.  0, or 1 with
+ * au_errmsg() set. */
 int au_audit_digest(jv rec, const unsigned char *salt, jv salts,
     jv redacted, unsigned char out[AU_AUDIT_HASH]);
 /* rec (borrowed) with the subtrees at the JSON Pointers in roots (an

@@ -53,6 +53,8 @@ struct au_audit {
 	EVP_CIPHER_CTX *gcm;
 	sqlite3_stmt *head, *ins, *cp;
 	int64_t cp_events, cp_ms, since, cp_at;
+	int cp_tx;		/* the last checkpoint was in the caller's
+				 * transaction, which may be rolled back */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -282,8 +284,9 @@ ptr_push(struct au_buf *path, const char *key, size_t n)
 	}
 }
 
-/* Whether the leaf at path was redacted: a redacted pointer is path or
- * lies beneath it. */
+/* Whether the leaf at path was redacted: 1 when a redacted pointer is
+ * path or lies beneath it (path holds a stand-in), 2 when path lies
+ * beneath a redacted pointer, else 0. */
 static int
 is_redacted(jv redacted, const char *p, size_t n)
 {
@@ -298,6 +301,9 @@ is_redacted(jv redacted, const char *p, size_t n)
 		if (kn >= n && memcmp(s, p, n) == 0 &&
 		    (kn == n || s[n] == '/'))
 			r = 1;
+		else if (kn < n && memcmp(s, p, kn) == 0 && p[kn] == '/' &&
+		    r == 0)
+			r = 2;
 		jv_free(k);
 		jv_free(v);
 	}
@@ -310,7 +316,7 @@ walk(struct walk *w, jv v, struct au_buf *path)
 	unsigned char ls[LEAFSALT], c[AU_AUDIT_HASH];
 	size_t mark = path->len;
 	jv_kind kind = jv_get_kind(v);
-	int i, n, nonempty = 0;
+	int i, n, r, nonempty = 0;
 
 	if (kind == JV_KIND_OBJECT) {
 		jv_object_foreach(v, k, x) {
@@ -334,7 +340,13 @@ walk(struct walk *w, jv v, struct au_buf *path)
 		jv_free(v);
 		return;
 	}
-	if (is_redacted(w->redacted, path->s, path->len)) {
+	/* Where a leaf was redacted only its stand-in may be: a value
+	 * shown there or beneath it would count for nothing. */
+	if ((r = is_redacted(w->redacted, path->s, path->len)) != 0) {
+		if ((r == 2 || jv_get_kind(v) != JV_KIND_STRING ||
+		    strcmp(jv_string_value(v), REDACTED) != 0) && !w->bad++)
+			au_seterr(1, "%s is both shown and redacted",
+			    au_quote(path->s));
 		jv_free(v);
 		return;
 	}
@@ -409,14 +421,9 @@ au_audit_digest(jv rec, const unsigned char *salt, jv salts, jv redacted,
 		walk_free(&w);
 		return 1;
 	}
-	qsort(w.v, w.n, sizeof *w.v, leafcmp);
-	for (i = 1; i < w.n; i++)
-		if (leafcmp(&w.v[i - 1], &w.v[i]) == 0) {
-			au_seterr(1, "%s is both shown and redacted",
-			    au_quote(w.v[i].ptr));
-			walk_free(&w);
-			return 1;
-		}
+	/* An empty record has no leaves, and qsort wants an array. */
+	if (w.n > 0)
+		qsort(w.v, w.n, sizeof *w.v, leafcmp);
 	h_init("au.content");
 	for (i = 0; i < w.n; i++) {
 		h_str(w.v[i].ptr, w.v[i].len);
@@ -1087,6 +1094,7 @@ au_audit_checkpoint(struct au_audit *a)
 	if (rc == 0) {
 		a->since = 0;
 		a->cp_at = au_mono_ms();
+		a->cp_tx = !own;
 	}
 out:
 	au_buf_free(&note);
@@ -1311,6 +1319,7 @@ au_audit_open(sqlite3 *db, const struct au_audit_files *f,
 	return 0;
 fail:
 	a->since = 0;
+	a->cp_tx = 0;
 	au_audit_close(a);
 	return rc;
 }
@@ -1507,7 +1516,7 @@ au_audit_close(struct au_audit *a)
 
 	if (a == NULL)
 		return 0;
-	if (a->since > 0)
+	if (a->since > 0 || a->cp_tx)
 		rc = au_audit_checkpoint(a);
 	sqlite3_finalize(a->head);
 	sqlite3_finalize(a->ins);
