@@ -804,7 +804,7 @@ test_checkpoints(void)
 	bad = edit(note, nl + 2);
 	is_int(au_audit_note_check(pub, bad, &size, head, &ts), 1,
 	    "note_check: a size digit changed, 1");
-	is_str(au_errmsg(), "checkpoint: bad signature", "note_check: says "
+	is_str(au_errmsg(), "bad signature", "note_check: says "
 	    "so");
 	free(bad);
 	bad = edit(note, nl + 4);
@@ -815,7 +815,7 @@ test_checkpoints(void)
 	bad = edit(note, sp + 40);
 	is_int(au_audit_note_check(pub, bad, &size, head, &ts), 1,
 	    "note_check: a signature byte changed, 1");
-	is_str(au_errmsg(), "checkpoint: bad signature", "note_check: says "
+	is_str(au_errmsg(), "bad signature", "note_check: says "
 	    "so");
 	free(bad);
 	bad = edit(note, sp + 2);
@@ -829,7 +829,7 @@ test_checkpoints(void)
 	free(bad);
 	is_int(au_audit_note_check(opub, note, &size, head, &ts), 1,
 	    "note_check: another key pair's public key, 1");
-	is_str(au_errmsg(), "checkpoint: not signed by this public key",
+	is_str(au_errmsg(), "not signed by this public key",
 	    "note_check: says so");
 	is_int(au_audit_note_check(pub, "no blank line\n", &size, head, &ts),
 	    1, "note_check: not a note, 1");
@@ -1040,7 +1040,8 @@ test_rotate(void)
 		is_int(au_audit_open(db, &sf, 0, 0, &a), EX_CONFIG,
 		    "open: a key file that lacks the log's epoch, 78");
 		is_str(au_errmsg(), "the audit log is at key epoch 2; this "
-		    "key file stops at epoch 1 (an old copy?)",
+		    "key file's newest is 1 (a key file from before "
+		    "--rotate?)",
 		    "open: says so");
 		au_audit_close(a);
 		is_int(count(db, "SELECT max(epoch) FROM audit_events"), 2,
