@@ -243,13 +243,40 @@ leaf_salt(const unsigned char *salt, const char *p, size_t n,
 	memcpy(out, h, LEAFSALT);
 }
 
+/* The kind of each step of the path being walked, 'o' into an object and
+ * 'a' into an array: a leaf's commitment covers them, since a JSON
+ * Pointer alone does not tell {"a":[1]} from {"a":{"0":1}}. */
+static _Thread_local struct {
+	char s[256];
+	size_t n, deep;		/* steps kept, steps taken */
+} shape;
+
+static void
+step(char kind)
+{
+	if (shape.deep++ < sizeof shape.s)
+		shape.s[shape.n++] = kind;
+}
+
+static void
+unstep(void)
+{
+	if (shape.deep-- <= sizeof shape.s)
+		shape.n--;
+}
+
 static void
 commit(const unsigned char ls[LEAFSALT], const char *p, size_t n,
     const char *val, size_t vn, unsigned char out[AU_AUDIT_HASH])
 {
+	unsigned char deep[8];
+
+	be(deep, shape.deep, 8);
 	h_init("au.leaf");
 	h_add(ls, LEAFSALT);
 	h_str(p, n);
+	h_str(shape.s, shape.n);
+	h_add(deep, 8);
 	h_add(val, vn);
 	h_end(out);
 }
@@ -323,7 +350,9 @@ walk(struct walk *w, jv v, struct au_buf *path)
 			nonempty = 1;
 			ptr_push(path, jv_string_value(k),
 			    jv_string_length_bytes(jv_copy(k)));
+			step('o');
 			walk(w, x, path);
+			unstep();
 			path->len = mark;
 			jv_free(k);
 		}
@@ -332,7 +361,9 @@ walk(struct walk *w, jv v, struct au_buf *path)
 		for (i = 0; i < n; i++) {
 			nonempty = 1;
 			au_buf_addf(path, "/%d", i);
+			step('a');
 			walk(w, jv_array_get(jv_copy(v), i), path);
+			unstep();
 			path->len = mark;
 		}
 	}
@@ -472,7 +503,9 @@ leaves(struct redact *r, jv v, struct au_buf *path, int hide)
 			nonempty = 1;
 			ptr_push(path, jv_string_value(k),
 			    jv_string_length_bytes(jv_copy(k)));
+			step('o');
 			leaves(r, x, path, hide);
+			unstep();
 			path->len = mark;
 			jv_free(k);
 		}
@@ -481,7 +514,9 @@ leaves(struct redact *r, jv v, struct au_buf *path, int hide)
 		for (i = 0; i < n; i++) {
 			nonempty = 1;
 			au_buf_addf(path, "/%d", i);
+			step('a');
 			leaves(r, jv_array_get(jv_copy(v), i), path, hide);
+			unstep();
 			path->len = mark;
 		}
 	}
@@ -522,7 +557,9 @@ cut(struct redact *r, jv v, struct au_buf *path)
 		jv_object_foreach(it, k, x) {
 			ptr_push(path, jv_string_value(k),
 			    jv_string_length_bytes(jv_copy(k)));
+			step('o');
 			v = jv_object_set(v, k, cut(r, x, path));
+			unstep();
 			path->len = mark;
 		}
 		jv_free(it);
@@ -530,8 +567,10 @@ cut(struct redact *r, jv v, struct au_buf *path)
 		n = jv_array_length(jv_copy(v));
 		for (i = 0; i < n; i++) {
 			au_buf_addf(path, "/%d", i);
+			step('a');
 			v = jv_array_set(v, i,
 			    cut(r, jv_array_get(jv_copy(v), i), path));
+			unstep();
 			path->len = mark;
 		}
 	}

@@ -1195,6 +1195,20 @@ test_digest(void)
 		jv_free(x);
 	}
 
+	/* A pointer does not tell an array from an object: the
+	 * commitments must. */
+	{
+		unsigned char da[AU_AUDIT_HASH], dobj[AU_AUDIT_HASH];
+		jv ra = J("{\"a\":[1]}"), ro = J("{\"a\":{\"0\":1}}");
+
+		au_audit_digest(ra, rsalt, jv_null(), jv_null(), da);
+		au_audit_digest(ro, rsalt, jv_null(), jv_null(), dobj);
+		ok(memcmp(da, dobj, sizeof da) != 0, "digest: [1] and "
+		    "{\"0\":1} at the same pointer differ");
+		jv_free(ra);
+		jv_free(ro);
+	}
+
 	/* Nothing to redact: the record as it is and its one salt. */
 	r = redact(rec, "[]");
 	is_str_free(keys_of(r), "[\"record\",\"salt\"]",
