@@ -11,6 +11,7 @@
 #endif
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <sqlite3.h>
 
 #include "agentutils.h"
@@ -119,6 +120,10 @@ main(int argc, char **argv)
 	int c, rc, keep, epoch, stopping = 0;
 
 	au_setprog(argv[0]);
+	/* The reading threads salt and digest records with OpenSSL while
+	 * this thread may exit (74 on a full disk, say); OpenSSL's atexit
+	 * clean-up would free its locks from under them. */
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
 #ifdef M_TRIM_THRESHOLD
 	/* Records are made in the reading threads and freed here; glibc
 	 * gave those threads' heaps back to the kernel and took them again
