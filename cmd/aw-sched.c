@@ -79,6 +79,7 @@ struct job {
 	int attempt, order, worker;
 	struct au_proc p;
 	char *command;		/* for the joblog */
+	char *record;		/* the task's record, read with its claim */
 	int64_t started, deadline, killat;	/* ms; 0 none */
 	int timed_out, cancelled, stopped, reaped, status;
 	int noted;		/* its process is in the state file */
@@ -108,7 +109,20 @@ static int wake[2] = { -1, -1 };	/* the signal handlers' self-pipe */
 static volatile sig_atomic_t stopsig;
 static int progress;
 static int64_t t0;
-static int db_done;		/* finalize cached statements */
+
+/* The statements of every turn, prepared once: parsing BEGIN and COMMIT
+ * again each turn was a measurable part of a turn on tiny tasks. */
+enum { Q_BEGIN, Q_COMMIT, Q_VERSION, Q_MINE, Q_RETRY, NQ };
+static const char *const qsql[NQ] = {
+	[Q_BEGIN] = "BEGIN IMMEDIATE",
+	[Q_COMMIT] = "COMMIT",
+	[Q_VERSION] = "PRAGMA data_version",
+	[Q_MINE] = "SELECT state = 'running' AND attempt = ?3 FROM aw_tasks "
+	    "WHERE run_id = ?1 AND id = ?2",
+	[Q_RETRY] = "SELECT min(ready_at) FROM aw_tasks WHERE run_id = ?1 AND "
+	    "state = 'retrying'",
+};
+static sqlite3_stmt *qs[NQ];
 
 static void
 onsignal(int sig)
@@ -123,6 +137,34 @@ onsignal(int sig)
 }
 
 static AU_NORETURN void abandon(int rc);
+
+/* Statement i, reset, with the run bound to ?1 where it has one. */
+static sqlite3_stmt *
+q(int i)
+{
+	if (qs[i] == NULL && sqlite3_prepare_v3(db, qsql[i], -1,
+	    SQLITE_PREPARE_PERSISTENT, &qs[i], NULL) != SQLITE_OK)
+		abandon(au_db_error(db, sqlite3_errcode(db)));
+	sqlite3_reset(qs[i]);
+	if (sqlite3_bind_parameter_count(qs[i]) > 0)
+		sqlite3_bind_text(qs[i], 1, runid, -1, SQLITE_STATIC);
+	return qs[i];
+}
+
+/* Step statement i that returns no rows: 0, or the error (rolled back). */
+static int
+q_exec(int i)
+{
+	sqlite3_stmt *s = q(i);
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return 0;
+	rc = au_db_error(db, rc);
+	au_db_rollback(db);
+	return rc;
+}
 
 /* ---- the workers ---- */
 
@@ -616,7 +658,7 @@ newjob(const char *task, int attempt, int worker)
 static void
 launch(struct job *j)
 {
-	char *text = au_aw_record(aw, j->task), *why = NULL, **argv, **env;
+	char *text = j->record, *why = NULL, **argv, **env;
 	jv rec = text ? jv_parse(text) : jv_object();
 	struct au_spawn sp = { NULL, NULL, NULL,
 	    { -1, AU_FD_PIPE, AU_FD_PIPE }, 1, NULL, 0 };
@@ -627,6 +669,7 @@ launch(struct job *j)
 	size_t own;
 	int rc, i;
 
+	j->record = NULL;	/* text has it now */
 	j->started = au_now_ms();
 	j->order = jv_get_kind(ord) == JV_KIND_NUMBER ?
 	    (int)jv_number_value(ord) : 0;
@@ -813,23 +856,11 @@ stop(struct job *j, int sig)
 static int
 changed(void)
 {
-	static sqlite3_stmt *dv, *st;
 	static int64_t version = -1;
+	sqlite3_stmt *dv = q(Q_VERSION), *st;
 	int64_t v;
 	size_t i;
 
-	if (dv == NULL && (sqlite3_prepare_v3(db, "PRAGMA data_version", -1,
-	    SQLITE_PREPARE_PERSISTENT, &dv, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v3(db, "SELECT state = 'running' AND attempt = ?3 "
-	    "FROM aw_tasks WHERE run_id = ?1 AND id = ?2", -1,
-	    SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK))
-		abandon(au_db_error(db, sqlite3_errcode(db)));
-	if (db_done) {		/* the end: let the statements go */
-		sqlite3_finalize(dv);
-		sqlite3_finalize(st);
-		return 0;
-	}
-	sqlite3_reset(dv);
 	if (sqlite3_step(dv) != SQLITE_ROW)
 		abandon(au_db_error(db, sqlite3_errcode(db)));
 	v = sqlite3_column_int64(dv, 0);
@@ -842,8 +873,7 @@ changed(void)
 
 		if (j->reaped || j->cancelled || j->p.pid <= 0)
 			continue;
-		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, runid, -1, SQLITE_STATIC);
+		st = q(Q_MINE);
 		sqlite3_bind_text(st, 2, j->task, -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, 3, j->attempt);
 		if (sqlite3_step(st) == SQLITE_ROW &&
@@ -851,8 +881,8 @@ changed(void)
 			j->cancelled = 1;
 			stop(j, SIGTERM);
 		}
+		sqlite3_reset(st);
 	}
-	sqlite3_reset(st);
 	return 1;
 }
 
@@ -963,7 +993,8 @@ claim(void)
 			if (rc > 1)
 				au_die(rc, "%s", au_errmsg());
 			if (rc == 0) {
-				newjob(id, attempt, w);
+				newjob(id, attempt, w)->record =
+				    au_aw_record(aw, id);
 				freeslots--;
 			}
 		}
@@ -977,15 +1008,12 @@ claim(void)
 static int64_t
 next_retry(void)
 {
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = q(Q_RETRY);
 	int64_t at = 0;
 
-	sqlite3_prepare_v2(db, "SELECT min(ready_at) FROM aw_tasks WHERE "
-	    "run_id = ?1 AND state = 'retrying'", -1, &s, NULL);
-	sqlite3_bind_text(s, 1, runid, -1, SQLITE_STATIC);
 	if (sqlite3_step(s) == SQLITE_ROW)
 		at = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
+	sqlite3_reset(s);
 	return at;
 }
 
@@ -1055,7 +1083,7 @@ schedule(void)
 					stop(&jobs[i], stopsig);
 				}
 		}
-		if ((rc = au_db_begin(db)) != 0)
+		if ((rc = q_exec(Q_BEGIN)) != 0)
 			abandon(rc);
 		if (!started && (rc = au_aw_start(aw)) != 0)
 			abandon(rc);
@@ -1083,7 +1111,7 @@ schedule(void)
 			claim();
 		if (njobs == 0 && (rc = au_aw_finish(aw, &finished)) != 0)
 			abandon(rc);
-		if ((rc = au_db_commit(db)) != 0)
+		if ((rc = q_exec(Q_COMMIT)) != 0)
 			abandon(rc);
 		retried = emit(au_aw_drain(aw));
 		for (i = fresh; i < njobs; i++)
@@ -1325,8 +1353,8 @@ main(int argc, char **argv)
 
 	rc = schedule();
 
-	db_done = 1;
-	changed();
+	for (c = 0; c < NQ; c++)
+		sqlite3_finalize(qs[c]);
 	au_aw_close(aw);
 	if (audit != NULL && au_audit_close(audit) != 0)
 		au_die(EX_IOERR, "audit: %s", au_errmsg());
