@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -623,15 +624,16 @@ env_of(const struct job *j, size_t *own)
 	return env;
 }
 
-/* A descriptor holding the task record, for its standard input. */
+/* A descriptor holding the task record, for its standard input.  One
+ * pwritev at offset 0 leaves the offset at the start for the child. */
 static int
 stdin_of(const char *record)
 {
-	size_t len = strlen(record);
+	struct iovec iov[2] = { { (void *)record, strlen(record) },
+	    { (void *)"\n", 1 } };
 	int fd = memfd_create("task", MFD_CLOEXEC);
 
-	if (fd < 0 || write(fd, record, len) != (ssize_t)len ||
-	    write(fd, "\n", 1) != 1 || lseek(fd, 0, SEEK_SET) != 0)
+	if (fd < 0 || pwritev(fd, iov, 2, 0) != (ssize_t)(iov[0].iov_len + 1))
 		au_die(EX_SOFTWARE, "memfd:");
 	return fd;
 }
