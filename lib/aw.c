@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -248,15 +249,19 @@ static char *
 pid_start(pid_t pid)
 {
 	char path[64], buf[1024], *p;
-	FILE *f;
-	size_t n;
-	int field;
+	ssize_t n;
+	int fd, field;
 
+	/* open and read, not stdio: this runs for every task started. */
 	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-	if ((f = fopen(path, "r")) == NULL)
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return NULL;
-	n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
+	do
+		n = read(fd, buf, sizeof buf - 1);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n <= 0)
+		return NULL;
 	buf[n] = '\0';
 	/* Field 2 is "(comm)", which may hold spaces: count after it. */
 	if ((p = strrchr(buf, ')')) == NULL)
@@ -264,8 +269,8 @@ pid_start(pid_t pid)
 	for (field = 2; *p != '\0' && field < 22; p++)
 		if (*p == ' ')
 			field++;
-	n = strcspn(p, " ");
-	return n ? au_xstrndup(p, n) : NULL;
+	n = (ssize_t)strcspn(p, " ");
+	return n ? au_xstrndup(p, (size_t)n) : NULL;
 }
 
 /* Whether process pid, started at start, is still there. */
