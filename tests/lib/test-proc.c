@@ -1,14 +1,14 @@
 /*
- * test-proc.c - proc.c, by both of its ways to start a child (posix_spawn,
- * and fork when resource limits are given): output through a pipe, input
- * through a pipe, exit statuses and 128 + signal, 127 for a missing
- * command and 126 for one that cannot run or a missing directory (with
- * nothing left to wait for and no descriptor left open), the working
- * directory, the environment, /dev/null and given descriptors as stdio
- * (crossed ones too), signals back at their defaults, process groups,
- * timeouts that end the whole group (a grandchild included, and with
- * SIGKILL when SIGTERM is ignored) and only the child without a group,
- * resource limits, au_proc_wait on what is not our child, and
+ * test-proc.c - proc.c, starting children with and without resource
+ * limits (set by the child between vfork and exec): output through a
+ * pipe, input through a pipe, exit statuses and 128 + signal, 127 for a
+ * missing command and 126 for one that cannot run or a missing directory
+ * (with nothing left to wait for and no descriptor left open), the
+ * working directory, the environment, /dev/null and given descriptors as
+ * stdio (crossed ones too), signals back at their defaults, process
+ * groups, timeouts that end the whole group (a grandchild included, and
+ * with SIGKILL when SIGTERM is ignored) and only the child without a
+ * group, resource limits, au_proc_wait on what is not our child, and
  * au_exit_code.  The test makes itself a child subreaper so that it can
  * reap orphaned grandchildren and know they are gone.
  */
@@ -29,10 +29,10 @@
 #include "tap.h"
 #include "testutil.h"
 
-/* A harmless limit, to take the fork path. */
+/* A harmless limit, for the child to set before its exec. */
 static const struct au_limit nocore[] = { { RLIMIT_CORE, 0, 0 } };
 
-static const char *const way[2] = { "posix_spawn", "fork" };
+static const char *const way[2] = { "plain", "limits" };
 
 /* The lowest free descriptor: a leak shows up as a change of it. */
 static int
