@@ -106,7 +106,7 @@ enum {
 	S_TASK, S_SETTASK, S_SEQ, S_EVENT, S_RUN, S_SETRUN, S_DEPENDENTS,
 	S_UNDONE, S_DEPSOF, S_READY, S_CLAIM, S_UNCLAIM, S_DUE, S_WAITING,
 	S_ORPHANS, S_HEARTBEAT, S_LEASE, S_LIVE, S_ATTEMPT, S_STARTED, S_COUNTS,
-	S_RECORD, S_OPEN, S_INTERRUPTED, S_BLOCKED, NSTMT
+	S_RECORD, S_OPEN, S_INTERRUPTED, S_BLOCKED, S_EXPIRE, NSTMT
 };
 
 static const char *const sql[NSTMT] = {
@@ -182,6 +182,10 @@ static const char *const sql[NSTMT] = {
 	    "t.state IN ('dead', 'skipped', 'cancelled')",
 	[S_INTERRUPTED] = "SELECT id FROM aw_tasks WHERE run_id = ?1 AND "
 	    "state = 'interrupted' ORDER BY priority DESC, level, id",
+	/* au_approval_expire's UPDATE, prepared once for every tick. */
+	[S_EXPIRE] = "UPDATE approval_requests SET status = 'expired', "
+	    "decided_at = ?2, decided_by = 'timeout' WHERE status = 'pending' "
+	    "AND expires_at IS NOT NULL AND expires_at <= ?2",
 };
 
 struct au_aw {
@@ -1417,6 +1421,7 @@ int
 au_aw_tick(struct au_aw *aw)
 {
 	int64_t now = au_now_ms();
+	char ts[AU_TS_LEN];
 	sqlite3_stmt *s;
 	char **due, **p;
 	int rc;
@@ -1442,7 +1447,9 @@ au_aw_tick(struct au_aw *aw)
 	if (rc != 0)
 		return rc;
 	/* Approvals decided, or expired. */
-	if ((rc = au_approval_expire(aw->db)) != 0)
+	s = stmt(aw, S_EXPIRE);
+	sqlite3_bind_text(s, 2, au_ts_fmt(now, ts), -1, SQLITE_STATIC);
+	if ((rc = done(aw, s)) != 0)
 		return rc;
 	if ((rc = decided(aw)) != 0)
 		return rc;
