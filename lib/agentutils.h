@@ -135,7 +135,9 @@ enum {
 /* A program's command line: its name, the operands part of its synopsis
  * (one form per line), a one-line summary for --help, its own options
  * ended by a zeroed entry, the shared options it takes, and how a shell
- * completes its operands ("FILE", "DIR", NULL, or a word list). */
+ * completes its operands ("FILE", "DIR", NULL, or a word list).  An
+ * option that the operands part names with its argument ("-o OUT") is a
+ * required one: usage shows it there, not among the bracketed ones. */
 struct au_cmd {
 	const char *name;
 	const char *operands;
@@ -291,6 +293,9 @@ struct au_where *au_xwhere_new(const char *expr);
 /* 1 if the first result for v (borrowed) is truthy, 0 if not or if there
  * is none, -1 on a jq error (au_errmsg() says which). */
 int au_where_test(struct au_where *w, jv v);
+/* Every result of w for v (borrowed), as an array in *out: 0, or -1 on a
+ * jq error (au_errmsg() says which) with the results before it. */
+int au_where_all(struct au_where *w, jv v, jv *out);
 void au_where_free(struct au_where *w);
 
 /* ---- the state file (db.c, schema.c) ---------------------------------- */
@@ -671,9 +676,19 @@ int au_audit_sign(struct au_audit *a, const void *msg, size_t n,
     unsigned char sig[64]);
 /* The log's name in its checkpoints: "agentutils.audit/" and its id. */
 const char *au_audit_origin(const struct au_audit *a);
+/* Whether p is the public half of the log's signing key: 1 or 0. */
+int au_audit_pub_matches(const struct au_audit *a,
+    const struct au_audit_pub *p);
 /* Checkpoint if anything was appended since the last, and free: 0 or the
  * checkpoint's failure. */
 int au_audit_close(struct au_audit *a);
+
+/* SHA-256 as sha256sum(1) computes it, fed piece by piece: for the
+ * checksums of files that travel with an export.  au_sha256_end frees. */
+struct au_sha256;
+struct au_sha256 *au_sha256_new(void);
+void au_sha256_add(struct au_sha256 *h, const void *p, size_t n);
+void au_sha256_end(struct au_sha256 *h, unsigned char out[AU_AUDIT_HASH]);
 
 /* The building blocks, for checking a log or an export. */
 /* hash of an event from the previous hash and what it covers. */

@@ -1619,3 +1619,40 @@ au_audit_open_event(const struct au_audit_keys *k, int64_t seq,
 	}
 	return 0;
 }
+
+/* ---- for exports -------------------------------------------------------- */
+
+int
+au_audit_pub_matches(const struct au_audit *a, const struct au_audit_pub *p)
+{
+	return memcmp(a->pub, p->raw, sizeof a->pub) == 0;
+}
+
+struct au_sha256 {
+	EVP_MD_CTX *c;
+};
+
+struct au_sha256 *
+au_sha256_new(void)
+{
+	struct au_sha256 *h = au_xmalloc(sizeof *h);
+
+	if ((h->c = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(h->c, EVP_sha256(), NULL) != 1)
+		au_die(EX_SOFTWARE, "SHA-256 is not available");
+	return h;
+}
+
+void
+au_sha256_add(struct au_sha256 *h, const void *p, size_t n)
+{
+	EVP_DigestUpdate(h->c, p, n);
+}
+
+void
+au_sha256_end(struct au_sha256 *h, unsigned char out[AU_AUDIT_HASH])
+{
+	EVP_DigestFinal_ex(h->c, out, NULL);
+	EVP_MD_CTX_free(h->c);
+	free(h);
+}

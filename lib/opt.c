@@ -105,6 +105,28 @@ bychar(const void *a, const void *b)
 	return *(const char *)a - *(const char *)b;
 }
 
+/* Whether the operands part names option o with its argument ("-o OUT"):
+ * a required option, which usage shows there and not in brackets. */
+static int
+required(const struct au_cmd *cmd, const struct au_opt *o)
+{
+	const char *ops = cmd->operands, *p;
+	char w[128];
+	int n;
+
+	if (ops == NULL || o->arg == NULL)
+		return 0;
+	if (isshort(o->id))
+		n = snprintf(w, sizeof w, "-%c %s", o->id, o->arg);
+	else
+		n = snprintf(w, sizeof w, "--%s %s", o->name, o->arg);
+	for (p = ops; (p = strstr(p, w)) != NULL; p++)
+		if ((p == ops || isspace((unsigned char)p[-1])) &&
+		    (p[n] == '\0' || isspace((unsigned char)p[n])))
+			return 1;
+	return 0;
+}
+
 /* The usage words after the program name, e.g. "[-hqv]" "[--db PATH]". */
 static char **
 usagewords(const struct au_cmd *cmd, size_t *nw)
@@ -125,7 +147,8 @@ usagewords(const struct au_cmd *cmd, size_t *nw)
 		w[n++] = au_xasprintf("[-%s]", flags);
 	for (i = 0; i < ntable; i++) {
 		o = table[i];
-		if (o->help == NULL || (isshort(o->id) && o->arg == NULL))
+		if (o->help == NULL || (isshort(o->id) && o->arg == NULL) ||
+		    required(cmd, o))
 			continue;
 		if (isshort(o->id))
 			w[n++] = au_xasprintf("[-%c %s]", o->id, o->arg);

@@ -78,20 +78,13 @@ au_xwhere_new(const char *expr)
 	return w;
 }
 
-int
-au_where_test(struct au_where *w, jv v)
+/* The end of jq's output r (consumed): 0 when it just ended, -1 when it
+ * is an error, with au_errmsg() set to its message. */
+static int
+jq_end(jv r)
 {
-	jv r, msg;
-	int ok;
+	jv msg;
 
-	jq_start(w->jq, jv_copy(v), 0);
-	r = jq_next(w->jq);
-	if (jv_is_valid(r)) {
-		ok = jv_get_kind(r) != JV_KIND_NULL &&
-		    jv_get_kind(r) != JV_KIND_FALSE;
-		jv_free(r);
-		return ok;
-	}
 	if (!jv_invalid_has_msg(jv_copy(r))) {
 		jv_free(r);
 		return 0;
@@ -110,6 +103,23 @@ au_where_test(struct au_where *w, jv v)
 	return -1;
 }
 
+int
+au_where_test(struct au_where *w, jv v)
+{
+	jv r;
+	int ok;
+
+	jq_start(w->jq, jv_copy(v), 0);
+	r = jq_next(w->jq);
+	if (jv_is_valid(r)) {
+		ok = jv_get_kind(r) != JV_KIND_NULL &&
+		    jv_get_kind(r) != JV_KIND_FALSE;
+		jv_free(r);
+		return ok;
+	}
+	return jq_end(r);
+}
+
 void
 au_where_free(struct au_where *w)
 {
@@ -117,4 +127,16 @@ au_where_free(struct au_where *w)
 		return;
 	jq_teardown(&w->jq);
 	free(w);
+}
+
+int
+au_where_all(struct au_where *w, jv v, jv *out)
+{
+	jv r;
+
+	*out = jv_array();
+	jq_start(w->jq, jv_copy(v), 0);
+	while (jv_is_valid(r = jq_next(w->jq)))
+		*out = jv_array_append(*out, r);
+	return jq_end(r);
 }

@@ -36,6 +36,11 @@ static const struct au_cmd cmd = {
 	AU_USE_DB | AU_USE_RECORDS, "FILE"
 };
 
+/* -f FMT required: the operands name it. */
+static const struct au_cmd req = {
+	"au-req", "-f FMT", NULL, opts + 1, 0, NULL
+};
+
 /* No options of its own, no shared extras, no operands. */
 static const struct au_cmd bare = { "au-bare", NULL, NULL, NULL, 0, NULL };
 
@@ -365,6 +370,13 @@ test_usage(void)
 	fclose(f);
 	is_str(text, "usage: au-bare [-hqv] [--version]\n",
 	    "usage: with no options or operands of its own");
+	free(text);
+	f = open_memstream(&text, &len);
+	au_usage(&req, f);
+	fclose(f);
+	is_str(text, "usage: au-req [-hqv] [--version] [--color]"
+	    " [--limit N] -f FMT\n",
+	    "usage: a required option is shown with the operands only");
 	free(text);
 
 	child_run(usage_die, &r);

@@ -3,7 +3,8 @@
  * errors and unknown functions with au_errmsg set, au_xwhere_new dying
  * with 64), and au_where_test's answers: true, false, no output, only the
  * first output counting, jq runtime errors as -1 with the message, and
- * one compiled expression reused over many records, errors included.
+ * one compiled expression reused over many records, errors included;
+ * au_where_all's every result, and those before an error.
  */
 #define _XOPEN_SOURCE 700
 #include <stdlib.h>
@@ -144,6 +145,45 @@ test_reuse(void)
 	au_where_free(w);
 }
 
+/* au_where_all of expr on doc, as compact JSON (malloc'd), and its
+ * answer in *rc. */
+static char *
+all1(const char *expr, const char *doc, int *rc)
+{
+	struct au_where *w = au_where_new(expr);
+	struct au_buf b = AU_BUF_INIT;
+	jv v = jv_parse(doc), out;
+
+	*rc = au_where_all(w, v, &out);
+	au_json_dump(&b, out);
+	ok(jv_get_refcnt(v) == 1, "all: borrows its record (%s)", expr);
+	jv_free(out);
+	jv_free(v);
+	au_where_free(w);
+	return b.s;
+}
+
+static void
+test_all(void)
+{
+	int rc;
+
+	is_str_free(all1("path(.a, .b[1].c)", "{}", &rc),
+	    "[[\"a\"],[\"b\",1,\"c\"]]", "all: every path");
+	is_int(rc, 0, "all: 0");
+	is_str_free(all1("empty", "{}", &rc), "[]", "all: no output");
+	is_int(rc, 0, "all: no output is 0");
+	is_str_free(all1("path(.m[].c)", "{\"m\":[{\"c\":1},\"s\"]}",
+	    &rc), "[[\"m\",0,\"c\"]]", "all: the results before an error");
+	is_int(rc, -1, "all: then -1");
+	ok(strstr(au_errmsg(), "Cannot index string") != NULL,
+	    "all: with jq's message (%s)", au_errmsg());
+	is_str_free(all1("error({\"x\":1})", "{}", &rc), "[]",
+	    "all: an error first");
+	is_str(au_errmsg(), "{\"x\":1} (not a string)",
+	    "all: a message that is not a string");
+}
+
 static void
 xwhere_bad(void)
 {
@@ -178,6 +218,7 @@ main(void)
 	test_answers();
 	test_errors();
 	test_reuse();
+	test_all();
 	test_xwhere();
 	return done();
 }
