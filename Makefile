@@ -63,7 +63,7 @@ audit-write_LIBS = -ljq -lsqlite3 -lcrypto -lm
 audit-verify_LIBS = -ljq -lsqlite3 -lcrypto -larchive -lm
 audit-export_LIBS = -ljq -lsqlite3 -lcrypto -larchive -lm
 
-PROGS = aw-plan aw-sched aw-ctl ws-approve audit-write audit-verify
+PROGS = aw-plan aw-sched aw-ctl ws-approve audit-write audit-verify audit-export
 
 LIB_SRC = lib/approval.c lib/audit.c lib/aw.c lib/conf.c lib/db.c lib/err.c lib/json.c lib/map.c lib/mem.c \
 	lib/ndjson.c lib/opt.c lib/proc.c lib/run.c lib/schema.c lib/time.c lib/where.c

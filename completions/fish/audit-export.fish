@@ -1,0 +1,20 @@
+# fish completion for audit-export; made by "audit-export --completion fish", do not edit
+
+complete -c audit-export -f
+complete -c audit-export -s h -l help -d 'show this help and exit'
+complete -c audit-export -s q -l quiet -d 'report only errors'
+complete -c audit-export -s v -l verbose -d 'report what is being done'
+complete -c audit-export -l version -d 'show the version and exit'
+complete -c audit-export -l db -r -F -d 'use the state file PATH'
+complete -c audit-export -l since -x -d 'events appended at T (RFC 3339) or later'
+complete -c audit-export -l until -x -d 'events appended before T'
+complete -c audit-export -l type -x -d 'events whose record'\''s type is T'
+complete -c audit-export -l run -x -d 'events whose record'\''s run is ID'
+complete -c audit-export -l where -x -d 'events whose record JQ is true for'
+complete -c audit-export -l redact -x -d 'redact the jq path PATH too (repeatable)'
+complete -c audit-export -l profile -r -F -d 'the redaction profile, instead of the default'
+complete -c audit-export -l format -x -a 'tar.gz zip ndjson' -d 'tar.gz, zip or ndjson (by default from OUT'\''s name)'
+complete -c audit-export -l key -r -F -d 'the encryption key file'
+complete -c audit-export -l signing-key -r -F -d 'the Ed25519 signing key'
+complete -c audit-export -l pubkey -r -F -d 'its public key'
+complete -c audit-export -s o -l output -r -F -d 'write to OUT (- for standard output, ndjson only)'
