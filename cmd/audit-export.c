@@ -32,7 +32,8 @@ static const struct au_opt opts[] = {
 	    NULL },
 	{ O_UNTIL, "until", "T", "events appended before T", NULL },
 	{ O_TYPE, "type", "T", "events whose record's type is T", NULL },
-	{ O_RUN, "run", "ID", "events whose record's run is ID", NULL },
+	{ O_RUN, "run", "ID", "events whose record's run or run_id is ID",
+	    NULL },
 	{ O_WHERE, "where", "JQ", "events whose record JQ is true for",
 	    NULL },
 	{ O_REDACT, "redact", "PATH", "redact the jq path PATH too "
@@ -510,7 +511,9 @@ wanted(jv rec, int64_t seq)
 	if (type != NULL && ((v = au_jv_str(rec, "type")) == NULL ||
 	    strcmp(v, type) != 0))
 		return 0;
+	/* aw-sched's events name their run in run_id. */
 	if (run != NULL && ((v = au_jv_str(rec, "run")) == NULL ||
+	    strcmp(v, run) != 0) && ((v = au_jv_str(rec, "run_id")) == NULL ||
 	    strcmp(v, run) != 0))
 		return 0;
 	if (where == NULL)

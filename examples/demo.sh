@@ -71,6 +71,23 @@ audit-verify --key "$XDG_CONFIG_HOME/agentutils/audit.key" |
 echo '{"type":"decision","what":"release","by":"demo"}' |
     audit-write --receipts | jq -c '{type, seq}'
 
+say "an export of the run's events, redacted, that anyone can check"
+run=$(head -n 1 "$out/plan.ndjson" | jq -r .id)
+audit-export --run "$run" -o "$out/run.tar.gz"
+mkdir -p "$out/bundle"
+tar -xzf "$out/run.tar.gz" -C "$out/bundle"
+(
+	cd "$out/bundle"
+	ls
+	sha256sum -c SHA256SUMS
+	openssl pkeyutl -verify -pubin -inkey pubkey.pem -rawin \
+	    -in SHA256SUMS -sigfile SHA256SUMS.sig
+	openssl pkeyutl -verify -pubin -inkey pubkey.pem -rawin \
+	    -in checkpoint -sigfile checkpoint.sig
+)
+audit-verify --pubkey "$XDG_CONFIG_HOME/agentutils/audit-sign.pub" \
+    "$out/run.tar.gz" | jq -c '{ok, source, events}'
+
 say "in the state file ($AGENTUTILS_DB)"
 sqlite3 "$AGENTUTILS_DB" "SELECT 'run ' || id || ': ' || tasks || ' tasks, ' || levels || ' levels, ' || state FROM aw_runs"
 
