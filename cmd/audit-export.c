@@ -157,14 +157,7 @@ stage(void)
 static void
 out_open(void)
 {
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = onsig;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	au_catch_stop(onsig);
 	outfd = mktemp_near(out, "", &tmpname);
 	atexit(cleanup);
 }

@@ -112,7 +112,6 @@ main(int argc, char **argv)
 	int64_t cp_events = 0, cp_ms = 0, seq, start = 0;
 	unsigned char hash[AU_AUDIT_HASH];
 	struct au_where *where = NULL;
-	struct sigaction sa;
 	struct au_rec rec;
 	struct au_in *in;
 	const char *arg;
@@ -183,12 +182,7 @@ main(int argc, char **argv)
 	if ((rc = au_audit_open(db, &files, cp_events, cp_ms, &log_)) != 0)
 		au_die(rc, "%s%s", au_errmsg(), rc == EX_NOINPUT ?
 		    " (audit-write --init makes the keys)" : "");
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = onsig;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	au_catch_stop(onsig);
 	au_out_init();
 	in = au_in_open(argv + au_optind, argc - au_optind);
 	if (tee)

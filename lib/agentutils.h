@@ -555,6 +555,10 @@ int au_approval_list(struct sqlite3 *db, const char *status, jv *list);
 
 /* ---- processes (proc.c) ----------------------------------------------- */
 
+/* Have fn catch SIGINT, SIGTERM and SIGHUP (without SA_RESTART), for a
+ * program that finishes what it must before it stops. */
+void au_catch_stop(void (*fn)(int));
+
 enum {
 	AU_FD_INHERIT = -1,	/* the child shares our descriptor */
 	AU_FD_PIPE = -2,	/* a pipe; the parent's end is in au_proc.fd */

@@ -295,3 +295,16 @@ au_proc_wait(struct au_proc *p, int64_t timeout_ms, int64_t grace_ms,
 		return au_seterr(EX_SOFTWARE, "waitpid:");
 	return au_exit_code(st);
 }
+
+void
+au_catch_stop(void (*fn)(int))
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = fn;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}

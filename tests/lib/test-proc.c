@@ -468,6 +468,36 @@ test_exit_code(void)
 	    "(%s)", au_errmsg());
 }
 
+static volatile sig_atomic_t caught;
+
+static void
+catch(int sig)
+{
+	caught = sig;
+}
+
+/* au_catch_stop: INT, TERM and HUP go to the function, and system calls
+ * they interrupt are not restarted. */
+static void
+test_catch_stop(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa;
+	size_t i;
+
+	au_catch_stop(catch);
+	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+		caught = 0;
+		raise(sigs[i]);
+		is_int(caught, sigs[i], "catch_stop: signal %d caught",
+		    sigs[i]);
+		sigaction(sigs[i], NULL, &sa);
+		ok(!(sa.sa_flags & SA_RESTART), "catch_stop: signal %d does "
+		    "not restart system calls", sigs[i]);
+		signal(sigs[i], SIG_DFL);
+	}
+}
+
 int
 main(void)
 {
@@ -485,6 +515,7 @@ main(void)
 	}
 	test_limits();
 	test_exit_code();
+	test_catch_stop();
 	ok(waitpid(-1, &st, WNOHANG) == -1 && errno == ECHILD,
 	    "no child is left behind");
 	tmpdir_remove();
