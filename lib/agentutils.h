@@ -252,6 +252,11 @@ int au_in_next(struct au_in *in, struct au_rec *rec);
  * first au_in_next. */
 void au_in_prepare(struct au_in *in, void *(*fn)(jv, void *), void *arg,
     int drop);
+/* With drop set, offer each line that au_json_check accepts to text
+ * (arg as for fn) first: what it returns, unless NULL, is the record's
+ * rec->prep, and the line is never parsed.  Call after au_in_prepare. */
+void au_in_prepare_text(struct au_in *in,
+    void *(*text)(const char *, size_t, void *));
 /* Keep each record's line as read, for rec->raw.  Call before the
  * first au_in_next. */
 void au_in_keepraw(struct au_in *in);

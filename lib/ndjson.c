@@ -51,6 +51,7 @@ struct item {
 /* What to do with each record as it is parsed. */
 struct prepare {
 	void *(*fn)(jv, void *);
+	void *(*text)(const char *, size_t, void *);
 	void *arg;
 	int drop, keepraw;
 	size_t maxline;
@@ -225,6 +226,13 @@ parse(struct item *it, const struct prepare *pp)
 	}
 	if ((what = au_json_check(s, n, &at)) != NULL) {
 		complain(it, EX_DATAERR, "%s (column %zu)", what, at + 1);
+		return;
+	}
+	if (pp->text != NULL && pp->drop &&
+	    (it->prep = pp->text(s, n, pp->arg)) != NULL) {
+		it->ok = 1;
+		if (pp->keepraw)
+			it->copy = au_xstrndup(s, n);
 		return;
 	}
 	v = jv_parse_sized(s, (int)n);
@@ -643,6 +651,13 @@ au_in_prepare(struct au_in *in, void *(*fn)(jv, void *), void *arg, int drop)
 	in->prep.fn = fn;
 	in->prep.arg = arg;
 	in->prep.drop = drop;
+}
+
+void
+au_in_prepare_text(struct au_in *in,
+    void *(*text)(const char *, size_t, void *))
+{
+	in->prep.text = text;
 }
 
 void

@@ -8,11 +8,11 @@
  * messages, standard input, --max-line at the limit, in the middle of a
  * buffer, across reads and on a line that never ends, 50,000 lines
  * through the helper threads with every line number checked in order, a
- * pipe written in pieces, au_in_prepare with and without drop,
- * au_in_reject, and closing early while a writer keeps a pipe open (in a
- * child, for LeakSanitizer).  Output, in forked children: records and text
- * into a file, flushing per record on a pipe but not on a file, and a
- * full disk exiting 74.
+ * pipe written in pieces, au_in_prepare with and without drop and with
+ * au_in_prepare_text, au_in_reject, and closing early while a writer
+ * keeps a pipe open (in a child, for LeakSanitizer).  Output, in forked
+ * children: records and text into a file, flushing per record on a pipe
+ * but not on a file, and a full disk exiting 74.
  */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
@@ -376,6 +376,20 @@ prep_n(jv v, void *arg)
 	return (void *)nof(v);
 }
 
+/* What au_in_prepare_text runs: n of the lines below with an even n,
+ * and NULL for the others, which go to prep_n. */
+static void *
+prep_text(const char *s, size_t len, void *arg)
+{
+	long n;
+
+	if (len < 6 || memcmp(s, "{\"n\":", 5) != 0 ||
+	    (n = strtol(s + 5, NULL, 10)) % 2 != 0)
+		return NULL;
+	atomic_fetch_add((atomic_long *)arg, 1);
+	return (void *)(intptr_t)n;
+}
+
 /* Whether line n of the large input is blank or bad. */
 #define BAD(n) ((n) % 9973 == 0)
 #define BLANK(n) ((n) % 1000 == 500)
@@ -383,12 +397,13 @@ prep_n(jv v, void *arg)
 /* Many lines with blank and bad ones among them: every record must come
  * with its line, in order, and each complaint just before the first
  * record after it.  With au_in_prepare; with drop the records are gone
- * and only what prep_n made arrives. */
+ * and only what prep_n made arrives; with text too (drop 2), half of them
+ * from prep_text. */
 static void
 test_large(long nlines, int drop)
 {
 	struct au_buf f = AU_BUF_INIT, got = AU_BUF_INIT, want = AU_BUF_INIT;
-	const char *how = drop ? ", drop" : "";
+	const char *how = drop == 2 ? ", text" : drop ? ", drop" : "";
 	char *path = at("large.ndjson");
 	struct au_rec rec;
 	struct au_in *in;
@@ -409,6 +424,8 @@ test_large(long nlines, int drop)
 	writefile(path, f.s, f.len);
 	in = au_in_open(&path, 1);
 	au_in_prepare(in, prep_n, &calls, drop);
+	if (drop == 2)
+		au_in_prepare_text(in, prep_text);
 	capture(1);
 	do {
 		r = au_in_next(in, &rec);
@@ -456,8 +473,8 @@ test_large(long nlines, int drop)
 	    "a record", nlines, how);
 	is_int(badprep, 0, "large %ld%s: its result in rec.prep", nlines,
 	    how);
-	is_int(badv, 0, drop ? "large %ld, drop: rec.v is invalid" :
-	    "large %ld: rec.v is the record", nlines);
+	is_int(badv, 0, drop ? "large %ld%s: rec.v is invalid" :
+	    "large %ld%s: rec.v is the record", nlines, how);
 	is_int(au_in_status(in), nlines >= 9973 ? 65 : 0,
 	    "large %ld%s: status", nlines, how);
 	au_in_close(in);
@@ -840,6 +857,7 @@ main(void)
 	test_max_line();
 	test_large(50000, 0);
 	test_large(5000, 1);
+	test_large(5000, 2);
 	test_reject();
 	test_pipe();
 	test_endless();
