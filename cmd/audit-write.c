@@ -104,6 +104,13 @@ prepare(jv rec, void *arg)
 	return au_audit_prepare(rec);
 }
 
+static void *
+prepare_text(const char *json, size_t n, void *arg)
+{
+	(void)arg;
+	return au_audit_prepare_text(json, n);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -188,8 +195,12 @@ main(int argc, char **argv)
 	if (tee)
 		au_in_keepraw(in);
 	/* Salting, digesting and serializing each record happen in the
-	 * reading threads; the chain is extended here, in order. */
-	au_in_prepare(in, prepare, NULL, 0);
+	 * reading threads; the chain is extended here, in order.  Only
+	 * --where needs the records here; without it most lines are never
+	 * parsed (au_audit_prepare_text). */
+	au_in_prepare(in, prepare, NULL, where == NULL);
+	if (where == NULL)
+		au_in_prepare_text(in, prepare_text);
 	for (;;) {
 		/* A signal: read no more, but record what was read already
 		 * (the reader may have taken many lines off a pipe). */

@@ -673,6 +673,10 @@ int au_audit_append(struct au_audit *a, jv rec, int64_t *seq,
  * not appended is freed with au_audit_prep_free, which wipes it. */
 struct au_audit_prep;
 struct au_audit_prep *au_audit_prepare(jv rec);
+/* The same for a line of JSON text that au_json_check accepts, sealed as
+ * it stands, unparsed: NULL when au_json_dump would not write its record
+ * so (white space, other escapes or numbers, twin names...). */
+struct au_audit_prep *au_audit_prepare_text(const char *json, size_t n);
 int au_audit_append_prep(struct au_audit *a, struct au_audit_prep *p,
     int64_t *seq, unsigned char hash[AU_AUDIT_HASH]);
 void au_audit_prep_free(struct au_audit_prep *p);

@@ -465,6 +465,288 @@ au_audit_digest(jv rec, const unsigned char *salt, jv salts, jv redacted,
 	return 0;
 }
 
+/* ---- the content digest from JSON text --------------------------------- */
+
+/* What au_json_dump writes can be digested as it stands, without parsing
+ * it into jv values: a leaf's value is its own text, and a member name
+ * turns into its pointer token by undoing the few escapes the dump uses.
+ * Sealing and audit-verify --key digest that way, and a line already in
+ * that form (the usual case) is sealed as it came, never parsed. */
+
+#define TDEPTH 256	/* as au_json_check */
+#define TKEYS 32	/* members of an object checked for twins */
+
+struct tscan {
+	const char *p, *e;
+	const unsigned char *salt;
+	int strict;		/* only text the dump writes back the same */
+	int depth;
+	struct au_buf path, ptrs;
+	struct leaf *v;
+	size_t n, cap;
+};
+
+/* The escape at p, after its backslash, if au_json_str writes it so:
+ * its length with *c the byte it stands for, else 0. */
+static int
+tescape(const char *p, const char *e, int *c)
+{
+	static const char hx[] = "0123456789abcdef", short_[] = "\"\\bfnrt",
+	    is[] = "\"\\\b\f\n\r\t";
+	const char *x, *a, *b;
+
+	if (p == e)
+		return 0;
+	if (*p != 'u') {
+		if (*p == '\0' || (x = strchr(short_, *p)) == NULL)
+			return 0;
+		*c = is[x - short_];
+		return 1;
+	}
+	if (e - p < 5 || p[1] != '0' || p[2] != '0' ||
+	    (a = memchr(hx, p[3], 16)) == NULL ||
+	    (b = memchr(hx, p[4], 16)) == NULL)
+		return 0;
+	*c = (int)((a - hx) << 4 | (b - hx));
+	if ((*c >= 0x20 && *c != 0x7f) || (*c != 0 &&
+	    memchr(is + 2, *c, 5) != NULL))
+		return 0;
+	return 5;
+}
+
+/* Skip the string at s->p, adding it to the path as a pointer token when
+ * key is set: 0, or -1 when it is not as au_json_str writes it. */
+static int
+tstring(struct tscan *s, int key)
+{
+	const char *p = s->p + 1, *run;
+	int c, n;
+
+	if (key)
+		au_buf_addc(&s->path, '/');
+	for (;;) {
+		for (run = p; p < s->e && *p != '"' && *p != '\\' &&
+		    *p != '~' && *p != '/' && (unsigned char)*p >= 0x20 &&
+		    *p != 0x7f; p++)
+			;
+		if (key)
+			au_buf_add(&s->path, run, p - run);
+		if (p == s->e || (unsigned char)*p < 0x20 || *p == 0x7f)
+			return -1;
+		if (*p == '"')
+			break;
+		if (*p == '\\') {
+			if ((n = tescape(p + 1, s->e, &c)) == 0)
+				return -1;
+			p += 1 + n;
+		} else
+			c = *p++;
+		if (!key)
+			continue;
+		if (c == '~')
+			au_buf_add(&s->path, "~0", 2);
+		else if (c == '/')
+			au_buf_add(&s->path, "~1", 2);
+		else
+			au_buf_addc(&s->path, (char)c);
+	}
+	s->p = p + 1;
+	return 0;
+}
+
+static int
+isdigit_(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Skip the number at s->p: 0, or -1.  Strict, only integers of at most
+ * 15 digits, which a double holds exactly and au_json_dump writes in
+ * full; else any JSON number. */
+static int
+tnumber(struct tscan *s)
+{
+	const char *p = s->p, *d;
+
+	if (p < s->e && *p == '-')
+		p++;
+	for (d = p; p < s->e && isdigit_(*p); p++)
+		;
+	if (p == d || (*d == '0' && p - d > 1))
+		return -1;
+	if (s->strict) {
+		if (p - d > 15 || (*d == '0' && d > s->p) || (p < s->e &&
+		    (*p == '.' || *p == 'e' || *p == 'E')))
+			return -1;
+		s->p = p;
+		return 0;
+	}
+	if (p < s->e && *p == '.') {
+		for (d = ++p; p < s->e && isdigit_(*p); p++)
+			;
+		if (p == d)
+			return -1;
+	}
+	if (p < s->e && (*p == 'e' || *p == 'E')) {
+		if (++p < s->e && (*p == '+' || *p == '-'))
+			p++;
+		for (d = p; p < s->e && isdigit_(*p); p++)
+			;
+		if (p == d)
+			return -1;
+	}
+	s->p = p;
+	return 0;
+}
+
+static void
+tleaf(struct tscan *s, const char *val, size_t n)
+{
+	unsigned char ls[LEAFSALT];
+	struct leaf *l;
+
+	leaf_salt(s->salt, s->path.s, s->path.len, ls);
+	s->v = au_grow(s->v, &s->cap, s->n + 1, sizeof *s->v);
+	l = &s->v[s->n++];
+	l->ptr = NULL;		/* set when ptrs stops moving */
+	l->len = s->ptrs.len;
+	au_buf_add(&s->ptrs, s->path.s, s->path.len);
+	commit(ls, s->path.s, s->path.len, val, n, l->c);
+}
+
+static int tvalue(struct tscan *s);
+
+/* The object or array at s->p, each member or element a step. */
+static int
+tnest(struct tscan *s)
+{
+	const char *at = s->p, *k, *keys[TKEYS];
+	char close = *s->p == '{' ? '}' : ']';
+	size_t mark = s->path.len, klen[TKEYS], nk = 0, i;
+	int64_t idx = 0;
+	int rc;
+
+	if (++s->depth > TDEPTH)
+		return -1;
+	if (++s->p < s->e && *s->p == close) {
+		s->p++;
+		s->depth--;
+		if (s->path.len > 0)
+			tleaf(s, at, 2);
+		return 0;
+	}
+	for (;;) {
+		if (close == '}') {
+			if ((k = s->p) == s->e || *k != '"' ||
+			    tstring(s, 1) != 0)
+				return -1;
+			/* Twins: the dump keeps only the last, in the
+			 * first one's place. */
+			if (s->strict) {
+				if (nk == TKEYS)
+					return -1;
+				for (i = 0; i < nk; i++)
+					if (klen[i] == (size_t)(s->p - k) &&
+					    memcmp(keys[i], k, klen[i]) == 0)
+						return -1;
+				keys[nk] = k;
+				klen[nk++] = s->p - k;
+			}
+			if (s->p == s->e || *s->p++ != ':')
+				return -1;
+			step('o');
+		} else {
+			au_buf_addc(&s->path, '/');
+			au_buf_addint(&s->path, idx++);
+			step('a');
+		}
+		rc = tvalue(s);
+		unstep();
+		s->path.len = mark;
+		if (rc != 0 || s->p == s->e)
+			return -1;
+		if (*s->p == ',') {
+			s->p++;
+			continue;
+		}
+		if (*s->p++ != close)
+			return -1;
+		break;
+	}
+	s->depth--;
+	return 0;
+}
+
+static int
+tvalue(struct tscan *s)
+{
+	static const char *const lits[] = { "true", "false", "null" };
+	const char *at = s->p;
+	size_t i, n;
+
+	if (s->p == s->e)
+		return -1;
+	if (*s->p == '{' || *s->p == '[')
+		return tnest(s);
+	if (*s->p == '"') {
+		if (tstring(s, 0) != 0)
+			return -1;
+	} else if (*s->p == '-' || isdigit_(*s->p)) {
+		if (tnumber(s) != 0)
+			return -1;
+	} else {
+		for (i = 0; i < 3; i++) {
+			n = strlen(lits[i]);
+			if ((size_t)(s->e - s->p) >= n &&
+			    memcmp(s->p, lits[i], n) == 0)
+				break;
+		}
+		if (i == 3)
+			return -1;
+		s->p += n;
+	}
+	tleaf(s, at, s->p - at);
+	return 0;
+}
+
+/* The content digest of the JSON object in the n bytes at json, as
+ * au_audit_digest gives it for the record they hold: 0, or -1 when they
+ * are not what au_json_dump writes (strict: from any record; else: from
+ * some record). */
+static int
+digest_text(const char *json, size_t n, const unsigned char *salt,
+    int strict, unsigned char out[AU_AUDIT_HASH])
+{
+	struct tscan s = { json, json + n, salt, strict, 0, AU_BUF_INIT,
+	    AU_BUF_INIT, NULL, 0, 0 };
+	size_t i;
+	int rc;
+
+	shape.n = shape.deep = 0;
+	au_buf_grow(&s.path, 128);
+	au_buf_grow(&s.ptrs, 256);
+	rc = n > 0 && *json == '{' && tnest(&s) == 0 && s.p == s.e ? 0 : -1;
+	if (rc == 0) {
+		for (i = 0; i < s.n; i++)
+			s.v[i].ptr = s.ptrs.s + s.v[i].len;
+		for (i = 0; i < s.n; i++)
+			s.v[i].len = (i + 1 < s.n ? s.v[i + 1].ptr :
+			    s.ptrs.s + s.ptrs.len) - s.v[i].ptr;
+		if (s.n > 0)
+			qsort(s.v, s.n, sizeof *s.v, leafcmp);
+		h_init("au.content");
+		for (i = 0; i < s.n; i++) {
+			h_str(s.v[i].ptr, s.v[i].len);
+			h_add(s.v[i].c, AU_AUDIT_HASH);
+		}
+		h_end(out);
+	}
+	free(s.v);
+	au_buf_free(&s.path);
+	au_buf_free(&s.ptrs);
+	return rc;
+}
+
 struct redact {
 	const unsigned char *salt;
 	jv roots, salts, redacted;
@@ -1412,10 +1694,35 @@ rnd(unsigned char *out, size_t n)
 	return 0;
 }
 
+/* Prepare the n bytes of JSON at json, salted and digested: 0, -1 when
+ * digest_text refuses them, 70 without random bytes. */
+static int
+prep_new(const char *json, size_t n, int strict, struct au_audit_prep **out)
+{
+	unsigned char r[AU_AUDIT_SALT + AU_AUDIT_NONCE];
+	struct au_audit_prep *p;
+
+	*out = NULL;
+	if (rnd(r, sizeof r) != 0)
+		return ssl_err(EX_SOFTWARE, "random bytes");
+	p = au_xmalloc(sizeof *p + AU_AUDIT_SALT + n);
+	memcpy(p->nonce, r + AU_AUDIT_SALT, AU_AUDIT_NONCE);
+	memcpy(p->pt, r, AU_AUDIT_SALT);
+	memcpy(p->pt + AU_AUDIT_SALT, json, n);
+	p->len = AU_AUDIT_SALT + n;
+	OPENSSL_cleanse(r, sizeof r);
+	if (digest_text((char *)p->pt + AU_AUDIT_SALT, n, p->pt, strict,
+	    p->content) != 0) {
+		au_audit_prep_free(p);
+		return -1;
+	}
+	*out = p;
+	return 0;
+}
+
 struct au_audit_prep *
 au_audit_prepare(jv rec)
 {
-	unsigned char r[AU_AUDIT_SALT + AU_AUDIT_NONCE];
 	struct au_buf b = AU_BUF_INIT;
 	struct au_audit_prep *p;
 
@@ -1423,19 +1730,20 @@ au_audit_prepare(jv rec)
 		au_seterr(EX_DATAERR, "an audit event must be a JSON object");
 		return NULL;
 	}
-	if (rnd(r, sizeof r) != 0) {
-		ssl_err(EX_SOFTWARE, "random bytes");
-		return NULL;
-	}
 	au_json_dump(&b, rec);
-	p = au_xmalloc(sizeof *p + AU_AUDIT_SALT + b.len);
-	memcpy(p->nonce, r + AU_AUDIT_SALT, AU_AUDIT_NONCE);
-	memcpy(p->pt, r, AU_AUDIT_SALT);
-	memcpy(p->pt + AU_AUDIT_SALT, b.s, b.len);
-	p->len = AU_AUDIT_SALT + b.len;
-	au_audit_digest(rec, r, jv_null(), jv_null(), p->content);
-	OPENSSL_cleanse(r, sizeof r);
+	if (prep_new(b.s, b.len, 0, &p) < 0)
+		au_seterr(EX_DATAERR, "an audit event must be nested at most "
+		    "%d deep", TDEPTH);
 	au_buf_free(&b);
+	return p;
+}
+
+struct au_audit_prep *
+au_audit_prepare_text(const char *json, size_t n)
+{
+	struct au_audit_prep *p;
+
+	prep_new(json, n, 1, &p);
 	return p;
 }
 

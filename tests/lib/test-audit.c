@@ -6,8 +6,9 @@
  * hash recomputed from its row, every event opened and its content
  * digest recomputed, tampering caught), the caller's transaction, signed
  * checkpoints (checked with the public key and with OpenSSL directly,
- * edited notes refused), key rotation, redaction, and four threads
- * appending at once.
+ * edited notes refused), lines sealed as their text stands (or left to
+ * the parser), key rotation, redaction, and four threads appending at
+ * once.
  */
 #define _XOPEN_SOURCE 700
 #include <pthread.h>
@@ -964,6 +965,112 @@ test_transaction(void)
 	au_db_close(db2);
 }
 
+/* ---- records sealed as their text stands --------------------------------- */
+
+/* Lines au_audit_prepare_text takes as they are (1), or leaves to the
+ * parser (0) since au_json_dump would write their record otherwise. */
+static const struct {
+	const char *line;
+	int as_is;
+} texts[] = {
+	{ "{\"type\":\"tool.call\",\"id\":\"c1\",\"args\":{\"pattern\":"
+	    "\"x\",\"path\":\"/a/b\"}}", 1 },
+	{ "{}", 1 },
+	{ "{\"k/ey\":{\"t~x\":\"v~/\"},\"\":\"empty key\",\"~1\":[]}", 1 },
+	{ "{\"s\":\"\\u0000\\u001f\\u007f\\b\\f\\n\\r\\t\\\"\\\\ caf\xc3\xa9 "
+	    "\xe2\x98\x83\"}", 1 },
+	{ "{\"a\\\"b\":1,\"c\\\\d\":{\"\\n\":2},\"\\u0001\":[{},[[]]]}", 1 },
+	{ "{\"n\":0,\"m\":-12,\"big\":123456789012345,\"l\":[true,false,"
+	    "null,\"\"]}", 1 },
+	{ "{\"o\":{\"x\":1,\"y\":{\"x\":2}},\"x\":3}", 1 },
+	{ "{\"a\": 1}", 0 },
+	{ " {\"a\":1}", 0 },
+	{ "{\"a\":\"\\/\"}", 0 },
+	{ "{\"a\":\"\\u0041\"}", 0 },
+	{ "{\"a\":\"\\u00e9\"}", 0 },
+	{ "{\"a\":\"\\u001F\"}", 0 },
+	{ "{\"a\":\"\\u000a\"}", 0 },
+	{ "{\"a\":1.5}", 0 },
+	{ "{\"a\":1e3}", 0 },
+	{ "{\"a\":-0}", 0 },
+	{ "{\"a\":1234567890123456}", 0 },
+	{ "{\"a\":1,\"a\":2}", 0 },
+	{ "{\"o\":{\"x\":1,\"x\":2}}", 0 },
+};
+#define NTEXTS (int)(sizeof texts / sizeof texts[0])
+
+/* An object of n members "k0":0 ... in that order, malloc'd. */
+static char *
+wide(int n)
+{
+	struct au_buf b = AU_BUF_INIT;
+	int i;
+
+	au_buf_addc(&b, '{');
+	for (i = 0; i < n; i++)
+		au_buf_addf(&b, "%s\"k%d\":%d", i ? "," : "", i, i);
+	au_buf_addc(&b, '}');
+	return b.s;
+}
+
+static void
+test_text(void)
+{
+	struct au_audit_files f = files("text");
+	struct au_audit_keys *k = NULL;
+	struct au_audit_prep *p;
+	const char *line;
+	char *lines[NTEXTS + 2], *s, why[256];
+	struct au_audit *a;
+	sqlite3 *db;
+	jv recs, got, want;
+	int i, n = NTEXTS + 2, as_is;
+
+	if (au_audit_init(&f) != 0 || au_db_open(at("text/state.db"),
+	    &db) != 0 || au_audit_keys_load(f.key, &k) != 0 ||
+	    au_audit_open(db, &f, 1000, 3600000, &a) != 0)
+		bail("text set-up");
+	for (i = 0; i < NTEXTS; i++)
+		lines[i] = au_xstrdup(texts[i].line);
+	lines[NTEXTS] = wide(32);	/* past jq's first table size */
+	lines[NTEXTS + 1] = wide(33);	/* too many to look for twins */
+	for (i = 0; i < n; i++) {
+		line = lines[i];
+		as_is = i < NTEXTS ? texts[i].as_is : i == NTEXTS;
+		p = au_audit_prepare_text(line, strlen(line));
+		ok((p != NULL) == as_is, "text: %s %s", line, as_is ?
+		    "sealed as it stands" : "left to the parser");
+		if (p != NULL) {
+			s = dump(want = J(line));
+			is_str_free(s, line, "text: and it is what the dump "
+			    "of its record would be");
+			jv_free(want);
+			if (au_audit_append_prep(a, p, NULL, NULL) != 0)
+				bail(line);
+		} else {
+			want = J(line);
+			if (au_audit_append(a, want, NULL, NULL) != 0)
+				bail(line);
+			jv_free(want);
+		}
+	}
+	is_int(au_audit_close(a), 0, "text: close");
+	recs = jv_array();
+	is_int(verify(db, k, &recs, why, sizeof why), n, "text: every "
+	    "content digest is the one of the parsed record %s", why);
+	for (i = 0; i < n && i < jv_array_length(jv_copy(recs)); i++) {
+		got = jv_array_get(jv_copy(recs), i);
+		want = J(lines[i]);
+		ok(jv_equal(got, want), "text: event %d opens as %s", i + 1,
+		    lines[i]);
+		free(lines[i]);
+	}
+	jv_free(recs);
+	au_audit_keys_free(k);
+	au_db_close(db);
+	files_free(&f);
+}
+
 /* ---- rotation ----------------------------------------------------------- */
 
 static void
@@ -1452,6 +1559,7 @@ main(void)
 	test_append();
 	test_checkpoints();
 	test_transaction();
+	test_text();
 	test_rotate();
 	test_digest();
 	test_threads();
