@@ -152,13 +152,12 @@ check_key_ids(sqlite3 *db, const struct au_audit_keys *k)
 static int
 verify_db(const char *path, const char *keyfile, int64_t from)
 {
-	unsigned char prev[H], sealed[H], h[H], salt[AU_AUDIT_SALT], c[H];
+	unsigned char prev[H], sealed[H], h[H], c[H];
 	int64_t seq, expect, n = 0, first = 0, t0 = au_mono_ms();
 	size_t ncp, ci = 0;
 	sqlite3_stmt *s;
 	sqlite3 *db;
 	struct stat st;
-	jv rec;
 	int rc, epoch;
 
 	if (stat(path, &st) != 0)
@@ -212,14 +211,12 @@ verify_db(const char *path, const char *keyfile, int64_t from)
 		if (memcmp(h, sqlite3_column_blob(s, 6), H) != 0)
 			bad("seq %lld: hash mismatch", (long long)seq);
 		if (keys != NULL) {
-			if (au_audit_open_event(keys, seq, prev, epoch,
+			if (au_audit_open_digest(keys, seq, prev, epoch,
 			    sqlite3_column_blob(s, 3),
 			    sqlite3_column_blob(s, 4),
-			    sqlite3_column_bytes(s, 4), &rec, salt) != 0)
+			    sqlite3_column_bytes(s, 4), c) != 0)
 				bad("seq %lld: %s", (long long)seq,
 				    au_errmsg());
-			au_audit_digest(rec, salt, jv_null(), jv_null(), c);
-			jv_free(rec);
 			if (memcmp(c, sqlite3_column_blob(s, 5), H) != 0)
 				bad("seq %lld: content digest mismatch",
 				    (long long)seq);

@@ -36,6 +36,11 @@ struct au_audit_keys {
 		char id[17];
 	} *v;
 	size_t n;
+	/* au_audit_open_digest's, kept from one event to the next. */
+	EVP_CIPHER_CTX *gcm;
+	int gcm_epoch;
+	unsigned char *pt;
+	size_t ptcap;
 };
 
 struct au_audit_pub {
@@ -1023,6 +1028,8 @@ au_audit_keys_free(struct au_audit_keys *k)
 	if (k->v != NULL)
 		OPENSSL_cleanse(k->v, k->n * sizeof *k->v);
 	free(k->v);
+	EVP_CIPHER_CTX_free(k->gcm);
+	free(k->pt);
 	free(k);
 }
 
@@ -1926,6 +1933,58 @@ au_audit_open_event(const struct au_audit_keys *k, int64_t seq,
 		return au_seterr(1, "the sealed record is not a JSON object");
 	}
 	return 0;
+}
+
+int
+au_audit_open_digest(struct au_audit_keys *k, int64_t seq,
+    const unsigned char prev[AU_AUDIT_HASH], int epoch,
+    const unsigned char nonce[AU_AUDIT_NONCE], const unsigned char *ct,
+    size_t n, unsigned char content[AU_AUDIT_HASH])
+{
+	const struct key *x = key_of(k, epoch);
+	unsigned char aad[40];
+	int len, fin, ok;
+
+	if (x == NULL)
+		return au_seterr(1, "no key for epoch %d", epoch);
+	if (n < AU_AUDIT_TAG + AU_AUDIT_SALT || n > INT32_MAX)
+		return au_seterr(1, "ciphertext too short");
+	if (k->gcm == NULL && ((k->gcm = EVP_CIPHER_CTX_new()) == NULL ||
+	    EVP_DecryptInit_ex(k->gcm, EVP_aes_256_gcm(), NULL, NULL,
+	    NULL) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(k->gcm, EVP_CTRL_GCM_SET_IVLEN,
+	    AU_AUDIT_NONCE, NULL) != 1))
+		return ssl_err(1, "AES-256-GCM set-up");
+	if (k->gcm_epoch != epoch) {
+		if (EVP_DecryptInit_ex(k->gcm, NULL, NULL, x->k, NULL) != 1)
+			return ssl_err(1, "AES-256-GCM set-up");
+		k->gcm_epoch = epoch;
+	}
+	if (k->ptcap < n) {
+		free(k->pt);
+		k->pt = au_xmalloc(k->ptcap = n);
+	}
+	be(aad, (uint64_t)seq, 8);
+	memcpy(aad + 8, prev, AU_AUDIT_HASH);
+	ok = EVP_DecryptInit_ex(k->gcm, NULL, NULL, NULL, nonce) == 1 &&
+	    EVP_DecryptUpdate(k->gcm, NULL, &len, aad, sizeof aad) == 1 &&
+	    EVP_DecryptUpdate(k->gcm, k->pt, &len, ct,
+	    (int)(n - AU_AUDIT_TAG)) == 1 &&
+	    EVP_CIPHER_CTX_ctrl(k->gcm, EVP_CTRL_GCM_SET_TAG, AU_AUDIT_TAG,
+	    (void *)(ct + n - AU_AUDIT_TAG)) == 1 &&
+	    EVP_DecryptFinal_ex(k->gcm, k->pt + len, &fin) == 1;
+	n -= AU_AUDIT_TAG;
+	if (!ok)
+		au_seterr(1, "GCM tag mismatch (wrong key, or the event was "
+		    "altered)");
+	else if (digest_text((char *)k->pt + AU_AUDIT_SALT,
+	    n - AU_AUDIT_SALT, k->pt, 0, content) != 0) {
+		au_seterr(1, "the sealed record is not a JSON object in the "
+		    "compact form");
+		ok = 0;
+	}
+	OPENSSL_cleanse(k->pt, n);
+	return ok ? 0 : 1;
 }
 
 /* ---- for exports -------------------------------------------------------- */

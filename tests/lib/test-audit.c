@@ -1021,10 +1021,12 @@ test_text(void)
 	struct au_audit_prep *p;
 	const char *line;
 	char *lines[NTEXTS + 2], *s, why[256];
+	unsigned char prev[AU_AUDIT_HASH], c[AU_AUDIT_HASH];
 	struct au_audit *a;
+	struct row *v;
 	sqlite3 *db;
 	jv recs, got, want;
-	int i, n = NTEXTS + 2, as_is;
+	int i, n = NTEXTS + 2, nr, as_is, good;
 
 	if (au_audit_init(&f) != 0 || au_db_open(at("text/state.db"),
 	    &db) != 0 || au_audit_keys_load(f.key, &k) != 0 ||
@@ -1066,6 +1068,26 @@ test_text(void)
 		free(lines[i]);
 	}
 	jv_free(recs);
+
+	memset(prev, 0, sizeof prev);
+	good = (nr = rows_load(db, &v)) == n;
+	for (i = 0; good && i < nr; i++) {
+		good = au_audit_open_digest(k, v[i].seq, prev, v[i].epoch,
+		    v[i].nonce, v[i].ct, v[i].n, c) == 0 &&
+		    memcmp(c, v[i].content, sizeof c) == 0;
+		memcpy(prev, v[i].hash, sizeof prev);
+	}
+	ok(good, "open_digest: each event's content digest, from its text");
+	if (nr > 1) {
+		v[1].ct[0] ^= 1;
+		is_int(au_audit_open_digest(k, 2, v[0].hash, v[1].epoch,
+		    v[1].nonce, v[1].ct, v[1].n, c), 1,
+		    "open_digest: a flipped bit, 1");
+		is_int(au_audit_open_digest(k, 2, v[0].hash, v[1].epoch + 1,
+		    v[1].nonce, v[1].ct, v[1].n, c), 1,
+		    "open_digest: no key for the epoch, 1");
+	}
+	rows_free(v, nr < 0 ? 0 : nr);
 	au_audit_keys_free(k);
 	au_db_close(db);
 	files_free(&f);
