@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -149,21 +150,225 @@ check_key_ids(sqlite3 *db, const struct au_audit_keys *k)
 	sqlite3_finalize(s);
 }
 
+/* The rows are read in batches.  While this thread reads one, a helper
+ * digests the nonces and ciphertexts of the one before (and, with the
+ * key, opens them): most of the hashing.  This thread then extends the
+ * chain through the batch and checks its rows in order, so that the
+ * first bad event is named as if one thread did it all. */
+#define NROWS 1024
+
+struct vrow {
+	int64_t seq, ts;
+	int epoch, malformed;
+	int open;		/* with the key: 0, 1 not opened (msg), 2 a
+				 * content digest that differs */
+	char *msg;
+	size_t off, len;	/* of its nonce and ciphertext, in blob */
+	unsigned char content[H], hash[H], sealed[H];
+};
+
+struct vbatch {
+	struct vrow r[NROWS];
+	size_t n;
+	struct au_buf blob;
+	unsigned char prev[H];	/* the hash stored before r[0] */
+};
+
+/* File-wide, so that they are still reachable when bad() exits. */
+static struct vbatch vb[2];
+static struct {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct vbatch *job;
+	int on, quit;
+} helper;
+
+/* Digest (and open) what b holds.  With the key, each event opens
+ * against the hash stored before it: where that is not the one the
+ * chain gives, the chain fails first. */
+static void
+digest_batch(struct vbatch *b)
+{
+	const unsigned char *prev = b->prev, *p;
+	unsigned char c[H];
+	struct vrow *r;
+	size_t i;
+
+	for (i = 0; i < b->n; i++, prev = r->hash) {
+		r = &b->r[i];
+		if (r->malformed)
+			continue;
+		p = (const unsigned char *)b->blob.s + r->off;
+		au_audit_sealed(p, p + AU_AUDIT_NONCE, r->len, r->sealed);
+		if (keys == NULL)
+			continue;
+		if (au_audit_open_digest(keys, r->seq, prev, r->epoch, p,
+		    p + AU_AUDIT_NONCE, r->len, c) != 0) {
+			r->open = 1;
+			r->msg = au_xstrdup(au_errmsg());
+		} else if (memcmp(c, r->content, H) != 0)
+			r->open = 2;
+	}
+}
+
+static void *
+helper_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&helper.mu);
+	for (;;) {
+		while (helper.job == NULL && !helper.quit)
+			pthread_cond_wait(&helper.cv, &helper.mu);
+		if (helper.quit)
+			break;
+		pthread_mutex_unlock(&helper.mu);
+		digest_batch(helper.job);
+		pthread_mutex_lock(&helper.mu);
+		helper.job = NULL;
+		pthread_cond_broadcast(&helper.cv);
+	}
+	pthread_mutex_unlock(&helper.mu);
+	return NULL;
+}
+
+static void
+helper_start(void)
+{
+	pthread_mutex_init(&helper.mu, NULL);
+	pthread_cond_init(&helper.cv, NULL);
+	helper.on = pthread_create(&helper.thread, NULL, helper_main,
+	    NULL) == 0;
+}
+
+/* Have b digested: by the helper, or here if there is none. */
+static void
+submit(struct vbatch *b)
+{
+	if (!helper.on) {
+		digest_batch(b);
+		return;
+	}
+	pthread_mutex_lock(&helper.mu);
+	helper.job = b;
+	pthread_cond_broadcast(&helper.cv);
+	pthread_mutex_unlock(&helper.mu);
+}
+
+static void
+await(void)
+{
+	pthread_mutex_lock(&helper.mu);
+	while (helper.job != NULL)
+		pthread_cond_wait(&helper.cv, &helper.mu);
+	pthread_mutex_unlock(&helper.mu);
+}
+
+static void
+helper_stop(void)
+{
+	if (!helper.on)
+		return;
+	pthread_mutex_lock(&helper.mu);
+	helper.quit = 1;
+	pthread_cond_broadcast(&helper.cv);
+	pthread_mutex_unlock(&helper.mu);
+	pthread_join(helper.thread, NULL);
+}
+
+/* Read up to NROWS rows into b, the first after the one whose stored
+ * hash is prev: the last sqlite3_step result (SQLITE_ROW when b is
+ * full and more may follow). */
+static int
+fill(sqlite3_stmt *s, struct vbatch *b, const unsigned char prev[H])
+{
+	struct vrow *r;
+	int rc = SQLITE_ROW;
+
+	memcpy(b->prev, prev, H);
+	b->n = 0;
+	b->blob.len = 0;
+	while (b->n < NROWS && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		r = &b->r[b->n++];
+		r->seq = sqlite3_column_int64(s, 0);
+		r->ts = sqlite3_column_int64(s, 1);
+		r->epoch = sqlite3_column_int(s, 2);
+		r->open = 0;
+		r->malformed = sqlite3_column_bytes(s, 3) != AU_AUDIT_NONCE ||
+		    sqlite3_column_bytes(s, 5) != H ||
+		    sqlite3_column_bytes(s, 6) != H;
+		if (r->malformed) {
+			memset(r->hash, 0, H);
+			continue;
+		}
+		memcpy(r->content, sqlite3_column_blob(s, 5), H);
+		memcpy(r->hash, sqlite3_column_blob(s, 6), H);
+		r->off = b->blob.len;
+		r->len = sqlite3_column_bytes(s, 4);
+		au_buf_add(&b->blob, sqlite3_column_blob(s, 3),
+		    AU_AUDIT_NONCE);
+		au_buf_add(&b->blob, sqlite3_column_blob(s, 4), r->len);
+	}
+	return rc;
+}
+
+/* Where the check of the chain stands. */
+struct chain {
+	unsigned char prev[H];
+	int64_t expect, n, first;
+	size_t ci, ncp;
+};
+
+static void
+check_batch(struct chain *c, const struct vbatch *b)
+{
+	const struct vrow *r;
+	unsigned char h[H];
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		r = &b->r[i];
+		if (r->seq != c->expect)
+			bad("seq %lld: missing", (long long)c->expect);
+		if (r->malformed)
+			bad("seq %lld: malformed row", (long long)r->seq);
+		au_audit_chain(c->prev, r->seq, r->ts, r->epoch, r->content,
+		    r->sealed, h);
+		if (memcmp(h, r->hash, H) != 0)
+			bad("seq %lld: hash mismatch", (long long)r->seq);
+		if (r->open == 1)
+			bad("seq %lld: %s", (long long)r->seq, r->msg);
+		if (r->open == 2)
+			bad("seq %lld: content digest mismatch",
+			    (long long)r->seq);
+		for (; c->ci < c->ncp && cps[c->ci].size == r->seq; c->ci++)
+			if (memcmp(cps[c->ci].head, h, H) != 0)
+				bad("checkpoint %lld: head mismatch (the log "
+				    "was rewritten)", (long long)r->seq);
+		memcpy(c->prev, h, H);
+		if (c->first == 0)
+			c->first = r->seq;
+		c->n++;
+		c->expect++;
+	}
+}
+
 static int
 verify_db(const char *path, const char *keyfile, int64_t from)
 {
-	unsigned char prev[H], sealed[H], h[H], c[H];
-	int64_t seq, expect, n = 0, first = 0, t0 = au_mono_ms();
-	size_t ncp, ci = 0;
+	struct chain c = { { 0 }, 1, 0, 0, 0, 0 };
+	int64_t t0 = au_mono_ms();
 	sqlite3_stmt *s;
 	sqlite3 *db;
 	struct stat st;
-	int rc, epoch;
+	int rc, cur;
 
 	if (stat(path, &st) != 0)
 		au_die(EX_NOINPUT, "%s:", path);
-	if ((rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY,
-	    NULL)) != SQLITE_OK)
+	/* One thread only uses the connection: no locking for each of the
+	 * many calls a row takes. */
+	if ((rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOMUTEX, NULL)) != SQLITE_OK)
 		au_die(EX_NOINPUT, "%s: %s", path, sqlite3_errstr(rc));
 	sqlite3_busy_timeout(db, 5000);
 	if (sqlite3_prepare_v2(db, "SELECT seq, ts, epoch, nonce, sealed, "
@@ -176,72 +381,49 @@ verify_db(const char *path, const char *keyfile, int64_t from)
 			au_die(rc, "%s", au_errmsg());
 		check_key_ids(db, keys);
 	}
-	cps = checkpoints(db, &ncp);
-	memset(prev, 0, H);
-	expect = from > 1 ? from : 1;
-	if (expect > 1) {
+	cps = checkpoints(db, &c.ncp);
+	c.expect = from > 1 ? from : 1;
+	if (c.expect > 1) {
 		sqlite3_stmt *p;
 
 		sqlite3_prepare_v2(db, "SELECT hash FROM audit_events WHERE "
 		    "seq = ?1", -1, &p, NULL);
-		sqlite3_bind_int64(p, 1, expect - 1);
+		sqlite3_bind_int64(p, 1, c.expect - 1);
 		if (sqlite3_step(p) != SQLITE_ROW ||
 		    sqlite3_column_bytes(p, 0) != H)
-			bad("seq %lld: missing", (long long)(expect - 1));
-		memcpy(prev, sqlite3_column_blob(p, 0), H);
+			bad("seq %lld: missing", (long long)(c.expect - 1));
+		memcpy(c.prev, sqlite3_column_blob(p, 0), H);
 		sqlite3_finalize(p);
 	}
-	while (ci < ncp && cps[ci].size < expect)
-		ci++;
-	sqlite3_bind_int64(s, 1, expect);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		seq = sqlite3_column_int64(s, 0);
-		if (seq != expect)
-			bad("seq %lld: missing", (long long)expect);
-		epoch = sqlite3_column_int(s, 2);
-		if (sqlite3_column_bytes(s, 3) != AU_AUDIT_NONCE ||
-		    sqlite3_column_bytes(s, 5) != H ||
-		    sqlite3_column_bytes(s, 6) != H)
-			bad("seq %lld: malformed row", (long long)seq);
-		au_audit_sealed(sqlite3_column_blob(s, 3),
-		    sqlite3_column_blob(s, 4), sqlite3_column_bytes(s, 4),
-		    sealed);
-		au_audit_chain(prev, seq, sqlite3_column_int64(s, 1), epoch,
-		    sqlite3_column_blob(s, 5), sealed, h);
-		if (memcmp(h, sqlite3_column_blob(s, 6), H) != 0)
-			bad("seq %lld: hash mismatch", (long long)seq);
-		if (keys != NULL) {
-			if (au_audit_open_digest(keys, seq, prev, epoch,
-			    sqlite3_column_blob(s, 3),
-			    sqlite3_column_blob(s, 4),
-			    sqlite3_column_bytes(s, 4), c) != 0)
-				bad("seq %lld: %s", (long long)seq,
-				    au_errmsg());
-			if (memcmp(c, sqlite3_column_blob(s, 5), H) != 0)
-				bad("seq %lld: content digest mismatch",
-				    (long long)seq);
-		}
-		for (; ci < ncp && cps[ci].size == seq; ci++)
-			if (memcmp(cps[ci].head, h, H) != 0)
-				bad("checkpoint %lld: head mismatch (the log "
-				    "was rewritten)", (long long)seq);
-		memcpy(prev, h, H);
-		if (first == 0)
-			first = seq;
-		n++;
-		expect++;
+	while (c.ci < c.ncp && cps[c.ci].size < c.expect)
+		c.ci++;
+	sqlite3_bind_int64(s, 1, c.expect);
+	helper_start();
+	rc = fill(s, &vb[0], c.prev);
+	for (cur = 0; vb[cur].n > 0; cur = !cur) {
+		submit(&vb[cur]);
+		if (rc == SQLITE_ROW)
+			rc = fill(s, &vb[!cur], vb[cur].r[vb[cur].n - 1].hash);
+		else
+			vb[!cur].n = 0;
+		await();
+		check_batch(&c, &vb[cur]);
 	}
+	helper_stop();
 	if (rc != SQLITE_DONE)
 		au_die(au_db_error(db, rc), "%s", au_errmsg());
 	sqlite3_finalize(s);
-	if (ci < ncp)
+	if (c.ci < c.ncp)
 		bad("truncated: checkpoint %lld signs more events than the "
-		    "log holds (%lld)", (long long)cps[ncp - 1].size,
-		    (long long)(expect - 1));
-	summary("db", n, first, expect - 1, (int64_t)ncp, keys != NULL,
-	    expect - 1 - (ncp > 0 ? cps[ncp - 1].size : 0), t0);
+		    "log holds (%lld)", (long long)cps[c.ncp - 1].size,
+		    (long long)(c.expect - 1));
+	summary("db", c.n, c.first, c.expect - 1, (int64_t)c.ncp,
+	    keys != NULL, c.expect - 1 - (c.ncp > 0 ?
+	    cps[c.ncp - 1].size : 0), t0);
 	free(cps);
 	au_audit_keys_free(keys);
+	au_buf_free(&vb[0].blob);
+	au_buf_free(&vb[1].blob);
 	sqlite3_close(db);
 	return 0;
 }
