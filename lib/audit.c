@@ -417,6 +417,23 @@ leafcmp(const void *a, const void *b)
 	return x->len < y->len ? -1 : x->len > y->len;
 }
 
+/* The content digest of the n leaves at v, sorted here. */
+static void
+content(struct leaf *v, size_t n, unsigned char out[AU_AUDIT_HASH])
+{
+	size_t i;
+
+	/* An empty record has no leaves, and qsort wants an array. */
+	if (n > 0)
+		qsort(v, n, sizeof *v, leafcmp);
+	h_init("au.content");
+	for (i = 0; i < n; i++) {
+		h_str(v[i].ptr, v[i].len);
+		h_add(v[i].c, AU_AUDIT_HASH);
+	}
+	h_end(out);
+}
+
 static void
 walk_free(struct walk *w)
 {
@@ -433,7 +450,6 @@ au_audit_digest(jv rec, const unsigned char *salt, jv salts, jv redacted,
 	struct walk w = { salt, salts, redacted, NULL, 0, 0, AU_BUF_INIT, 0 };
 	struct au_buf path = AU_BUF_INIT;
 	unsigned char c[AU_AUDIT_HASH];
-	size_t i;
 
 	if (jv_get_kind(rec) != JV_KIND_OBJECT)
 		return au_seterr(1, "the record is not an object");
@@ -457,15 +473,7 @@ au_audit_digest(jv rec, const unsigned char *salt, jv salts, jv redacted,
 		walk_free(&w);
 		return 1;
 	}
-	/* An empty record has no leaves, and qsort wants an array. */
-	if (w.n > 0)
-		qsort(w.v, w.n, sizeof *w.v, leafcmp);
-	h_init("au.content");
-	for (i = 0; i < w.n; i++) {
-		h_str(w.v[i].ptr, w.v[i].len);
-		h_add(w.v[i].c, AU_AUDIT_HASH);
-	}
-	h_end(out);
+	content(w.v, w.n, out);
 	walk_free(&w);
 	return 0;
 }
@@ -513,8 +521,7 @@ tescape(const char *p, const char *e, int *c)
 	    (b = memchr(hx, p[4], 16)) == NULL)
 		return 0;
 	*c = (int)((a - hx) << 4 | (b - hx));
-	if ((*c >= 0x20 && *c != 0x7f) || (*c != 0 &&
-	    memchr(is + 2, *c, 5) != NULL))
+	if ((*c >= 0x20 && *c != 0x7f) || memchr(is + 2, *c, 5) != NULL)
 		return 0;
 	return 5;
 }
@@ -737,14 +744,7 @@ digest_text(const char *json, size_t n, const unsigned char *salt,
 		for (i = 0; i < s.n; i++)
 			s.v[i].len = (i + 1 < s.n ? s.v[i + 1].ptr :
 			    s.ptrs.s + s.ptrs.len) - s.v[i].ptr;
-		if (s.n > 0)
-			qsort(s.v, s.n, sizeof *s.v, leafcmp);
-		h_init("au.content");
-		for (i = 0; i < s.n; i++) {
-			h_str(s.v[i].ptr, s.v[i].len);
-			h_add(s.v[i].c, AU_AUDIT_HASH);
-		}
-		h_end(out);
+		content(s.v, s.n, out);
 	}
 	free(s.v);
 	au_buf_free(&s.path);
