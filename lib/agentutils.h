@@ -775,4 +775,28 @@ char *au_db_path(const char *opt);
  * missing or unreadable; 78 unsafe mode or owner. */
 int au_secret_open(const char *path, int *fd);
 
+/* ---- JSON Schema (jschema.c) ------------------------------------------
+ *
+ * Draft 2020-12 validation: every keyword of the validation vocabulary,
+ * the applicators, boolean schemas, and $ref to JSON pointers within the
+ * schema ("#", "#/$defs/name"); format is an annotation only; patterns
+ * are ECMA-262 regular expressions; unknown keywords are ignored.
+ * $dynamicRef, unevaluatedItems, unevaluatedProperties and $refs to other
+ * documents or anchors are refused. */
+
+#define AU_JSCHEMA_MAXERR 100	/* errors reported per instance at most */
+
+struct au_jschema;
+/* Compile schema once for many validations: 0, or 65 with au_errmsg()
+ * naming the pointer of the bad part ("schema at \"/properties/a/type\":
+ * ..."), a bad regular expression or a $ref loop among them. */
+int au_jschema_compile(jv schema, struct au_jschema **s);
+/* Validate instance (borrowed): 0 valid, 1 invalid.  With errors not
+ * NULL, *errors is an array of {"instance", "schema", "error"} objects:
+ * the instance's JSON pointer, the failing keyword's pointer in the
+ * schema, and why (empty when valid). */
+int au_jschema_validate(const struct au_jschema *s, jv instance,
+    jv *errors);
+void au_jschema_free(struct au_jschema *s);
+
 #endif

@@ -7,7 +7,7 @@
 set -eu
 
 # build: the compiler, and the libraries the programs link
-build="gcc make libc6-dev libjq-dev libsqlite3-dev libssl-dev
+build="gcc make libc6-dev libjq-dev libonig-dev libsqlite3-dev libssl-dev
     libarchive-dev"
 # check: the test drivers, the oracles they compare against, the shells
 # the completions are for, and the tools the tests call
