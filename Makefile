@@ -71,6 +71,8 @@ LIB_SRC = lib/approval.c lib/audit.c lib/aw.c lib/conf.c lib/db.c lib/err.c \
 LIB_OBJ = $(LIB_SRC:%.c=$(B)/%.o)
 UNIT_SRC = $(wildcard tests/lib/test-*.c)
 UNITS = $(UNIT_SRC:tests/lib/%.c=$(B)/tests/%)
+# Test-only programs, built with the tests and never installed.
+DRIVERS = $(B)/tests/jschema-driver
 
 STATIC = $(B)/libagentutils.a
 SHARED = $(B)/libagentutils.so.$(SOVERSION)
@@ -81,7 +83,7 @@ MAN5 = $(wildcard man/man5/*.5)
 MAN7 = $(wildcard man/man7/*.7)
 SCHEMAS = $(wildcard share/schemas/*.schema.json)
 
-all: $(BINS) $(STATIC) $(SHARED) $(UNITS)
+all: $(BINS) $(STATIC) $(SHARED) $(UNITS) $(DRIVERS)
 
 $(B)/lib $(B)/cmd $(B)/bin $(B)/tests:
 	$(Q)mkdir -p $@
@@ -115,7 +117,11 @@ $(B)/tests/%: tests/lib/%.c tests/lib/tap.h $(STATIC) | $(B)/tests
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/lib $(ALL_LDFLAGS) -o $@ $< $(STATIC) \
 		$(LIB_LIBS)
 
--include $(LIB_OBJ:.o=.d) $(PROGS:%=$(B)/cmd/%.d) $(UNITS:=.d)
+$(B)/tests/jschema-driver: tests/jschema-driver.c $(STATIC) | $(B)/tests
+	$(SAY) CC $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATIC) $(LIB_LIBS)
+
+-include $(LIB_OBJ:.o=.d) $(PROGS:%=$(B)/cmd/%.d) $(UNITS:=.d) $(DRIVERS:=.d)
 
 deps:
 	@tools/deps.sh
