@@ -13,6 +13,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <oniguruma.h>
@@ -983,14 +984,19 @@ struct vc {
 	struct au_buf at;	/* the instance pointer, unless quiet */
 };
 
+/* Whether errors are kept no more: only the verdict counts. */
+#define DONE(c) ((c)->quiet || (c)->nerr >= AU_JSCHEMA_MAXERR)
+#define FAIL(c, ...) (DONE(c) ? 0 : fail((c), __VA_ARGS__))
+
 /* After a failure: go on only to collect more errors. */
 #define MISS(c, ok) do { \
 		(ok) = 0; \
-		if ((c)->quiet || (c)->nerr >= AU_JSCHEMA_MAXERR) \
+		if (DONE(c)) \
 			return 0; \
 	} while (0)
 
-/* Record an error of keyword kw (NULL: the schema itself) of n; 0. */
+/* Record an error of keyword kw (NULL: the schema itself) of n; 0.  Use
+ * FAIL, which spares the arguments' work when no error is kept. */
 static int AU_PRINTF(4, 5)
 fail(struct vc *c, const struct node *n, const char *kw, const char *fmt,
     ...)
@@ -999,8 +1005,6 @@ fail(struct vc *c, const struct node *n, const char *kw, const char *fmt,
 	va_list ap;
 	jv e;
 
-	if (c->quiet || c->nerr >= AU_JSCHEMA_MAXERR)
-		return 0;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
@@ -1109,7 +1113,7 @@ check_type(struct vc *c, const struct node *n, jv v)
 	struct au_buf b = AU_BUF_INIT;
 	int i;
 
-	if (c->quiet)
+	if (DONE(c))
 		return 0;
 	au_buf_adds(&b, "");
 	for (i = 0; i < NTYPES; i++)
@@ -1128,22 +1132,22 @@ check_number(struct vc *c, const struct node *n, double d)
 	int ok = 1;
 
 	if ((n->has_num & 1u << N_MIN) && d < n->num[N_MIN]) {
-		fail(c, n, "minimum", "%s is less than the minimum %s",
+		FAIL(c, n, "minimum", "%s is less than the minimum %s",
 		    shownum(d), shownum(n->num[N_MIN]));
 		MISS(c, ok);
 	}
 	if ((n->has_num & 1u << N_MAX) && d > n->num[N_MAX]) {
-		fail(c, n, "maximum", "%s is greater than the maximum %s",
+		FAIL(c, n, "maximum", "%s is greater than the maximum %s",
 		    shownum(d), shownum(n->num[N_MAX]));
 		MISS(c, ok);
 	}
 	if ((n->has_num & 1u << N_XMIN) && d <= n->num[N_XMIN]) {
-		fail(c, n, "exclusiveMinimum", "%s is not greater than %s",
+		FAIL(c, n, "exclusiveMinimum", "%s is not greater than %s",
 		    shownum(d), shownum(n->num[N_XMIN]));
 		MISS(c, ok);
 	}
 	if ((n->has_num & 1u << N_XMAX) && d >= n->num[N_XMAX]) {
-		fail(c, n, "exclusiveMaximum", "%s is not less than %s",
+		FAIL(c, n, "exclusiveMaximum", "%s is not less than %s",
 		    shownum(d), shownum(n->num[N_XMAX]));
 		MISS(c, ok);
 	}
@@ -1154,7 +1158,7 @@ check_number(struct vc *c, const struct node *n, double d)
 		q = d / m;
 		if (d == floor(d) && m == floor(m) ? fmod(d, m) != 0 :
 		    !isfinite(q) || q != floor(q)) {
-			fail(c, n, "multipleOf", "%s is not a multiple of %s",
+			FAIL(c, n, "multipleOf", "%s is not a multiple of %s",
 			    shownum(d), shownum(m));
 			MISS(c, ok);
 		}
@@ -1171,18 +1175,18 @@ check_string(struct vc *c, const struct node *n, jv v)
 	if (n->lim[L_MINLEN] >= 0 || n->lim[L_MAXLEN] >= 0) {
 		len = jv_string_length_codepoints(jv_copy(v));
 		if (len < n->lim[L_MINLEN]) {
-			fail(c, n, "minLength", "string of %.0f characters is "
+			FAIL(c, n, "minLength", "string of %.0f characters is "
 			    "shorter than %.0f", len, n->lim[L_MINLEN]);
 			MISS(c, ok);
 		}
 		if (n->lim[L_MAXLEN] >= 0 && len > n->lim[L_MAXLEN]) {
-			fail(c, n, "maxLength", "string of %.0f characters is "
+			FAIL(c, n, "maxLength", "string of %.0f characters is "
 			    "longer than %.0f", len, n->lim[L_MAXLEN]);
 			MISS(c, ok);
 		}
 	}
 	if (n->pattern != NULL && (r = regex_match(n->pattern, v)) != 1) {
-		fail(c, n, "pattern", r == 0 ? "%s does not match the pattern "
+		FAIL(c, n, "pattern", r == 0 ? "%s does not match the pattern "
 		    "%s" : "%s: the pattern %s needs too much backtracking",
 		    show(v), au_quote(n->pattern_src));
 		MISS(c, ok);
@@ -1190,46 +1194,97 @@ check_string(struct vc *c, const struct node *n, jv v)
 	return ok;
 }
 
-/* The index of an item equal to item i of a, or -1. */
-static int
-unique_pairs(jv a, int len, int *first)
+static uint64_t
+mix(uint64_t h)
 {
-	int i, j;
-
-	for (i = 1; i < len; i++)
-		for (j = 0; j < i; j++)
-			if (jv_equal(jv_array_get(jv_copy(a), i),
-			    jv_array_get(jv_copy(a), j))) {
-				*first = j;
-				return i;
-			}
-	return -1;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	return h ^ (h >> 33);
 }
 
-/* Whether array a (borrowed) has two equal items: the second's index,
- * the first's in *first; or -1.  Long arrays are sorted first. */
+/* A hash of v (borrowed) that JSON equality keeps: numbers by value,
+ * objects whatever the order of their members. */
+static uint64_t
+jhash(jv v)
+{
+	const unsigned char *p;
+	uint64_t h;
+	double d;
+	int i, n;
+	jv k, x;
+
+	switch (jv_get_kind(v)) {
+	case JV_KIND_NUMBER:
+		d = jv_number_value(v) + 0.0;	/* -0 as 0 */
+		memcpy(&h, &d, sizeof h);
+		return mix(h);
+	case JV_KIND_STRING:
+		p = (const unsigned char *)jv_string_value(v);
+		n = jv_string_length_bytes(jv_copy(v));
+		for (h = 14695981039346656037ULL, i = 0; i < n; i++)
+			h = (h ^ p[i]) * 1099511628211ULL;
+		return h;
+	case JV_KIND_ARRAY:
+		n = jv_array_length(jv_copy(v));
+		for (h = 5, i = 0; i < n; i++) {
+			x = jv_array_get(jv_copy(v), i);
+			h = mix(h + jhash(x));
+			jv_free(x);
+		}
+		return h;
+	case JV_KIND_OBJECT:
+		h = 6;
+		for (i = jv_object_iter(v); jv_object_iter_valid(v, i);
+		    i = jv_object_iter_next(v, i)) {
+			k = jv_object_iter_key(v, i);
+			x = jv_object_iter_value(v, i);
+			h += mix(jhash(k) ^ mix(jhash(x)));
+			jv_free(k);
+			jv_free(x);
+		}
+		return h;
+	default:
+		return (uint64_t)jv_get_kind(v);
+	}
+}
+
+/* Whether array a (borrowed) of len items has two equal ones: the
+ * second's index, the first's in *first; or -1.  The items go into a
+ * hash table by jhash, compared only when their hashes are equal. */
 static int
 duplicate(jv a, int len, int *first)
 {
-	jv idx;
-	int i, dup = -1, p, q;
+	uint64_t hbuf[32], *hash = hbuf;
+	int sbuf[64], *slot = sbuf, i, dup = -1;
+	size_t mask = 63, s;
+	jv x;
 
-	if (len <= 16)
-		return unique_pairs(a, len, first);
-	idx = jv_array();
-	for (i = 0; i < len; i++)
-		idx = jv_array_append(idx, jv_number(i));
-	idx = jv_sort(idx, jv_copy(a));
-	for (i = 1; dup < 0 && i < len; i++) {
-		p = (int)jv_number_value(jv_array_get(jv_copy(idx), i - 1));
-		q = (int)jv_number_value(jv_array_get(jv_copy(idx), i));
-		if (jv_equal(jv_array_get(jv_copy(a), p),
-		    jv_array_get(jv_copy(a), q))) {
-			*first = p < q ? p : q;
-			dup = p < q ? q : p;
-		}
+	while (mask + 1 < (size_t)len * 2)
+		mask = mask << 1 | 1;
+	if (len > 32) {
+		hash = au_xcalloc((size_t)len, sizeof *hash);
+		slot = au_xcalloc(mask + 1, sizeof *slot);
 	}
-	jv_free(idx);
+	memset(slot, 0xff, (mask + 1) * sizeof *slot);
+	for (i = 0; dup < 0 && i < len; i++) {
+		x = jv_array_get(jv_copy(a), i);
+		hash[i] = jhash(x);
+		for (s = hash[i] & mask; slot[s] >= 0; s = (s + 1) & mask)
+			if (hash[slot[s]] == hash[i] && jv_equal(jv_copy(x),
+			    jv_array_get(jv_copy(a), slot[s]))) {
+				*first = slot[s];
+				dup = i;
+				break;
+			}
+		slot[s] = i;
+		jv_free(x);
+	}
+	if (len > 32) {
+		free(hash);
+		free(slot);
+	}
 	return dup;
 }
 
@@ -1242,17 +1297,17 @@ check_array(struct vc *c, const struct node *n, jv v)
 	jv item;
 
 	if (len < n->lim[L_MINITEMS]) {
-		fail(c, n, "minItems", "array of %d items has fewer than %.0f",
+		FAIL(c, n, "minItems", "array of %d items has fewer than %.0f",
 		    len, n->lim[L_MINITEMS]);
 		MISS(c, ok);
 	}
 	if (n->lim[L_MAXITEMS] >= 0 && len > n->lim[L_MAXITEMS]) {
-		fail(c, n, "maxItems", "array of %d items has more than %.0f",
+		FAIL(c, n, "maxItems", "array of %d items has more than %.0f",
 		    len, n->lim[L_MAXITEMS]);
 		MISS(c, ok);
 	}
 	if (n->unique && (r = duplicate(v, len, &first)) >= 0) {
-		fail(c, n, "uniqueItems", "items %d and %d are equal", first,
+		FAIL(c, n, "uniqueItems", "items %d and %d are equal", first,
 		    r);
 		MISS(c, ok);
 	}
@@ -1263,7 +1318,7 @@ check_array(struct vc *c, const struct node *n, jv v)
 		item = jv_array_get(jv_copy(v), i);
 		mark = enter_index(c, (size_t)i);
 		if (s->boolean == 0 && s == n->items)
-			r = fail(c, s, NULL, "no item allowed after the first "
+			r = FAIL(c, s, NULL, "no item allowed after the first "
 			    "%zu", n->prefix.len);
 		else
 			r = check(c, s, item);
@@ -1285,16 +1340,16 @@ check_array(struct vc *c, const struct node *n, jv v)
 			break;
 	}
 	if (n->lim[L_MINCONT] < 0 && count == 0) {
-		fail(c, n, "contains", "no item matches the contains schema");
+		FAIL(c, n, "contains", "no item matches the contains schema");
 		MISS(c, ok);
 	}
 	if (count < n->lim[L_MINCONT]) {
-		fail(c, n, "minContains", "%d items match the contains "
+		FAIL(c, n, "minContains", "%d items match the contains "
 		    "schema, fewer than %.0f", count, n->lim[L_MINCONT]);
 		MISS(c, ok);
 	}
 	if (n->lim[L_MAXCONT] >= 0 && count > n->lim[L_MAXCONT]) {
-		fail(c, n, "maxContains", "%d items match the contains "
+		FAIL(c, n, "maxContains", "%d items match the contains "
 		    "schema, more than %.0f", count, n->lim[L_MAXCONT]);
 		MISS(c, ok);
 	}
@@ -1313,7 +1368,7 @@ check_member(struct vc *c, const struct node *n, jv k, jv val)
 	int ok = 1, r;
 
 	if (n->propnames != NULL && !test(c, n->propnames, k)) {
-		fail(c, n, "propertyNames", "property name %s is not allowed",
+		FAIL(c, n, "propertyNames", "property name %s is not allowed",
 		    show(k));
 		MISS(c, ok);
 	}
@@ -1322,7 +1377,7 @@ check_member(struct vc *c, const struct node *n, jv k, jv val)
 			continue;
 		known = 1;
 		mark = enter_key(c, k);
-		r = r < 0 ? fail(c, n, "patternProperties", "property name "
+		r = r < 0 ? FAIL(c, n, "patternProperties", "property name "
 		    "%s: a pattern needs too much backtracking", show(k)) :
 		    check(c, n->pats[i].n, val);
 		leave(c, mark);
@@ -1332,7 +1387,7 @@ check_member(struct vc *c, const struct node *n, jv k, jv val)
 	if (known || n->additional == NULL)
 		return ok;
 	mark = enter_key(c, k);
-	r = n->additional->boolean == 0 ? fail(c, n->additional, NULL,
+	r = n->additional->boolean == 0 ? FAIL(c, n->additional, NULL,
 	    "property %s is not allowed", show(k)) :
 	    check(c, n->additional, val);
 	leave(c, mark);
@@ -1349,18 +1404,18 @@ check_object(struct vc *c, const struct node *n, jv v)
 	jv k, val;
 
 	if (len < n->lim[L_MINPROPS]) {
-		fail(c, n, "minProperties", "object of %d properties has "
+		FAIL(c, n, "minProperties", "object of %d properties has "
 		    "fewer than %.0f", len, n->lim[L_MINPROPS]);
 		MISS(c, ok);
 	}
 	if (n->lim[L_MAXPROPS] >= 0 && len > n->lim[L_MAXPROPS]) {
-		fail(c, n, "maxProperties", "object of %d properties has "
+		FAIL(c, n, "maxProperties", "object of %d properties has "
 		    "more than %.0f", len, n->lim[L_MAXPROPS]);
 		MISS(c, ok);
 	}
 	for (j = 0; j < n->nrequired; j++)
 		if (!jv_object_has(jv_copy(v), jv_copy(n->required[j]))) {
-			fail(c, n, "required", "missing required property %s",
+			FAIL(c, n, "required", "missing required property %s",
 			    show(n->required[j]));
 			MISS(c, ok);
 		}
@@ -1370,7 +1425,7 @@ check_object(struct vc *c, const struct node *n, jv v)
 		for (i = 0; (size_t)i < n->dreq[j].nreq; i++)
 			if (!jv_object_has(jv_copy(v),
 			    jv_copy(n->dreq[j].req[i]))) {
-				fail(c, n, "dependentRequired", "property %s "
+				FAIL(c, n, "dependentRequired", "property %s "
 				    "requires property %s",
 				    show(n->dreq[j].name),
 				    show(n->dreq[j].req[i]));
@@ -1418,7 +1473,7 @@ check_any(struct vc *c, const struct node *n, jv v)
 
 	if (jv_is_valid(n->konst) && !jv_equal(jv_copy(v),
 	    jv_copy(n->konst))) {
-		fail(c, n, "const", "expected %s", show(n->konst));
+		FAIL(c, n, "const", "expected %s", show(n->konst));
 		MISS(c, ok);
 	}
 	if (jv_is_valid(n->enums)) {
@@ -1428,7 +1483,7 @@ check_any(struct vc *c, const struct node *n, jv v)
 			    i)))
 				break;
 		if (i == len) {
-			fail(c, n, "enum", "expected one of %s",
+			FAIL(c, n, "enum", "expected one of %s",
 			    show(n->enums));
 			MISS(c, ok);
 		}
@@ -1443,7 +1498,7 @@ check_any(struct vc *c, const struct node *n, jv v)
 			if (test(c, n->any.n[j], v))
 				break;
 		if (j == n->any.len) {
-			fail(c, n, "anyOf", "matches none of the %zu schemas",
+			FAIL(c, n, "anyOf", "matches none of the %zu schemas",
 			    n->any.len);
 			MISS(c, ok);
 		}
@@ -1454,16 +1509,16 @@ check_any(struct vc *c, const struct node *n, jv v)
 				first = (int)j;
 		if (matched != 1) {
 			if (matched == 0)
-				fail(c, n, "oneOf", "matches none of the %zu "
+				FAIL(c, n, "oneOf", "matches none of the %zu "
 				    "schemas", n->one.len);
 			else
-				fail(c, n, "oneOf", "matches schemas %d and "
+				FAIL(c, n, "oneOf", "matches schemas %d and "
 				    "%zu, expected exactly one", first, j - 1);
 			MISS(c, ok);
 		}
 	}
 	if (n->not != NULL && test(c, n->not, v)) {
-		fail(c, n, "not", "matches the schema it must not");
+		FAIL(c, n, "not", "matches the schema it must not");
 		MISS(c, ok);
 	}
 	if (n->if_ != NULL && (n->then != NULL || n->else_ != NULL)) {
@@ -1483,7 +1538,7 @@ check(struct vc *c, const struct node *n, jv v)
 	int ok = 1;
 
 	if (n->boolean >= 0)
-		return n->boolean ? 1 : fail(c, n, NULL, "no value is "
+		return n->boolean ? 1 : FAIL(c, n, NULL, "no value is "
 		    "allowed here");
 	bits = kind_bits(v);
 	if (n->types != 0 && !(n->types & bits)) {
@@ -1517,7 +1572,8 @@ au_jschema_validate(const struct au_jschema *s, jv instance, jv *errors)
 	memset(&c, 0, sizeof c);
 	c.quiet = errors == NULL;
 	c.errs = c.quiet ? jv_invalid() : jv_array();
-	au_buf_adds(&c.at, "");
+	if (!c.quiet)
+		au_buf_adds(&c.at, "");
 	r = check(&c, s->nodes[0], instance);
 	au_buf_free(&c.at);
 	if (errors != NULL)
