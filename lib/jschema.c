@@ -734,7 +734,8 @@ unpercent(const char *f, struct au_buf *b)
 	return 0;
 }
 
-/* Follow the unescaped pointer token tok in *v, adding it to path. */
+/* Follow the pointer token tok (still escaped) from *v, which becomes the
+ * value there, and add it to path: 0, or -1 with *v invalid. */
 static int
 step(jv *v, const char *tok, size_t len, struct au_buf *path)
 {
@@ -752,6 +753,8 @@ step(jv *v, const char *tok, size_t len, struct au_buf *path)
 			au_buf_addc(&t, tok[++i] == '0' ? '~' : '/');
 		} else {
 			au_buf_free(&t);
+			jv_free(*v);
+			*v = jv_invalid();
 			return -1;
 		}
 	}
