@@ -7,8 +7,10 @@
  *
  * Reads groups, one per line: {"schema": S, "tests": [{"data": I}, ...]}
  * (other fields ignored).  For each prints {"valid": [true, false, ...]},
- * one verdict per test, with -e also "errors": [[...], ...], or
- * {"error": "..."} when S does not compile.  With -n it validates every
+ * one verdict per test, with -e also "errors": [[...], ...] (and exit 70
+ * if a verdict given with errors is not the one given without, or if an
+ * instance has errors only when valid), or {"error": "..."} when S does
+ * not compile.  With -n it validates every
  * instance N times, prints nothing per group, and ends with one line:
  * "VALIDATIONS SECONDS" (compiling not counted).
  */
@@ -79,9 +81,15 @@ main(int argc, char **argv)
 				spent += now() - t0;
 				count += reps;
 			} else if (showerr) {
+				r = au_jschema_validate(s, data, &e);
+				if (r != au_jschema_validate(s, data, NULL) ||
+				    (r == 0) != (jv_array_length(jv_copy(e)) ==
+				    0))
+					au_die(EX_SOFTWARE, "line %ld: the "
+					    "verdicts with and without errors "
+					    "differ", rec.line);
 				verdicts = jv_array_append(verdicts,
-				    jv_bool(!au_jschema_validate(s, data,
-				    &e)));
+				    jv_bool(!r));
 				errs = jv_array_append(errs, e);
 			} else {
 				verdicts = jv_array_append(verdicts,
