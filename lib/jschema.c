@@ -33,10 +33,14 @@ static const char *const type_names[] = {
 /* Number bounds: num[] and has_num's bits. */
 enum { N_MIN, N_MAX, N_XMIN, N_XMAX, N_MULT, NNUM };
 
-/* Counts, -1 when absent. */
+/* Counts, -1 when absent: each minimum followed by its maximum. */
 enum {
 	L_MINLEN, L_MAXLEN, L_MINITEMS, L_MAXITEMS, L_MINPROPS, L_MAXPROPS,
 	L_MINCONT, L_MAXCONT, NLIM
+};
+static const char *const lim_names[NLIM] = {
+	"minLength", "maxLength", "minItems", "maxItems", "minProperties",
+	"maxProperties", "minContains", "maxContains"
 };
 
 struct node;
@@ -1128,6 +1132,27 @@ check_type(struct vc *c, const struct node *n, jv v)
 	return 0;
 }
 
+/* count against the limits lim[min] and lim[min + 1]; what names the
+ * count in messages. */
+static int
+check_count(struct vc *c, const struct node *n, int min, double count,
+    const char *what)
+{
+	int ok = 1;
+
+	if (count < n->lim[min]) {
+		FAIL(c, n, lim_names[min], "%s %.0f, less than the minimum "
+		    "%.0f", what, count, n->lim[min]);
+		MISS(c, ok);
+	}
+	if (n->lim[min + 1] >= 0 && count > n->lim[min + 1]) {
+		FAIL(c, n, lim_names[min + 1], "%s %.0f, more than the maximum "
+		    "%.0f", what, count, n->lim[min + 1]);
+		MISS(c, ok);
+	}
+	return ok;
+}
+
 static int
 check_number(struct vc *c, const struct node *n, double d)
 {
@@ -1172,22 +1197,12 @@ check_number(struct vc *c, const struct node *n, double d)
 static int
 check_string(struct vc *c, const struct node *n, jv v)
 {
-	double len;
 	int ok = 1, r;
 
-	if (n->lim[L_MINLEN] >= 0 || n->lim[L_MAXLEN] >= 0) {
-		len = jv_string_length_codepoints(jv_copy(v));
-		if (len < n->lim[L_MINLEN]) {
-			FAIL(c, n, "minLength", "string of %.0f characters is "
-			    "shorter than %.0f", len, n->lim[L_MINLEN]);
-			MISS(c, ok);
-		}
-		if (n->lim[L_MAXLEN] >= 0 && len > n->lim[L_MAXLEN]) {
-			FAIL(c, n, "maxLength", "string of %.0f characters is "
-			    "longer than %.0f", len, n->lim[L_MAXLEN]);
-			MISS(c, ok);
-		}
-	}
+	if ((n->lim[L_MINLEN] >= 0 || n->lim[L_MAXLEN] >= 0) &&
+	    !check_count(c, n, L_MINLEN, jv_string_length_codepoints(
+	    jv_copy(v)), "length"))
+		MISS(c, ok);
 	if (n->pattern != NULL && (r = regex_match(n->pattern, v)) != 1) {
 		FAIL(c, n, "pattern", r == 0 ? "%s does not match the pattern "
 		    "%s" : "%s: the pattern %s needs too much backtracking",
@@ -1299,16 +1314,8 @@ check_array(struct vc *c, const struct node *n, jv v)
 	size_t mark;
 	jv item;
 
-	if (len < n->lim[L_MINITEMS]) {
-		FAIL(c, n, "minItems", "array of %d items has fewer than %.0f",
-		    len, n->lim[L_MINITEMS]);
+	if (!check_count(c, n, L_MINITEMS, len, "item count"))
 		MISS(c, ok);
-	}
-	if (n->lim[L_MAXITEMS] >= 0 && len > n->lim[L_MAXITEMS]) {
-		FAIL(c, n, "maxItems", "array of %d items has more than %.0f",
-		    len, n->lim[L_MAXITEMS]);
-		MISS(c, ok);
-	}
 	if (n->unique && (r = duplicate(v, len, &first)) >= 0) {
 		FAIL(c, n, "uniqueItems", "items %d and %d are equal", first,
 		    r);
@@ -1346,16 +1353,8 @@ check_array(struct vc *c, const struct node *n, jv v)
 		FAIL(c, n, "contains", "no item matches the contains schema");
 		MISS(c, ok);
 	}
-	if (count < n->lim[L_MINCONT]) {
-		FAIL(c, n, "minContains", "%d items match the contains "
-		    "schema, fewer than %.0f", count, n->lim[L_MINCONT]);
+	if (!check_count(c, n, L_MINCONT, count, "contains matches"))
 		MISS(c, ok);
-	}
-	if (n->lim[L_MAXCONT] >= 0 && count > n->lim[L_MAXCONT]) {
-		FAIL(c, n, "maxContains", "%d items match the contains "
-		    "schema, more than %.0f", count, n->lim[L_MAXCONT]);
-		MISS(c, ok);
-	}
 	return ok;
 }
 
@@ -1406,16 +1405,8 @@ check_object(struct vc *c, const struct node *n, jv v)
 	size_t j, mark;
 	jv k, val;
 
-	if (len < n->lim[L_MINPROPS]) {
-		FAIL(c, n, "minProperties", "object of %d properties has "
-		    "fewer than %.0f", len, n->lim[L_MINPROPS]);
+	if (!check_count(c, n, L_MINPROPS, len, "property count"))
 		MISS(c, ok);
-	}
-	if (n->lim[L_MAXPROPS] >= 0 && len > n->lim[L_MAXPROPS]) {
-		FAIL(c, n, "maxProperties", "object of %d properties has "
-		    "more than %.0f", len, n->lim[L_MAXPROPS]);
-		MISS(c, ok);
-	}
 	for (j = 0; j < n->nrequired; j++)
 		if (!jv_object_has(jv_copy(v), jv_copy(n->required[j]))) {
 			FAIL(c, n, "required", "missing required property %s",

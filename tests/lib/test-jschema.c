@@ -438,7 +438,7 @@ test_errors(void)
 	    "errors: a false schema");
 	is_str(errors("{\"minLength\":3,\"pattern\":\"^a\"}", "\"b\""),
 	    "[{\"instance\":\"\",\"schema\":\"/minLength\","
-	    "\"error\":\"string of 1 characters is shorter than 3\"},"
+	    "\"error\":\"length 1, less than the minimum 3\"},"
 	    "{\"instance\":\"\",\"schema\":\"/pattern\","
 	    "\"error\":\"\\\"b\\\" does not match the pattern "
 	    "\\\"^a\\\"\"}]", "errors: minLength and pattern");
@@ -451,14 +451,14 @@ test_errors(void)
 	    "errors: numbers as JSON writes them");
 	is_str(errors("{\"uniqueItems\":true,\"maxItems\":2}", "[1,2,1]"),
 	    "[{\"instance\":\"\",\"schema\":\"/maxItems\","
-	    "\"error\":\"array of 3 items has more than 2\"},"
+	    "\"error\":\"item count 3, more than the maximum 2\"},"
 	    "{\"instance\":\"\",\"schema\":\"/uniqueItems\","
 	    "\"error\":\"items 0 and 2 are equal\"}]",
 	    "errors: maxItems and uniqueItems");
 	is_str(errors("{\"contains\":{\"type\":\"string\"},\"maxContains\":1}",
 	    "[\"a\",\"b\"]"),
 	    "[{\"instance\":\"\",\"schema\":\"/maxContains\","
-	    "\"error\":\"2 items match the contains schema, more than 1\"}]",
+	    "\"error\":\"contains matches 2, more than the maximum 1\"}]",
 	    "errors: maxContains");
 	is_str(errors("{\"contains\":{\"type\":\"string\"}}", "[1]"),
 	    "[{\"instance\":\"\",\"schema\":\"/contains\","
@@ -480,7 +480,7 @@ test_errors(void)
 	is_str(errors("{\"if\":{\"type\":\"string\"},\"then\":{\"minLength\":"
 	    "2}}", "\"a\""),
 	    "[{\"instance\":\"\",\"schema\":\"/then/minLength\","
-	    "\"error\":\"string of 1 characters is shorter than 2\"}]",
+	    "\"error\":\"length 1, less than the minimum 2\"}]",
 	    "errors: then, with its own pointer");
 	is_str(errors("{\"dependentRequired\":{\"a\":[\"b\"]}}", "{\"a\":1}"),
 	    "[{\"instance\":\"\",\"schema\":\"/dependentRequired\","
