@@ -136,10 +136,16 @@ ecma_init(void)
 	    ONIG_SYN_OP2_ESC_U_HEX4 | ONIG_SYN_OP2_ESC_V_VTAB);
 }
 
+/* ECMA-262's white space and line terminators, for \s: Oniguruma's \s
+ * has U+0085 and lacks U+FEFF. */
+#define ECMA_SPACE "\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a" \
+	"\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff"
+
 /* Rewrite the ECMA-262 pattern p into b where Oniguruma would read it
  * otherwise: '^' and '$' match only at the ends of the string, '.' no line
- * terminator, "[]" nothing, "[^]" anything, and '[' and '&' in a class are
- * plain characters. */
+ * terminator, \s and \S ECMA-262's white space (but for \S in a class,
+ * which Oniguruma's cannot express), "[]" nothing, "[^]" anything, and
+ * '[' and '&' in a class are plain characters. */
 static void
 ecma_rewrite(const char *p, size_t n, struct au_buf *b)
 {
@@ -148,7 +154,14 @@ ecma_rewrite(const char *p, size_t n, struct au_buf *b)
 
 	au_buf_adds(b, "");
 	while (i < n) {
-		if (p[i] == '\\' && i + 1 < n) {
+		if (p[i] == '\\' && i + 1 < n && p[i + 1] == 's') {
+			au_buf_adds(b, cls ? ECMA_SPACE : "[" ECMA_SPACE "]");
+			i += 2;
+		} else if (p[i] == '\\' && i + 1 < n && p[i + 1] == 'S' &&
+		    !cls) {
+			au_buf_adds(b, "[^" ECMA_SPACE "]");
+			i += 2;
+		} else if (p[i] == '\\' && i + 1 < n) {
 			au_buf_add(b, p + i, 2);
 			i += 2;
 		} else if (cls) {
