@@ -1,0 +1,372 @@
+#!/usr/bin/env python3
+"""tests/mcp/server.py - an MCP server over stdio for the tests.
+
+It speaks the Model Context Protocol as the specification has it:
+newline-delimited JSON-RPC 2.0 on stdin and stdout, `initialize` with
+version negotiation, `tools/list` paginated with an opaque cursor,
+`tools/call`, `ping`, `notifications/cancelled`, progress and logging
+notifications, and requests of its own to the client.  Python's standard
+library only.
+
+Tools: echo {text}, add {a, b}, sleep {ms} (honours cancellation),
+progress {steps} (notifications/progress to the call's progressToken),
+log {level, text} (notifications/message), fail {text} (an isError
+result), ask_sampling {method} (sends the client a request, by default
+sampling/createMessage, and reports the answer it got), getenv {name},
+and stats (what the server saw: the client, notifications/initialized,
+cancellations, tools/list pages served).
+
+Misbehaviour on request, for the client's hostile-server tests:
+  --garbage        a malformed line before each tools/call answer
+  --wrong-id       an answer with an id nobody asked for before each
+                   tools/call answer
+  --huge N         tools/call answers carry a text of N bytes
+  --silent         answer nothing at all
+  --exit-mid-call  exit with status 3 on tools/call, a word on stderr first
+  --old-version    speak only protocol version 2024-11-05
+  --bad-version    answer initialize with version 1999-01-01
+  --protocol V     answer initialize with version V, whatever was offered
+  --stderr-noise   256 KiB on stderr at the start, 4 KiB per message
+  --ignore-cancel  sleep finishes and answers even when cancelled
+  --stubborn       ignore SIGTERM and the end of stdin
+  --flood          on tools/call, send log notifications forever
+and --page N (tools per tools/list page, default 5), --extra N (that
+many more tools, tool_001 ... echoing like echo).
+"""
+import json
+import os
+import select
+import signal
+import sys
+import time
+
+VERSIONS = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"]
+
+
+def schema(props, required=()):
+    return {"type": "object", "properties": props,
+            "required": list(required)}
+
+
+STR = {"type": "string"}
+NUM = {"type": "number"}
+TOOLS = [
+    {"name": "echo", "description": "Say the text back.",
+     "inputSchema": schema({"text": STR}, ["text"]),
+     "annotations": {"readOnlyHint": True}},
+    {"name": "add", "description": "Add two numbers.",
+     "inputSchema": schema({"a": NUM, "b": NUM}, ["a", "b"]),
+     "outputSchema": schema({"sum": NUM}, ["sum"])},
+    {"name": "sleep", "description": "Sleep ms milliseconds.",
+     "inputSchema": schema({"ms": NUM}, ["ms"])},
+    {"name": "progress", "description": "Report progress steps times.",
+     "inputSchema": schema({"steps": NUM})},
+    {"name": "log", "description": "Send a log message.",
+     "inputSchema": schema({"level": STR, "text": STR}, ["text"])},
+    {"name": "fail", "description": "Fail with the text.",
+     "inputSchema": schema({"text": STR})},
+    {"name": "ask_sampling", "description": "Ask the client something.",
+     "inputSchema": schema({"method": STR})},
+    {"name": "getenv", "description": "A variable of the environment.",
+     "inputSchema": schema({"name": STR}, ["name"])},
+    {"name": "stats", "description": "What the server saw.",
+     "inputSchema": schema({})},
+]
+
+
+class Opts:
+    page = 5
+    extra = 0
+    garbage = wrong_id = silent = exit_mid_call = False
+    noise = ignore_cancel = stubborn = flood = False
+    huge = None
+    protocol = None
+    versions = VERSIONS
+
+
+def parse_args(argv):
+    o = Opts()
+    it = iter(argv)
+    for a in it:
+        if a == "--page":
+            o.page = int(next(it))
+        elif a == "--extra":
+            o.extra = int(next(it))
+        elif a == "--huge":
+            o.huge = int(next(it))
+        elif a == "--protocol":
+            o.protocol = next(it)
+        elif a == "--bad-version":
+            o.protocol = "1999-01-01"
+        elif a == "--old-version":
+            o.versions = ["2024-11-05"]
+        elif a == "--garbage":
+            o.garbage = True
+        elif a == "--wrong-id":
+            o.wrong_id = True
+        elif a == "--silent":
+            o.silent = True
+        elif a == "--exit-mid-call":
+            o.exit_mid_call = True
+        elif a == "--stderr-noise":
+            o.noise = True
+        elif a == "--ignore-cancel":
+            o.ignore_cancel = True
+        elif a == "--stubborn":
+            o.stubborn = True
+        elif a == "--flood":
+            o.flood = True
+        else:
+            sys.exit("server.py: unknown option " + a)
+    return o
+
+
+class Conn:
+    """Messages in from stdin (with a timeout) and out to stdout."""
+
+    def __init__(self):
+        self.buf = b""
+        self.eof = False
+        self.held = []          # read while waiting for something else
+
+    def write(self, msg):
+        sys.stdout.buffer.write(json.dumps(msg, separators=(",", ":"))
+                                .encode() + b"\n")
+        sys.stdout.buffer.flush()
+
+    def raw(self, data):
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+
+    def read(self, timeout=None):
+        """The next message; None at the timeout; EOFError at the end."""
+        end = None if timeout is None else time.monotonic() + timeout
+        while True:
+            nl = self.buf.find(b"\n")
+            if nl >= 0:
+                line, self.buf = self.buf[:nl], self.buf[nl + 1:]
+                if not line.strip():
+                    continue
+                try:
+                    return json.loads(line)
+                except ValueError:
+                    self.write({"jsonrpc": "2.0", "id": None, "error":
+                                {"code": -32700, "message": "Parse error"}})
+                    continue
+            if self.eof:
+                raise EOFError
+            left = None if end is None else max(0, end - time.monotonic())
+            r, _, _ = select.select([0], [], [], left)
+            if not r:
+                return None
+            data = os.read(0, 65536)
+            if not data:
+                self.eof = True
+            self.buf += data
+
+
+class Server:
+    def __init__(self, opts):
+        self.o = opts
+        self.c = Conn()
+        self.tools = TOOLS + [
+            {"name": "tool_%03d" % i, "description": "Echo, again.",
+             "inputSchema": schema({"text": STR})}
+            for i in range(1, opts.extra + 1)]
+        self.stats = {"client": None, "protocol": None, "initialized": False,
+                      "cancelled": [], "list_pages": 0}
+        self.asked = 0
+
+    def noise(self, n):
+        if self.o.noise:
+            line = b"noise " * 15 + b"\n"
+            sys.stderr.buffer.write(line * (n // len(line)))
+            sys.stderr.buffer.flush()
+
+    def answer(self, rid, result):
+        self.c.write({"jsonrpc": "2.0", "id": rid, "result": result})
+
+    def error(self, rid, code, message):
+        self.c.write({"jsonrpc": "2.0", "id": rid,
+                      "error": {"code": code, "message": message}})
+
+    def run(self):
+        while True:
+            msg = self.c.held.pop(0) if self.c.held else self.c.read()
+            self.noise(4096)
+            if self.o.silent:
+                continue
+            if "method" not in msg:
+                continue        # an answer to nothing we asked
+            if "id" not in msg:
+                self.notification(msg)
+            else:
+                self.request(msg)
+
+    def notification(self, msg):
+        if msg["method"] == "notifications/initialized":
+            self.stats["initialized"] = True
+        elif msg["method"] == "notifications/cancelled":
+            self.stats["cancelled"].append(msg.get("params"))
+
+    def request(self, msg):
+        rid, method = msg["id"], msg["method"]
+        params = msg.get("params") or {}
+        if method == "initialize":
+            self.stats["client"] = params.get("clientInfo")
+            offered = params.get("protocolVersion")
+            v = self.o.protocol or (offered if offered in self.o.versions
+                                    else self.o.versions[0])
+            self.stats["protocol"] = v
+            self.answer(rid, {
+                "protocolVersion": v,
+                "capabilities": {"tools": {"listChanged": False},
+                                 "logging": {}},
+                "serverInfo": {"name": "agentutils-test-server",
+                               "version": "1.0"}})
+        elif method == "ping":
+            self.answer(rid, {})
+        elif method == "tools/list":
+            self.list(rid, params)
+        elif method == "tools/call":
+            self.call(rid, params)
+        else:
+            self.error(rid, -32601, "Method not found: " + str(method))
+
+    def list(self, rid, params):
+        cursor = params.get("cursor")
+        start = 0
+        if cursor is not None:
+            if not (isinstance(cursor, str) and cursor.startswith("page-")
+                    and cursor[5:].isdigit()):
+                return self.error(rid, -32602, "Invalid cursor")
+            start = int(cursor[5:])
+        end = start + self.o.page
+        self.stats["list_pages"] += 1
+        result = {"tools": self.tools[start:end]}
+        if end < len(self.tools):
+            result["nextCursor"] = "page-%d" % end
+        self.answer(rid, result)
+
+    def call(self, rid, params):
+        name = params.get("name")
+        args = params.get("arguments") or {}
+        token = (params.get("_meta") or {}).get("progressToken")
+        if self.o.exit_mid_call:
+            sys.stderr.write("server.py: exiting in the middle of a call\n")
+            sys.stderr.flush()
+            os._exit(3)
+        while self.o.flood:
+            self.c.write({"jsonrpc": "2.0", "method": "notifications/message",
+                          "params": {"level": "debug", "data": "flood"}})
+        if name not in [t["name"] for t in self.tools]:
+            return self.error(rid, -32602, "Unknown tool: " + str(name))
+        result = getattr(self, "tool_" + name, self.tool_echo)(rid, args,
+                                                               token)
+        if result is None:
+            return              # cancelled
+        if self.o.huge is not None:
+            result = {"content": [{"type": "text",
+                                   "text": "x" * self.o.huge}]}
+        if self.o.garbage:
+            self.c.raw(b"this is {not JSON\n")
+        if self.o.wrong_id:
+            self.answer(rid + 1000 if isinstance(rid, int) else "nobody",
+                        {"content": []})
+        self.answer(rid, result)
+
+    @staticmethod
+    def text(s, **kw):
+        return dict({"content": [{"type": "text", "text": s}]}, **kw)
+
+    def tool_echo(self, rid, args, token):
+        return self.text(str(args.get("text", "")))
+
+    def tool_add(self, rid, args, token):
+        s = args.get("a", 0) + args.get("b", 0)
+        return self.text(str(s), structuredContent={"sum": s})
+
+    def tool_sleep(self, rid, args, token):
+        end = time.monotonic() + args.get("ms", 0) / 1000.0
+        cancelled = False
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                break
+            msg = self.c.read(left)
+            if msg is None:
+                break
+            if (msg.get("method") == "notifications/cancelled" and
+                    (msg.get("params") or {}).get("requestId") == rid):
+                self.notification(msg)
+                sys.stderr.write("server.py: request %s cancelled: %s\n" %
+                                 (rid, msg["params"].get("reason")))
+                sys.stderr.flush()
+                cancelled = True
+                if not self.o.ignore_cancel:
+                    return None
+            else:
+                self.c.held.append(msg)
+        return self.text("slept" + (" though cancelled" if cancelled
+                                    else ""))
+
+    def tool_progress(self, rid, args, token):
+        steps = int(args.get("steps", 3))
+        if token is not None:
+            for i in range(1, steps + 1):
+                self.c.write({"jsonrpc": "2.0",
+                              "method": "notifications/progress",
+                              "params": {"progressToken": token,
+                                         "progress": i, "total": steps,
+                                         "message": "step %d" % i}})
+        return self.text("done")
+
+    def tool_log(self, rid, args, token):
+        self.c.write({"jsonrpc": "2.0", "method": "notifications/message",
+                      "params": {"level": args.get("level", "info"),
+                                 "logger": "test",
+                                 "data": args.get("text")}})
+        return self.text("logged")
+
+    def tool_fail(self, rid, args, token):
+        return self.text(str(args.get("text", "failed")), isError=True)
+
+    def tool_ask_sampling(self, rid, args, token):
+        self.asked += 1
+        qid = "ask-%d" % self.asked
+        method = args.get("method", "sampling/createMessage")
+        self.c.write({"jsonrpc": "2.0", "id": qid, "method": method,
+                      "params": {"messages": [], "maxTokens": 1}
+                      if method.startswith("sampling/") else {}})
+        while True:
+            msg = self.c.read()
+            if msg.get("id") == qid and "method" not in msg:
+                break
+            self.c.held.append(msg)
+        return self.text(json.dumps(msg), structuredContent={"answer": msg})
+
+    def tool_getenv(self, rid, args, token):
+        v = os.environ.get(str(args.get("name")))
+        return self.text(v or "", structuredContent={"value": v})
+
+    def tool_stats(self, rid, args, token):
+        return self.text(json.dumps(self.stats),
+                         structuredContent=self.stats)
+
+
+def main():
+    opts = parse_args(sys.argv[1:])
+    if opts.stubborn:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    s = Server(opts)
+    s.noise(256 * 1024)
+    try:
+        s.run()
+    except EOFError:
+        pass
+    while opts.stubborn:
+        time.sleep(60)
+
+
+if __name__ == "__main__":
+    main()
