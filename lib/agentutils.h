@@ -606,6 +606,80 @@ char *au_which(const char *name);
 /* The exit code for a waitpid status: the status, or 128 + signal. */
 int au_exit_code(int wstatus);
 
+/* ---- MCP client (mcp.c) -----------------------------------------------
+ *
+ * A client session of the Model Context Protocol with one server over
+ * stdio: the server runs as our child, in a process group of its own,
+ * and reads and writes JSON-RPC 2.0 messages one per line.  Each call
+ * sends one request and waits for its answer; meanwhile it answers the
+ * server's pings, answers any other request of the server (sampling,
+ * elicitation, roots, ...) with error -32601, hands notifications to the
+ * caller, and keeps the last of the server's stderr.  No call waits past
+ * its timeout, and no message bigger than the limit is buffered.
+ *
+ * Calls return 0 or, with au_errmsg() set: 1 the server answered with a
+ * JSON-RPC error; 75 no answer in time (the request was cancelled with
+ * notifications/cancelled); 69 the session is over: the server could not
+ * be started, exited, closed its output, sent a malformed or oversized
+ * message, or answered initialize badly, and every later call returns 69
+ * at once.  After 1 and 75 the session goes on.  A session belongs to one
+ * thread at a time; the callbacks must not call back into it.
+ */
+#define AU_MCP_VERSION "2025-11-25"	/* the protocol version offered */
+
+struct au_mcp_conf {
+	char *const *argv;	/* the server's command (a sandbox's first,
+				 * if any); argv[0] is looked up in PATH */
+	char *const *env;	/* "NAME=VALUE" set on top of our environment
+				 * for it, NULL-terminated; or NULL */
+	const char *dir;	/* its working directory, or NULL */
+	int64_t timeout_ms;	/* initialize, tools/list, ping; 0: 30 s */
+	int64_t grace_ms;	/* on closing, the wait after closing its
+				 * stdin and again after SIGTERM; 0: 2 s */
+	size_t max_msg;		/* biggest message taken; 0: 16 MiB */
+	size_t max_stderr;	/* bytes of its stderr kept (the last ones)
+				 * and passed on (the first); 0: 64 KiB */
+	int pass_stderr;	/* 1: copy its stderr to ours as well */
+	/* fn(arg, method, params) for each notification the server sends
+	 * (notifications/progress, notifications/message, ...): params is
+	 * borrowed, jv_null() when absent.  NULL: they are dropped. */
+	void (*notify)(void *arg, const char *method, jv params);
+	/* fn(arg, msg) for what is noted and ignored: answers to requests
+	 * nobody waits for, requests of the server it cannot have answered.
+	 * NULL: au_note. */
+	void (*note)(void *arg, const char *msg);
+	void *arg;
+};
+
+struct au_mcp;
+/* Start the server of c (borrowed; c->argv and c->env need to live only
+ * during the call) and initialize the session: *m, or NULL on failure
+ * (69, or 70 a system failure). */
+int au_mcp_open(const struct au_mcp_conf *c, struct au_mcp **m);
+/* The protocol version the server chose (lives as long as m). */
+const char *au_mcp_version(const struct au_mcp *m);
+/* The server's initialize result: serverInfo, capabilities, ... */
+jv au_mcp_server(const struct au_mcp *m);
+/* Every tool of the server, all pages of tools/list in one array, within
+ * one timeout. */
+int au_mcp_tools(struct au_mcp *m, jv *tools);
+/* Call tool with args (an object, or jv_null() for none) within
+ * timeout_ms (0: the session's timeout).  0 with the result in *result
+ * (isError in it says whether the tool failed), or 1 with the JSON-RPC
+ * error object there; jv_invalid() otherwise.  With notify set, the call
+ * asks for progress notifications, its progressToken its request id. */
+int au_mcp_call(struct au_mcp *m, const char *tool, jv args,
+    int64_t timeout_ms, jv *result);
+/* Ping the server. */
+int au_mcp_ping(struct au_mcp *m);
+/* The last bytes of the server's stderr (up to max_stderr), *len of
+ * them; NUL-terminated, living until the next call on m. */
+const char *au_mcp_stderr(const struct au_mcp *m, size_t *len);
+/* End the session: close the server's stdin, wait the grace period, then
+ * SIGTERM its process group, wait again, SIGKILL.  Returns how the server
+ * ended, as au_proc_wait tells it; frees m (NULL is a no-op, 0). */
+int au_mcp_close(struct au_mcp *m);
+
 /* ---- the audit log (audit.c) ------------------------------------------
  *
  * Events are appended to audit_events, each sealed with AES-256-GCM under

@@ -1,0 +1,868 @@
+/*
+ * mcp.c - a client of the Model Context Protocol: the session (initialize
+ * and version negotiation, tools/list page by page, tools/call with a
+ * timeout that cancels, ping, the server's own requests and
+ * notifications) over a transport that carries JSON-RPC messages.  The
+ * one transport so far is stdio: the server as our child, a message per
+ * line on its stdin and stdout, every wait a poll() against a deadline,
+ * so that a server that floods, stalls, lies or dies costs an error
+ * message and never a hang.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agentutils.h"
+
+extern char **environ;
+
+#define DEF_TIMEOUT 30000
+#define DEF_GRACE 2000
+#define DEF_MAX_MSG ((size_t)16 << 20)
+#define DEF_MAX_STDERR ((size_t)64 << 10)
+#define CHUNK 65536
+#define TIMEOUT EX_TEMPFAIL	/* a transport's recv at the deadline */
+
+/* The versions we speak, the one we offer first. */
+static const char *const versions[] = {
+	AU_MCP_VERSION, "2025-06-18", "2025-03-26", "2024-11-05",
+};
+#define NVERSIONS (sizeof versions / sizeof versions[0])
+
+/*
+ * A way to carry JSON-RPC messages to a server and back.  send queues msg
+ * (borrowed) without waiting; recv gives the next message by the deadline
+ * (au_mono_ms): 0 with *msg, TIMEOUT, or 69 when the connection is over;
+ * end closes it and tells how the server ended.  Messages are set with
+ * au_seterr.  Streamable HTTP is the other transport the protocol has.
+ */
+struct transport {
+	int (*send)(void *t, jv msg);
+	int (*recv)(void *t, int64_t deadline, jv *msg);
+	int (*end)(void *t);
+	const char *(*errtail)(void *t, size_t *len);
+};
+
+struct au_mcp {
+	const struct transport *tr;
+	void *t;
+	int64_t next_id;	/* our requests are numbered 1, 2, ... */
+	int64_t timeout;
+	char *over;		/* why the session is over, or NULL */
+	const char *version;
+	jv server;		/* the initialize result */
+	void (*notify)(void *, const char *, jv);
+	void (*note)(void *, const char *);
+	void *arg;
+};
+
+/* ---- the stdio transport ---------------------------------------------- */
+
+struct stdio {
+	struct au_proc p;	/* fd[]: its stdin, stdout, stderr, or -1 */
+	struct au_buf in;	/* from its stdout, taken up to inoff */
+	size_t inoff, scan;	/* scan: no newline before it */
+	struct au_buf out;	/* to its stdin, written up to outoff */
+	size_t outoff;
+	struct au_buf err;	/* its stderr: the last max_err bytes */
+	size_t passed;		/* bytes of its stderr copied to ours */
+	size_t max_msg, max_err;
+	int pass_err;
+	int64_t grace;
+	int code;		/* how it ended, or -1 while we do not know */
+	int killed;		/* we ended it after it closed its output */
+};
+
+/* write(2) that turns the SIGPIPE of a server gone into EPIPE, whatever
+ * the program does with the signal, and leaves a SIGPIPE that was
+ * pending before alone. */
+static ssize_t
+write_nosig(int fd, const void *p, size_t n)
+{
+	static const struct timespec zero = { 0, 0 };
+	sigset_t pipeset, old, pending;
+	ssize_t r;
+	int was, e;
+
+	sigemptyset(&pipeset);
+	sigaddset(&pipeset, SIGPIPE);
+	sigpending(&pending);
+	was = sigismember(&pending, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipeset, &old);
+	r = write(fd, p, n);
+	if (r < 0 && errno == EPIPE && !was) {
+		e = errno;
+		while (sigtimedwait(&pipeset, NULL, &zero) < 0 &&
+		    errno == EINTR)
+			;
+		errno = e;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
+static void
+closefd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* Write what is queued for the server as far as its pipe takes it now.
+ * A server that stopped reading gets nothing more: its answers, or its
+ * end, will tell. */
+static void
+flush_out(struct stdio *t)
+{
+	ssize_t n;
+
+	while (t->outoff < t->out.len) {
+		n = write_nosig(t->p.fd[0], t->out.s + t->outoff,
+		    t->out.len - t->outoff);
+		if (n > 0) {
+			t->outoff += (size_t)n;
+		} else if (n < 0 && errno == EINTR) {
+			continue;
+		} else {
+			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+				closefd(&t->p.fd[0]);
+			break;
+		}
+	}
+	if (t->outoff == t->out.len || t->p.fd[0] < 0)
+		t->out.len = t->outoff = 0;
+}
+
+/* Keep what the server wrote on its stderr: the last max_err bytes, and
+ * the first max_err passed on to ours if asked. */
+static void
+read_err(struct stdio *t)
+{
+	char buf[CHUNK];
+	size_t k;
+	ssize_t n;
+
+	n = read(t->p.fd[2], buf, sizeof buf);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN ||
+	    errno == EWOULDBLOCK))
+		return;
+	if (n <= 0) {
+		closefd(&t->p.fd[2]);
+		return;
+	}
+	au_buf_add(&t->err, buf, (size_t)n);
+	if (t->err.len > 2 * t->max_err) {
+		memmove(t->err.s, t->err.s + t->err.len - t->max_err,
+		    t->max_err + 1);
+		t->err.len = t->max_err;
+	}
+	if (!t->pass_err || t->passed > t->max_err)
+		return;
+	k = t->max_err - t->passed < (size_t)n ? t->max_err - t->passed :
+	    (size_t)n;
+	if (k > 0 && write(STDERR_FILENO, buf, k) < 0)
+		t->pass_err = 0;
+	t->passed += k;
+	if (k < (size_t)n) {
+		au_err("the server's stderr is over %zu bytes: the rest is "
+		    "not shown", t->max_err);
+		t->passed++;
+	}
+}
+
+/* Read what the server wrote on its stdout, never holding more than one
+ * message's limit of an unfinished line (and a chunk). */
+static void
+read_out(struct stdio *t)
+{
+	ssize_t n;
+
+	if (t->inoff > 0) {
+		memmove(t->in.s, t->in.s + t->inoff, t->in.len - t->inoff);
+		t->in.len -= t->inoff;
+		t->scan -= t->inoff;
+		t->inoff = 0;
+	}
+	au_buf_grow(&t->in, CHUNK);
+	n = read(t->p.fd[1], t->in.s + t->in.len, t->in.cap - t->in.len - 1);
+	if (n > 0) {
+		t->in.len += (size_t)n;
+		t->in.s[t->in.len] = '\0';
+	} else if (n == 0 || (errno != EINTR && errno != EAGAIN &&
+	    errno != EWOULDBLOCK)) {
+		closefd(&t->p.fd[1]);
+	}
+}
+
+/* Wait for something to happen until deadline, and do it: 0, TIMEOUT,
+ * or 70 when poll fails. */
+static int
+pump(struct stdio *t, int64_t deadline)
+{
+	struct pollfd pfd[3];
+	int nfd = 0, slot[3] = { -1, -1, -1 }, i, r;
+	int64_t left = deadline - au_mono_ms();
+
+	if (left <= 0)
+		return TIMEOUT;
+	for (i = 0; i < 3; i++) {
+		if (t->p.fd[i] < 0 || (i == 0 && t->outoff == t->out.len))
+			continue;
+		slot[i] = nfd;
+		pfd[nfd].fd = t->p.fd[i];
+		pfd[nfd].events = i == 0 ? POLLOUT : POLLIN;
+		pfd[nfd++].revents = 0;
+	}
+	r = poll(pfd, (nfds_t)nfd, left > INT_MAX ? INT_MAX : (int)left);
+	if (r < 0 && errno != EINTR)
+		return au_seterr(EX_SOFTWARE, "poll:");
+	if (r <= 0)
+		return r == 0 ? TIMEOUT : 0;
+	if (slot[2] >= 0 && pfd[slot[2]].revents)
+		read_err(t);
+	if (slot[0] >= 0 && pfd[slot[0]].revents)
+		flush_out(t);
+	if (slot[1] >= 0 && pfd[slot[1]].revents)
+		read_out(t);
+	return 0;
+}
+
+/* The last line of the server's stderr, quoted, or NULL. */
+static const char *
+last_words(struct stdio *t)
+{
+	const char *s = t->err.s, *e, *b;
+	char line[256];
+	size_t n;
+
+	if (t->err.len == 0)
+		return NULL;
+	e = s + t->err.len;
+	while (e > s && (e[-1] == '\n' || e[-1] == '\r'))
+		e--;
+	for (b = e; b > s && b[-1] != '\n'; b--)
+		;
+	if (b == e)
+		return NULL;
+	n = (size_t)(e - b) < sizeof line - 1 ? (size_t)(e - b) :
+	    sizeof line - 1;
+	memcpy(line, b, n);
+	line[n] = '\0';
+	return au_quote(line);
+}
+
+/* The server closed its output: wait for its end (draining its stderr
+ * first, for its last words) and say what became of it. */
+static int
+gone(struct stdio *t)
+{
+	int64_t deadline = au_mono_ms() + t->grace;
+	const char *words;
+	char how[64];
+
+	if (t->code < 0) {
+		while (t->p.fd[2] >= 0 && pump(t, deadline) == 0)
+			;
+		t->code = au_proc_wait(&t->p, t->grace, t->grace, &t->killed);
+	}
+	if (t->killed)
+		snprintf(how, sizeof how, "closed its output");
+	else if (t->code > 128)
+		snprintf(how, sizeof how, "was killed by signal %d",
+		    t->code - 128);
+	else
+		snprintf(how, sizeof how, "exited with status %d", t->code);
+	words = last_words(t);
+	return au_seterr(EX_UNAVAILABLE, "the server %s%s%s", how,
+	    words ? "; its stderr ends " : "", words ? words : "");
+}
+
+static int
+stdio_send(void *vt, jv msg)
+{
+	struct stdio *t = vt;
+
+	if (t->p.fd[0] < 0)
+		return 0;
+	au_json_dump(&t->out, msg);
+	au_buf_addc(&t->out, '\n');
+	flush_out(t);
+	return 0;
+}
+
+/* One line as a JSON-RPC message: 0, or 69 when it is not JSON. */
+static int
+parse(const char *s, size_t n, jv *msg)
+{
+	const char *what;
+	char head[128];
+	size_t at;
+
+	if ((what = au_json_check(s, n, &at)) == NULL) {
+		*msg = jv_parse_sized(s, (int)n);
+		if (jv_is_valid(*msg))
+			return 0;
+		what = "invalid JSON";
+		jv_free(*msg);
+		at = 0;
+	}
+	snprintf(head, sizeof head, "%.*s", n < sizeof head ? (int)n :
+	    (int)sizeof head - 1, s);
+	return au_seterr(EX_UNAVAILABLE, "the server sent a malformed "
+	    "message: %s at byte %zu of %s", what, at + 1, au_quote(head));
+}
+
+static int
+blank(const char *s, size_t n)
+{
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	return n == 0;
+}
+
+static int
+stdio_recv(void *vt, int64_t deadline, jv *msg)
+{
+	struct stdio *t = vt;
+	char *s, *nl;
+	size_t n;
+	int rc;
+
+	for (;;) {
+		nl = t->scan < t->in.len ? memchr(t->in.s + t->scan, '\n',
+		    t->in.len - t->scan) : NULL;
+		if (nl != NULL) {
+			s = t->in.s + t->inoff;
+			n = (size_t)(nl - s);
+			t->inoff = t->scan = (size_t)(nl - t->in.s) + 1;
+			if (n > t->max_msg)
+				break;
+			if (n > 0 && s[n - 1] == '\r')
+				n--;
+			if (blank(s, n))
+				continue;
+			return parse(s, n, msg);
+		}
+		t->scan = t->in.len;
+		if (t->in.len - t->inoff > t->max_msg)
+			break;
+		if (t->p.fd[1] < 0)
+			return gone(t);
+		if ((rc = pump(t, deadline)) != 0)
+			return rc;
+	}
+	t->in.len = t->inoff = t->scan = 0;
+	return au_seterr(EX_UNAVAILABLE, "the server sent a message over "
+	    "%zu bytes", t->max_msg);
+}
+
+static int
+stdio_end(void *vt)
+{
+	struct stdio *t = vt;
+	int code = t->code;
+
+	if (code < 0) {
+		if (t->p.fd[0] >= 0)
+			flush_out(t);
+		closefd(&t->p.fd[0]);
+		code = au_proc_wait(&t->p, t->grace, t->grace, NULL);
+	}
+	au_buf_free(&t->in);
+	au_buf_free(&t->out);
+	au_buf_free(&t->err);
+	free(t);
+	return code;
+}
+
+static const char *
+stdio_errtail(void *vt, size_t *len)
+{
+	struct stdio *t = vt;
+	size_t n = t->err.len < t->max_err ? t->err.len : t->max_err;
+
+	*len = n;
+	return t->err.s ? t->err.s + t->err.len - n : "";
+}
+
+static const struct transport stdio_transport = {
+	stdio_send, stdio_recv, stdio_end, stdio_errtail,
+};
+
+/* Our environment with the NAME=VALUE strings of extra set over it; the
+ * array is malloc'd, the strings are borrowed. */
+static char **
+mkenv(char *const *extra)
+{
+	size_t n, k, i, j, len;
+	const char *eq;
+	char **env;
+
+	for (n = 0; environ[n] != NULL; n++)
+		;
+	for (k = 0; extra[k] != NULL; k++)
+		;
+	env = au_xcalloc(n + k + 1, sizeof *env);
+	memcpy(env, environ, n * sizeof *env);
+	for (j = 0; j < k; j++) {
+		eq = strchr(extra[j], '=');
+		len = eq ? (size_t)(eq - extra[j]) + 1 : strlen(extra[j]) + 1;
+		for (i = 0; i < n && strncmp(env[i], extra[j], len) != 0; i++)
+			;
+		env[i] = extra[j];
+		if (i == n)
+			n++;
+	}
+	return env;
+}
+
+static int
+stdio_start(const struct au_mcp_conf *c, struct stdio **tp)
+{
+	struct au_spawn sp = { c->argv, NULL, c->dir,
+	    { AU_FD_PIPE, AU_FD_PIPE, AU_FD_PIPE }, 1, NULL, 0 };
+	struct stdio *t = au_xcalloc(1, sizeof *t);
+	char **env = c->env ? mkenv(c->env) : NULL, why[900];
+	int rc, i;
+
+	sp.envp = env;
+	rc = au_spawn(&sp, &t->p);
+	free(env);
+	if (rc != 0) {
+		snprintf(why, sizeof why, "%s", au_errmsg());
+		free(t);
+		return au_seterr(EX_UNAVAILABLE, "cannot start the server: "
+		    "%s", why);
+	}
+	for (i = 0; i < 3; i++)
+		fcntl(t->p.fd[i], F_SETFL, fcntl(t->p.fd[i], F_GETFL) |
+		    O_NONBLOCK);
+	t->max_msg = c->max_msg ? c->max_msg : DEF_MAX_MSG;
+	/* jv_parse_sized takes an int. */
+	if (t->max_msg > INT_MAX - 1)
+		t->max_msg = INT_MAX - 1;
+	t->max_err = c->max_stderr ? c->max_stderr : DEF_MAX_STDERR;
+	t->pass_err = c->pass_stderr;
+	t->grace = c->grace_ms > 0 ? c->grace_ms : DEF_GRACE;
+	t->code = -1;
+	*tp = t;
+	return 0;
+}
+
+/* ---- the session ------------------------------------------------------ */
+
+static void AU_PRINTF(2, 3)
+note(struct au_mcp *m, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	if (m->note != NULL)
+		m->note(m->arg, buf);
+	else
+		au_note("%s", buf);
+}
+
+/* Fail what is under way with code, au_errmsg() prefixed by "what: ";
+ * with 69 the session is over, and says so from now on. */
+static int
+fail(struct au_mcp *m, const char *what, int code)
+{
+	char why[1024];
+
+	snprintf(why, sizeof why, "%s", au_errmsg());
+	if (code == EX_UNAVAILABLE && m->over == NULL)
+		m->over = au_xstrdup(why);
+	return au_seterr(code, "%s: %s", what, why);
+}
+
+/* A message the server sent in a form JSON-RPC does not have. */
+static int
+bad(struct au_mcp *m, const char *what, const char *why, jv msg)
+{
+	struct au_buf b = AU_BUF_INIT;
+	char head[128];
+
+	au_json_dump(&b, msg);
+	jv_free(msg);
+	snprintf(head, sizeof head, "%s", b.s);
+	au_buf_free(&b);
+	au_seterr(EX_UNAVAILABLE, "the server sent %s: %s", why,
+	    au_quote(head));
+	return fail(m, what, EX_UNAVAILABLE);
+}
+
+static jv
+message(int64_t id, const char *method, jv params)
+{
+	jv msg = jv_object_set(jv_object(), jv_string("jsonrpc"),
+	    jv_string("2.0"));
+
+	if (id > 0)
+		msg = jv_object_set(msg, jv_string("id"),
+		    jv_number((double)id));
+	msg = jv_object_set(msg, jv_string("method"), jv_string(method));
+	if (jv_is_valid(params))
+		msg = jv_object_set(msg, jv_string("params"), params);
+	return msg;
+}
+
+/* Answer the request msg of the server: ping, or "method not found". */
+static void
+answer(struct au_mcp *m, jv msg, const char *method)
+{
+	jv reply = jv_object_set(jv_object(), jv_string("jsonrpc"),
+	    jv_string("2.0"));
+
+	reply = jv_object_set(reply, jv_string("id"),
+	    jv_object_get(jv_copy(msg), jv_string("id")));
+	if (strcmp(method, "ping") == 0) {
+		reply = jv_object_set(reply, jv_string("result"),
+		    jv_object());
+	} else {
+		note(m, "the server asked for %s, which is not offered: "
+		    "answered method not found", au_quote(method));
+		reply = jv_object_set(reply, jv_string("error"),
+		    jv_object_set(jv_object_set(jv_object(),
+		    jv_string("code"), jv_number(-32601)),
+		    jv_string("message"), jv_string_fmt("Method not found: "
+		    "%s", method)));
+	}
+	m->tr->send(m->t, reply);
+	jv_free(reply);
+	jv_free(msg);
+}
+
+/* Deal with one message from the server while waiting for the answer to
+ * request want: 0 when it was something else; 2 the answer, in *out; 1
+ * an error answer, in *out; 69 not a JSON-RPC message. */
+static int
+dispatch(struct au_mcp *m, const char *what, int64_t want, jv msg,
+    jv *out)
+{
+	const char *method, *v = au_jv_str(msg, "jsonrpc");
+	jv id, res, err, code;
+	int has_id, rc;
+
+	if (jv_get_kind(msg) != JV_KIND_OBJECT || v == NULL ||
+	    strcmp(v, "2.0") != 0)
+		return bad(m, what, "a message that is not JSON-RPC 2.0", msg);
+	has_id = jv_object_has(jv_copy(msg), jv_string("id"));
+	if ((method = au_jv_str(msg, "method")) != NULL) {
+		if (has_id)
+			answer(m, msg, method);
+		else if (m->notify != NULL) {
+			jv params = jv_object_get(jv_copy(msg),
+			    jv_string("params"));
+
+			if (!jv_is_valid(params)) {
+				jv_free(params);
+				params = jv_null();
+			}
+			m->notify(m->arg, method, params);
+			jv_free(params);
+			jv_free(msg);
+		} else
+			jv_free(msg);
+		return 0;
+	}
+	res = jv_object_get(jv_copy(msg), jv_string("result"));
+	err = jv_object_get(jv_copy(msg), jv_string("error"));
+	if (!has_id || jv_is_valid(res) == jv_is_valid(err)) {
+		jv_free(res);
+		jv_free(err);
+		return bad(m, what, "a message that is neither request, "
+		    "notification nor answer", msg);
+	}
+	id = jv_object_get(jv_copy(msg), jv_string("id"));
+	if (!au_jv_isint(id) || jv_number_value(id) != (double)want) {
+		struct au_buf b = AU_BUF_INIT;
+
+		au_json_dump(&b, id);
+		if (au_jv_isint(id) && jv_number_value(id) >= 1 &&
+		    jv_number_value(id) < (double)want)
+			note(m, "a late answer to request %s was ignored",
+			    b.s);
+		else
+			note(m, "an answer to request %.200s, which was "
+			    "never made, was ignored", b.s);
+		au_buf_free(&b);
+		jv_free(id);
+		jv_free(res);
+		jv_free(err);
+		jv_free(msg);
+		return 0;
+	}
+	jv_free(id);
+	if (jv_is_valid(res)) {
+		jv_free(err);
+		jv_free(msg);
+		*out = res;
+		return 2;
+	}
+	jv_free(res);
+	code = jv_object_get(jv_copy(err), jv_string("code"));
+	v = au_jv_str(err, "message");
+	if (!au_jv_isint(code) || v == NULL) {
+		jv_free(code);
+		jv_free(err);
+		return bad(m, what, "a malformed error", msg);
+	}
+	rc = au_seterr(1, "%s: the server answered error %.0f: %.800s",
+	    what, jv_number_value(code), v);
+	jv_free(code);
+	jv_free(msg);
+	*out = err;
+	return rc;
+}
+
+/* Send a request and wait for its answer until deadline: 0 with the
+ * result in *out, 1 with the error there, or (*out invalid) 75 after
+ * cancelling it, when cancel is set, else 69; or 69. */
+static int
+request(struct au_mcp *m, const char *what, const char *method, jv params,
+    int64_t deadline, int cancel, jv *out)
+{
+	int64_t id = m->next_id++, start = au_mono_ms();
+	jv msg;
+	int rc;
+
+	*out = jv_invalid();
+	if (m->over != NULL) {
+		jv_free(params);
+		return au_seterr(EX_UNAVAILABLE, "%s: the session is over: "
+		    "%s", what, m->over);
+	}
+	msg = message(id, method, params);
+	rc = m->tr->send(m->t, msg);
+	jv_free(msg);
+	if (rc != 0)
+		return fail(m, what, rc);
+	for (;;) {
+		/* recv hands out what it holds without waiting: a server
+		 * that floods notifications must not keep us past the
+		 * deadline. */
+		rc = au_mono_ms() < deadline ?
+		    m->tr->recv(m->t, deadline, &msg) : TIMEOUT;
+		if (rc == TIMEOUT)
+			break;
+		if (rc != 0)
+			return fail(m, what, rc);
+		rc = dispatch(m, what, id, msg, out);
+		if (rc != 0)
+			return rc == 2 ? 0 : rc;
+	}
+	if (!cancel) {
+		au_seterr(EX_UNAVAILABLE, "no answer within %lldms",
+		    (long long)(deadline - start));
+		return fail(m, what, EX_UNAVAILABLE);
+	}
+	msg = message(0, "notifications/cancelled", jv_object_set(
+	    jv_object_set(jv_object(), jv_string("requestId"),
+	    jv_number((double)id)), jv_string("reason"),
+	    jv_string_fmt("no answer within %lldms",
+	    (long long)(deadline - start))));
+	m->tr->send(m->t, msg);
+	jv_free(msg);
+	return au_seterr(TIMEOUT, "%s: no answer within %lldms (cancelled)",
+	    what, (long long)(deadline - start));
+}
+
+static int
+initialize(struct au_mcp *m)
+{
+	jv params, res, v;
+	size_t i;
+	int rc;
+
+	params = jv_object_set(jv_object(), jv_string("protocolVersion"),
+	    jv_string(AU_MCP_VERSION));
+	params = jv_object_set(params, jv_string("capabilities"),
+	    jv_object());
+	params = jv_object_set(params, jv_string("clientInfo"),
+	    jv_object_set(jv_object_set(jv_object(), jv_string("name"),
+	    jv_string("agentutils")), jv_string("version"),
+	    jv_string(AU_VERSION)));
+	rc = request(m, "initialize", "initialize", params,
+	    au_mono_ms() + m->timeout, 0, &res);
+	if (rc != 0) {
+		jv_free(res);
+		return EX_UNAVAILABLE;
+	}
+	if (jv_get_kind(res) != JV_KIND_OBJECT)
+		return bad(m, "initialize", "a result that is not an object",
+		    res);
+	v = jv_object_get(jv_copy(res), jv_string("protocolVersion"));
+	for (i = 0; i < NVERSIONS && jv_get_kind(v) == JV_KIND_STRING; i++)
+		if (strcmp(jv_string_value(v), versions[i]) == 0)
+			break;
+	if (jv_get_kind(v) != JV_KIND_STRING || i == NVERSIONS) {
+		au_seterr(EX_UNAVAILABLE, "the server speaks protocol version "
+		    "%s, not one of %s, %s, %s, %s",
+		    jv_get_kind(v) == JV_KIND_STRING ?
+		    au_quote(jv_string_value(v)) : "(none)",
+		    versions[0], versions[1], versions[2], versions[3]);
+		jv_free(v);
+		jv_free(res);
+		return fail(m, "initialize", EX_UNAVAILABLE);
+	}
+	jv_free(v);
+	m->version = versions[i];
+	m->server = res;
+	v = message(0, "notifications/initialized", jv_invalid());
+	m->tr->send(m->t, v);
+	jv_free(v);
+	return 0;
+}
+
+int
+au_mcp_open(const struct au_mcp_conf *c, struct au_mcp **mp)
+{
+	struct au_mcp *m;
+	struct stdio *t = NULL;
+	char why[1024];
+	int rc;
+
+	*mp = NULL;
+	if ((rc = stdio_start(c, &t)) != 0)
+		return rc;
+	m = au_xcalloc(1, sizeof *m);
+	m->tr = &stdio_transport;
+	m->t = t;
+	m->next_id = 1;
+	m->timeout = c->timeout_ms > 0 ? c->timeout_ms : DEF_TIMEOUT;
+	m->server = jv_invalid();
+	m->notify = c->notify;
+	m->note = c->note;
+	m->arg = c->arg;
+	if ((rc = initialize(m)) != 0) {
+		snprintf(why, sizeof why, "%s", au_errmsg());
+		au_mcp_close(m);
+		return au_seterr(rc, "%s", why);
+	}
+	*mp = m;
+	return 0;
+}
+
+const char *
+au_mcp_version(const struct au_mcp *m)
+{
+	return m->version;
+}
+
+jv
+au_mcp_server(const struct au_mcp *m)
+{
+	return jv_copy(m->server);
+}
+
+int
+au_mcp_tools(struct au_mcp *m, jv *tools)
+{
+	int64_t deadline = au_mono_ms() + m->timeout;
+	jv params = jv_object(), res, page, cursor;
+	int rc;
+
+	*tools = jv_array();
+	for (;;) {
+		rc = request(m, "tools/list", "tools/list", params, deadline,
+		    1, &res);
+		if (rc != 0) {
+			jv_free(res);
+			break;
+		}
+		page = jv_object_get(jv_copy(res), jv_string("tools"));
+		cursor = jv_object_get(jv_copy(res), jv_string("nextCursor"));
+		if (jv_get_kind(page) != JV_KIND_ARRAY ||
+		    (jv_is_valid(cursor) &&
+		    jv_get_kind(cursor) != JV_KIND_STRING &&
+		    jv_get_kind(cursor) != JV_KIND_NULL)) {
+			jv_free(page);
+			jv_free(cursor);
+			rc = bad(m, "tools/list", "a malformed result", res);
+			break;
+		}
+		jv_free(res);
+		*tools = jv_array_concat(*tools, page);
+		if (jv_get_kind(cursor) != JV_KIND_STRING) {
+			jv_free(cursor);
+			return 0;
+		}
+		params = jv_object_set(jv_object(), jv_string("cursor"),
+		    cursor);
+	}
+	jv_free(*tools);
+	*tools = jv_invalid();
+	return rc;
+}
+
+int
+au_mcp_call(struct au_mcp *m, const char *tool, jv args,
+    int64_t timeout_ms, jv *result)
+{
+	char what[300];
+	jv params;
+	int rc;
+
+	snprintf(what, sizeof what, "tools/call %s", au_quote(tool));
+	params = jv_object_set(jv_object(), jv_string("name"),
+	    jv_string(tool));
+	if (jv_get_kind(args) != JV_KIND_NULL)
+		params = jv_object_set(params, jv_string("arguments"), args);
+	else
+		jv_free(args);
+	if (m->notify != NULL)
+		params = jv_object_set(params, jv_string("_meta"),
+		    jv_object_set(jv_object(), jv_string("progressToken"),
+		    jv_number((double)m->next_id)));
+	rc = request(m, what, "tools/call", params, au_mono_ms() +
+	    (timeout_ms > 0 ? timeout_ms : m->timeout), 1, result);
+	if (rc == 0 && jv_get_kind(*result) != JV_KIND_OBJECT) {
+		rc = bad(m, what, "a result that is not an object", *result);
+		*result = jv_invalid();
+	}
+	return rc;
+}
+
+int
+au_mcp_ping(struct au_mcp *m)
+{
+	jv res;
+	int rc;
+
+	rc = request(m, "ping", "ping", jv_invalid(), au_mono_ms() +
+	    m->timeout, 1, &res);
+	jv_free(res);
+	return rc;
+}
+
+const char *
+au_mcp_stderr(const struct au_mcp *m, size_t *len)
+{
+	return m->tr->errtail(m->t, len);
+}
+
+int
+au_mcp_close(struct au_mcp *m)
+{
+	int code;
+
+	if (m == NULL)
+		return 0;
+	code = m->tr->end(m->t);
+	jv_free(m->server);
+	free(m->over);
+	free(m);
+	return code;
+}
