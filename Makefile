@@ -114,8 +114,8 @@ $(B)/bin/%: $(B)/cmd/%.o $(STATIC) | $(B)/bin
 
 $(B)/tests/%: tests/lib/%.c tests/lib/tap.h $(STATIC) | $(B)/tests
 	$(SAY) CC $<
-	$(Q)$(CC) $(ALL_CFLAGS) -Itests/lib $(ALL_LDFLAGS) -o $@ $< $(STATIC) \
-		$(LIB_LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/lib -DAU_SRCDIR='"$(CURDIR)"' \
+		$(ALL_LDFLAGS) -o $@ $< $(STATIC) $(LIB_LIBS)
 
 $(B)/tests/jschema-driver: tests/jschema-driver.c $(STATIC) | $(B)/tests
 	$(SAY) CC $<

@@ -1,0 +1,587 @@
+/*
+ * test-mcp.c - mcp.c against tests/mcp/server.py, a real MCP server over
+ * stdio, and against a few shell commands that are not: the session
+ * (version negotiation, initialized, clientInfo), tools/list over many
+ * pages, tools/call (results, isError, JSON-RPC errors, progress and log
+ * notifications, extra environment), ping, the server's own requests
+ * (ping answered, sampling, elicitation and roots refused with -32601),
+ * a call timing out and cancelled, late and unknown answers noted and
+ * ignored; and hostile servers: malformed lines, messages that are not
+ * JSON-RPC, messages over the limit, silence, a flood of notifications,
+ * exits and signals in the middle, a closed stdin, a flood on stderr
+ * (kept and passed on, both capped), a server that ignores the end of
+ * stdin and SIGTERM.  Every
+ * case must end in time: each checks how long it took, and an alarm
+ * stops the whole test if one hangs.
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agentutils.h"
+#include "tap.h"
+#include "testutil.h"
+
+#define SERVER AU_SRCDIR "/tests/mcp/server.py"
+
+/* What the callbacks of a session saw. */
+static jv notes, notices;
+
+static void
+on_notify(void *arg, const char *method, jv params)
+{
+	(void)arg;
+	notices = jv_array_append(notices, jv_object_set(jv_object_set(
+	    jv_object(), jv_string("method"), jv_string(method)),
+	    jv_string("params"), jv_copy(params)));
+}
+
+static void
+on_note(void *arg, const char *msg)
+{
+	(void)arg;
+	notes = jv_array_append(notes, jv_string(msg));
+}
+
+/* Whether a note holds s. */
+static int
+noted(const char *s)
+{
+	int i, n = jv_array_length(jv_copy(notes)), found = 0;
+
+	for (i = 0; i < n && !found; i++) {
+		jv v = jv_array_get(jv_copy(notes), i);
+
+		found = strstr(jv_string_value(v), s) != NULL;
+		jv_free(v);
+	}
+	return found;
+}
+
+static struct au_mcp_conf conf;
+static char *args[16];
+static int64_t t0;
+
+/* Make conf start the test server with the options given (a NULL ends
+ * them), with short timeouts, and forget what callbacks saw before. */
+static void
+server(const char *opt, ...)
+{
+	va_list ap;
+	int n = 0;
+
+	args[n++] = "python3";
+	args[n++] = SERVER;
+	va_start(ap, opt);
+	for (; opt != NULL && n < 15; opt = va_arg(ap, const char *))
+		args[n++] = (char *)opt;
+	va_end(ap);
+	args[n] = NULL;
+	memset(&conf, 0, sizeof conf);
+	conf.argv = args;
+	conf.timeout_ms = 5000;
+	conf.grace_ms = 500;
+	conf.notify = on_notify;
+	conf.note = on_note;
+	jv_free(notes);
+	jv_free(notices);
+	notes = jv_array();
+	notices = jv_array();
+	t0 = au_mono_ms();
+}
+
+/* The same with a command of its own instead of the test server. */
+static void
+command(char *const *argv)
+{
+	server(NULL);
+	conf.argv = argv;
+}
+
+static int64_t
+took(void)
+{
+	return au_mono_ms() - t0;
+}
+
+/* The value at path (a jq path as an array, given as JSON) of v
+ * (borrowed). */
+static jv
+at_path(jv v, const char *path)
+{
+	return jv_getpath(jv_copy(v), jv_parse(path));
+}
+
+/* The string at path of v (borrowed), malloc'd, or NULL. */
+static char *
+str_at(jv v, const char *path)
+{
+	jv s = at_path(v, path);
+	char *r = jv_get_kind(s) == JV_KIND_STRING ?
+	    au_xstrdup(jv_string_value(s)) : NULL;
+
+	jv_free(s);
+	return r;
+}
+
+static double
+num_at(jv v, const char *path)
+{
+	jv s = at_path(v, path);
+	double d = jv_get_kind(s) == JV_KIND_NUMBER ? jv_number_value(s) : -1;
+
+	jv_free(s);
+	return d;
+}
+
+/* Call tool with args given as JSON text: the result's first text, or
+ * "rc=N" when the call did not return 0; *res keeps the result if res is
+ * not NULL. */
+static char *
+call(struct au_mcp *m, const char *tool, const char *argjson,
+    int64_t timeout, jv *res)
+{
+	jv r;
+	int rc = au_mcp_call(m, tool, jv_parse(argjson), timeout, &r);
+	char *text = rc == 0 ? str_at(r, "[\"content\",0,\"text\"]") :
+	    au_xasprintf("rc=%d", rc);
+
+	if (res != NULL)
+		*res = r;
+	else
+		jv_free(r);
+	return text;
+}
+
+static void
+test_session(void)
+{
+	static char *env[] = { "AU_MCP_TEST=hello there", "PATH=/usr/bin:/bin",
+	    NULL };
+	struct au_mcp *m;
+	jv tools, res, info;
+	int rc;
+
+	server("--page", "3", "--extra", "20", NULL);
+	conf.env = env;
+	rc = au_mcp_open(&conf, &m);
+	is_int(rc, 0, "open: %s", rc ? au_errmsg() : "ok");
+	if (rc != 0)
+		return;
+	is_str(au_mcp_version(m), "2025-11-25", "the version offered is "
+	    "taken");
+	info = au_mcp_server(m);
+	is_str_free(str_at(info, "[\"serverInfo\",\"name\"]"),
+	    "agentutils-test-server", "the server's initialize result");
+	jv_free(info);
+
+	is_int(au_mcp_tools(m, &tools), 0, "tools/list");
+	is_int(jv_array_length(jv_copy(tools)), 29, "every page merged");
+	is_str_free(str_at(tools, "[0,\"name\"]"), "echo", "first tool");
+	is_str_free(str_at(tools, "[9,\"name\"]"), "tool_001", "tenth tool");
+	is_str_free(str_at(tools, "[28,\"name\"]"), "tool_020", "last tool");
+	is_str_free(str_at(tools, "[1,\"inputSchema\",\"type\"]"), "object",
+	    "tools keep their schemas");
+	jv_free(tools);
+
+	free(call(m, "stats", "{}", 0, &res));
+	is_int(num_at(res, "[\"structuredContent\",\"list_pages\"]"), 10,
+	    "ten pages of three asked for");
+	ok(jv_equal(at_path(res, "[\"structuredContent\",\"initialized\"]"),
+	    jv_true()), "notifications/initialized was sent");
+	is_str_free(str_at(res, "[\"structuredContent\",\"client\",\"name\"]"),
+	    "agentutils", "clientInfo name");
+	is_str_free(str_at(res,
+	    "[\"structuredContent\",\"client\",\"version\"]"), AU_VERSION,
+	    "clientInfo version");
+	jv_free(res);
+
+	is_str_free(call(m, "echo", "{\"text\":\"hello\"}", 0, NULL), "hello",
+	    "echo");
+	is_str_free(call(m, "add", "{\"a\":2,\"b\":3}", 0, &res), "5", "add");
+	is_int(num_at(res, "[\"structuredContent\",\"sum\"]"), 5,
+	    "structuredContent");
+	jv_free(res);
+	is_str_free(call(m, "fail", "{\"text\":\"no luck\"}", 0, &res),
+	    "no luck", "a failing tool is a result");
+	ok(jv_equal(at_path(res, "[\"isError\"]"), jv_true()),
+	    "with isError");
+	jv_free(res);
+	is_str_free(call(m, "getenv", "{\"name\":\"AU_MCP_TEST\"}", 0, NULL),
+	    "hello there", "extra environment");
+	is_str_free(call(m, "getenv", "{\"name\":\"HOME\"}", 0, NULL),
+	    getenv("HOME") ? getenv("HOME") : "", "and ours under it");
+
+	is_str_free(call(m, "nosuch", "null", 0, &res), "rc=1",
+	    "an unknown tool is a JSON-RPC error");
+	is_str(au_errmsg(), "tools/call \"nosuch\": the server answered error "
+	    "-32602: Unknown tool: nosuch", "its message");
+	is_int(num_at(res, "[\"code\"]"), -32602, "the error object");
+	jv_free(res);
+	is_int(au_mcp_ping(m), 0, "ping");
+	is_int(au_mcp_close(m), 0, "the server ends when its stdin does");
+	ok(took() < 10000, "in time (%lld ms)", (long long)took());
+}
+
+static void
+test_versions(void)
+{
+	static const char *const v[] = { "2025-11-25", "2025-06-18",
+	    "2025-03-26", "2024-11-05" };
+	struct au_mcp *m;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < 4; i++) {
+		server("--protocol", v[i], NULL);
+		rc = au_mcp_open(&conf, &m);
+		is_int(rc, 0, "version %s is accepted", v[i]);
+		if (rc == 0)
+			is_str(au_mcp_version(m), v[i], "and kept");
+		au_mcp_close(m);
+	}
+	server("--old-version", NULL);
+	rc = au_mcp_open(&conf, &m);
+	is_int(rc, 0, "a server of 2024-11-05 only");
+	if (rc == 0)
+		is_str(au_mcp_version(m), "2024-11-05", "negotiates down");
+	au_mcp_close(m);
+
+	server("--bad-version", NULL);
+	is_int(au_mcp_open(&conf, &m), 69, "an unknown version");
+	is_str(au_errmsg(), "initialize: the server speaks protocol version "
+	    "\"1999-01-01\", not one of 2025-11-25, 2025-06-18, 2025-03-26, "
+	    "2024-11-05", "is refused, saying which");
+	ok(m == NULL, "no session");
+	ok(took() < 10000, "in time (%lld ms)", (long long)took());
+}
+
+static void
+test_notifications(void)
+{
+	struct au_mcp *m;
+	jv n;
+
+	server(NULL);
+	if (au_mcp_open(&conf, &m) != 0) {
+		ok(0, "open: %s", au_errmsg());
+		return;
+	}
+	is_str_free(call(m, "progress", "{\"steps\":3}", 0, NULL), "done",
+	    "progress");
+	is_int(jv_array_length(jv_copy(notices)), 3, "three notifications");
+	is_str_free(str_at(notices, "[2,\"method\"]"),
+	    "notifications/progress", "of progress");
+	is_int(num_at(notices, "[2,\"params\",\"progress\"]"), 3,
+	    "in order");
+	is_int(num_at(notices, "[0,\"params\",\"progressToken\"]"), 2,
+	    "for the call's token, its request id");
+	is_str(au_mcp_version(m), "2025-11-25", "version");
+	jv_free(notices);
+	notices = jv_array();
+	is_str_free(call(m, "log", "{\"level\":\"warning\",\"text\":"
+	    "\"careful\"}", 0, NULL), "logged", "log");
+	n = jv_array_get(jv_copy(notices), 0);
+	is_str_free(str_at(n, "[\"method\"]"), "notifications/message",
+	    "a logging notification");
+	is_str_free(str_at(n, "[\"params\",\"data\"]"), "careful",
+	    "its data");
+	is_str_free(str_at(n, "[\"params\",\"level\"]"), "warning",
+	    "its level");
+	jv_free(n);
+	au_mcp_close(m);
+
+	server(NULL);
+	conf.notify = NULL;
+	if (au_mcp_open(&conf, &m) != 0) {
+		ok(0, "open: %s", au_errmsg());
+		return;
+	}
+	is_str_free(call(m, "progress", "{\"steps\":3}", 0, NULL), "done",
+	    "without a notify function no progress is asked for");
+	is_int(jv_array_length(jv_copy(notices)), 0, "nor given");
+	au_mcp_close(m);
+}
+
+static void
+test_server_requests(void)
+{
+	static const char *const refused[] = { "sampling/createMessage",
+	    "elicitation/create", "roots/list", "something/else" };
+	struct au_mcp *m;
+	char argj[128], note[128];
+	jv res;
+	size_t i;
+
+	server(NULL);
+	if (au_mcp_open(&conf, &m) != 0) {
+		ok(0, "open: %s", au_errmsg());
+		return;
+	}
+	for (i = 0; i < 4; i++) {
+		snprintf(argj, sizeof argj, "{\"method\":\"%s\"}", refused[i]);
+		free(call(m, "ask_sampling", argj, 0, &res));
+		is_int(num_at(res, "[\"structuredContent\",\"answer\","
+		    "\"error\",\"code\"]"), -32601, "%s is answered method "
+		    "not found", refused[i]);
+		jv_free(res);
+		snprintf(note, sizeof note, "the server asked for \"%s\", "
+		    "which is not offered", refused[i]);
+		ok(noted(note), "and noted");
+	}
+	free(call(m, "ask_sampling", "{}", 0, &res));
+	is_str_free(str_at(res, "[\"structuredContent\",\"answer\",\"error\","
+	    "\"message\"]"), "Method not found: sampling/createMessage",
+	    "sampling by default");
+	jv_free(res);
+	free(call(m, "ask_sampling", "{\"method\":\"ping\"}", 0, &res));
+	ok(jv_equal(at_path(res, "[\"structuredContent\",\"answer\","
+	    "\"result\"]"), jv_object()), "the server's ping is answered");
+	jv_free(res);
+	is_int(au_mcp_close(m), 0, "close");
+}
+
+static void
+test_timeout(void)
+{
+	struct au_mcp *m;
+	size_t len;
+	jv res;
+
+	server(NULL);
+	if (au_mcp_open(&conf, &m) != 0) {
+		ok(0, "open: %s", au_errmsg());
+		return;
+	}
+	t0 = au_mono_ms();
+	is_str_free(call(m, "sleep", "{\"ms\":5000}", 300, NULL), "rc=75",
+	    "a call past its timeout");
+	ok(took() >= 300 && took() < 1500, "ends at the timeout (%lld ms)",
+	    (long long)took());
+	is_str(au_errmsg(), "tools/call \"sleep\": no answer within 300ms "
+	    "(cancelled)", "saying so");
+	is_str_free(call(m, "echo", "{\"text\":\"still here\"}", 0, NULL),
+	    "still here", "the session goes on");
+	free(call(m, "stats", "{}", 0, &res));
+	is_int(num_at(res, "[\"structuredContent\",\"cancelled\",0,"
+	    "\"requestId\"]"), 2, "notifications/cancelled named the request");
+	is_str_free(str_at(res, "[\"structuredContent\",\"cancelled\",0,"
+	    "\"reason\"]"), "no answer within 300ms", "with a reason");
+	jv_free(res);
+	ok(strstr(au_mcp_stderr(m, &len), "request 2 cancelled") != NULL,
+	    "the server saw it");
+	is_int(au_mcp_close(m), 0, "close");
+
+	server("--ignore-cancel", NULL);
+	if (au_mcp_open(&conf, &m) != 0) {
+		ok(0, "open: %s", au_errmsg());
+		return;
+	}
+	is_str_free(call(m, "sleep", "{\"ms\":400}", 100, NULL), "rc=75",
+	    "a server that ignores the cancellation");
+	is_str_free(call(m, "echo", "{\"text\":\"next\"}", 0, NULL), "next",
+	    "answers late, and the next call gets its own answer");
+	ok(noted("a late answer to request 2 was ignored"),
+	    "the late one noted");
+	au_mcp_close(m);
+	ok(took() < 10000, "in time (%lld ms)", (long long)took());
+}
+
+static void
+test_hostile(void)
+{
+	struct au_mcp *m;
+	char *text;
+	int rc;
+
+	server("--garbage", NULL);
+	if (au_mcp_open(&conf, &m) != 0) {
+		ok(0, "open: %s", au_errmsg());
+		return;
+	}
+	is_str_free(call(m, "echo", "{\"text\":\"x\"}", 0, NULL), "rc=69",
+	    "a malformed line");
+	is_str(au_errmsg(), "tools/call \"echo\": the server sent a malformed "
+	    "message: invalid JSON: invalid literal at byte 1 of "
+	    "\"this is {not JSON\"", "is a protocol error");
+	is_int(au_mcp_ping(m), 69, "the session is over");
+	ok(strncmp(au_errmsg(), "ping: the session is over: the server sent "
+	    "a malformed message", 60) == 0, "and says why: %s", au_errmsg());
+	au_mcp_close(m);
+
+	server("--wrong-id", NULL);
+	rc = au_mcp_open(&conf, &m);
+	is_str_free(rc ? NULL : call(m, "echo", "{\"text\":\"x\"}", 0, NULL),
+	    "x", "an answer with a wrong id");
+	ok(noted("an answer to request 1002, which was never made, was "
+	    "ignored"), "is noted and ignored");
+	au_mcp_close(m);
+
+	server("--huge", "3000000", NULL);
+	conf.max_msg = 1 << 20;
+	rc = au_mcp_open(&conf, &m);
+	is_str_free(rc ? NULL : call(m, "echo", "{\"text\":\"x\"}", 0, NULL),
+	    "rc=69", "a message over the limit");
+	is_str(au_errmsg(), "tools/call \"echo\": the server sent a message "
+	    "over 1048576 bytes", "is refused");
+	au_mcp_close(m);
+	server("--huge", "500000", NULL);
+	rc = au_mcp_open(&conf, &m);
+	text = rc ? NULL : call(m, "echo", "{}", 0, NULL);
+	is_int(text ? strlen(text) : 0, 500000, "a big message within it "
+	    "comes whole");
+	free(text);
+	au_mcp_close(m);
+
+	server("--silent", NULL);
+	conf.timeout_ms = 300;
+	is_int(au_mcp_open(&conf, &m), 69, "a server that never answers");
+	is_str(au_errmsg(), "initialize: no answer within 300ms",
+	    "times out");
+	ok(took() >= 300 && took() < 10000, "in time (%lld ms)",
+	    (long long)took());
+
+	server("--flood", NULL);
+	conf.notify = NULL;
+	rc = au_mcp_open(&conf, &m);
+	t0 = au_mono_ms();
+	is_str_free(rc ? NULL : call(m, "echo", "{}", 300, NULL), "rc=75",
+	    "a server that floods notifications");
+	ok(took() >= 300 && took() < 1500, "still times out (%lld ms)",
+	    (long long)took());
+	au_mcp_close(m);
+
+	server("--exit-mid-call", NULL);
+	rc = au_mcp_open(&conf, &m);
+	is_str_free(rc ? NULL : call(m, "echo", "{\"text\":\"x\"}", 0, NULL),
+	    "rc=69", "a server that exits in the middle of a call");
+	is_str(au_errmsg(), "tools/call \"echo\": the server exited with "
+	    "status 3; its stderr ends \"server.py: exiting in the middle of "
+	    "a call\"", "names its status and its last words");
+	is_int(au_mcp_close(m), 3, "close tells its status");
+	ok(took() < 10000, "in time (%lld ms)", (long long)took());
+}
+
+static void
+test_commands(void)
+{
+	static char *missing[] = { "/nonexistent/mcp-server", NULL };
+	static char *badconf[] = { "sh", "-c", "echo 'bad config' >&2; "
+	    "exit 78", NULL };
+	static char *killed[] = { "sh", "-c", "kill -KILL $$", NULL };
+	static char *notrpc[] = { "sh", "-c", "read x; echo '{\"hello\":1}'; "
+	    "sleep 30", NULL };
+	static char *deaf[] = { "sh", "-c", "exec 0<&-; sleep 0.2; exit 5",
+	    NULL };
+	struct au_mcp *m;
+
+	command(missing);
+	is_int(au_mcp_open(&conf, &m), 69, "a missing command");
+	is_str(au_errmsg(), "cannot start the server: /nonexistent/mcp-server: "
+	    "command not found", "says so");
+
+	command(badconf);
+	is_int(au_mcp_open(&conf, &m), 69, "a server that exits at once");
+	is_str(au_errmsg(), "initialize: the server exited with status 78; "
+	    "its stderr ends \"bad config\"", "says how, and its last words");
+
+	command(killed);
+	is_int(au_mcp_open(&conf, &m), 69, "a server killed");
+	is_str(au_errmsg(), "initialize: the server was killed by signal 9",
+	    "says by what");
+
+	command(notrpc);
+	conf.grace_ms = 100;
+	is_int(au_mcp_open(&conf, &m), 69, "a message that is not JSON-RPC");
+	is_str(au_errmsg(), "initialize: the server sent a message that is "
+	    "not JSON-RPC 2.0: \"{\\\"hello\\\":1}\"", "is refused");
+	ok(took() < 3000, "and its process group is ended in time (%lld ms)",
+	    (long long)took());
+
+	command(deaf);
+	is_int(au_mcp_open(&conf, &m), 69, "a server that closes its stdin");
+	is_str(au_errmsg(), "initialize: the server exited with status 5",
+	    "costs no SIGPIPE");
+}
+
+static void
+noisy(void)
+{
+	struct au_mcp *m;
+
+	server("--stderr-noise", NULL);
+	conf.max_stderr = 1000;
+	conf.pass_stderr = 1;
+	if (au_mcp_open(&conf, &m) == 0) {
+		free(call(m, "echo", "{\"text\":\"x\"}", 0, NULL));
+		au_mcp_close(m);
+	}
+	jv_free(notes);
+	jv_free(notices);
+	notes = notices = jv_invalid();
+}
+
+static void
+test_stderr(void)
+{
+	static char *stubborn[] = { "python3", SERVER, "--stubborn", NULL };
+	struct au_mcp *m;
+	struct child c;
+	const char *err, *msg;
+	size_t len;
+	int i, rc;
+
+	server("--stderr-noise", NULL);
+	conf.max_stderr = 4096;
+	rc = au_mcp_open(&conf, &m);
+	for (i = 0; i < 5 && rc == 0; i++)
+		is_str_free(call(m, "echo", "{\"text\":\"x\"}", 0, NULL), "x",
+		    "a server that floods its stderr, call %d", i + 1);
+	err = rc ? "" : au_mcp_stderr(m, &len);
+	is_int(rc ? 0 : len, 4096, "its stderr is kept up to the limit");
+	ok(len > 6 && strcmp(err + len - 7, "noise \n") == 0,
+	    "the last of it");
+	au_mcp_close(m);
+
+	child_run(noisy, &c);
+	msg = "the server's stderr is over 1000 bytes: the rest is not shown";
+	ok(strstr(c.err, msg) != NULL, "passed on stderr is cut");
+	ok(strlen(c.err) < 1000 + strlen(msg) + 64, "at the limit (%zu)",
+	    strlen(c.err));
+	ok(strncmp(c.err, "noise noise ", 12) == 0, "after what it wrote");
+
+	command(stubborn);
+	conf.grace_ms = 200;
+	if (au_mcp_open(&conf, &m) != 0) {
+		ok(0, "open: %s", au_errmsg());
+		return;
+	}
+	t0 = au_mono_ms();
+	is_int(au_mcp_close(m), 128 + SIGKILL, "a server that ignores the "
+	    "end of stdin and SIGTERM is killed");
+	ok(took() >= 400 && took() < 1500, "after two grace periods (%lld "
+	    "ms)", (long long)took());
+}
+
+int
+main(void)
+{
+	au_setprog("test-mcp");
+	alarm(120);
+	notes = jv_array();
+	notices = jv_array();
+	test_session();
+	test_versions();
+	test_notifications();
+	test_server_requests();
+	test_timeout();
+	test_hostile();
+	test_commands();
+	test_stderr();
+	jv_free(notes);
+	jv_free(notices);
+	return done();
+}
