@@ -13,10 +13,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "agentutils.h"
@@ -37,22 +36,32 @@ static const char *const versions[] = {
 #define NVERSIONS (sizeof versions / sizeof versions[0])
 
 /*
- * A way to carry JSON-RPC messages to a server and back.  send queues msg
- * (borrowed) without waiting; recv gives the next message by the deadline
- * (au_mono_ms): 0 with *msg, TIMEOUT, or 69 when the connection is over;
- * end closes it and tells how the server ended.  Messages are set with
- * au_seterr.  Streamable HTTP is the other transport the protocol has.
+ * A way to carry JSON-RPC messages to a server and back.  send queues the
+ * n bytes of one message without waiting; recv gives the next message by
+ * the deadline (au_mono_ms): 0 with *msg, TIMEOUT, or 69 when the
+ * connection is over; end closes it and tells how the server ended;
+ * errtail gives the last of what the server said on the side.  Failures
+ * are told with au_seterr.  Streamable HTTP, the protocol's other
+ * transport, is to be one more of these.
  */
 struct transport {
-	int (*send)(void *t, jv msg);
+	int (*send)(void *t, const char *s, size_t n);
 	int (*recv)(void *t, int64_t deadline, jv *msg);
 	int (*end)(void *t);
 	const char *(*errtail)(void *t, size_t *len);
 };
 
+/* The keys of JSON-RPC messages, made once per session. */
+enum { K_JSONRPC, K_ID, K_METHOD, K_PARAMS, K_RESULT, K_ERROR, K_CODE,
+	K_MESSAGE, NKEYS };
+static const char *const keys[NKEYS] = { "jsonrpc", "id", "method",
+	"params", "result", "error", "code", "message" };
+
 struct au_mcp {
 	const struct transport *tr;
 	void *t;
+	jv key[NKEYS];
+	struct au_buf msg;	/* the message being made */
 	int64_t next_id;	/* our requests are numbered 1, 2, ... */
 	int64_t timeout;
 	char *over;		/* why the session is over, or NULL */
@@ -80,34 +89,6 @@ struct stdio {
 	int killed;		/* we ended it after it closed its output */
 };
 
-/* write(2) that turns the SIGPIPE of a server gone into EPIPE, whatever
- * the program does with the signal, and leaves a SIGPIPE that was
- * pending before alone. */
-static ssize_t
-write_nosig(int fd, const void *p, size_t n)
-{
-	static const struct timespec zero = { 0, 0 };
-	sigset_t pipeset, old, pending;
-	ssize_t r;
-	int was, e;
-
-	sigemptyset(&pipeset);
-	sigaddset(&pipeset, SIGPIPE);
-	sigpending(&pending);
-	was = sigismember(&pending, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &pipeset, &old);
-	r = write(fd, p, n);
-	if (r < 0 && errno == EPIPE && !was) {
-		e = errno;
-		while (sigtimedwait(&pipeset, NULL, &zero) < 0 &&
-		    errno == EINTR)
-			;
-		errno = e;
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return r;
-}
-
 static void
 closefd(int *fd)
 {
@@ -116,7 +97,7 @@ closefd(int *fd)
 	*fd = -1;
 }
 
-/* Write what is queued for the server as far as its pipe takes it now.
+/* Write what is queued for the server as far as its stdin takes it now.
  * A server that stopped reading gets nothing more: its answers, or its
  * end, will tell. */
 static void
@@ -125,8 +106,8 @@ flush_out(struct stdio *t)
 	ssize_t n;
 
 	while (t->outoff < t->out.len) {
-		n = write_nosig(t->p.fd[0], t->out.s + t->outoff,
-		    t->out.len - t->outoff);
+		n = send(t->p.fd[0], t->out.s + t->outoff,
+		    t->out.len - t->outoff, MSG_NOSIGNAL);
 		if (n > 0) {
 			t->outoff += (size_t)n;
 		} else if (n < 0 && errno == EINTR) {
@@ -286,13 +267,13 @@ gone(struct stdio *t)
 }
 
 static int
-stdio_send(void *vt, jv msg)
+stdio_send(void *vt, const char *s, size_t n)
 {
 	struct stdio *t = vt;
 
 	if (t->p.fd[0] < 0)
 		return 0;
-	au_json_dump(&t->out, msg);
+	au_buf_add(&t->out, s, n);
 	au_buf_addc(&t->out, '\n');
 	flush_out(t);
 	return 0;
@@ -424,24 +405,40 @@ mkenv(char *const *extra)
 	return env;
 }
 
+/*
+ * The server's stdin is a socket, not a pipe: send(MSG_NOSIGNAL) to a
+ * server gone fails with EPIPE without raising SIGPIPE, in one system
+ * call, where a pipe would need the signal blocked and unblocked around
+ * every write (and a call costs a few system calls in all).  A program
+ * reads a stream socket on its stdin as it reads a pipe.
+ */
 static int
 stdio_start(const struct au_mcp_conf *c, struct stdio **tp)
 {
 	struct au_spawn sp = { c->argv, NULL, c->dir,
-	    { AU_FD_PIPE, AU_FD_PIPE, AU_FD_PIPE }, 1, NULL, 0 };
-	struct stdio *t = au_xcalloc(1, sizeof *t);
-	char **env = c->env ? mkenv(c->env) : NULL, why[900];
-	int rc, i;
+	    { -1, AU_FD_PIPE, AU_FD_PIPE }, 1, NULL, 0 };
+	struct stdio *t;
+	char **env, why[900];
+	int rc, i, sv[2];
 
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return au_seterr(EX_SOFTWARE, "socketpair:");
+	sp.fd[0] = sv[1];
+	t = au_xcalloc(1, sizeof *t);
+	env = c->env ? mkenv(c->env) : NULL;
 	sp.envp = env;
 	rc = au_spawn(&sp, &t->p);
 	free(env);
+	close(sv[1]);
 	if (rc != 0) {
 		snprintf(why, sizeof why, "%s", au_errmsg());
+		close(sv[0]);
 		free(t);
 		return au_seterr(EX_UNAVAILABLE, "cannot start the server: "
 		    "%s", why);
 	}
+	t->p.fd[0] = sv[0];
+	shutdown(sv[0], SHUT_RD);
 	for (i = 0; i < 3; i++)
 		fcntl(t->p.fd[i], F_SETFL, fcntl(t->p.fd[i], F_GETFL) |
 		    O_NONBLOCK);
@@ -503,44 +500,103 @@ bad(struct au_mcp *m, const char *what, const char *why, jv msg)
 	return fail(m, what, EX_UNAVAILABLE);
 }
 
+/* The value at key k of object v (borrowed), or jv_invalid(). */
 static jv
-message(int64_t id, const char *method, jv params)
+get(struct au_mcp *m, jv v, int k)
 {
-	jv msg = jv_object_set(jv_object(), jv_string("jsonrpc"),
-	    jv_string("2.0"));
+	return jv_object_get(jv_copy(v), jv_copy(m->key[k]));
+}
 
-	if (id > 0)
-		msg = jv_object_set(msg, jv_string("id"),
-		    jv_number((double)id));
-	msg = jv_object_set(msg, jv_string("method"), jv_string(method));
-	if (jv_is_valid(params))
-		msg = jv_object_set(msg, jv_string("params"), params);
-	return msg;
+/* Send a message: the start of it in m->msg (see begin), then the text
+ * of params if not NULL. */
+static int
+end_send(struct au_mcp *m, const char *params, size_t len)
+{
+	if (params != NULL) {
+		au_buf_adds(&m->msg, ",\"params\":");
+		au_buf_add(&m->msg, params, len);
+	}
+	au_buf_addc(&m->msg, '}');
+	return m->tr->send(m->t, m->msg.s, m->msg.len);
+}
+
+/* Start a message in m->msg: a request with id > 0, a notification with
+ * method alone, an answer without method. */
+static void
+begin(struct au_mcp *m, int64_t id, const char *method)
+{
+	m->msg.len = 0;
+	au_buf_adds(&m->msg, "{\"jsonrpc\":\"2.0\"");
+	if (id > 0) {
+		au_buf_adds(&m->msg, ",\"id\":");
+		au_buf_addint(&m->msg, id);
+	}
+	if (method != NULL) {
+		au_buf_adds(&m->msg, ",\"method\":");
+		au_json_str(&m->msg, method, strlen(method));
+	}
 }
 
 /* Answer the request msg of the server: ping, or "method not found". */
 static void
 answer(struct au_mcp *m, jv msg, const char *method)
 {
-	jv reply = jv_object_set(jv_object(), jv_string("jsonrpc"),
-	    jv_string("2.0"));
+	jv id = get(m, msg, K_ID);
+	char *text;
 
-	reply = jv_object_set(reply, jv_string("id"),
-	    jv_object_get(jv_copy(msg), jv_string("id")));
+	begin(m, 0, NULL);
+	au_buf_adds(&m->msg, ",\"id\":");
+	au_json_dump(&m->msg, id);
+	jv_free(id);
 	if (strcmp(method, "ping") == 0) {
-		reply = jv_object_set(reply, jv_string("result"),
-		    jv_object());
+		au_buf_adds(&m->msg, ",\"result\":{}");
 	} else {
 		note(m, "the server asked for %s, which is not offered: "
 		    "answered method not found", au_quote(method));
-		reply = jv_object_set(reply, jv_string("error"),
-		    jv_object_set(jv_object_set(jv_object(),
-		    jv_string("code"), jv_number(-32601)),
-		    jv_string("message"), jv_string_fmt("Method not found: "
-		    "%s", method)));
+		text = au_xasprintf("Method not found: %s", method);
+		au_buf_adds(&m->msg, ",\"error\":{\"code\":-32601,"
+		    "\"message\":");
+		au_json_str(&m->msg, text, strlen(text));
+		au_buf_addc(&m->msg, '}');
+		free(text);
 	}
-	m->tr->send(m->t, reply);
-	jv_free(reply);
+	end_send(m, NULL, 0);
+	jv_free(msg);
+}
+
+/* Hand a notification of the server to the caller. */
+static void
+notified(struct au_mcp *m, jv msg, const char *method)
+{
+	jv params;
+
+	if (m->notify != NULL) {
+		params = get(m, msg, K_PARAMS);
+		if (!jv_is_valid(params)) {
+			jv_free(params);
+			params = jv_null();
+		}
+		m->notify(m->arg, method, params);
+		jv_free(params);
+	}
+	jv_free(msg);
+}
+
+/* Note an answer to something other than request want, and drop it. */
+static void
+stray(struct au_mcp *m, jv msg, jv id, int64_t want)
+{
+	struct au_buf b = AU_BUF_INIT;
+
+	au_json_dump(&b, id);
+	if (au_jv_isint(id) && jv_number_value(id) >= 1 &&
+	    jv_number_value(id) < (double)want)
+		note(m, "a late answer to request %s was ignored", b.s);
+	else
+		note(m, "an answer to request %.200s, which was never made, "
+		    "was ignored", b.s);
+	au_buf_free(&b);
+	jv_free(id);
 	jv_free(msg);
 }
 
@@ -551,102 +607,84 @@ static int
 dispatch(struct au_mcp *m, const char *what, int64_t want, jv msg,
     jv *out)
 {
-	const char *method, *v = au_jv_str(msg, "jsonrpc");
-	jv id, res, err, code;
-	int has_id, rc;
+	jv v, id, res, err, code;
+	int ok, rc;
 
-	if (jv_get_kind(msg) != JV_KIND_OBJECT || v == NULL ||
-	    strcmp(v, "2.0") != 0)
+	v = get(m, msg, K_JSONRPC);
+	ok = jv_get_kind(v) == JV_KIND_STRING &&
+	    strcmp(jv_string_value(v), "2.0") == 0;
+	jv_free(v);
+	if (!ok)
 		return bad(m, what, "a message that is not JSON-RPC 2.0", msg);
-	has_id = jv_object_has(jv_copy(msg), jv_string("id"));
-	if ((method = au_jv_str(msg, "method")) != NULL) {
-		if (has_id)
-			answer(m, msg, method);
-		else if (m->notify != NULL) {
-			jv params = jv_object_get(jv_copy(msg),
-			    jv_string("params"));
-
-			if (!jv_is_valid(params)) {
-				jv_free(params);
-				params = jv_null();
-			}
-			m->notify(m->arg, method, params);
-			jv_free(params);
-			jv_free(msg);
-		} else
-			jv_free(msg);
+	v = get(m, msg, K_METHOD);
+	id = get(m, msg, K_ID);
+	if (jv_get_kind(v) == JV_KIND_STRING) {
+		if (jv_is_valid(id))
+			answer(m, msg, jv_string_value(v));
+		else
+			notified(m, msg, jv_string_value(v));
+		jv_free(v);
+		jv_free(id);
 		return 0;
 	}
-	res = jv_object_get(jv_copy(msg), jv_string("result"));
-	err = jv_object_get(jv_copy(msg), jv_string("error"));
-	if (!has_id || jv_is_valid(res) == jv_is_valid(err)) {
+	jv_free(v);
+	res = get(m, msg, K_RESULT);
+	err = get(m, msg, K_ERROR);
+	ok = jv_is_valid(id) && jv_is_valid(res) != jv_is_valid(err);
+	if (ok && (!au_jv_isint(id) || jv_number_value(id) != (double)want)) {
+		jv_free(res);
+		jv_free(err);
+		stray(m, msg, id, want);
+		return 0;
+	}
+	jv_free(id);
+	if (!ok) {
 		jv_free(res);
 		jv_free(err);
 		return bad(m, what, "a message that is neither request, "
 		    "notification nor answer", msg);
 	}
-	id = jv_object_get(jv_copy(msg), jv_string("id"));
-	if (!au_jv_isint(id) || jv_number_value(id) != (double)want) {
-		struct au_buf b = AU_BUF_INIT;
-
-		au_json_dump(&b, id);
-		if (au_jv_isint(id) && jv_number_value(id) >= 1 &&
-		    jv_number_value(id) < (double)want)
-			note(m, "a late answer to request %s was ignored",
-			    b.s);
-		else
-			note(m, "an answer to request %.200s, which was "
-			    "never made, was ignored", b.s);
-		au_buf_free(&b);
-		jv_free(id);
-		jv_free(res);
-		jv_free(err);
-		jv_free(msg);
-		return 0;
-	}
-	jv_free(id);
 	if (jv_is_valid(res)) {
-		jv_free(err);
 		jv_free(msg);
 		*out = res;
 		return 2;
 	}
-	jv_free(res);
-	code = jv_object_get(jv_copy(err), jv_string("code"));
-	v = au_jv_str(err, "message");
-	if (!au_jv_isint(code) || v == NULL) {
+	code = get(m, err, K_CODE);
+	v = get(m, err, K_MESSAGE);
+	if (!au_jv_isint(code) || jv_get_kind(v) != JV_KIND_STRING) {
 		jv_free(code);
+		jv_free(v);
 		jv_free(err);
 		return bad(m, what, "a malformed error", msg);
 	}
 	rc = au_seterr(1, "%s: the server answered error %.0f: %.800s",
-	    what, jv_number_value(code), v);
+	    what, jv_number_value(code), jv_string_value(v));
 	jv_free(code);
+	jv_free(v);
 	jv_free(msg);
 	*out = err;
 	return rc;
 }
 
-/* Send a request and wait for its answer until deadline: 0 with the
- * result in *out, 1 with the error there, or (*out invalid) 75 after
- * cancelling it, when cancel is set, else 69; or 69. */
+/* Send a request with params (JSON text, or NULL) and wait for its answer
+ * until deadline: 0 with the result in *out, 1 with the error there, or
+ * (*out invalid) 75 after cancelling it, when cancel is set, else 69; or
+ * 69. */
 static int
-request(struct au_mcp *m, const char *what, const char *method, jv params,
-    int64_t deadline, int cancel, jv *out)
+request(struct au_mcp *m, const char *what, const char *method,
+    const struct au_buf *params, int64_t deadline, int cancel, jv *out)
 {
-	int64_t id = m->next_id++, start = au_mono_ms();
+	int64_t id = m->next_id++, ms = deadline - au_mono_ms();
 	jv msg;
 	int rc;
 
 	*out = jv_invalid();
-	if (m->over != NULL) {
-		jv_free(params);
+	if (m->over != NULL)
 		return au_seterr(EX_UNAVAILABLE, "%s: the session is over: "
 		    "%s", what, m->over);
-	}
-	msg = message(id, method, params);
-	rc = m->tr->send(m->t, msg);
-	jv_free(msg);
+	begin(m, id, method);
+	rc = end_send(m, params ? params->s : NULL, params ?
+	    params->len : 0);
 	if (rc != 0)
 		return fail(m, what, rc);
 	for (;;) {
@@ -665,37 +703,33 @@ request(struct au_mcp *m, const char *what, const char *method, jv params,
 	}
 	if (!cancel) {
 		au_seterr(EX_UNAVAILABLE, "no answer within %lldms",
-		    (long long)(deadline - start));
+		    (long long)ms);
 		return fail(m, what, EX_UNAVAILABLE);
 	}
-	msg = message(0, "notifications/cancelled", jv_object_set(
-	    jv_object_set(jv_object(), jv_string("requestId"),
-	    jv_number((double)id)), jv_string("reason"),
-	    jv_string_fmt("no answer within %lldms",
-	    (long long)(deadline - start))));
-	m->tr->send(m->t, msg);
-	jv_free(msg);
+	begin(m, 0, "notifications/cancelled");
+	au_buf_addf(&m->msg, ",\"params\":{\"requestId\":%lld,\"reason\":"
+	    "\"no answer within %lldms\"}", (long long)id, (long long)ms);
+	end_send(m, NULL, 0);
 	return au_seterr(TIMEOUT, "%s: no answer within %lldms (cancelled)",
-	    what, (long long)(deadline - start));
+	    what, (long long)ms);
 }
 
 static int
 initialize(struct au_mcp *m)
 {
-	jv params, res, v;
+	struct au_buf p = AU_BUF_INIT;
+	jv res, v;
 	size_t i;
 	int rc;
 
-	params = jv_object_set(jv_object(), jv_string("protocolVersion"),
-	    jv_string(AU_MCP_VERSION));
-	params = jv_object_set(params, jv_string("capabilities"),
-	    jv_object());
-	params = jv_object_set(params, jv_string("clientInfo"),
-	    jv_object_set(jv_object_set(jv_object(), jv_string("name"),
-	    jv_string("agentutils")), jv_string("version"),
-	    jv_string(AU_VERSION)));
-	rc = request(m, "initialize", "initialize", params,
+	au_buf_adds(&p, "{\"protocolVersion\":\"" AU_MCP_VERSION "\","
+	    "\"capabilities\":{},\"clientInfo\":{\"name\":\"agentutils\","
+	    "\"version\":");
+	au_json_str(&p, AU_VERSION, strlen(AU_VERSION));
+	au_buf_adds(&p, "}}");
+	rc = request(m, "initialize", "initialize", &p,
 	    au_mono_ms() + m->timeout, 0, &res);
+	au_buf_free(&p);
 	if (rc != 0) {
 		jv_free(res);
 		return EX_UNAVAILABLE;
@@ -720,9 +754,8 @@ initialize(struct au_mcp *m)
 	jv_free(v);
 	m->version = versions[i];
 	m->server = res;
-	v = message(0, "notifications/initialized", jv_invalid());
-	m->tr->send(m->t, v);
-	jv_free(v);
+	begin(m, 0, "notifications/initialized");
+	end_send(m, NULL, 0);
 	return 0;
 }
 
@@ -732,7 +765,7 @@ au_mcp_open(const struct au_mcp_conf *c, struct au_mcp **mp)
 	struct au_mcp *m;
 	struct stdio *t = NULL;
 	char why[1024];
-	int rc;
+	int rc, i;
 
 	*mp = NULL;
 	if ((rc = stdio_start(c, &t)) != 0)
@@ -743,6 +776,8 @@ au_mcp_open(const struct au_mcp_conf *c, struct au_mcp **mp)
 	m->next_id = 1;
 	m->timeout = c->timeout_ms > 0 ? c->timeout_ms : DEF_TIMEOUT;
 	m->server = jv_invalid();
+	for (i = 0; i < NKEYS; i++)
+		m->key[i] = jv_string(keys[i]);
 	m->notify = c->notify;
 	m->note = c->note;
 	m->arg = c->arg;
@@ -771,13 +806,15 @@ int
 au_mcp_tools(struct au_mcp *m, jv *tools)
 {
 	int64_t deadline = au_mono_ms() + m->timeout;
-	jv params = jv_object(), res, page, cursor;
+	struct au_buf p = AU_BUF_INIT;
+	jv res, page, cursor;
 	int rc;
 
 	*tools = jv_array();
+	au_buf_adds(&p, "{}");
 	for (;;) {
-		rc = request(m, "tools/list", "tools/list", params, deadline,
-		    1, &res);
+		rc = request(m, "tools/list", "tools/list", &p, deadline, 1,
+		    &res);
 		if (rc != 0) {
 			jv_free(res);
 			break;
@@ -797,11 +834,16 @@ au_mcp_tools(struct au_mcp *m, jv *tools)
 		*tools = jv_array_concat(*tools, page);
 		if (jv_get_kind(cursor) != JV_KIND_STRING) {
 			jv_free(cursor);
+			au_buf_free(&p);
 			return 0;
 		}
-		params = jv_object_set(jv_object(), jv_string("cursor"),
-		    cursor);
+		p.len = 0;
+		au_buf_adds(&p, "{\"cursor\":");
+		au_json_dump(&p, cursor);
+		au_buf_addc(&p, '}');
+		jv_free(cursor);
 	}
+	au_buf_free(&p);
 	jv_free(*tools);
 	*tools = jv_invalid();
 	return rc;
@@ -811,23 +853,27 @@ int
 au_mcp_call(struct au_mcp *m, const char *tool, jv args,
     int64_t timeout_ms, jv *result)
 {
+	struct au_buf p = AU_BUF_INIT;
 	char what[300];
-	jv params;
 	int rc;
 
 	snprintf(what, sizeof what, "tools/call %s", au_quote(tool));
-	params = jv_object_set(jv_object(), jv_string("name"),
-	    jv_string(tool));
-	if (jv_get_kind(args) != JV_KIND_NULL)
-		params = jv_object_set(params, jv_string("arguments"), args);
-	else
-		jv_free(args);
-	if (m->notify != NULL)
-		params = jv_object_set(params, jv_string("_meta"),
-		    jv_object_set(jv_object(), jv_string("progressToken"),
-		    jv_number((double)m->next_id)));
-	rc = request(m, what, "tools/call", params, au_mono_ms() +
+	au_buf_adds(&p, "{\"name\":");
+	au_json_str(&p, tool, strlen(tool));
+	if (jv_get_kind(args) != JV_KIND_NULL) {
+		au_buf_adds(&p, ",\"arguments\":");
+		au_json_dump(&p, args);
+	}
+	jv_free(args);
+	if (m->notify != NULL) {
+		au_buf_adds(&p, ",\"_meta\":{\"progressToken\":");
+		au_buf_addint(&p, m->next_id);
+		au_buf_addc(&p, '}');
+	}
+	au_buf_addc(&p, '}');
+	rc = request(m, what, "tools/call", &p, au_mono_ms() +
 	    (timeout_ms > 0 ? timeout_ms : m->timeout), 1, result);
+	au_buf_free(&p);
 	if (rc == 0 && jv_get_kind(*result) != JV_KIND_OBJECT) {
 		rc = bad(m, what, "a result that is not an object", *result);
 		*result = jv_invalid();
@@ -841,8 +887,8 @@ au_mcp_ping(struct au_mcp *m)
 	jv res;
 	int rc;
 
-	rc = request(m, "ping", "ping", jv_invalid(), au_mono_ms() +
-	    m->timeout, 1, &res);
+	rc = request(m, "ping", "ping", NULL, au_mono_ms() + m->timeout, 1,
+	    &res);
 	jv_free(res);
 	return rc;
 }
@@ -856,11 +902,14 @@ au_mcp_stderr(const struct au_mcp *m, size_t *len)
 int
 au_mcp_close(struct au_mcp *m)
 {
-	int code;
+	int code, i;
 
 	if (m == NULL)
 		return 0;
 	code = m->tr->end(m->t);
+	for (i = 0; i < NKEYS; i++)
+		jv_free(m->key[i]);
+	au_buf_free(&m->msg);
 	jv_free(m->server);
 	free(m->over);
 	free(m);
