@@ -641,8 +641,9 @@ struct au_mcp_conf {
 				 * and passed on (the first); 0: 64 KiB */
 	int pass_stderr;	/* 1: copy its stderr to ours as well */
 	/* fn(arg, method, params) for each notification the server sends
-	 * (notifications/progress, notifications/message, ...): params is
-	 * borrowed, jv_null() when absent.  NULL: they are dropped. */
+	 * (notifications/progress of the call under way, and any other:
+	 * notifications/message, ...): params is borrowed, jv_null() when
+	 * absent.  NULL: they are dropped. */
 	void (*notify)(void *arg, const char *method, jv params);
 	/* fn(arg, msg) for what is noted and ignored: answers to requests
 	 * nobody waits for, requests of the server it cannot have answered.

@@ -564,11 +564,12 @@ answer(struct au_mcp *m, jv msg, const char *method)
 	jv_free(msg);
 }
 
-/* Hand a notification of the server to the caller. */
+/* Hand a notification of the server to the caller, unless it is
+ * progress of another request than want (one cancelled, say). */
 static void
-notified(struct au_mcp *m, jv msg, const char *method)
+notified(struct au_mcp *m, jv msg, const char *method, int64_t want)
 {
-	jv params;
+	jv params, token;
 
 	if (m->notify != NULL) {
 		params = get(m, msg, K_PARAMS);
@@ -576,7 +577,17 @@ notified(struct au_mcp *m, jv msg, const char *method)
 			jv_free(params);
 			params = jv_null();
 		}
-		m->notify(m->arg, method, params);
+		token = jv_get_kind(params) == JV_KIND_OBJECT ?
+		    jv_object_get(jv_copy(params),
+		    jv_string("progressToken")) : jv_invalid();
+		if (strcmp(method, "notifications/progress") == 0 &&
+		    (!au_jv_isint(token) ||
+		    jv_number_value(token) != (double)want))
+			note(m, "progress of a request that is over was "
+			    "ignored");
+		else
+			m->notify(m->arg, method, params);
+		jv_free(token);
 		jv_free(params);
 	}
 	jv_free(msg);
@@ -622,7 +633,7 @@ dispatch(struct au_mcp *m, const char *what, int64_t want, jv msg,
 		if (jv_is_valid(id))
 			answer(m, msg, jv_string_value(v));
 		else
-			notified(m, msg, jv_string_value(v));
+			notified(m, msg, jv_string_value(v), want);
 		jv_free(v);
 		jv_free(id);
 		return 0;

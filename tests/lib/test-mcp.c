@@ -3,16 +3,16 @@
  * stdio, and against a few shell commands that are not: the session
  * (version negotiation, initialized, clientInfo), tools/list over many
  * pages, tools/call (results, isError, JSON-RPC errors, progress and log
- * notifications, extra environment), ping, the server's own requests
- * (ping answered, sampling, elicitation and roots refused with -32601),
- * a call timing out and cancelled, late and unknown answers noted and
- * ignored; and hostile servers: malformed lines, messages that are not
- * JSON-RPC, messages over the limit, silence, a flood of notifications,
- * exits and signals in the middle, a closed stdin, a flood on stderr
- * (kept and passed on, both capped), a server that ignores the end of
- * stdin and SIGTERM.  Every
- * case must end in time: each checks how long it took, and an alarm
- * stops the whole test if one hangs.
+ * notifications, stale progress dropped, extra environment), ping, the
+ * server's own requests (ping answered, sampling, elicitation and roots
+ * refused with -32601), a call timing out and cancelled, late and
+ * unknown answers noted and ignored; and hostile servers: malformed
+ * lines, messages that are not JSON-RPC, messages over the limit,
+ * silence, a flood of notifications, exits and signals in the middle, a
+ * closed stdin, a flood on stderr (kept and passed on, both capped), a
+ * server that ignores the end of stdin and SIGTERM.  Every case must end
+ * in time: each checks how long it took, and an alarm stops the whole
+ * test if one hangs.
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -270,8 +270,8 @@ test_notifications(void)
 		ok(0, "open: %s", au_errmsg());
 		return;
 	}
-	is_str_free(call(m, "progress", "{\"steps\":3}", 0, NULL), "done",
-	    "progress");
+	is_str_free(call(m, "progress", "{\"steps\":3,\"stale\":true}", 0,
+	    NULL), "done", "progress");
 	is_int(jv_array_length(jv_copy(notices)), 3, "three notifications");
 	is_str_free(str_at(notices, "[2,\"method\"]"),
 	    "notifications/progress", "of progress");
@@ -279,6 +279,8 @@ test_notifications(void)
 	    "in order");
 	is_int(num_at(notices, "[0,\"params\",\"progressToken\"]"), 2,
 	    "for the call's token, its request id");
+	ok(noted("progress of a request that is over was ignored"),
+	    "progress for another token is noted and dropped");
 	is_str(au_mcp_version(m), "2025-11-25", "version");
 	jv_free(notices);
 	notices = jv_array();

@@ -9,7 +9,8 @@ notifications, and requests of its own to the client.  Python's standard
 library only.
 
 Tools: echo {text}, add {a, b}, sleep {ms} (honours cancellation),
-progress {steps} (notifications/progress to the call's progressToken),
+progress {steps, stale} (notifications/progress to the call's
+progressToken, after one to a token that is no longer in use if stale),
 log {level, text} (notifications/message), fail {text} (an isError
 result), ask_sampling {method} (sends the client a request, by default
 sampling/createMessage, and reports the answer it got), getenv {name},
@@ -84,38 +85,26 @@ class Opts:
     versions = VERSIONS
 
 
+FLAGS = {"--garbage": "garbage", "--wrong-id": "wrong_id",
+         "--silent": "silent", "--exit-mid-call": "exit_mid_call",
+         "--stderr-noise": "noise", "--ignore-cancel": "ignore_cancel",
+         "--stubborn": "stubborn", "--flood": "flood"}
+
+
 def parse_args(argv):
     o = Opts()
     it = iter(argv)
     for a in it:
-        if a == "--page":
-            o.page = int(next(it))
-        elif a == "--extra":
-            o.extra = int(next(it))
-        elif a == "--huge":
-            o.huge = int(next(it))
+        if a in FLAGS:
+            setattr(o, FLAGS[a], True)
+        elif a in ("--page", "--extra", "--huge"):
+            setattr(o, a[2:], int(next(it)))
         elif a == "--protocol":
             o.protocol = next(it)
         elif a == "--bad-version":
             o.protocol = "1999-01-01"
         elif a == "--old-version":
             o.versions = ["2024-11-05"]
-        elif a == "--garbage":
-            o.garbage = True
-        elif a == "--wrong-id":
-            o.wrong_id = True
-        elif a == "--silent":
-            o.silent = True
-        elif a == "--exit-mid-call":
-            o.exit_mid_call = True
-        elif a == "--stderr-noise":
-            o.noise = True
-        elif a == "--ignore-cancel":
-            o.ignore_cancel = True
-        elif a == "--stubborn":
-            o.stubborn = True
-        elif a == "--flood":
-            o.flood = True
         else:
             sys.exit("server.py: unknown option " + a)
     return o
@@ -312,6 +301,11 @@ class Server:
 
     def tool_progress(self, rid, args, token):
         steps = int(args.get("steps", 3))
+        if args.get("stale"):       # progress of a request long gone
+            self.c.write({"jsonrpc": "2.0",
+                          "method": "notifications/progress",
+                          "params": {"progressToken": "gone",
+                                     "progress": 1}})
         if token is not None:
             for i in range(1, steps + 1):
                 self.c.write({"jsonrpc": "2.0",
