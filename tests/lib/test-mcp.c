@@ -3,16 +3,16 @@
  * stdio, and against a few shell commands that are not: the session
  * (version negotiation, initialized, clientInfo), tools/list over many
  * pages, tools/call (results, isError, JSON-RPC errors, progress and log
- * notifications, stale progress dropped, extra environment), ping, the
- * server's own requests (ping answered, sampling, elicitation and roots
- * refused with -32601), a call timing out and cancelled, late and
- * unknown answers noted and ignored; and hostile servers: malformed
- * lines, messages that are not JSON-RPC, messages over the limit,
- * silence, a flood of notifications, exits and signals in the middle, a
- * closed stdin, a flood on stderr (kept and passed on, both capped), a
- * server that ignores the end of stdin and SIGTERM.  Every case must end
- * in time: each checks how long it took, and an alarm stops the whole
- * test if one hangs.
+ * notifications, stale progress dropped), the server's environment and
+ * working directory, ping, the server's own requests (ping answered,
+ * sampling, elicitation and roots refused with -32601), a call timing
+ * out and cancelled, late and unknown answers noted and ignored; and
+ * hostile servers: malformed lines, messages that are not JSON-RPC,
+ * messages over the limit, silence, a flood of notifications, exits and
+ * signals in the middle, a closed stdin, a flood on stderr (kept and
+ * passed on, both capped), a server that ignores the end of stdin and
+ * SIGTERM.  Every case must end in time: each checks how long it took,
+ * and an alarm stops the whole test if one hangs.
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -473,6 +473,7 @@ test_commands(void)
 	static char *missing[] = { "/nonexistent/mcp-server", NULL };
 	static char *badconf[] = { "sh", "-c", "echo 'bad config' >&2; "
 	    "exit 78", NULL };
+	static char *pwd[] = { "sh", "-c", "pwd >&2; exit 1", NULL };
 	static char *killed[] = { "sh", "-c", "kill -KILL $$", NULL };
 	static char *notrpc[] = { "sh", "-c", "read x; echo '{\"hello\":1}'; "
 	    "sleep 30", NULL };
@@ -489,6 +490,17 @@ test_commands(void)
 	is_int(au_mcp_open(&conf, &m), 69, "a server that exits at once");
 	is_str(au_errmsg(), "initialize: the server exited with status 78; "
 	    "its stderr ends \"bad config\"", "says how, and its last words");
+
+	command(pwd);
+	conf.dir = "/";
+	is_int(au_mcp_open(&conf, &m), 69, "a server run in a directory");
+	is_str(au_errmsg(), "initialize: the server exited with status 1; "
+	    "its stderr ends \"/\"", "runs there");
+	conf.dir = "/nonexistent";
+	is_int(au_mcp_open(&conf, &m), 69, "a directory that is not there");
+	is_str(au_errmsg(), "cannot start the server: sh: cannot change "
+	    "directory to /nonexistent: No such file or directory",
+	    "says so");
 
 	command(killed);
 	is_int(au_mcp_open(&conf, &m), 69, "a server killed");
