@@ -212,6 +212,13 @@ size_t au_utf8_valid(const char *s, size_t n);
  * JSON: ...", "invalid UTF-8") with *at set to the offending byte's
  * offset.  Catches what jq 1.6's parser would leak on, or accept. */
 const char *au_json_check(const char *s, size_t n, size_t *at);
+/* The line (from 1) where the value at JSON Pointer ptr ("" for the
+ * whole, "/servers/0") starts, or its key, in the n bytes at s, JSON text
+ * that au_json_check accepts; the last where a key repeats; 0 if none. */
+long au_json_line(const char *s, size_t n, const char *ptr);
+/* The keys that repeat in their object in s (checked as above), as an
+ * array of {"pointer", "line", "first"}: the repeat and the first line. */
+jv au_json_dups(const char *s, size_t n);
 /* The string at key of object o (borrowed), or NULL if absent or not a
  * string; the pointer lives as long as o. */
 const char *au_jv_str(jv o, const char *key);

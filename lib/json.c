@@ -1,7 +1,9 @@
 /*
  * json.c - JSON text for jv values, written straight into a buffer (jq's
  * own dump goes through a jv string and is several times slower), UTF-8
- * validation (jq 1.6 silently replaces bad bytes), and small accessors.
+ * validation (jq 1.6 silently replaces bad bytes), where in a JSON text a
+ * value stands (for "file:line:" in configuration files) and which keys
+ * repeat, and small accessors.
  */
 #include <float.h>
 #include <math.h>
@@ -429,6 +431,138 @@ out:
 	if (err != NULL && at != NULL)
 		*at = (size_t)(p - s);
 	return err;
+}
+
+/* A walk over JSON text that au_json_check accepts: the JSON Pointer of
+ * the value at hand in path, and the line it is on. */
+struct walk {
+	const unsigned char *p, *e;
+	long line;
+	struct au_buf path;
+	const char *want;	/* the pointer sought, or NULL */
+	long found;		/* its line */
+	jv dups;		/* repeated keys, or invalid when not sought */
+};
+
+static void
+walk_ws(struct walk *w)
+{
+	for (; w->p < w->e && (*w->p == ' ' || *w->p == '\t' ||
+	    *w->p == '\n' || *w->p == '\r'); w->p++)
+		if (*w->p == '\n')
+			w->line++;
+}
+
+/* Add "/" and the key k (escaped as RFC 6901 says) to the path. */
+static void
+walk_push(struct walk *w, const char *k)
+{
+	au_buf_addc(&w->path, '/');
+	for (; *k != '\0'; k++)
+		if (*k == '~')
+			au_buf_adds(&w->path, "~0");
+		else if (*k == '/')
+			au_buf_adds(&w->path, "~1");
+		else
+			au_buf_addc(&w->path, *k);
+}
+
+/* Walk the value at w->p, whose entry starts on line at: its key's
+ * line for a member of an object, else 0 for its own. */
+static void
+walk_value(struct walk *w, long at)
+{
+	size_t len = w->path.len;
+	const unsigned char *q;
+	jv seen, k, prev;
+	long i = 0, line = 0;
+	char open;
+
+	walk_ws(w);
+	if (w->want != NULL && strcmp(w->path.s, w->want) == 0)
+		w->found = at ? at : w->line;
+	if (*w->p != '{' && *w->p != '[') {
+		if (*w->p == '"')
+			scan_string(&w->p, w->e);
+		else
+			while (w->p < w->e && strchr(",]} \t\r\n", *w->p) ==
+			    NULL)
+				w->p++;
+		return;
+	}
+	seen = jv_object();
+	open = *w->p++;
+	for (;;) {
+		walk_ws(w);
+		if (*w->p == '}' || *w->p == ']')
+			break;
+		if (*w->p == ',') {
+			w->p++;
+			walk_ws(w);
+		}
+		if (open == '[') {
+			char n[24];
+
+			snprintf(n, sizeof n, "%ld", i++);
+			walk_push(w, n);
+		} else {
+			line = w->line;
+			q = w->p;
+			scan_string(&q, w->e);
+			k = jv_parse_sized((const char *)w->p, (int)(q - w->p));
+			w->p = q;
+			walk_ws(w);
+			w->p++;		/* the ':' */
+			walk_push(w, jv_string_value(k));
+			prev = jv_object_get(jv_copy(seen), jv_copy(k));
+			if (jv_is_valid(prev) && jv_is_valid(w->dups))
+				w->dups = jv_array_append(w->dups,
+				    JV_OBJECT(jv_string("pointer"),
+				    jv_string(w->path.s), jv_string("line"),
+				    jv_number(line), jv_string("first"), prev));
+			else
+				jv_free(prev);
+			seen = jv_object_set(seen, k, jv_number(line));
+		}
+		walk_value(w, open == '{' ? line : 0);
+		w->path.len = len;
+		w->path.s[len] = '\0';
+	}
+	w->p++;
+	jv_free(seen);
+}
+
+/* Walk the n bytes of JSON text at s, looking for want and collecting
+ * repeated keys in dups (or not, if it is invalid). */
+static void
+walk(const char *s, size_t n, struct walk *w)
+{
+	w->p = (const unsigned char *)s;
+	w->e = w->p + n;
+	w->line = 1;
+	w->path.len = 0;
+	au_buf_adds(&w->path, "");
+	w->found = 0;
+	walk_value(w, 0);
+	au_buf_free(&w->path);
+}
+
+long
+au_json_line(const char *s, size_t n, const char *ptr)
+{
+	struct walk w = { NULL, NULL, 0, AU_BUF_INIT, ptr, 0, jv_invalid() };
+
+	walk(s, n, &w);
+	return w.found;
+}
+
+jv
+au_json_dups(const char *s, size_t n)
+{
+	struct walk w = { NULL, NULL, 0, AU_BUF_INIT, NULL, 0, jv_array() };
+
+	walk(s, n, &w);
+	return w.dups;
 }
 
 const char *

@@ -4,7 +4,8 @@
  * beyond the exact integers, nesting, key order), round trips through
  * jq's parser, au_json_str, au_utf8_valid on valid and invalid sequences
  * of every length, au_json_check on valid JSON and on each kind of
- * mistake with the offset it names, and the accessors au_jv_str,
+ * mistake with the offset it names, au_json_line and au_json_dups on
+ * nested text over lines, and the accessors au_jv_str,
  * au_jv_kind, au_jv_isint.
  */
 #include <float.h>
@@ -415,6 +416,41 @@ test_accessors(void)
 	jv_free(o);
 }
 
+static void
+test_positions(void)
+{
+	static const char doc[] = "{\n"
+	    "  \"a\": [1,\n"
+	    "    {\"b/c\": \"x\", \"t~\": null},\n"
+	    "\n"
+	    "    [ ]],\n"
+	    "  \"s\": \"{[,\\\"\",\n"
+	    "  \"a\": {\"k\": 1, \"k\":\n"
+	    "    2}\n"
+	    "}\n";
+	size_t n = sizeof doc - 1;
+	jv d;
+
+	ok(au_json_check(doc, n, NULL) == NULL, "positions: the text is JSON");
+	is_int(au_json_line(doc, n, ""), 1, "line: the whole");
+	is_int(au_json_line(doc, n, "/s"), 6, "line: a string with brackets");
+	is_int(au_json_line(doc, n, "/a"), 7, "line: a repeated key, the last");
+	is_int(au_json_line(doc, n, "/a/k"), 7, "line: in the last");
+	is_int(au_json_line(doc, n, "/nope"), 0, "line: none");
+	is_int(au_json_line("[1,\n[2,\n3]]", 11, "/1/1"), 3,
+	    "line: array indexes");
+	is_int(au_json_line("{\"b/c\":\n{\"t~\":\n1}}", 17, "/b~1c/t~0"), 2,
+	    "line: escaped pointer tokens");
+	is_int(au_json_line("{\"a\":\n1}", 8, "/a"), 1, "line: the key's");
+	d = au_json_dups(doc, n);
+	is_str(dump(jv_copy(d)), "[{\"pointer\":\"/a\",\"line\":7,"
+	    "\"first\":2},{\"pointer\":\"/a/k\",\"line\":7,\"first\":7}]",
+	    "dups: in order, with both lines");
+	jv_free(d);
+	d = au_json_dups("{\"a\":{\"a\":1},\"b\":[{\"a\":1},{\"a\":2}]}", 39);
+	is_int(jv_array_length(d), 0, "dups: the same key in other objects");
+}
+
 int
 main(void)
 {
@@ -425,6 +461,7 @@ main(void)
 	test_json_str();
 	test_utf8();
 	test_check();
+	test_positions();
 	test_accessors();
 	return done();
 }
