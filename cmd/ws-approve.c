@@ -5,7 +5,6 @@
  * reason, wait for a decision, or walk the pending ones on a terminal.
  */
 #define _GNU_SOURCE
-#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,18 +39,6 @@ static const struct au_cmd cmd = {
 
 static sqlite3 *db;
 static int table;
-
-/* Who is deciding: the login name. */
-static const char *
-whoami(void)
-{
-	struct passwd *pw = getpwuid(getuid());
-	const char *u = getenv("USER");
-
-	if (u != NULL && *u != '\0')
-		return u;
-	return pw ? pw->pw_name : "unknown";
-}
 
 static void
 put(jv r)
@@ -109,7 +96,7 @@ get(const char *id)
 static int
 decide(const char *id, int approve, const char *reason)
 {
-	int rc = au_approval_decide(db, id, approve, whoami(), reason);
+	int rc = au_approval_decide(db, id, approve, au_user(), reason);
 
 	if (rc != 0) {
 		au_err("%s", au_errmsg());
@@ -226,7 +213,7 @@ cmd_interactive(void)
 					jv_free(list);
 					return 0;
 				}
-				rc = au_approval_decide(db, id, yes, whoami(),
+				rc = au_approval_decide(db, id, yes, au_user(),
 				    why && *why ? why : NULL);
 				if (rc != 0)
 					au_err("%s", au_errmsg());

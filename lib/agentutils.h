@@ -843,11 +843,138 @@ int au_audit_note_split(const char *note, char **body,
 char *au_hex(const unsigned char *p, size_t n, char *out);
 int au_unhex(const char *s, unsigned char *p, size_t n);
 
+/* ---- the tool gateway: registry, policy, grants (tg.c) -----------------
+ *
+ * agentutils-tools(5) describes the files: ToolSpecs in tools.d/NAME.json,
+ * MCP servers in mcp.json, the policy in policy.json.  Problems found
+ * while loading are appended to the caller's array *problems as strings
+ * "file:line: what", for the caller to report ("prog: " before each). */
+
+/* MCP's tool annotations, as bits. */
+enum {
+	AU_TG_READ_ONLY = 1,
+	AU_TG_DESTRUCTIVE = 2,	/* default: set unless read-only */
+	AU_TG_IDEMPOTENT = 4,
+	AU_TG_OPEN_WORLD = 8,	/* default set, as in MCP */
+};
+
+/* What a local tool or a stdio MCP server needs of its sandbox. */
+struct au_tg_sandbox {
+	int network;		/* it may use the network */
+	char **read, **write;	/* paths it may read, write; NULL-ended */
+	char **env;		/* variables passed on to it; NULL-ended */
+	struct au_limit limits[4];	/* RLIMIT_AS, _CPU, _NPROC, _FSIZE */
+	int nlimits;		/* those given */
+	int64_t timeout_ms;	/* 0: the caller's default */
+};
+
+struct au_tg_tool {
+	const char *name;	/* "grep", or "server/tool" for MCP */
+	const char *server;	/* its MCP server, or NULL for a local tool */
+	char **command;		/* argv template, NULL-ended (local tools) */
+	unsigned annotations;	/* AU_TG_* */
+	struct au_tg_sandbox sandbox;
+	jv record;		/* the "tool" record tg-list writes */
+	const char *file;	/* where it is defined */
+	long line;
+};
+
+struct au_tg_server {
+	const char *name;
+	const char *command;	/* a stdio server: its program, */
+	char **args;		/* its arguments (NULL-ended), */
+	jv env;			/* and the variables set for it (secret) */
+	const char *url;	/* a Streamable HTTP server: its endpoint */
+	jv headers;		/* and its HTTP headers (secret) */
+	struct au_tg_sandbox sandbox;	/* stdio servers */
+	jv record;		/* the "mcp.server" record, values left out */
+	const char *file;
+	long line;
+};
+
+struct au_tg_reg {
+	struct au_tg_tool *tools;	/* by file name, then order in it */
+	size_t ntools;
+	struct au_tg_server *servers;	/* in their order in mcp.json */
+	size_t nservers;
+};
+
+/* Load the ToolSpecs in the directory tools and the servers in the file
+ * mcp (NULL: tools.d and mcp.json of the configuration, which may be
+ * missing).  A bad file or entry is noted in *problems and skipped;
+ * tools whose name is taken already too.  0, or 66 a named directory or
+ * file is missing, 74 unreadable, 78 no home directory. */
+int au_tg_load(const char *tools, const char *mcp, struct au_tg_reg **reg,
+    jv *problems);
+/* The tool called name, or NULL. */
+const struct au_tg_tool *au_tg_find(const struct au_tg_reg *reg,
+    const char *name);
+void au_tg_free(struct au_tg_reg *reg);
+/* Whether g is a usable glob: not empty, no control characters, each '['
+ * closed; 0, or 65 with au_errmsg(). */
+int au_tg_glob_check(const char *g);
+
+/* The argv of a call: the words of tmpl (NULL-ended) with each word
+ * "{name}" replaced by args' member name (borrowed): a string as it is,
+ * another value as JSON text, a missing or null one dropping the word.
+ * Nothing goes through a shell.  0 with *argv (free with
+ * au_tg_strv_free), or 65 for a string with a NUL byte. */
+int au_tg_argv(char *const *tmpl, jv args, char ***argv);
+/* Free a NULL-ended array of strings and the strings. */
+void au_tg_strv_free(char **v);
+
+/* The policy: its rules, its default, and the grants given to it.  It
+ * loads whole or not at all (78 with every problem noted). */
+struct au_tg_policy;
+/* Load path (NULL: policy.json of the configuration; missing, an empty
+ * policy whose default is "ask"): 0, 66 a named file is missing, 74, 78. */
+int au_tg_policy_load(const char *path, struct au_tg_policy **p,
+    jv *problems);
+/* The same from the n bytes at text, called file in messages. */
+int au_tg_policy_parse(const char *file, const char *text, size_t n,
+    struct au_tg_policy **p, jv *problems);
+/* The grants to weigh (tool.grant records, as au_tg_grant_list gives;
+ * revoked ones are left out), in place of any given before: 0, or 65. */
+int au_tg_policy_grants(struct au_tg_policy *p, jv grants);
+/* The tool.decision record on call (a tool.call record, borrowed) of
+ * tool t at now_ms: a matching deny rule wins, then a grant in force,
+ * then an allow rule, then an ask rule, then the default. */
+jv au_tg_decide(struct au_tg_policy *p, const struct au_tg_tool *t, jv call,
+    int64_t now_ms);
+void au_tg_policy_free(struct au_tg_policy *p);
+
+/* Grants in the state file; a change goes to the audit log a (NULL:
+ * none) in its transaction, the caller's if one is open.  Add one for
+ * the tools matching glob tool, calls matching jq where (or NULL),
+ * until expires_ms (0: no end), by whom, why (note), from which approval
+ * request (or NULL): 0 with its tool.grant record, 64 a bad glob or jq. */
+int au_tg_grant_add(struct sqlite3 *db, struct au_audit *a, const char *tool,
+    const char *where, int64_t expires_ms, const char *note, const char *by,
+    const char *approval, jv *grant);
+/* Revoke grant id: 0 with its record, 66 no such grant, 1 revoked
+ * already. */
+int au_tg_grant_revoke(struct sqlite3 *db, struct au_audit *a,
+    const char *id, const char *by, jv *grant);
+/* The grants in force at now_ms (all with all), oldest first. */
+int au_tg_grant_list(struct sqlite3 *db, int all, int64_t now_ms, jv *list);
+
+/* File the approval request for call (borrowed) that "ask" needs, from
+ * au_prog: subject "tool NAME call ID" (" call ID" if the call has an
+ * id), summary its arguments as JSON, details the call record. */
+int au_tg_ask(struct sqlite3 *db, jv call, int64_t expires_ms,
+    char id[AU_ID_LEN]);
+/* The tool an approval.request record (borrowed) is about, if au_tg_ask
+ * filed it (malloc'd), else NULL. */
+char *au_tg_asked(jv request);
+
 /* ---- configuration and secrets (conf.c) ------------------------------- */
 
 /* $XDG_CONFIG_HOME/agentutils/NAME, or ~/.config/agentutils/NAME;
  * malloc'd, or NULL (78, au_errmsg()) without a home directory. */
 char *au_config_path(const char *name);
+/* Who is acting, for the record: $USER, or the login name of the real
+ * user id (static storage). */
+const char *au_user(void);
 /* The state file path: opt (--db), $AGENTUTILS_DB, then
  * $XDG_STATE_HOME/agentutils/state.db or ~/.local/state/agentutils/...;
  * malloc'd, or NULL as above. */

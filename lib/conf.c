@@ -45,6 +45,18 @@ au_config_path(const char *name)
 	return xdg("XDG_CONFIG_HOME", ".config", name);
 }
 
+const char *
+au_user(void)
+{
+	const char *u = getenv("USER");
+	struct passwd *pw;
+
+	if (u != NULL && *u != '\0')
+		return u;
+	pw = getpwuid(getuid());
+	return pw ? pw->pw_name : "unknown";
+}
+
 char *
 au_db_path(const char *opt)
 {

@@ -164,6 +164,22 @@ const char *const schema_steps[] = {
 	"  head BLOB NOT NULL,"
 	"  note TEXT NOT NULL"
 	") STRICT;",
+
+	/* 4: the tool gateway's grants (tg-grant, ws-approve --always).  A
+	 * revoked grant stays, marked, so that the table tells its history
+	 * as the audit log does; cond is its jq condition. */
+	"CREATE TABLE tg_grants ("
+	"  id TEXT PRIMARY KEY,"
+	"  created TEXT NOT NULL,"
+	"  created_by TEXT NOT NULL,"
+	"  tool TEXT NOT NULL,"
+	"  cond TEXT,"
+	"  expires_at TEXT,"
+	"  note TEXT,"
+	"  approval_id TEXT,"
+	"  revoked_at TEXT,"
+	"  revoked_by TEXT"
+	") STRICT;",
 };
 
 const int schema_nsteps = sizeof schema_steps / sizeof schema_steps[0];
