@@ -210,12 +210,15 @@ static char **
 strings(struct cx *c, jv v, const char *ptr, int (*ok)(const char *),
     const char *want)
 {
-	char **a;
+	char **a, field[64], *p;
 	int i, n;
 
+	snprintf(field, sizeof field, "%s", ptr + 1);
+	for (p = field; (p = strchr(p, '/')) != NULL; )
+		*p = '.';
 	if (jv_get_kind(v) != JV_KIND_ARRAY) {
 		problem(c, ptr, "%s: expected an array of %s, not %s",
-		    ptr + 1, want, au_jv_kind(v));
+		    field, want, au_jv_kind(v));
 		return NULL;
 	}
 	n = jv_array_length(jv_copy(v));
@@ -227,7 +230,7 @@ strings(struct cx *c, jv v, const char *ptr, int (*ok)(const char *),
 
 		snprintf(sub, sizeof sub, "%s/%d", ptr, i);
 		if (s == NULL || (ok != NULL && !ok(s)))
-			problem(c, sub, "%s[%d]: expected %s", ptr + 1, i,
+			problem(c, sub, "%s[%d]: expected %s", field, i,
 			    want);
 		else
 			a[i] = au_xstrdup(s);
@@ -1018,7 +1021,12 @@ load_mcp(struct au_tg_reg_x *r, const char *path, int named, jv *problems)
 	jv_object_foreach(servers, k, s) {
 		const char *name = jv_string_value(k);
 
-		snprintf(c.base, sizeof c.base, "/mcpServers/%s", name);
+		snprintf(c.base, sizeof c.base, "/mcpServers/");
+		for (; *name != '\0' && strlen(c.base) < sizeof c.base - 3;
+		    name++)
+			strcat(c.base, *name == '~' ? "~0" : *name == '/' ?
+			    "~1" : (char[]){ *name, '\0' });
+		name = jv_string_value(k);
 		c.what = NULL;
 		if (dups_in(&c, dups, c.base, 1) ||
 		    dups_in(&c, dups, c.base, 0)) {
