@@ -15,13 +15,15 @@
 
 #include "agentutils.h"
 
-enum { O_REASON = AU_LONG, O_TIMEOUT, O_ALL };
+enum { O_REASON = AU_LONG, O_TIMEOUT, O_ALL, O_ALWAYS };
 
 static const struct au_opt opts[] = {
 	{ 'i', "interactive", NULL, "walk the pending requests on a terminal",
 	    NULL },
 	{ O_ALL, "all", NULL, "list: decided requests too", NULL },
 	{ O_REASON, "reason", "TEXT", "approve, deny: why", NULL },
+	{ O_ALWAYS, "always", NULL, "approve a tool call: and grant the tool "
+	    "from now on", NULL },
 	{ O_TIMEOUT, "timeout", "DUR", "wait: give up after DUR (exit 75)",
 	    NULL },
 	{ 0, NULL, NULL, NULL, NULL }
@@ -91,6 +93,49 @@ get(const char *id)
 	    (rc = au_approval_get(db, id, &r)) != 0)
 		au_die(rc, "%s", au_errmsg());
 	return r;
+}
+
+/* With --always, the approval of a tool call also grants the tool, in
+ * the same transaction, audited (unaudited, with a warning, when there
+ * are no audit keys yet). */
+static int
+always(const char *id, const char *reason)
+{
+	struct au_audit_files f = { NULL, NULL, NULL };
+	struct au_audit *a = NULL;
+	char *tool, *note;
+	jv r = get(id), g;
+	int rc;
+
+	if ((tool = au_tg_asked(r)) == NULL)
+		au_die(EX_DATAERR, "--always: request %s is not about a tool "
+		    "call", au_quote(id));
+	jv_free(r);
+	if ((rc = au_audit_open(db, &f, 0, 0, &a)) == EX_NOINPUT)
+		au_warn("not audited: %s (audit-write --init makes the keys)",
+		    au_errmsg());
+	else if (rc != 0)
+		au_die(rc, "audit: %s", au_errmsg());
+	note = au_xasprintf("approved always%s%s", reason ? ": " : "",
+	    reason ? reason : "");
+	au_xdb_begin(db);
+	if ((rc = au_approval_decide(db, id, 1, au_user(), reason)) == 0 &&
+	    (rc = au_tg_grant_add(db, a, tool, NULL, 0, note, au_user(), id,
+	    &g)) == 0)
+		jv_free(g);
+	if (rc != 0) {
+		au_db_rollback(db);
+		au_err("%s", au_errmsg());
+	} else {
+		au_xdb_commit(db);
+	}
+	if (a != NULL && au_audit_close(a) != 0)
+		au_die(EX_IOERR, "audit: %s", au_errmsg());
+	free(note);
+	free(tool);
+	if (rc == 0)
+		put(get(id));
+	return rc;
 }
 
 static int
@@ -231,7 +276,7 @@ main(int argc, char **argv)
 {
 	const char *arg, *what, *reason = NULL;
 	int64_t timeout = -1;
-	int c, all = 0, inter = 0, rc;
+	int c, all = 0, inter = 0, alw = 0, rc;
 
 	au_setprog(argv[0]);
 	while ((c = au_getopt(&cmd, argc, argv, &arg)) != -1) {
@@ -244,6 +289,9 @@ main(int argc, char **argv)
 			break;
 		case O_REASON:
 			reason = arg;
+			break;
+		case O_ALWAYS:
+			alw = 1;
 			break;
 		case O_TIMEOUT:
 			timeout = au_opt_dur(&cmd, "--timeout", arg);
@@ -264,6 +312,8 @@ main(int argc, char **argv)
 		au_usage_die(&cmd, "list: takes no operands");
 	if (!inter && strcmp(what, "deny") == 0 && reason == NULL)
 		au_usage_die(&cmd, "deny: needs --reason");
+	if (alw && (inter || strcmp(what, "approve") != 0))
+		au_usage_die(&cmd, "--always goes with approve");
 	au_out_init();
 	db = au_xdb_open();
 	if (inter)
@@ -273,7 +323,9 @@ main(int argc, char **argv)
 	else if (strcmp(what, "show") == 0) {
 		put(get(argv[1]));
 		rc = 0;
-	} else if (strcmp(what, "approve") == 0)
+	} else if (strcmp(what, "approve") == 0 && alw)
+		rc = always(argv[1], reason);
+	else if (strcmp(what, "approve") == 0)
 		rc = decide(argv[1], 1, reason);
 	else if (strcmp(what, "deny") == 0)
 		rc = decide(argv[1], 0, reason);
