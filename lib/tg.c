@@ -1622,10 +1622,15 @@ au_tg_grant_add(sqlite3 *db, struct au_audit *a, const char *tool,
 	int own = sqlite3_get_autocommit(db), rc, n;
 
 	*grant = jv_invalid();
-	if (au_tg_glob_check(tool) != 0)
-		return au_seterr(EX_USAGE, "--tool: %s", au_errmsg());
-	if (where != NULL && (w = au_where_new(where)) == NULL)
-		return au_seterr(EX_USAGE, "--where: %s", au_errmsg());
+	if (au_tg_glob_check(tool) != 0 || (where != NULL &&
+	    (w = au_where_new(where)) == NULL)) {
+		char *msg = au_xstrdup(au_errmsg());
+
+		rc = au_seterr(EX_USAGE, "%s: %s", where != NULL &&
+		    au_tg_glob_check(tool) == 0 ? "--where" : "--tool", msg);
+		free(msg);
+		return rc;
+	}
 	if (where != NULL)
 		au_where_free(w);
 	if (own && (rc = au_db_begin(db)) != 0)

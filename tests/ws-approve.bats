@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # ws-approve: the approval requests aw-sched files for tasks marked
 # "approval":"required", listed, shown, approved, denied, waited for,
-# walked on a terminal, and what the run does with the answers.
+# walked on a terminal, and what the run does with the answers; approve
+# --always for a tool call's request (agentutils-tools(5)).
 
 load helper
 
@@ -284,6 +285,51 @@ normx() {
 	assert_equal "$(aw-ctl status "$RUN" notify | jq -c '[.state, .error]')" \
 	    '["skipped","dependency \"deploy\" was not approved"]'
 	assert [ ! -e deployed ]
+}
+
+# toolcall ID TOOL: file the request the gateway files for a call ID of
+# TOOL under "ask", as agentutils-tools(5) describes it.
+toolcall() {
+	db "INSERT INTO approval_requests
+	    (id, created, requester, subject, summary, details) VALUES
+	    ('01M8R80DZR0QS9PYN8XAPMH2X1', '2026-12-01T08:00:00.000Z',
+	    'tg-invoke', 'tool $2 call $1', '{\"p\":1}',
+	    '{\"type\":\"tool.call\",\"id\":\"$1\",\"tool\":\"$2\",\"args\":{\"p\":1}}')"
+}
+
+@test "approve --always: a tool call approved, and its tool granted, audited" {
+	ws-approve list >/dev/null
+	toolcall c1 fs/read
+	USER=alice run --separate-stderr ws-approve --always --reason 'reads are fine' approve 01M8R80DZR0QS9PYN8XAPMH2X1
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(jq -r '.status + " " + .decided_by' <<<"$output")" "approved alice"
+	run tg-grant list
+	assert_equal "$(jq -r '[.tool, .approval_id, .note, .created_by] | join(" ")' <<<"$output")" "fs/read 01M8R80DZR0QS9PYN8XAPMH2X1 approved always: reads are fine alice"
+	echo "$output" | valid
+	audit-export --format ndjson -o audit.ndjson
+	assert_equal "$(jq -r 'select(.record.type == "tool.grant") | .record.tool' audit.ndjson)" fs/read
+	# decided already: 1, and no second grant
+	run --separate-stderr ws-approve --always approve 01M8R80DZR0QS9PYN8XAPMH2X1
+	assert_failure 1
+	assert_equal "$(tg-grant list | wc -l)" 1
+}
+
+@test "approve --always: a request that is not about a tool call is 65, and stays pending" {
+	file "$F/approvals.ndjson"
+	id=$(request deploy)
+	run --separate-stderr ws-approve --always approve "$id"
+	assert_failure 65
+	assert_equal "$stderr" "ws-approve: --always: request \"$id\" is not about a tool call"
+	assert_equal "$(ws-approve show "$id" | jq -r .status)" pending
+	run tg-grant list
+	assert_output ""
+}
+
+@test "--always goes with approve only" {
+	run --separate-stderr ws-approve --always deny x --reason no
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" "ws-approve: --always goes with approve"
 }
 
 @test "--format table: a line per request" {
