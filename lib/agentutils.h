@@ -52,7 +52,8 @@ void au_err(const char *fmt, ...) AU_PRINTF(1, 2);
 void au_warn(const char *fmt, ...) AU_PRINTF(1, 2);
 /* au_err only with -v: progress notes. */
 void au_note(const char *fmt, ...) AU_PRINTF(1, 2);
-/* Record a message for au_errmsg() (same trailing ':' rule); returns code. */
+/* Record a message for au_errmsg() (same trailing ':' rule), which may
+ * be among the arguments; returns code. */
 int au_seterr(int code, const char *fmt, ...) AU_PRINTF(2, 3);
 /* The message of the last failed plain call in this thread. */
 const char *au_errmsg(void);
@@ -332,6 +333,9 @@ void au_db_rollback(struct sqlite3 *db);
 int au_db_error(struct sqlite3 *db, int rc);
 /* Run SQL without results: 0, or 75/74 as above. */
 int au_db_exec(struct sqlite3 *db, const char *sql);
+/* Run one statement of sql with its n text parameters (NULL binds NULL):
+ * 0, or 75/74; *changes (if not NULL) gets how many rows it changed. */
+int au_db_run(struct sqlite3 *db, const char *sql, int *changes, int n, ...);
 /* The x versions die with the message. */
 void au_xdb_begin(struct sqlite3 *db);
 void au_xdb_commit(struct sqlite3 *db);
@@ -870,8 +874,8 @@ struct au_tg_sandbox {
 
 struct au_tg_tool {
 	const char *name;	/* "grep", or "server/tool" for MCP */
-	const char *server;	/* its MCP server, or NULL for a local tool */
-	char **command;		/* argv template, NULL-ended (local tools) */
+	const char *server;	/* its MCP server, or NULL: a local tool */
+	char **command;		/* argv template, NULL-ended (local) */
 	unsigned annotations;	/* AU_TG_* */
 	struct au_tg_sandbox sandbox;
 	jv record;		/* the "tool" record tg-list writes */
@@ -883,7 +887,7 @@ struct au_tg_server {
 	const char *name;
 	const char *command;	/* a stdio server: its program, */
 	char **args;		/* its arguments (NULL-ended), */
-	jv env;			/* and the variables set for it (secret) */
+	jv env;			/* and variables set for it (secret) */
 	const char *url;	/* a Streamable HTTP server: its endpoint */
 	jv headers;		/* and its HTTP headers (secret) */
 	struct au_tg_sandbox sandbox;	/* stdio servers */

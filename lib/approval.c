@@ -11,34 +11,6 @@
 
 #include "agentutils.h"
 
-/* Run q with its text parameters (NULL binds NULL); 0, or an exit code.
- * *changes gets how many rows it changed. */
-static int
-exec(sqlite3 *db, const char *q, int *changes, int n, ...)
-{
-	sqlite3_stmt *s;
-	va_list ap;
-	int rc, i;
-
-	if ((rc = sqlite3_prepare_v2(db, q, -1, &s, NULL)) != SQLITE_OK)
-		return au_db_error(db, rc);
-	va_start(ap, n);
-	for (i = 1; i <= n; i++) {
-		const char *v = va_arg(ap, const char *);
-
-		if (v != NULL)
-			sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
-	}
-	va_end(ap);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return au_db_error(db, rc);
-	if (changes != NULL)
-		*changes = sqlite3_changes(db);
-	return 0;
-}
-
 int
 au_approval_create(sqlite3 *db, const char *requester, const char *subject,
     const char *summary, const char *details, int64_t expires_ms,
@@ -50,7 +22,7 @@ au_approval_create(sqlite3 *db, const char *requester, const char *subject,
 	au_ts_fmt(au_now_ms(), now);
 	if (expires_ms > 0)
 		au_ts_fmt(expires_ms, exp);
-	return exec(db, "INSERT INTO approval_requests (id, created, "
+	return au_db_run(db, "INSERT INTO approval_requests (id, created, "
 	    "requester, subject, summary, details, expires_at) VALUES (?1, "
 	    "?2, ?3, ?4, ?5, ?6, ?7)", NULL, 7, id, now, requester, subject,
 	    summary, details, expires_ms > 0 ? exp : NULL);
@@ -62,7 +34,7 @@ au_approval_expire(sqlite3 *db)
 	char now[AU_TS_LEN];
 
 	au_ts_fmt(au_now_ms(), now);
-	return exec(db, "UPDATE approval_requests SET status = 'expired', "
+	return au_db_run(db, "UPDATE approval_requests SET status = 'expired', "
 	    "decided_at = ?1, decided_by = 'timeout' WHERE status = 'pending' "
 	    "AND expires_at IS NOT NULL AND expires_at <= ?1", NULL, 1, now);
 }
@@ -73,9 +45,9 @@ au_approval_withdraw(sqlite3 *db, const char *id)
 	char now[AU_TS_LEN];
 
 	au_ts_fmt(au_now_ms(), now);
-	return exec(db, "UPDATE approval_requests SET status = 'withdrawn', "
-	    "decided_at = ?2, decided_by = 'requester' WHERE id = ?1 AND "
-	    "status = 'pending'", NULL, 2, id, now);
+	return au_db_run(db, "UPDATE approval_requests SET status = "
+	    "'withdrawn', decided_at = ?2, decided_by = 'requester' WHERE id = "
+	    "?1 AND status = 'pending'", NULL, 2, id, now);
 }
 
 int
@@ -89,7 +61,7 @@ au_approval_decide(sqlite3 *db, const char *id, int approve, const char *by,
 	if ((rc = au_approval_expire(db)) != 0)
 		return rc;
 	au_ts_fmt(au_now_ms(), now);
-	rc = exec(db, "UPDATE approval_requests SET status = ?2, "
+	rc = au_db_run(db, "UPDATE approval_requests SET status = ?2, "
 	    "decided_by = ?3, decided_at = ?4, reason = ?5 WHERE id = ?1 AND "
 	    "status = 'pending'", &n, 5, id, approve ? "approved" : "denied",
 	    by, now, reason);

@@ -82,6 +82,32 @@ au_db_exec(sqlite3 *db, const char *sql)
 }
 
 int
+au_db_run(sqlite3 *db, const char *sql, int *changes, int n, ...)
+{
+	sqlite3_stmt *s;
+	va_list ap;
+	int rc, i;
+
+	if ((rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL)) != SQLITE_OK)
+		return au_db_error(db, rc);
+	va_start(ap, n);
+	for (i = 1; i <= n; i++) {
+		const char *v = va_arg(ap, const char *);
+
+		if (v != NULL)
+			sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+	}
+	va_end(ap);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return au_db_error(db, rc);
+	if (changes != NULL)
+		*changes = sqlite3_changes(db);
+	return 0;
+}
+
+int
 au_db_begin(sqlite3 *db)
 {
 	int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);

@@ -125,12 +125,16 @@ au_note(const char *fmt, ...)
 int
 au_seterr(int code, const char *fmt, ...)
 {
+	char buf[sizeof errbuf];
 	va_list ap;
 	int e = errno;
 
+	/* Through a buffer of its own, so that a message can wrap the last
+	 * one: au_seterr(rc, "audit: %s", au_errmsg()). */
 	va_start(ap, fmt);
-	fmtmsg(errbuf, sizeof errbuf, e, fmt, ap);
+	fmtmsg(buf, sizeof buf, e, fmt, ap);
 	va_end(ap);
+	memcpy(errbuf, buf, sizeof errbuf);
 	errno = e;
 	return code;
 }

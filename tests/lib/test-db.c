@@ -4,8 +4,9 @@
  * directories, WAL, foreign keys, the busy timeout, the schema at its
  * version with family-prefixed tables, no second migration), what it
  * refuses (a newer schema 78, not a database 74, uncreatable 73, busy 75),
- * and transactions: commit, rollback, a second writer giving up with 75
- * after $AGENTUTILS_BUSY_TIMEOUT.  Everything lives in a mkdtemp directory.
+ * au_db_run's parameters and changes, and transactions: commit, rollback,
+ * a second writer giving up with 75 after $AGENTUTILS_BUSY_TIMEOUT.
+ * Everything lives in a mkdtemp directory.
  */
 #define _XOPEN_SOURCE 700
 #include <pwd.h>
@@ -157,6 +158,19 @@ test_open(void)
 	is_int(au_db_exec(db, "SELEKT 1"), EX_IOERR, "exec: bad SQL is 74");
 	ok(strstr(au_errmsg(), "syntax error") != NULL,
 	    "exec: errmsg says why (%s)", au_errmsg());
+
+	n = -1;
+	is_int(au_db_run(db, "INSERT INTO audit_meta (name, value) VALUES "
+	    "(?1, ?2), (?3, ?2)", &n, 3, "a", "v", "b"), 0, "run: insert");
+	is_int(n, 2, "run: two rows changed");
+	is_int(au_db_run(db, "UPDATE audit_meta SET value = 'w' WHERE name "
+	    "= ?1", &n, 1, "nope"), 0, "run: update nothing");
+	is_int(n, 0, "run: no rows changed");
+	is_int(au_db_run(db, "INSERT INTO audit_meta (name, value) VALUES "
+	    "('c', ?1)", NULL, 1, NULL), EX_IOERR, "run: NULL binds NULL (a "
+	    "NOT NULL column refuses it)");
+	is_int(au_db_run(db, "SELEKT ?1", NULL, 1, "x"), EX_IOERR,
+	    "run: bad SQL is 74");
 	au_db_close(db);
 }
 

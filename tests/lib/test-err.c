@@ -141,6 +141,10 @@ test_seterr(void)
 	au_seterr(1, "a: b");
 	is_str(au_errmsg(), "a: b", "seterr: ':' inside is just text");
 
+	au_seterr(1, "wrapped: %s (%s)", au_errmsg(), au_errmsg());
+	is_str(au_errmsg(), "wrapped: a: b (a: b)",
+	    "seterr: the last message among the arguments");
+
 	errno = EACCES;
 	au_seterr(1, "%s", "ends with:");
 	is_str(au_errmsg(), "ends with:",
