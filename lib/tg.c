@@ -20,6 +20,9 @@
 
 #include "agentutils.h"
 
+/* The characters of a word: of variable names and placeholders. */
+#define WORDCH "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
+
 /* ---- reading configuration files --------------------------------------- */
 
 /* The whole of path into b: 0, 66 missing, 74 unreadable. */
@@ -131,8 +134,7 @@ parse(struct cx *c)
 static int
 name_ok(const char *s)
 {
-	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789_.-");
+	size_t n = strspn(s, WORDCH ".-");
 
 	return n > 0 && n <= 128 && s[n] == '\0';
 }
@@ -158,8 +160,7 @@ tool_name_ok(const char *s)
 static int
 envname_ok(const char *s)
 {
-	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789_");
+	size_t n = strspn(s, WORDCH);
 
 	return n > 0 && s[n] == '\0' && !(*s >= '0' && *s <= '9');
 }
@@ -509,19 +510,29 @@ annotations(struct cx *c, jv a, jv *out)
 
 /* ---- the argv of a call -------------------------------------------------- */
 
+/* The length of the placeholder name at p, just after a '{' and up to
+ * its '}': a letter or '_', then letters, digits, '_', '.' or '-'; else
+ * 0. */
+static size_t
+placeholder_at(const char *p)
+{
+	size_t n;
+
+	if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+	    *p == '_'))
+		return 0;
+	n = strspn(p, WORDCH ".-");
+	return p[n] == '}' ? n : 0;
+}
+
 /* The length of the placeholder name in word w ("{name}"), or 0 if w is
  * not a placeholder. */
 static size_t
 placeholder(const char *w)
 {
-	size_t n;
+	size_t n = w[0] == '{' ? placeholder_at(w + 1) : 0;
 
-	if (w[0] != '{' || !((w[1] >= 'a' && w[1] <= 'z') ||
-	    (w[1] >= 'A' && w[1] <= 'Z') || w[1] == '_'))
-		return 0;
-	n = strspn(w + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789_");
-	return w[n + 1] == '}' && w[n + 2] == '\0' ? n : 0;
+	return n > 0 && w[n + 2] == '\0' ? n : 0;
 }
 
 /* Whether word w holds a placeholder that is not the whole word. */
@@ -532,13 +543,9 @@ partial_placeholder(const char *w)
 
 	if (placeholder(w) > 0)
 		return 0;
-	for (p = strchr(w, '{'); p != NULL; p = strchr(p + 1, '{')) {
-		size_t n = strspn(p + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		    "abcdefghijklmnopqrstuvwxyz0123456789_");
-
-		if (n > 0 && p[n + 1] == '}' && !(p[1] >= '0' && p[1] <= '9'))
+	for (p = strchr(w, '{'); p != NULL; p = strchr(p + 1, '{'))
+		if (placeholder_at(p + 1) > 0)
 			return 1;
-	}
 	return 0;
 }
 
@@ -571,8 +578,8 @@ au_tg_argv(char *const *tmpl, jv args, char ***out)
 		if (jv_get_kind(v) == JV_KIND_STRING && jstr(v) == NULL) {
 			jv_free(v);
 			au_tg_strv_free(argv);
-			return au_seterr(EX_DATAERR, "argument %.*s: a NUL byte "
-			    "cannot be passed in an argument", (int)len,
+			return au_seterr(EX_DATAERR, "argument %.*s: a NUL "
+			    "byte cannot be passed in an argument", (int)len,
 			    tmpl[i] + 1);
 		}
 		if (jv_get_kind(v) == JV_KIND_STRING) {
@@ -642,8 +649,8 @@ schema(struct cx *c, jv spec, const char *key, int required)
 		return v;
 	}
 	if (jv_get_kind(v) != JV_KIND_OBJECT) {
-		problem(c, ptr, "%s: expected a JSON Schema object, not %s", key,
-		    au_jv_kind(v));
+		problem(c, ptr, "%s: expected a JSON Schema object, not %s",
+		    key, au_jv_kind(v));
 		jv_free(v);
 		return jv_invalid();
 	}
@@ -1158,44 +1165,48 @@ glob_ok(const char *g)
 	return au_tg_glob_check(g) == 0;
 }
 
-/* The rule at index i of the policy into *r; problems noted. */
+/* The rule o (consumed) at index i of the policy into *r; problems
+ * noted. */
 static void
 parse_rule(struct cx *c, jv o, int i, struct rule *r)
 {
 	static const char *const known[] = { "label", "tool", "server",
 	    "annotations", "where", "decision", NULL };
+	static char what[32];
 	jv v;
 	int k;
 
 	memset(r, 0, sizeof *r);
 	snprintf(c->base, sizeof c->base, "/rules/%d", i);
+	snprintf(what, sizeof what, "rules[%d]", i);
+	c->what = what;
 	if (jv_get_kind(o) != JV_KIND_OBJECT) {
-		problem(c, "", "rules[%d]: expected an object, not %s", i,
-		    au_jv_kind(o));
+		problem(c, "", "expected an object, not %s", au_jv_kind(o));
+		jv_free(o);
 		return;
 	}
 	only(c, o, "", known);
 	v = jv_object_get(jv_copy(o), jv_string("label"));
 	if (jv_is_valid(v) && jstr(v) == NULL)
-		problem(c, "/label", "rules[%d].label: expected a string", i);
+		problem(c, "/label", "label: expected a string");
 	r->label = jstr(v) ? au_xstrdup(jv_string_value(v)) :
-	    au_xasprintf("rules[%d]", i);
+	    au_xstrdup(what);
 	jv_free(v);
 	v = jv_object_get(jv_copy(o), jv_string("decision"));
 	if ((r->decision = decision_of(jstr(v))) < 0)
-		problem(c, jv_is_valid(v) ? "/decision" : "", "rules[%d]."
-		    "decision: expected \"allow\", \"deny\" or \"ask\"", i);
+		problem(c, jv_is_valid(v) ? "/decision" : "", "decision: "
+		    "expected \"allow\", \"deny\" or \"ask\"");
 	jv_free(v);
 	v = jv_object_get(jv_copy(o), jv_string("tool"));
 	if (jv_get_kind(v) == JV_KIND_STRING)
 		v = JV_ARRAY(v);
 	if (jv_is_valid(v) && (r->tools = strings(c, v, "/tool", glob_ok,
 	    "globs")) != NULL && r->tools[0] == NULL)
-		problem(c, "/tool", "rules[%d].tool: no glob", i);
+		problem(c, "/tool", "tool: no glob");
 	jv_free(v);
 	v = jv_object_get(jv_copy(o), jv_string("server"));
 	if (jv_is_valid(v) && (jstr(v) == NULL || !glob_ok(jstr(v))))
-		problem(c, "/server", "rules[%d].server: expected a glob", i);
+		problem(c, "/server", "server: expected a glob");
 	else if (jv_is_valid(v))
 		r->server = au_xstrdup(jv_string_value(v));
 	jv_free(v);
@@ -1216,25 +1227,24 @@ parse_rule(struct cx *c, jv o, int i, struct rule *r)
 
 				snprintf(ptr, sizeof ptr, "/annotations/%s",
 				    annotation_names[k]);
-				problem(c, ptr, "rules[%d].annotations.%s: "
-				    "expected true or false", i,
-				    annotation_names[k]);
+				problem(c, ptr, "annotations.%s: expected "
+				    "true or false", annotation_names[k]);
 			}
 			jv_free(b);
 		}
 	} else if (jv_is_valid(v)) {
-		problem(c, "/annotations", "rules[%d].annotations: expected "
-		    "an object", i);
+		problem(c, "/annotations", "annotations: expected an "
+		    "object");
 	}
 	jv_free(v);
 	v = jv_object_get(jv_copy(o), jv_string("where"));
 	if (jv_is_valid(v) && jstr(v) == NULL)
-		problem(c, "/where", "rules[%d].where: expected a jq "
-		    "expression", i);
+		problem(c, "/where", "where: expected a jq expression");
 	else if (jv_is_valid(v) && (r->where = au_where_new(
 	    jv_string_value(v))) == NULL)
-		problem(c, "/where", "rules[%d].where: %s", i, au_errmsg());
+		problem(c, "/where", "where: %s", au_errmsg());
 	jv_free(v);
+	jv_free(o);
 }
 
 static void
@@ -1254,7 +1264,7 @@ au_tg_policy_parse(const char *file, const char *text, size_t n,
 	struct cx c = { file, text, n, "", NULL, problems, 0 };
 	struct au_tg_policy *p;
 	jv v, rules, dups;
-	int i, bad;
+	int i;
 
 	*out = NULL;
 	v = parse(&c);
@@ -1280,11 +1290,10 @@ au_tg_policy_parse(const char *file, const char *text, size_t n,
 	if (jv_get_kind(rules) == JV_KIND_ARRAY) {
 		p->nrules = (size_t)jv_array_length(jv_copy(rules));
 		p->rules = au_xcalloc(p->nrules, sizeof *p->rules);
-		bad = c.bad;
 		for (i = 0; i < (int)p->nrules; i++)
 			parse_rule(&c, jv_array_get(jv_copy(rules), i), i,
 			    &p->rules[i]);
-		c.bad |= bad;
+		c.what = NULL;
 	} else if (jv_is_valid(rules)) {
 		problem(&c, "/rules", "rules: expected an array, not %s",
 		    au_jv_kind(rules));
@@ -1559,33 +1568,6 @@ au_tg_grant_list(sqlite3 *db, int all, int64_t now_ms, jv *list)
 	return grant_select(db, NULL, all, now_ms, list);
 }
 
-/* Run q with its text parameters (NULL binds NULL): 0 or an exit code;
- * *changes gets how many rows it changed. */
-static int
-exec(sqlite3 *db, const char *q, int *changes, int n, ...)
-{
-	sqlite3_stmt *s;
-	va_list ap;
-	int rc, i;
-
-	if ((rc = sqlite3_prepare_v2(db, q, -1, &s, NULL)) != SQLITE_OK)
-		return au_db_error(db, rc);
-	va_start(ap, n);
-	for (i = 1; i <= n; i++) {
-		const char *v = va_arg(ap, const char *);
-
-		if (v != NULL)
-			sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
-	}
-	va_end(ap);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return au_db_error(db, rc);
-	*changes = sqlite3_changes(db);
-	return 0;
-}
-
 /* The change to grant id is made (rc 0): read it back into *grant,
  * append it to the audit log a (if any), and commit if own. */
 static int
@@ -1596,10 +1578,13 @@ grant_done(sqlite3 *db, struct au_audit *a, const char *id, int own, int rc,
 
 	if (rc == 0)
 		rc = grant_select(db, id, 1, au_now_ms(), &list);
-	if (rc == 0 && a != NULL)
-		rc = au_audit_append(a, jv_array_get(jv_copy(list), 0), NULL,
-		    NULL) != 0 ? au_seterr(EX_IOERR, "audit: %s",
-		    au_errmsg()) : 0;
+	if (rc == 0 && a != NULL) {
+		jv g = jv_array_get(jv_copy(list), 0);
+
+		if ((rc = au_audit_append(a, g, NULL, NULL)) != 0)
+			au_seterr(rc, "audit: %s", au_errmsg());
+		jv_free(g);
+	}
 	if (rc == 0 && own)
 		rc = au_db_commit(db);
 	if (rc != 0) {
@@ -1622,15 +1607,10 @@ au_tg_grant_add(sqlite3 *db, struct au_audit *a, const char *tool,
 	int own = sqlite3_get_autocommit(db), rc, n;
 
 	*grant = jv_invalid();
-	if (au_tg_glob_check(tool) != 0 || (where != NULL &&
-	    (w = au_where_new(where)) == NULL)) {
-		char *msg = au_xstrdup(au_errmsg());
-
-		rc = au_seterr(EX_USAGE, "%s: %s", where != NULL &&
-		    au_tg_glob_check(tool) == 0 ? "--where" : "--tool", msg);
-		free(msg);
-		return rc;
-	}
+	if (au_tg_glob_check(tool) != 0)
+		return au_seterr(EX_USAGE, "--tool: %s", au_errmsg());
+	if (where != NULL && (w = au_where_new(where)) == NULL)
+		return au_seterr(EX_USAGE, "--where: %s", au_errmsg());
 	if (where != NULL)
 		au_where_free(w);
 	if (own && (rc = au_db_begin(db)) != 0)
@@ -1639,9 +1619,9 @@ au_tg_grant_add(sqlite3 *db, struct au_audit *a, const char *tool,
 	au_ts_fmt(au_now_ms(), now);
 	if (expires_ms > 0)
 		au_ts_fmt(expires_ms, exp);
-	rc = exec(db, "INSERT INTO tg_grants (id, created, created_by, tool, "
-	    "cond, expires_at, note, approval_id) VALUES (?1, ?2, ?3, ?4, ?5, "
-	    "?6, ?7, ?8)", &n, 8, id, now, by, tool, where,
+	rc = au_db_run(db, "INSERT INTO tg_grants (id, created, created_by, "
+	    "tool, cond, expires_at, note, approval_id) VALUES (?1, ?2, ?3, "
+	    "?4, ?5, ?6, ?7, ?8)", &n, 8, id, now, by, tool, where,
 	    expires_ms > 0 ? exp : NULL, note, approval);
 	return grant_done(db, a, id, own, rc, grant);
 }
@@ -1658,8 +1638,8 @@ au_tg_grant_revoke(sqlite3 *db, struct au_audit *a, const char *id,
 	if (own && (rc = au_db_begin(db)) != 0)
 		return rc;
 	au_ts_fmt(au_now_ms(), now);
-	rc = exec(db, "UPDATE tg_grants SET revoked_at = ?2, revoked_by = ?3 "
-	    "WHERE id = ?1 AND revoked_at IS NULL", &n, 3, id, now, by);
+	rc = au_db_run(db, "UPDATE tg_grants SET revoked_at = ?2, revoked_by "
+	    "= ?3 WHERE id = ?1 AND revoked_at IS NULL", &n, 3, id, now, by);
 	if (rc == 0 && n == 0 && (rc = grant_select(db, id, 1, au_now_ms(),
 	    &list)) == 0) {
 		rc = jv_array_length(jv_copy(list)) == 0 ? au_seterr(
@@ -1712,7 +1692,8 @@ au_tg_asked(jv req)
 	char *name = NULL;
 
 	tool = au_jv_str(d, "tool");
-	if (subj != NULL && tool != NULL && tool_name_ok(tool) && strncmp(subj, "tool ", 5) == 0 &&
+	if (subj != NULL && tool != NULL && tool_name_ok(tool) &&
+	    strncmp(subj, "tool ", 5) == 0 &&
 	    strcmp(au_jv_str(d, "type") ? au_jv_str(d, "type") : "",
 	    "tool.call") == 0) {
 		n = strcspn(subj + 5, " ");

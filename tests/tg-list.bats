@@ -100,8 +100,8 @@ tg-list: $C/mcp.json:4: server \"b\": url: expected an http or https URL"
 	assert_equal "${stderr_lines[0]}" "tg-list: $C/tools.d/bad.json:1: tool \"bad\": input_schema: missing"
 	assert_equal "${stderr_lines[1]}" "tg-list: $C/tools.d/bad.json:1: tool \"bad\": command: missing"
 	assert_equal "${stderr_lines[2]}" "tg-list: $C/policy.json:1: default: expected \"allow\", \"deny\" or \"ask\""
-	assert_equal "${stderr_lines[3]}" "tg-list: $C/policy.json:2: tool[0]: expected globs"
-	assert_regex "${stderr_lines[4]}" "^tg-list: $C/policy.json:3: rules\\[1\\]\\.where: syntax error"
+	assert_equal "${stderr_lines[3]}" "tg-list: $C/policy.json:2: rules[0]: tool[0]: expected globs"
+	assert_regex "${stderr_lines[4]}" "^tg-list: $C/policy.json:3: rules\\[1\\]: where: syntax error"
 	assert_equal "${stderr_lines[5]}" "tg-list: 5 problems"
 }
 
@@ -119,7 +119,7 @@ tg-list: $C/mcp.json:4: server \"b\": url: expected an http or https URL"
 	echo '{"rules":[{}]}' >p.json
 	run --separate-stderr tg-list --check --policy p.json
 	assert_failure 78
-	assert_equal "$stderr" 'tg-list: p.json:1: rules[0].decision: expected "allow", "deny" or "ask"'
+	assert_equal "$stderr" 'tg-list: p.json:1: rules[0]: decision: expected "allow", "deny" or "ask"'
 }
 
 @test "a named directory or file that is missing is 66" {

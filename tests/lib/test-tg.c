@@ -69,9 +69,13 @@ test_argv(void)
 	    "argv: other values as JSON text");
 	is_str_free(argv_of("[\"t\",\"{x}\"]", "{\"x\":\"--help\"}"),
 	    "t|--help", "argv: an option-looking value is one word");
-	is_str_free(argv_of("[\"t\",\"{}\",\"-{x}-\",\"{1}\",\"{x\"]",
-	    "{\"x\":\"v\"}"), "t|{}|-{x}-|{1}|{x",
+	is_str_free(argv_of("[\"t\",\"{}\",\"-{x}-\",\"{1}\",\"{x\","
+	    "\"{-x}\",\"{x}}\"]", "{\"x\":\"v\"}"),
+	    "t|{}|-{x}-|{1}|{x|{-x}|{x}}",
 	    "argv: only whole {name} words are placeholders");
+	is_str_free(argv_of("[\"t\",\"{file-name.v2}\"]",
+	    "{\"file-name.v2\":\"f\"}"), "t|f",
+	    "argv: names with '-' and '.'");
 	is_str_free(argv_of("[\"t\",\"{x}\"]", "{\"x\":\"a\\u0000b\"}"),
 	    "error 65: argument x: a NUL byte cannot be passed in an argument",
 	    "argv: a NUL byte is refused");
@@ -129,7 +133,7 @@ test_registry(void)
 {
 	struct au_tg_reg *reg;
 	const struct au_tg_tool *t;
-	jv problems = jv_array();
+	jv problems = jv_array(), d;
 
 	mkdir(at("tools.d"), 0700);
 	put("tools.d/a.json", "{\"name\":\"cat\",\"description\":\"show\","
@@ -158,7 +162,8 @@ test_registry(void)
 	put("tools.d/notes.txt", "nonsense");
 	put("mcp.json", "{\"mcpServers\":{\n"
 	    "\"fs\":{\"command\":\"srv\",\"args\":[\"-v\"],\"env\":{\"K\":"
-	    "\"secret\"},\"sandbox\":{\"write\":[\"/w\"]},\"disabled\":false},\n"
+	    "\"secret\"},\"sandbox\":{\"write\":[\"/w\"]},\"disabled\":"
+	    "false},\n"
 	    "\"web\":{\"type\":\"http\",\"url\":\"https://h/mcp\",\"headers\":"
 	    "{\"Authorization\":\"Bearer s\"}},\n"
 	    "\"bad/name\":{\"command\":\"x\"},\n"
@@ -223,9 +228,10 @@ test_registry(void)
 	is_str(reg->servers[0].name, "fs", "load: fs");
 	is_str(reg->servers[0].args[0], "-v", "load: its args");
 	is_str(au_jv_str(reg->servers[0].env, "K"), "secret", "load: its env");
-	ok(strstr(jv_string_value(jv_dump_string(jv_copy(
-	    reg->servers[0].record), 0)), "secret") == NULL,
+	d = jv_dump_string(jv_copy(reg->servers[0].record), 0);
+	ok(strstr(jv_string_value(d), "secret") == NULL,
 	    "load: no secret in the record");
+	jv_free(d);
 	is_str(reg->servers[1].url, "https://h/mcp", "load: web");
 	au_tg_free(reg);
 
@@ -284,16 +290,16 @@ test_policy_problems(void)
 	    "  \"decision\":\"deny\",\"label\":7,\"what\":1},\n"
 	    "\"deny\"]}"),
 	    "policy.json:1: default: expected \"allow\", \"deny\" or \"ask\"\n"
-	    "policy.json:2: tool[0]: expected globs\n"
-	    "policy.json:3: rules[1].decision: expected \"allow\", \"deny\" or "
-	    "\"ask\"\n"
-	    "policy.json:3: rules[1].where: syntax error, unexpected $end "
+	    "policy.json:2: rules[0]: tool[0]: expected globs\n"
+	    "policy.json:3: rules[1]: decision: expected \"allow\", \"deny\" "
+	    "or \"ask\"\n"
+	    "policy.json:3: rules[1]: where: syntax error, unexpected $end "
 	    "(Unix shell quoting issues?) at <top-level>, line 1: .a |\n"
-	    "policy.json:5: unknown field \"what\"\n"
-	    "policy.json:5: rules[2].label: expected a string\n"
-	    "policy.json:4: rules[2].tool: no glob\n"
-	    "policy.json:4: rules[2].server: expected a glob\n"
-	    "policy.json:4: unknown field \"ro\"\n"
+	    "policy.json:5: rules[2]: unknown field \"what\"\n"
+	    "policy.json:5: rules[2]: label: expected a string\n"
+	    "policy.json:4: rules[2]: tool: no glob\n"
+	    "policy.json:4: rules[2]: server: expected a glob\n"
+	    "policy.json:4: rules[2]: unknown field \"ro\"\n"
 	    "policy.json:6: rules[3]: expected an object, not string",
 	    "policy: every problem, and no policy");
 	is_str_free(policy_problems("{\"rules\":{}, \"x\":1}"),
@@ -365,9 +371,9 @@ test_decide(void)
 	    "\"decision\":\"deny\",\"label\":\"no fs writes\"},"
 	    "{\"tool\":[\"grep\",\"cat\"],\"where\":\".args.path|startswith("
 	    "\\\"/etc\\\")\",\"decision\":\"deny\",\"label\":\"etc\"},"
-	    "{\"tool\":\"rm\",\"where\":\".args.n > 1\",\"decision\":\"allow\"},"
-	    "{\"tool\":\"rm\",\"where\":\".args.x|ascii_downcase == \\\"y\\\"\","
-	    "\"decision\":\"ask\"}"
+	    "{\"tool\":\"rm\",\"where\":\".args.n > 1\",\"decision\":"
+	    "\"allow\"},{\"tool\":\"rm\",\"where\":\".args.x|ascii_downcase"
+	    " == \\\"y\\\"\",\"decision\":\"ask\"}"
 	    "]}");
 	is_str_free(decide(p, &grep, "{\"path\":\"/tmp\"}", 0),
 	    "allow - rule \"read-only\" allows", "decide: annotations allow");
@@ -422,12 +428,13 @@ test_decide(void)
 
 	call = jv_parse("{\"type\":\"tool.call\",\"id\":\"c9\",\"tool\":"
 	    "\"fs/read\"}");
-	d = au_tg_decide(p, &fsr, call, 86400000);
-	is_str_free(strdup(jv_string_value(jv_dump_string(d, 0))),
+	d = jv_dump_string(au_tg_decide(p, &fsr, call, 86400000), 0);
+	is_str(jv_string_value(d),
 	    "{\"type\":\"tool.decision\",\"id\":\"c9\",\"tool\":\"fs/read\","
 	    "\"ts\":\"1970-01-02T00:00:00.000Z\",\"rule\":{\"index\":0,"
 	    "\"label\":\"read-only\"},\"decision\":\"allow\",\"reason\":"
 	    "\"rule \\\"read-only\\\" allows\"}", "decide: the record");
+	jv_free(d);
 	jv_free(call);
 	au_tg_policy_free(p);
 }
