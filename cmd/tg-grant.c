@@ -58,25 +58,6 @@ put(jv g)
 	jv_free(g);
 }
 
-/* Changes go to the audit log; with no audit key yet, say so and go on
- * unaudited, as aw-sched does. */
-static struct au_audit *
-open_audit(sqlite3 *db)
-{
-	struct au_audit_files f = { NULL, NULL, NULL };
-	struct au_audit *a = NULL;
-	int rc;
-
-	if ((rc = au_audit_open(db, &f, 0, 0, &a)) == EX_NOINPUT) {
-		au_warn("not audited: %s (audit-write --init makes the keys)",
-		    au_errmsg());
-		return NULL;
-	}
-	if (rc != 0)
-		au_die(rc, "audit: %s", au_errmsg());
-	return a;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -138,7 +119,10 @@ main(int argc, char **argv)
 			put(e);
 		jv_free(g);
 	} else {
-		audit = open_audit(db);
+		/* Without audit keys yet, go on unaudited, as aw-sched
+		 * does. */
+		audit = au_xaudit_open(db, "audit-write --init makes the "
+		    "keys");
 		if (strcmp(what, "add") == 0)
 			rc = au_tg_grant_add(db, audit, tool, where, expires ?
 			    au_now_ms() + expires : 0, note, au_user(), NULL,

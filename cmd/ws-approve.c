@@ -101,8 +101,7 @@ get(const char *id)
 static int
 always(const char *id, const char *reason)
 {
-	struct au_audit_files f = { NULL, NULL, NULL };
-	struct au_audit *a = NULL;
+	struct au_audit *a;
 	char *tool, *note;
 	jv r = get(id), g;
 	int rc;
@@ -111,11 +110,7 @@ always(const char *id, const char *reason)
 		au_die(EX_DATAERR, "--always: request %s is not about a tool "
 		    "call", au_quote(id));
 	jv_free(r);
-	if ((rc = au_audit_open(db, &f, 0, 0, &a)) == EX_NOINPUT)
-		au_warn("not audited: %s (audit-write --init makes the keys)",
-		    au_errmsg());
-	else if (rc != 0)
-		au_die(rc, "audit: %s", au_errmsg());
+	a = au_xaudit_open(db, "audit-write --init makes the keys");
 	note = au_xasprintf("approved always%s%s", reason ? ": " : "",
 	    reason ? reason : "");
 	au_xdb_begin(db);

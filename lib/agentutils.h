@@ -745,6 +745,11 @@ struct au_audit;
  * handle is closed. */
 int au_audit_open(struct sqlite3 *db, const struct au_audit_files *f,
     int64_t cp_events, int64_t cp_ms, struct au_audit **a);
+/* au_audit_open with the default keys, for a program that audits what
+ * it changes: NULL after a warning "not audited: why (hint)" when there
+ * are no keys yet (so that it goes on unaudited); any other failure
+ * dies. */
+struct au_audit *au_xaudit_open(struct sqlite3 *db, const char *hint);
 /* Append rec (borrowed) as the next event, in the caller's transaction
  * if one is open, else in one of its own.  seq and hash (may be NULL)
  * receive the event's number and hash.  0, or 75/74 from the state

@@ -1863,6 +1863,22 @@ au_audit_origin(const struct au_audit *a)
 	return a->origin;
 }
 
+struct au_audit *
+au_xaudit_open(struct sqlite3 *db, const char *hint)
+{
+	struct au_audit_files f = { NULL, NULL, NULL };
+	struct au_audit *a = NULL;
+	int rc;
+
+	if ((rc = au_audit_open(db, &f, 0, 0, &a)) == EX_NOINPUT) {
+		au_warn("not audited: %s (%s)", au_errmsg(), hint);
+		return NULL;
+	}
+	if (rc != 0)
+		au_die(rc, "audit: %s", au_errmsg());
+	return a;
+}
+
 int
 au_audit_close(struct au_audit *a)
 {

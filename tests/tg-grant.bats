@@ -29,10 +29,10 @@ load helper
 }
 
 @test "an expired grant is ignored, and listed with --all" {
-	tg-grant add --tool x --expires 100ms >/dev/null
+	tg-grant add --tool x --expires 1500ms >/dev/null
 	run tg-grant list
 	assert_equal "${#lines[@]}" 1
-	sleep 0.2
+	sleep 1.6
 	run tg-grant list
 	assert_output ""
 	run tg-grant list --all
