@@ -110,6 +110,10 @@ main(int argc, char **argv)
 		    "with add");
 	if (all && strcmp(what, "list") != 0)
 		au_usage_die(&cmd, "--all goes with list");
+	if (tool != NULL && au_tg_glob_check(tool) != 0)
+		au_usage_die(&cmd, "--tool: %s", au_errmsg());
+	if (where != NULL)
+		au_where_free(au_xwhere_new(where));
 	au_out_init();
 	db = au_xdb_open();
 	if (strcmp(what, "list") == 0) {
@@ -130,8 +134,6 @@ main(int argc, char **argv)
 		else
 			rc = au_tg_grant_revoke(db, audit, argv[1], au_user(),
 			    &g);
-		if (rc == EX_USAGE)
-			au_usage_die(&cmd, "%s", au_errmsg());
 		if (rc != 0)
 			au_err("%s", au_errmsg());
 		else
