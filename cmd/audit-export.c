@@ -61,9 +61,6 @@ enum { TGZ, ZIP, NDJSON };
 
 /* What to redact in every event: field names (globs, and the same in
  * lower case for matching) and jq paths (compiled as path(PATH)). */
-static const char *default_names[] = {
-	"*token*", "*secret*", "*password*", "*key*", "authorization", NULL
-};
 static jv names, lnames, paths;
 static struct au_where **pathw;
 static size_t npathw;
@@ -963,8 +960,8 @@ main(int argc, char **argv)
 		    jv_string(run));
 
 	names = jv_array();
-	for (i = 0; default_names[i] != NULL; i++)
-		names = jv_array_append(names, jv_string(default_names[i]));
+	for (i = 0; au_secret_names[i] != NULL; i++)
+		names = jv_array_append(names, jv_string(au_secret_names[i]));
 	paths = jv_array();
 	if (profile != NULL)
 		profile_load(profile);

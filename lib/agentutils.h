@@ -228,6 +228,14 @@ const char *au_jv_kind(jv v);
 /* Whether v (borrowed) is a number with an integral value in int64 range. */
 int au_jv_isint(jv v);
 
+/* Globs of the member names whose values are secret: "*token*",
+ * "*secret*", "*password*", "*key*", "authorization"; NULL-ended. */
+extern const char *const au_secret_names[];
+/* v (consumed) with the value of every member whose name, in lower case,
+ * matches one of globs (NULL-ended; NULL: au_secret_names) replaced by
+ * "[REDACTED]", at any depth. */
+jv au_jv_redact_names(jv v, const char *const *globs);
+
 /* ---- records in and out (ndjson.c) ------------------------------------ */
 
 /* One record read by au_in_next. */
@@ -612,6 +620,22 @@ int au_spawn(const struct au_spawn *sp, struct au_proc *p);
  * exit code: the status, or 128 + signal (70 if it cannot be waited for). */
 int au_proc_wait(struct au_proc *p, int64_t timeout_ms, int64_t grace_ms,
     int *timed_out);
+/* What a child wrote and how it ended, for au_capture. */
+struct au_capture {
+	char *out, *err;	/* its stdout and stderr, NUL-terminated */
+	size_t nout, nerr;	/* their lengths, max at most */
+	int truncated;		/* it wrote more than max to one of them */
+	int timed_out;		/* it was stopped at the timeout */
+	int64_t ms;		/* how long it ran */
+};
+/* Run sp's child in a process group of its own with its stdout and
+ * stderr read into c (the first max bytes of each), stopping the group
+ * as au_proc_wait does when timeout_ms (-1: none) runs out.  Returns what
+ * au_proc_wait returns, or au_spawn's failure (c empty then).  Free c
+ * with au_capture_free either way. */
+int au_capture(const struct au_spawn *sp, size_t max, int64_t timeout_ms,
+    int64_t grace_ms, struct au_capture *c);
+void au_capture_free(struct au_capture *c);
 /* The path execvp would run for name (malloc'd), or NULL. */
 char *au_which(const char *name);
 /* The exit code for a waitpid status: the status, or 128 + signal. */
@@ -643,6 +667,8 @@ struct au_mcp_conf {
 				 * if any); argv[0] is looked up in PATH */
 	char *const *env;	/* "NAME=VALUE" set on top of our environment
 				 * for it, NULL-terminated; or NULL */
+	char *const *envp;	/* or its whole environment, in place of
+				 * ours and env; or NULL */
 	const char *dir;	/* its working directory, or NULL */
 	int64_t timeout_ms;	/* initialize, tools/list, ping; 0: 30 s */
 	int64_t grace_ms;	/* on closing, the wait after closing its
@@ -975,6 +1001,23 @@ int au_tg_ask(struct sqlite3 *db, jv call, int64_t expires_ms,
 /* The tool an approval.request record (borrowed) is about, if au_tg_ask
  * filed it (malloc'd), else NULL. */
 char *au_tg_asked(jv request);
+
+/* ---- the sandbox (sandbox.c) ------------------------------------------
+ *
+ * agentutils-tools(5) tells what a sandbox allows. */
+
+/* The firejail command line that runs cmd (NULL-ended) confined to sb:
+ * no network unless sb->network, the file system read-only but for
+ * sb->write, a private home and /tmp showing only the paths of sb beneath
+ * them, no capabilities, no new privileges, seccomp, sb's limits.  0 with
+ * *argv (free with au_tg_strv_free), or 78 for a relative path. */
+int au_sandbox_argv(const struct au_tg_sandbox *sb, char *const *cmd,
+    char ***argv);
+/* The environment of a sandboxed program: PATH, HOME, USER, LOGNAME,
+ * LANG, LC_ALL, LC_CTYPE, LC_MESSAGES, TZ and TERM, and the variables
+ * sb->env names, as we have them, then the NAME=VALUE strings of extra
+ * (NULL-ended, or NULL) over them.  Free with au_tg_strv_free. */
+char **au_sandbox_env(const struct au_tg_sandbox *sb, char *const *extra);
 
 /* ---- configuration and secrets (conf.c) ------------------------------- */
 

@@ -6,6 +6,7 @@
  * repeat, and small accessors.
  */
 #include <float.h>
+#include <fnmatch.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -605,4 +606,52 @@ au_jv_isint(jv v)
 	d = jv_number_value(v);
 	return d == floor(d) && d >= -9223372036854775808.0 &&
 	    d < 9223372036854775808.0;
+}
+
+const char *const au_secret_names[] = {
+	"*token*", "*secret*", "*password*", "*key*", "authorization", NULL
+};
+
+/* Whether the n bytes of name, in lower case, match one of the globs. */
+static int
+secret_name(const char *name, size_t n, const char *const *globs)
+{
+	char *low = au_xstrndup(name, n), *p;
+	int hit = 0;
+
+	for (p = low; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	for (; !hit && *globs != NULL; globs++)
+		hit = fnmatch(*globs, low, 0) == 0;
+	free(low);
+	return hit;
+}
+
+jv
+au_jv_redact_names(jv v, const char *const *globs)
+{
+	jv out;
+
+	if (globs == NULL)
+		globs = au_secret_names;
+	if (jv_get_kind(v) == JV_KIND_ARRAY) {
+		out = jv_array();
+		jv_array_foreach(v, i, x)
+			out = jv_array_append(out, au_jv_redact_names(x, globs));
+	} else if (jv_get_kind(v) == JV_KIND_OBJECT) {
+		out = jv_object();
+		jv_object_foreach(v, k, x) {
+			if (secret_name(jv_string_value(k),
+			    (size_t)jv_string_length_bytes(jv_copy(k)), globs)) {
+				jv_free(x);
+				x = jv_string("[REDACTED]");
+			} else
+				x = au_jv_redact_names(x, globs);
+			out = jv_object_set(out, k, x);
+		}
+	} else
+		return v;
+	jv_free(v);
+	return out;
 }

@@ -425,8 +425,8 @@ stdio_start(const struct au_mcp_conf *c, struct stdio **tp)
 		return au_seterr(EX_SOFTWARE, "socketpair:");
 	sp.fd[0] = sv[1];
 	t = au_xcalloc(1, sizeof *t);
-	env = c->env ? mkenv(c->env) : NULL;
-	sp.envp = env;
+	env = c->env && !c->envp ? mkenv(c->env) : NULL;
+	sp.envp = c->envp ? c->envp : env;
 	rc = au_spawn(&sp, &t->p);
 	free(env);
 	close(sv[1]);

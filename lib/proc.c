@@ -296,6 +296,95 @@ au_proc_wait(struct au_proc *p, int64_t timeout_ms, int64_t grace_ms,
 	return au_exit_code(st);
 }
 
+/* Keep what fits of the n bytes at p in *buf (holding *len of max). */
+static void
+keep(char **buf, size_t *len, size_t max, const char *p, size_t n,
+    int *truncated)
+{
+	size_t take = max - *len < n ? max - *len : n;
+
+	if (take < n)
+		*truncated = 1;
+	if (take == 0)
+		return;
+	*buf = au_xrealloc(*buf, *len + take + 1);
+	memcpy(*buf + *len, p, take);
+	*len += take;
+	(*buf)[*len] = '\0';
+}
+
+int
+au_capture(const struct au_spawn *sp, size_t max, int64_t timeout_ms,
+    int64_t grace_ms, struct au_capture *c)
+{
+	struct au_spawn s = *sp;
+	struct au_proc p;
+	struct pollfd pfd[2];
+	int64_t start = au_mono_ms(), left;
+	char chunk[65536];
+	ssize_t n;
+	int i, rc, open;
+
+	memset(c, 0, sizeof *c);
+	s.fd[1] = s.fd[2] = AU_FD_PIPE;
+	s.pgroup = 1;
+	if ((rc = au_spawn(&s, &p)) != 0)
+		return rc;
+	for (;;) {
+		open = 0;
+		for (i = 0; i < 2; i++) {
+			pfd[i].fd = p.fd[i + 1];
+			pfd[i].events = POLLIN;
+			pfd[i].revents = 0;
+			open += pfd[i].fd >= 0;
+		}
+		if (open == 0)
+			break;
+		left = timeout_ms < 0 ? -1 : start + timeout_ms - au_mono_ms();
+		if (timeout_ms >= 0 && left <= 0)
+			break;
+		if (poll(pfd, 2, left < 0 ? -1 : left > INT32_MAX ?
+		    INT32_MAX : (int)left) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (i = 0; i < 2; i++) {
+			if (pfd[i].fd < 0 || pfd[i].revents == 0)
+				continue;
+			n = read(pfd[i].fd, chunk, sizeof chunk);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				close(p.fd[i + 1]);
+				p.fd[i + 1] = -1;
+			} else if (i == 0)
+				keep(&c->out, &c->nout, max, chunk,
+				    (size_t)n, &c->truncated);
+			else
+				keep(&c->err, &c->nerr, max, chunk,
+				    (size_t)n, &c->truncated);
+		}
+	}
+	left = timeout_ms < 0 ? -1 : start + timeout_ms - au_mono_ms();
+	rc = au_proc_wait(&p, timeout_ms < 0 ? -1 : left < 0 ? 0 : left,
+	    grace_ms, &c->timed_out);
+	c->ms = au_mono_ms() - start;
+	if (c->out == NULL)
+		c->out = au_xstrdup("");
+	if (c->err == NULL)
+		c->err = au_xstrdup("");
+	return rc;
+}
+
+void
+au_capture_free(struct au_capture *c)
+{
+	free(c->out);
+	free(c->err);
+	c->out = c->err = NULL;
+}
+
 void
 au_catch_stop(void (*fn)(int))
 {
