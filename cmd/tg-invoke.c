@@ -300,14 +300,14 @@ compiled(const char *name, jv schema, char **why)
 	return s;
 }
 
-/* Wait for the decision on approval request id: 0 approved, 77 denied or
- * expired (*why says which), 75 still pending. */
+/* Wait for the decision on approval request id: 0 approved, 77 denied,
+ * 75 nobody answered in time; *why says which. */
 static int
 wait_approval(const char *id, char **why)
 {
 	struct timespec nap = { 0, 100 * 1000000 };
 	int64_t until = au_mono_ms() + approval_ms;
-	const char *st;
+	const char *st, *reason;
 	int rc;
 	jv r;
 
@@ -317,22 +317,98 @@ wait_approval(const char *id, char **why)
 		    (rc = au_approval_get(db, id, &r)) != 0)
 			au_die(rc, "%s", au_errmsg());
 		st = au_jv_str(r, "status");
-		if (strcmp(st, "pending") != 0) {
+		reason = au_jv_str(r, "reason");
+		if (strcmp(st, "approved") == 0 || strcmp(st, "denied") == 0) {
 			rc = strcmp(st, "approved") == 0 ? 0 : EX_NOPERM;
 			*why = au_xasprintf("approval %s %s%s%s", id, st,
-			    au_jv_str(r, "reason") ? ": " : "",
-			    au_jv_str(r, "reason") ? au_jv_str(r, "reason") :
-			    "");
+			    reason ? ": " : "", reason ? reason : "");
 			jv_free(r);
 			return rc;
 		}
 		jv_free(r);
-		if (stop || au_mono_ms() >= until) {
-			*why = au_xasprintf("approval %s still pending", id);
+		if (strcmp(st, "pending") != 0 || stop ||
+		    au_mono_ms() >= until) {
+			*why = au_xasprintf("approval %s not given in time",
+			    id);
 			return EX_TEMPFAIL;
 		}
 		nanosleep(&nap, NULL);
 	}
+}
+
+/* The status of the latest approval request an earlier run filed for
+ * this very call (safe, borrowed: the same tool, id and arguments), its
+ * id in id; NULL if there is none. */
+static char *
+earlier(jv safe, char id[AU_ID_LEN])
+{
+	const char *cid = au_jv_str(safe, "id"), *req, *subj;
+	char *want, *st = NULL;
+	jv list, d;
+	int rc;
+
+	if (cid == NULL)
+		return NULL;
+	want = au_xasprintf("tool %s call %s", au_jv_str(safe, "tool"), cid);
+	if ((rc = au_approval_expire(db)) != 0 ||
+	    (rc = au_approval_list(db, NULL, &list)) != 0)
+		au_die(rc, "%s", au_errmsg());
+	jv_array_foreach(list, i, r) {
+		req = au_jv_str(r, "requester");
+		subj = au_jv_str(r, "subject");
+		if (req != NULL && subj != NULL && strcmp(req, au_prog) == 0 &&
+		    strcmp(subj, want) == 0) {
+			d = jv_object_get(jv_copy(r), jv_string("details"));
+			if (jv_equal(d, jv_copy(safe))) {
+				free(st);
+				st = au_xstrdup(au_jv_str(r, "status"));
+				snprintf(id, AU_ID_LEN, "%s",
+				    au_jv_str(r, "id"));
+			}
+		}
+		jv_free(r);
+	}
+	jv_free(list);
+	free(want);
+	return st;
+}
+
+/* Whether the call may go on after an "ask": 1, or 0 with its result
+ * written. */
+static int
+asked(jv call)
+{
+	jv safe = au_jv_redact_names(jv_copy(call), NULL), r;
+	char id[AU_ID_LEN], *st = earlier(safe, id), *why = NULL;
+	int rc;
+
+	if (st != NULL && strcmp(st, "approved") == 0)
+		rc = 0;
+	else if (st != NULL && strcmp(st, "denied") == 0) {
+		why = au_xasprintf("approval %s denied", id);
+		rc = EX_NOPERM;
+	} else {
+		if ((st == NULL || strcmp(st, "pending") != 0) &&
+		    (rc = au_tg_ask(db, safe, au_now_ms() + approval_ms,
+		    id)) != 0)
+			au_die(rc, "%s", au_errmsg());
+		if (nowait) {
+			why = au_xasprintf("approval %s pending", id);
+			rc = EX_TEMPFAIL;
+		} else {
+			au_note("waiting for approval %s", id);
+			rc = wait_approval(id, &why);
+		}
+	}
+	free(st);
+	jv_free(safe);
+	if (rc != 0) {
+		r = result(call, rc == EX_NOPERM ? "deny" : "ask");
+		r = jv_object_set(r, jv_string("approval"), jv_string(id));
+		fail(r, why, rc);
+	}
+	free(why);
+	return rc == 0;
 }
 
 /* Run local tool t on args (borrowed) into the result r (consumed). */
@@ -467,9 +543,8 @@ invoke(jv call)
 	struct au_jschema *js;
 	struct session *x = NULL;
 	const char *name = au_jv_str(call, "tool"), *mname = NULL, *d;
-	char id[AU_ID_LEN], *why;
+	char *why;
 	jv args, errs, dec, schema, mtool = jv_null();
-	int rc;
 
 	args = jv_object_get(jv_copy(call), jv_string("args"));
 	if (!jv_is_valid(args) || jv_get_kind(args) == JV_KIND_NULL) {
@@ -535,34 +610,9 @@ invoke(jv call)
 		jv_free(dec);
 		goto out;
 	}
-	if (strcmp(d, "ask") == 0) {
-		jv safe = au_jv_redact_names(jv_copy(call), NULL);
-
-		rc = au_tg_ask(db, safe, au_now_ms() + approval_ms, id);
-		jv_free(safe);
-		if (rc != 0)
-			au_die(rc, "%s", au_errmsg());
-		if (nowait) {
-			jv r = result(call, "ask");
-
-			r = jv_object_set(r, jv_string("approval"),
-			    jv_string(id));
-			fail(r, "waiting for approval", EX_TEMPFAIL);
-			jv_free(dec);
-			goto out;
-		}
-		au_note("waiting for approval %s", id);
-		if ((rc = wait_approval(id, &why)) != 0) {
-			jv r = result(call, rc == EX_NOPERM ? "deny" : "ask");
-
-			r = jv_object_set(r, jv_string("approval"),
-			    jv_string(id));
-			fail(r, why, rc);
-			free(why);
-			jv_free(dec);
-			goto out;
-		}
-		free(why);
+	if (strcmp(d, "ask") == 0 && !asked(call)) {
+		jv_free(dec);
+		goto out;
 	}
 	jv_free(dec);
 	if (x != NULL)
