@@ -9,6 +9,8 @@ set -eu
 # build: the compiler, and the libraries the programs link
 build="gcc make libc6-dev libjq-dev libonig-dev libsqlite3-dev libssl-dev
     libarchive-dev"
+# run: what the programs call (tg-invoke's sandbox)
+run="firejail"
 # check: the test drivers, the oracles they compare against, the shells
 # the completions are for, and the tools the tests call
 check="bats bats-assert bats-support mandoc python3 python3-jsonschema
@@ -19,13 +21,13 @@ other="time coreutils parallel"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
 	echo "deps: not a Debian system; install the equivalents of:" >&2
-	echo "  $build $check $other" | tr -s ' \n' '  ' >&2
+	echo "  $build $run $check $other" | tr -s ' \n' '  ' >&2
 	echo >&2
 	exit 69
 fi
 
 missing=
-for p in $build $check $other; do
+for p in $build $run $check $other; do
 	case $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) in
 	*" installed") ;;
 	*) missing="$missing $p" ;;

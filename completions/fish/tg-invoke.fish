@@ -1,0 +1,20 @@
+# fish completion for tg-invoke; made by "tg-invoke --completion fish", do not edit
+
+complete -c tg-invoke -f
+complete -c tg-invoke -s h -l help -d 'show this help and exit'
+complete -c tg-invoke -s q -l quiet -d 'report only errors'
+complete -c tg-invoke -s v -l verbose -d 'report what is being done'
+complete -c tg-invoke -l version -d 'show the version and exit'
+complete -c tg-invoke -l db -r -F -d 'use the state file PATH'
+complete -c tg-invoke -l tool -x -d 'call NAME once, not the calls read'
+complete -c tg-invoke -l args -x -d '--tool: its arguments (default {})'
+complete -c tg-invoke -l tools -r -F -d 'the ToolSpecs in DIR, not tools.d'
+complete -c tg-invoke -l mcp -r -F -d 'the MCP servers in FILE, not mcp.json'
+complete -c tg-invoke -l policy -r -F -d 'the policy in FILE, not policy.json'
+complete -c tg-invoke -l dry-run -d 'write the decisions, run nothing'
+complete -c tg-invoke -l no-wait -d 'file approval requests, do not wait (exit 75)'
+complete -c tg-invoke -l approval-timeout -x -d 'wait DUR at most for an approval (default 5m)'
+complete -c tg-invoke -l timeout -x -d 'a call'\''s time unless its spec says (default 60s)'
+complete -c tg-invoke -l max-output -x -d 'keep SIZE of a tool'\''s output (default 1M)'
+complete -c tg-invoke -l sandbox -x -a 'firejail none' -d 'firejail (the default) or none'
+complete -c tg-invoke -l no-audit -d 'keep the calls out of the audit log'
