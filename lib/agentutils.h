@@ -22,6 +22,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/resource.h>
 #include <sys/types.h>
@@ -1001,6 +1002,39 @@ int au_tg_ask(struct sqlite3 *db, jv call, int64_t expires_ms,
 /* The tool an approval.request record (borrowed) is about, if au_tg_ask
  * filed it (malloc'd), else NULL. */
 char *au_tg_asked(jv request);
+
+/* ---- a tool call from start to end (gateway.c) ------------------------
+ *
+ * tg-invoke(1) tells the steps: validate, decide, ask, run, audit. */
+
+struct au_gw_conf {
+	struct sqlite3 *db;	/* grants and approval requests */
+	struct au_audit *audit;	/* where calls are audited, or NULL */
+	const char *tools, *mcp, *policy;	/* NULL: the defaults */
+	int dryrun;		/* decide, run nothing */
+	int nowait;		/* file approval requests, do not wait */
+	int nosandbox;		/* run without firejail (audited) */
+	int64_t approval_ms;	/* an approval request's time */
+	int64_t timeout_ms;	/* a call's time when its spec gives none */
+	size_t max_output;	/* bytes of a tool's stdout, stderr kept */
+	volatile sig_atomic_t *stop;	/* set: stop waiting; or NULL */
+};
+struct au_gw;
+/* Load the registry, the policy and the grants: 0, or what au_tg_load,
+ * au_tg_policy_load or the state file say, the problems of loading in
+ * *problems either way.  c is copied; its strings must outlive *g. */
+int au_gw_open(const struct au_gw_conf *c, struct au_gw **g, jv *problems);
+/* Make the call (a tool.call record, borrowed): its tool.result record
+ * (with dryrun its tool.decision), and in *rc its exit status: 0, 1 the
+ * tool failed, 65 a bad call, 69 cannot run, 75 waiting for an approval,
+ * 77 denied.  Dies only when the state file or the audit log fails. */
+jv au_gw_call(struct au_gw *g, jv call, int *rc);
+/* Every tool, local and of the MCP servers that answer, as MCP's Tool
+ * objects (inputSchema, annotations' hints), server tools named
+ * server/tool: 0. */
+int au_gw_tools(struct au_gw *g, jv *tools);
+/* End the MCP sessions and free (NULL: nothing). */
+void au_gw_close(struct au_gw *g);
 
 /* ---- the sandbox (sandbox.c) ------------------------------------------
  *

@@ -287,8 +287,7 @@ shell() {
 	policy '{"default": "allow"}'
 	run --separate-stderr tg-invoke --sandbox=none --tool t/echo
 	assert_failure 69
-	assert_equal "$(jq -r .content[0].text <<<"$output")" "MCP server unavailable"
-	assert_regex "$stderr" '^tg-invoke: t: cannot start the server'
+	assert_regex "$(jq -r .content[0].text <<<"$output")" '^MCP server unavailable: t: cannot start the server: '
 }
 
 # ---- the sandbox escape suite ------------------------------------------

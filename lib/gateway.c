@@ -1,0 +1,668 @@
+/*
+ * gateway.c - a tool call from start to end, as tg-invoke and tg-serve
+ * make it: the arguments checked against the tool's input schema, the
+ * policy's decision (deny, then grants, then allow, then ask) audited
+ * before anything runs, a person asked through the approval queue when
+ * the policy says so, then a local tool run in firejail, or an MCP
+ * server's tool called through one session per server, and the call, the
+ * decision and the result in the audit log with the values of
+ * secret-looking fields removed.
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agentutils.h"
+
+/* An MCP server's session, open from its first call to the end. */
+struct session {
+	const struct au_tg_server *server;
+	struct au_mcp *mcp;
+	jv tools;		/* its tools/list, by name */
+	char *why;		/* why it is not open */
+};
+
+struct au_gw {
+	struct au_gw_conf c;
+	struct au_tg_reg *reg;
+	struct au_tg_policy *policy;
+	struct au_map *schemas;	/* compiled input schemas by tool name: */
+	struct au_jschema **sv;	/* their index here */
+	char **sn;		/* and their names, the map's keys */
+	size_t ns, capsv, capsn;
+	struct session *sessions;
+	size_t nsessions, capsessions;
+};
+
+/* Append rec (consumed), secrets removed, to the audit log. */
+static void
+record(struct au_gw *g, jv rec)
+{
+	int rc;
+
+	rec = au_jv_redact_names(rec, NULL);
+	if (g->c.audit != NULL && (rc = au_audit_append(g->c.audit, rec, NULL,
+	    NULL)) != 0)
+		au_die(rc, "audit: %s", au_errmsg());
+	jv_free(rec);
+}
+
+/* A tool.result for call, to be filled in. */
+static jv
+result(jv call, const char *decision)
+{
+	jv r = JV_OBJECT(jv_string("type"), jv_string("tool.result"));
+	jv id = jv_object_get(jv_copy(call), jv_string("id"));
+
+	if (jv_is_valid(id) && jv_get_kind(id) != JV_KIND_NULL)
+		r = jv_object_set(r, jv_string("id"), id);
+	else
+		jv_free(id);
+	r = jv_object_set(r, jv_string("tool"), jv_object_get(jv_copy(call),
+	    jv_string("tool")));
+	if (decision != NULL)
+		r = jv_object_set(r, jv_string("decision"),
+		    jv_string(decision));
+	return r;
+}
+
+/* r (consumed), finished: audited, with its exit status in *rc. */
+static jv
+done(struct au_gw *g, jv r, int code, int *rc)
+{
+	record(g, jv_copy(r));
+	*rc = code;
+	return r;
+}
+
+/* r (consumed) as an error result saying text. */
+static jv
+fail(struct au_gw *g, jv r, const char *text, int code, int *rc)
+{
+	r = jv_object_set(r, jv_string("content"), JV_ARRAY(JV_OBJECT(
+	    jv_string("type"), jv_string("text"), jv_string("text"),
+	    jv_string(text))));
+	r = jv_object_set(r, jv_string("is_error"), jv_true());
+	return done(g, r, code, rc);
+}
+
+/* The session with server s, opened on first use: NULL when it cannot
+ * be, the reason in its why. */
+static struct session *
+session(struct au_gw *g, const struct au_tg_server *s)
+{
+	struct au_mcp_conf c;
+	struct session *x;
+	char **argv = NULL, **env, **base, **cmdv;
+	size_t i, n;
+	int rc;
+	jv tools;
+
+	for (i = 0; i < g->nsessions; i++)
+		if (g->sessions[i].server == s)
+			return &g->sessions[i];
+	g->sessions = au_grow(g->sessions, &g->capsessions,
+	    g->nsessions + 1, sizeof *g->sessions);
+	x = &g->sessions[g->nsessions++];
+	memset(x, 0, sizeof *x);
+	x->server = s;
+	x->tools = jv_object();
+	if (s->command == NULL) {
+		x->why = au_xasprintf("%s: Streamable HTTP servers are not "
+		    "supported yet", s->name);
+		return x;
+	}
+	for (n = 0; s->args != NULL && s->args[n] != NULL; n++)
+		;
+	cmdv = au_xcalloc(n + 2, sizeof *cmdv);
+	cmdv[0] = (char *)s->command;
+	for (i = 0; i < n; i++)
+		cmdv[i + 1] = s->args[i];
+	if (!g->c.nosandbox && au_sandbox_argv(&s->sandbox, cmdv,
+	    &argv) != 0) {
+		x->why = au_xasprintf("%s: %s", s->name, au_errmsg());
+		free(cmdv);
+		return x;
+	}
+	base = au_xcalloc((size_t)jv_object_length(jv_copy(s->env)) + 1,
+	    sizeof *base);
+	n = 0;
+	jv_object_foreach(s->env, k, v) {
+		if (jv_get_kind(v) == JV_KIND_STRING)
+			base[n++] = au_xasprintf("%s=%s", jv_string_value(k),
+			    jv_string_value(v));
+		jv_free(k);
+		jv_free(v);
+	}
+	env = au_sandbox_env(&s->sandbox, base);
+	memset(&c, 0, sizeof c);
+	c.argv = argv != NULL ? argv : cmdv;
+	c.envp = env;
+	c.timeout_ms = s->sandbox.timeout_ms > 0 ? s->sandbox.timeout_ms :
+	    g->c.timeout_ms;
+	rc = au_mcp_open(&c, &x->mcp);
+	if (rc == 0 && (rc = au_mcp_tools(x->mcp, &tools)) == 0) {
+		jv_array_foreach(tools, j, t) {
+			const char *name = au_jv_str(t, "name");
+
+			if (name != NULL)
+				x->tools = jv_object_set(x->tools,
+				    jv_string(name), t);
+			else
+				jv_free(t);
+		}
+		jv_free(tools);
+	}
+	if (rc != 0) {
+		x->why = au_xasprintf("%s: %s", s->name, au_errmsg());
+		au_mcp_close(x->mcp);
+		x->mcp = NULL;
+	}
+	au_tg_strv_free(argv);
+	au_tg_strv_free(env);
+	au_tg_strv_free(base);
+	free(cmdv);
+	return x;
+}
+
+/* The annotations of an MCP tool (borrowed), as AU_TG_* bits, with MCP's
+ * defaults. */
+static unsigned
+hints(jv tool)
+{
+	jv a = jv_object_get(jv_copy(tool), jv_string("annotations"));
+	static const struct {
+		const char *hint;
+		unsigned bit;
+		int dflt;
+	} h[] = {
+		{ "readOnlyHint", AU_TG_READ_ONLY, 0 },
+		{ "destructiveHint", AU_TG_DESTRUCTIVE, 1 },
+		{ "idempotentHint", AU_TG_IDEMPOTENT, 0 },
+		{ "openWorldHint", AU_TG_OPEN_WORLD, 1 },
+	};
+	unsigned bits = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof h / sizeof h[0]; i++) {
+		jv v = jv_get_kind(a) == JV_KIND_OBJECT ? jv_object_get(
+		    jv_copy(a), jv_string(h[i].hint)) : jv_invalid();
+		int on = jv_get_kind(v) == JV_KIND_TRUE ? 1 :
+		    jv_get_kind(v) == JV_KIND_FALSE ? 0 : h[i].dflt;
+
+		jv_free(v);
+		if (on)
+			bits |= h[i].bit;
+	}
+	if (bits & AU_TG_READ_ONLY)
+		bits &= ~(unsigned)AU_TG_DESTRUCTIVE;
+	jv_free(a);
+	return bits;
+}
+
+/* The compiled schema of the tool called name (schema consumed): NULL
+ * with the problem in *why when it does not compile. */
+static struct au_jschema *
+compiled(struct au_gw *g, const char *name, jv schema, char **why)
+{
+	long i = au_map_get(g->schemas, name, strlen(name));
+	struct au_jschema *s;
+
+	*why = NULL;
+	if (i >= 0) {
+		jv_free(schema);
+		return g->sv[i];
+	}
+	if (!jv_is_valid(schema) || jv_get_kind(schema) == JV_KIND_NULL) {
+		jv_free(schema);
+		schema = jv_true();
+	}
+	if (au_jschema_compile(schema, &s) != 0) {
+		*why = au_xstrdup(au_errmsg());
+		return NULL;
+	}
+	g->sv = au_grow(g->sv, &g->capsv, g->ns + 1, sizeof *g->sv);
+	g->sn = au_grow(g->sn, &g->capsn, g->ns + 1, sizeof *g->sn);
+	g->sv[g->ns] = s;
+	g->sn[g->ns] = au_xstrdup(name);
+	au_map_put(g->schemas, g->sn[g->ns], strlen(name), (long)g->ns);
+	g->ns++;
+	return s;
+}
+
+/* Wait for the decision on approval request id: 0 approved, 77 denied,
+ * 75 nobody answered in time; *why says which. */
+static int
+wait_approval(struct au_gw *g, const char *id, char **why)
+{
+	struct timespec nap = { 0, 100 * 1000000 };
+	int64_t until = au_mono_ms() + g->c.approval_ms;
+	const char *st, *reason;
+	int rc;
+	jv r;
+
+	*why = NULL;
+	for (;;) {
+		if ((rc = au_approval_expire(g->c.db)) != 0 ||
+		    (rc = au_approval_get(g->c.db, id, &r)) != 0)
+			au_die(rc, "%s", au_errmsg());
+		st = au_jv_str(r, "status");
+		reason = au_jv_str(r, "reason");
+		if (strcmp(st, "approved") == 0 || strcmp(st, "denied") == 0) {
+			rc = strcmp(st, "approved") == 0 ? 0 : EX_NOPERM;
+			*why = au_xasprintf("approval %s %s%s%s", id, st,
+			    reason ? ": " : "", reason ? reason : "");
+			jv_free(r);
+			return rc;
+		}
+		jv_free(r);
+		if (strcmp(st, "pending") != 0 ||
+		    (g->c.stop != NULL && *g->c.stop) ||
+		    au_mono_ms() >= until) {
+			*why = au_xasprintf("approval %s not given in time",
+			    id);
+			return EX_TEMPFAIL;
+		}
+		nanosleep(&nap, NULL);
+	}
+}
+
+/* The status of the latest approval request an earlier run filed for
+ * this very call (safe, borrowed: the same tool, id and arguments), its
+ * id in id; NULL if there is none. */
+static char *
+earlier(struct au_gw *g, jv safe, char id[AU_ID_LEN])
+{
+	const char *cid = au_jv_str(safe, "id"), *req, *subj;
+	char *want, *st = NULL;
+	jv list, d;
+	int rc;
+
+	if (cid == NULL)
+		return NULL;
+	want = au_xasprintf("tool %s call %s", au_jv_str(safe, "tool"), cid);
+	if ((rc = au_approval_expire(g->c.db)) != 0 ||
+	    (rc = au_approval_list(g->c.db, NULL, &list)) != 0)
+		au_die(rc, "%s", au_errmsg());
+	jv_array_foreach(list, i, r) {
+		req = au_jv_str(r, "requester");
+		subj = au_jv_str(r, "subject");
+		if (req != NULL && subj != NULL && strcmp(req, au_prog) == 0 &&
+		    strcmp(subj, want) == 0) {
+			d = jv_object_get(jv_copy(r), jv_string("details"));
+			if (jv_equal(d, jv_copy(safe))) {
+				free(st);
+				st = au_xstrdup(au_jv_str(r, "status"));
+				snprintf(id, AU_ID_LEN, "%s",
+				    au_jv_str(r, "id"));
+			}
+		}
+		jv_free(r);
+	}
+	jv_free(list);
+	free(want);
+	return st;
+}
+
+/* After an "ask": 0 when the call may go on, else its exit status with
+ * its result in *res. */
+static int
+asked(struct au_gw *g, jv call, jv *res)
+{
+	jv safe = au_jv_redact_names(jv_copy(call), NULL), r;
+	char id[AU_ID_LEN], *st = earlier(g, safe, id), *why = NULL;
+	int rc, code;
+
+	if (st != NULL && strcmp(st, "approved") == 0)
+		code = 0;
+	else if (st != NULL && strcmp(st, "denied") == 0) {
+		why = au_xasprintf("approval %s denied", id);
+		code = EX_NOPERM;
+	} else {
+		if ((st == NULL || strcmp(st, "pending") != 0) &&
+		    (rc = au_tg_ask(g->c.db, safe, au_now_ms() +
+		    g->c.approval_ms, id)) != 0)
+			au_die(rc, "%s", au_errmsg());
+		if (g->c.nowait) {
+			why = au_xasprintf("approval %s pending", id);
+			code = EX_TEMPFAIL;
+		} else {
+			au_note("waiting for approval %s", id);
+			code = wait_approval(g, id, &why);
+		}
+	}
+	free(st);
+	jv_free(safe);
+	if (code != 0) {
+		r = result(call, code == EX_NOPERM ? "deny" : "ask");
+		r = jv_object_set(r, jv_string("approval"), jv_string(id));
+		*res = fail(g, r, why, code, &rc);
+	}
+	free(why);
+	return code;
+}
+
+/* Run local tool t on args (borrowed) into the result r (consumed). */
+static jv
+run_local(struct au_gw *g, const struct au_tg_tool *t, jv args, jv r,
+    int *rc)
+{
+	struct au_spawn sp;
+	struct au_capture c;
+	char **argv, **full = NULL, **env;
+	int code;
+	jv out, content;
+
+	if ((code = au_tg_argv(t->command, args, &argv)) != 0)
+		return fail(g, r, au_errmsg(), code, rc);
+	if (!g->c.nosandbox && (code = au_sandbox_argv(&t->sandbox, argv,
+	    &full)) != 0) {
+		au_tg_strv_free(argv);
+		return fail(g, r, au_errmsg(), code, rc);
+	}
+	env = au_sandbox_env(&t->sandbox, NULL);
+	memset(&sp, 0, sizeof sp);
+	sp.argv = full != NULL ? full : argv;
+	sp.envp = env;
+	sp.fd[0] = AU_FD_NULL;
+	sp.limits = t->sandbox.limits;
+	sp.nlimits = t->sandbox.nlimits;
+	code = au_capture(&sp, g->c.max_output, t->sandbox.timeout_ms > 0 ?
+	    t->sandbox.timeout_ms : g->c.timeout_ms, 2000, &c);
+	au_tg_strv_free(argv);
+	au_tg_strv_free(full);
+	au_tg_strv_free(env);
+	if (c.out == NULL) {
+		au_capture_free(&c);
+		return fail(g, r, au_errmsg(), code == 127 &&
+		    !g->c.nosandbox ? EX_UNAVAILABLE : code, rc);
+	}
+	content = JV_ARRAY(JV_OBJECT(jv_string("type"), jv_string("text"),
+	    jv_string("text"), jv_string_sized(c.out, (int)c.nout)));
+	r = jv_object_set(r, jv_string("content"), content);
+	out = jv_object_get(jv_copy(t->record), jv_string("output_schema"));
+	if (jv_is_valid(out) && jv_get_kind(out) != JV_KIND_NULL &&
+	    code == 0)
+		r = jv_object_set(r, jv_string("structured_content"),
+		    jv_parse_sized(c.out, (int)c.nout));
+	jv_free(out);
+	if (c.nerr > 0)
+		r = jv_object_set(r, jv_string("stderr"),
+		    jv_string_sized(c.err, (int)c.nerr));
+	r = jv_object_set(r, jv_string("is_error"), jv_bool(code != 0));
+	r = jv_object_set(r, jv_string("exit_code"), jv_number(code));
+	if (c.timed_out)
+		r = jv_object_set(r, jv_string("timed_out"), jv_true());
+	if (c.truncated)
+		r = jv_object_set(r, jv_string("truncated"), jv_true());
+	r = jv_object_set(r, jv_string("duration_ms"), jv_number(
+	    (double)c.ms));
+	au_capture_free(&c);
+	return done(g, r, code != 0, rc);
+}
+
+/* Call MCP tool name of session x on args (borrowed) into r (consumed). */
+static jv
+run_mcp(struct au_gw *g, struct session *x, const char *name, jv args,
+    jv r, int *rc)
+{
+	int64_t start = au_mono_ms(), t = x->server->sandbox.timeout_ms;
+	jv res, v;
+	int code;
+
+	code = au_mcp_call(x->mcp, name, jv_copy(args), t > 0 ? t :
+	    g->c.timeout_ms, &res);
+	if (code != 0 && code != 1) {
+		jv_free(res);
+		return fail(g, r, au_errmsg(), code == EX_TEMPFAIL ? 1 :
+		    EX_UNAVAILABLE, rc);
+	}
+	if (code == 1) {
+		r = fail(g, r, au_jv_str(res, "message") ? au_jv_str(res,
+		    "message") : "the server answered with an error", 1, rc);
+		jv_free(res);
+		return r;
+	}
+	v = jv_object_get(jv_copy(res), jv_string("content"));
+	r = jv_object_set(r, jv_string("content"), jv_get_kind(v) ==
+	    JV_KIND_ARRAY ? v : (jv_free(v), jv_array()));
+	v = jv_object_get(jv_copy(res), jv_string("structuredContent"));
+	if (jv_get_kind(v) == JV_KIND_OBJECT)
+		r = jv_object_set(r, jv_string("structured_content"), v);
+	else
+		jv_free(v);
+	v = jv_object_get(res, jv_string("isError"));
+	code = jv_get_kind(v) == JV_KIND_TRUE;
+	jv_free(v);
+	r = jv_object_set(r, jv_string("is_error"), jv_bool(code));
+	r = jv_object_set(r, jv_string("duration_ms"), jv_number(
+	    (double)(au_mono_ms() - start)));
+	return done(g, r, code, rc);
+}
+
+/* The MCP server of a name "server/tool", or NULL. */
+static const struct au_tg_server *
+server_of(struct au_gw *g, const char *name, const char **tool)
+{
+	const char *slash = strchr(name, '/');
+	size_t i;
+
+	if (slash == NULL)
+		return NULL;
+	for (i = 0; i < g->reg->nservers; i++)
+		if (strlen(g->reg->servers[i].name) == (size_t)(slash -
+		    name) && strncmp(g->reg->servers[i].name, name,
+		    (size_t)(slash - name)) == 0) {
+			*tool = slash + 1;
+			return &g->reg->servers[i];
+		}
+	return NULL;
+}
+
+jv
+au_gw_call(struct au_gw *g, jv call, int *rc)
+{
+	const struct au_tg_tool *t;
+	const struct au_tg_server *srv = NULL;
+	struct au_tg_tool mt;
+	struct au_jschema *js;
+	struct session *x = NULL;
+	const char *name = au_jv_str(call, "tool"), *mname = NULL, *d;
+	char *why;
+	jv args, errs, dec, schema, mtool = jv_null(), res;
+
+	args = jv_object_get(jv_copy(call), jv_string("args"));
+	if (!jv_is_valid(args) || jv_get_kind(args) == JV_KIND_NULL) {
+		jv_free(args);
+		args = jv_object();
+	}
+	record(g, jv_copy(call));
+	if ((t = au_tg_find(g->reg, name)) != NULL) {
+		schema = jv_object_get(jv_copy(t->record),
+		    jv_string("input_schema"));
+	} else if ((srv = server_of(g, name, &mname)) != NULL &&
+	    (x = session(g, srv))->mcp != NULL) {
+		mtool = jv_object_get(jv_copy(x->tools), jv_string(mname));
+		if (jv_get_kind(mtool) != JV_KIND_OBJECT) {
+			res = fail(g, result(call, NULL), "no such tool",
+			    EX_DATAERR, rc);
+			goto out;
+		}
+		memset(&mt, 0, sizeof mt);
+		mt.name = name;
+		mt.server = srv->name;
+		mt.annotations = hints(mtool);
+		mt.record = mtool;
+		t = &mt;
+		schema = jv_object_get(jv_copy(mtool),
+		    jv_string("inputSchema"));
+	} else {
+		if (srv != NULL) {
+			why = au_xasprintf("MCP server unavailable: %s",
+			    x->why);
+			res = fail(g, result(call, NULL), why, EX_UNAVAILABLE,
+			    rc);
+			free(why);
+		} else
+			res = fail(g, result(call, NULL), "no such tool",
+			    EX_DATAERR, rc);
+		goto out;
+	}
+	if ((js = compiled(g, name, schema, &why)) == NULL) {
+		res = fail(g, result(call, NULL), why, EX_DATAERR, rc);
+		free(why);
+		goto out;
+	}
+	if (au_jschema_validate(js, args, &errs) != 0) {
+		res = jv_object_set(result(call, NULL), jv_string("errors"),
+		    errs);
+		res = fail(g, res, "the arguments do not fit the tool's input "
+		    "schema", EX_DATAERR, rc);
+		goto out;
+	}
+	jv_free(errs);
+	dec = au_tg_decide(g->policy, t, call, au_now_ms());
+	record(g, jv_copy(dec));
+	d = au_jv_str(dec, "decision");
+	if (g->c.dryrun) {
+		res = dec;
+		*rc = 0;
+	} else if (strcmp(d, "deny") == 0) {
+		res = fail(g, result(call, "deny"), au_jv_str(dec, "reason"),
+		    EX_NOPERM, rc);
+		jv_free(dec);
+	} else if (strcmp(d, "ask") == 0 && (*rc = asked(g, call,
+	    &res)) != 0) {
+		jv_free(dec);
+	} else {
+		if (x != NULL)
+			res = run_mcp(g, x, mname, args, result(call, d), rc);
+		else
+			res = run_local(g, t, args, result(call, d), rc);
+		jv_free(dec);
+	}
+out:
+	jv_free(args);
+	jv_free(mtool);
+	return res;
+}
+
+int
+au_gw_open(const struct au_gw_conf *c, struct au_gw **gp, jv *problems)
+{
+	struct au_gw *g = au_xcalloc(1, sizeof *g);
+	jv grants;
+	int rc;
+
+	*gp = NULL;
+	g->c = *c;
+	if ((rc = au_tg_load(c->tools, c->mcp, &g->reg, problems)) != 0 ||
+	    (rc = au_tg_policy_load(c->policy, &g->policy, problems)) != 0 ||
+	    (rc = au_tg_grant_list(c->db, 0, au_now_ms(), &grants)) != 0 ||
+	    (rc = au_tg_policy_grants(g->policy, grants)) != 0) {
+		au_gw_close(g);
+		return rc;
+	}
+	g->schemas = au_map_new(16);
+	if (c->nosandbox && c->audit != NULL)
+		record(g, JV_OBJECT(jv_string("type"),
+		    jv_string("tool.sandbox"), jv_string("sandbox"),
+		    jv_string("none"), jv_string("by"), jv_string(au_user())));
+	*gp = g;
+	return 0;
+}
+
+/* A local tool's record (borrowed) as MCP's Tool. */
+static jv
+mcp_tool(jv rec)
+{
+	static const char *const names[][2] = {
+		{ "read_only", "readOnlyHint" },
+		{ "destructive", "destructiveHint" },
+		{ "idempotent", "idempotentHint" },
+		{ "open_world", "openWorldHint" },
+	};
+	static const char *const fields[][2] = {
+		{ "name", "name" }, { "title", "title" },
+		{ "description", "description" },
+		{ "input_schema", "inputSchema" },
+		{ "output_schema", "outputSchema" },
+	};
+	jv t = jv_object(), a = jv_object(), ann, v;
+	size_t i;
+
+	for (i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+		v = jv_object_get(jv_copy(rec), jv_string(fields[i][0]));
+		if (jv_is_valid(v))
+			t = jv_object_set(t, jv_string(fields[i][1]), v);
+		else
+			jv_free(v);
+	}
+	ann = jv_object_get(jv_copy(rec), jv_string("annotations"));
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		v = jv_object_get(jv_copy(ann), jv_string(names[i][0]));
+		if (jv_is_valid(v))
+			a = jv_object_set(a, jv_string(names[i][1]), v);
+		else
+			jv_free(v);
+	}
+	jv_free(ann);
+	return jv_object_set(t, jv_string("annotations"), a);
+}
+
+int
+au_gw_tools(struct au_gw *g, jv *tools)
+{
+	struct session *x;
+	size_t i;
+	char *name;
+
+	*tools = jv_array();
+	for (i = 0; i < g->reg->ntools; i++)
+		*tools = jv_array_append(*tools,
+		    mcp_tool(g->reg->tools[i].record));
+	for (i = 0; i < g->reg->nservers; i++) {
+		x = session(g, &g->reg->servers[i]);
+		if (x->mcp == NULL) {
+			au_note("%s", x->why);
+			continue;
+		}
+		jv_object_foreach(jv_copy(x->tools), k, t) {
+			name = au_xasprintf("%s/%s", x->server->name,
+			    jv_string_value(k));
+			*tools = jv_array_append(*tools, jv_object_set(t,
+			    jv_string("name"), jv_string(name)));
+			free(name);
+			jv_free(k);
+		}
+	}
+	return 0;
+}
+
+void
+au_gw_close(struct au_gw *g)
+{
+	size_t i;
+
+	if (g == NULL)
+		return;
+	for (i = 0; i < g->nsessions; i++) {
+		au_mcp_close(g->sessions[i].mcp);
+		jv_free(g->sessions[i].tools);
+		free(g->sessions[i].why);
+	}
+	free(g->sessions);
+	if (g->schemas != NULL)
+		au_map_free(g->schemas);
+	for (i = 0; i < g->ns; i++) {
+		au_jschema_free(g->sv[i]);
+		free(g->sn[i]);
+	}
+	free(g->sv);
+	free(g->sn);
+	au_tg_policy_free(g->policy);
+	au_tg_free(g->reg);
+	free(g);
+}
