@@ -20,7 +20,8 @@
 struct session {
 	const struct au_tg_server *server;
 	struct au_mcp *mcp;
-	jv tools;		/* its tools/list, by name */
+	jv list;		/* its tools/list, in its order */
+	jv tools;		/* the same by name */
 	char *why;		/* why it is not open */
 };
 
@@ -109,6 +110,7 @@ session(struct au_gw *g, const struct au_tg_server *s)
 	memset(x, 0, sizeof *x);
 	x->server = s;
 	x->tools = jv_object();
+	x->list = jv_array();
 	if (s->command == NULL) {
 		x->why = au_xasprintf("%s: Streamable HTTP servers are not "
 		    "supported yet", s->name);
@@ -149,11 +151,10 @@ session(struct au_gw *g, const struct au_tg_server *s)
 
 			if (name != NULL)
 				x->tools = jv_object_set(x->tools,
-				    jv_string(name), t);
-			else
-				jv_free(t);
+				    jv_string(name), jv_copy(t));
+			jv_free(t);
 		}
-		jv_free(tools);
+		x->list = tools;
 	}
 	if (rc != 0) {
 		x->why = au_xasprintf("%s: %s", s->name, au_errmsg());
@@ -629,13 +630,17 @@ au_gw_tools(struct au_gw *g, jv *tools)
 			au_note("%s", x->why);
 			continue;
 		}
-		jv_object_foreach(jv_copy(x->tools), k, t) {
-			name = au_xasprintf("%s/%s", x->server->name,
-			    jv_string_value(k));
+		jv_array_foreach(jv_copy(x->list), j, t) {
+			const char *n = au_jv_str(t, "name");
+
+			if (n == NULL) {
+				jv_free(t);
+				continue;
+			}
+			name = au_xasprintf("%s/%s", x->server->name, n);
 			*tools = jv_array_append(*tools, jv_object_set(t,
 			    jv_string("name"), jv_string(name)));
 			free(name);
-			jv_free(k);
 		}
 	}
 	return 0;
@@ -651,6 +656,7 @@ au_gw_close(struct au_gw *g)
 	for (i = 0; i < g->nsessions; i++) {
 		au_mcp_close(g->sessions[i].mcp);
 		jv_free(g->sessions[i].tools);
+		jv_free(g->sessions[i].list);
 		free(g->sessions[i].why);
 	}
 	free(g->sessions);
