@@ -154,6 +154,7 @@ session(struct au_gw *g, const struct au_tg_server *s)
 				    jv_string(name), jv_copy(t));
 			jv_free(t);
 		}
+		jv_free(x->list);
 		x->list = tools;
 	}
 	if (rc != 0) {
@@ -241,7 +242,7 @@ wait_approval(struct au_gw *g, const char *id, char **why)
 	struct timespec nap = { 0, 100 * 1000000 };
 	int64_t until = au_mono_ms() + g->c.approval_ms;
 	const char *st, *reason;
-	int rc;
+	int rc, pending;
 	jv r;
 
 	*why = NULL;
@@ -258,8 +259,9 @@ wait_approval(struct au_gw *g, const char *id, char **why)
 			jv_free(r);
 			return rc;
 		}
+		pending = strcmp(st, "pending") == 0;
 		jv_free(r);
-		if (strcmp(st, "pending") != 0 ||
+		if (!pending ||
 		    (g->c.stop != NULL && *g->c.stop) ||
 		    au_mono_ms() >= until) {
 			*why = au_xasprintf("approval %s not given in time",
