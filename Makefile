@@ -58,12 +58,12 @@ LIB_LIBS = -ljq -lonig -lsqlite3 -lcrypto -lm
 aw-plan_LIBS = -ljq -lsqlite3 -lcrypto -lm
 aw-sched_LIBS = -ljq -lsqlite3 -lcrypto -lm
 aw-ctl_LIBS = -ljq -lsqlite3 -lcrypto -lm
-ws-approve_LIBS = -ljq -lsqlite3 -lcrypto -lm
+ws-approve_LIBS = -ljq -lonig -lsqlite3 -lcrypto -lm
 audit-write_LIBS = -ljq -lsqlite3 -lcrypto -lm
 audit-verify_LIBS = -ljq -lsqlite3 -lcrypto -larchive -lm
 audit-export_LIBS = -ljq -lsqlite3 -lcrypto -larchive -lm
-tg-list_LIBS = -ljq -lsqlite3 -lcrypto -lm
-tg-grant_LIBS = -ljq -lsqlite3 -lcrypto -lm
+tg-list_LIBS = -ljq -lonig -lsqlite3 -lcrypto -lm
+tg-grant_LIBS = -ljq -lonig -lsqlite3 -lcrypto -lm
 tg-invoke_LIBS = -ljq -lonig -lsqlite3 -lcrypto -lm
 tg-serve_LIBS = -ljq -lonig -lsqlite3 -lcrypto -lm
 

@@ -634,11 +634,13 @@ struct au_tg_reg_x {
 };
 
 /* The JSON Schema at key of spec, or invalid; a problem if it is given
- * but is not an object (with "type":"object" for input_schema). */
+ * but is not an object (with "type":"object" for input_schema), or not a
+ * schema au_jschema takes. */
 static jv
 schema(struct cx *c, jv spec, const char *key, int required)
 {
 	jv v = jv_object_get(jv_copy(spec), jv_string(key));
+	struct au_jschema *js;
 	char ptr[32];
 	const char *t;
 
@@ -657,6 +659,12 @@ schema(struct cx *c, jv spec, const char *key, int required)
 	t = au_jv_str(v, "type");
 	if (required && (t == NULL || strcmp(t, "object") != 0))
 		problem(c, ptr, "%s: its \"type\" must be \"object\"", key);
+	else if (au_jschema_compile(jv_copy(v), &js) != 0) {
+		problem(c, ptr, "%s: %s", key, au_errmsg());
+		jv_free(v);
+		return jv_invalid();
+	} else
+		au_jschema_free(js);
 	return v;
 }
 

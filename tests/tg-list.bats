@@ -86,6 +86,28 @@ tg-list: $C/mcp.json:3: key \"a\" is given twice (first at line 2)
 tg-list: $C/mcp.json:4: server \"b\": url: expected an http or https URL"
 }
 
+@test "schemas the validator refuses are problems: a bad type, a bad pattern, a \$ref loop" {
+	conf
+	cat >"$C/tools.d/bad.json" <<-'J'
+	[
+	  {"name": "t1", "command": ["true"],
+	   "input_schema": {"type": "object", "properties": {"a": {"type": "strin"}}}},
+	  {"name": "t2", "command": ["true"],
+	   "input_schema": {"type": "object", "properties": {"a": {"pattern": "("}}}},
+	  {"name": "t3", "command": ["true"], "input_schema": {"type": "object"},
+	   "output_schema": {"$ref": "#/$defs/a", "$defs": {"a": {"$ref": "#/$defs/a"}}}},
+	  {"name": "ok", "command": ["true"], "input_schema": {"type": "object"}}
+	]
+	J
+	run --separate-stderr tg-list
+	assert_failure 78
+	assert_equal "$(jq -r .name <<<"$output")" ok
+	assert_equal "${#stderr_lines[@]}" 3
+	assert_equal "${stderr_lines[0]}" "tg-list: $C/tools.d/bad.json:3: tool \"t1\": input_schema: schema at \"/properties/a/type\": unknown type \"strin\""
+	assert_regex "${stderr_lines[1]}" "^tg-list: $C/tools.d/bad.json:5: tool \"t2\": input_schema: .*pattern"
+	assert_regex "${stderr_lines[2]}" "^tg-list: $C/tools.d/bad.json:7: tool \"t3\": output_schema: .*loop"
+}
+
 @test "--check lists nothing, checks the policy too, and exits 78 after every problem" {
 	conf
 	wc_tool
