@@ -82,25 +82,40 @@ outcome(int rc)
 		worst = rc;
 }
 
-/* Whether rec is a tool.call we can take; else reported. */
-static int
-callable(struct au_in *in, const struct au_rec *rec)
+/* The call rec stands for (a new value): a tool.call as it is, or a tool
+ * task of aw-sched (its record on our standard input) as the call of its
+ * tool with its args, its id the task's; jv_invalid(), reported, for
+ * anything else. */
+static jv
+as_call(struct au_in *in, const struct au_rec *rec)
 {
 	const char *type = au_jv_str(rec->v, "type");
+	const char *kind = au_jv_str(rec->v, "kind");
 	jv args = jv_object_get(jv_copy(rec->v), jv_string("args"));
 	jv_kind k = jv_get_kind(args);
+	int task = type != NULL && strcmp(type, "task") == 0;
 
-	jv_free(args);
-	if (type == NULL || strcmp(type, "tool.call") != 0)
+	if (!task && (type == NULL || strcmp(type, "tool.call") != 0))
 		au_in_reject(in, rec, "not a tool.call record");
+	else if (task && (kind == NULL || strcmp(kind, "tool") != 0))
+		au_in_reject(in, rec, "not a tool task");
 	else if (au_jv_str(rec->v, "tool") == NULL)
 		au_in_reject(in, rec, "a tool.call needs a \"tool\" name");
 	else if (k != JV_KIND_INVALID && k != JV_KIND_NULL &&
 	    k != JV_KIND_OBJECT)
 		au_in_reject(in, rec, "\"args\" must be an object");
-	else
-		return 1;
-	return 0;
+	else if (!task) {
+		jv_free(args);
+		return jv_copy(rec->v);
+	} else
+		return JV_OBJECT(jv_string("type"), jv_string("tool.call"),
+		    jv_string("id"), jv_object_get(jv_copy(rec->v),
+		    jv_string("id")), jv_string("tool"),
+		    jv_object_get(jv_copy(rec->v), jv_string("tool")),
+		    jv_string("args"), k == JV_KIND_OBJECT ? args :
+		    (jv_free(args), jv_object()));
+	jv_free(args);
+	return jv_invalid();
 }
 
 static void
@@ -226,8 +241,10 @@ main(int argc, char **argv)
 	} else {
 		in = au_in_open(argv + au_optind, argc - au_optind);
 		while (!stop && au_in_next(in, &rec)) {
-			if (callable(in, &rec))
-				invoke(g, rec.v);
+			call = as_call(in, &rec);
+			if (jv_is_valid(call))
+				invoke(g, call);
+			jv_free(call);
 			jv_free(rec.v);
 		}
 		outcome(au_in_status(in));

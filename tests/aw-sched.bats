@@ -243,22 +243,42 @@ EOF
 aw-sched: run $RUN: task \"notexec\": ./notexec: cannot execute: Permission denied"
 }
 
-@test "tool and prompt tasks die at once: tg-invoke and mf-route are not available" {
+@test "a prompt task dies at once: mf-route is not available" {
 	cat >tasks.ndjson <<'EOF'
-{"id":"t","kind":"tool","tool":"fs.read","retry":{"attempts":3,"delay":"10ms"}}
 {"id":"p","kind":"prompt","prompt":"hello","retry":{"attempts":3,"delay":"10ms"}}
-{"id":"after","run":"true","deps":["t"]}
+{"id":"after","run":"true","deps":["p"]}
 EOF
 	plan tasks.ndjson
 	PATH=$AU_BIN:/usr/bin:/bin run --separate-stderr sched -j1 plan.ndjson
 	assert_failure 1
 	printf '%s\n' "$output" | valid
-	assert_equal "$(moves)" "t:pending>ready p:pending>ready p:ready>running p:running>failed p:failed>dead t:ready>running t:running>failed t:failed>dead after:pending>skipped"
+	assert_equal "$(moves)" "p:pending>ready p:ready>running p:running>failed p:failed>dead after:pending>skipped"
 	assert_equal "$(jq -r 'select(.to == "dead") | .error' <<<"$output")" \
-	    "prompt tasks need mf-route, which is not available
-tool tasks need tg-invoke, which is not available"
-	assert_equal "$stderr" "aw-sched: run $RUN: task \"p\": prompt tasks need mf-route, which is not available
-aw-sched: run $RUN: task \"t\": tool tasks need tg-invoke, which is not available"
+	    "prompt tasks need mf-route, which is not available"
+	assert_equal "$stderr" "aw-sched: run $RUN: task \"p\": prompt tasks need mf-route, which is not available"
+}
+
+@test "a tool task runs through tg-invoke: its tool, its args, the gateway's policy" {
+	command -v firejail >/dev/null ||
+	    skip "firejail is not installed (make deps installs it)"
+	C=$XDG_CONFIG_HOME/agentutils
+	mkdir -p "$C/tools.d"
+	echo '{"name": "echo", "command": ["echo", "{text}"], "input_schema": {"type": "object", "properties": {"text": {"type": "string"}}}, "annotations": {"read_only": true}}' >"$C/tools.d/echo.json"
+	echo '{"default": "deny", "rules": [{"tool": "echo", "decision": "allow"}]}' >"$C/policy.json"
+	cat >tasks.ndjson <<'EOF'
+{"id":"t","kind":"tool","tool":"echo","args":{"text":"from a task"}}
+{"id":"x","kind":"tool","tool":"rm","retry":{"attempts":1}}
+{"id":"after","run":"true","deps":["x"]}
+EOF
+	plan tasks.ndjson
+	run --separate-stderr sched -j1 plan.ndjson
+	assert_failure 1
+	assert_equal "$(moves t)" "t:pending>ready t:ready>running t:running>done"
+	assert_equal "$(moves x)" "x:pending>ready x:ready>running x:running>failed x:failed>dead"
+	run aw-ctl logs "$RUN" t
+	assert_equal "$(jq -c '[.id, .decision, .content[0].text]' <<<"$output")" '["t","allow","from a task\n"]'
+	run aw-ctl logs "$RUN" x
+	assert_equal "$(jq -c '[.id, .content[0].text]' <<<"$output")" '["x","no such tool"]'
 }
 
 @test "the task record is on standard input; AGENTUTILS_RUN, _TASK, _ATTEMPT in the environment" {

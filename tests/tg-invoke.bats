@@ -225,7 +225,7 @@ shell() {
 	run --separate-stderr tg-invoke --sandbox=none calls.ndjson
 	assert_failure 65
 	assert_equal "${stderr_lines[0]}" "tg-invoke: calls.ndjson:2: invalid JSON: invalid literal (column 1)"
-	assert_equal "${stderr_lines[1]}" "tg-invoke: calls.ndjson:3: not a tool.call record"
+	assert_equal "${stderr_lines[1]}" "tg-invoke: calls.ndjson:3: not a tool task"
 	assert_equal "${stderr_lines[2]}" 'tg-invoke: calls.ndjson:4: "args" must be an object'
 	assert_equal "$(jq -r '.content[0].text | rtrimstr("\n")' <<<"$output" | tr '\n' '/')" "ok/no such tool/"
 }
