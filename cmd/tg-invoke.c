@@ -10,40 +10,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "agentutils.h"
 
-enum {
-	O_TOOL = AU_LONG, O_ARGS, O_TOOLS, O_MCP, O_POLICY, O_DRYRUN,
-	O_NOWAIT, O_APPROVAL, O_TIMEOUT, O_MAXOUT, O_SANDBOX, O_NOAUDIT
-};
+enum { O_TOOL = AU_LONG, O_ARGS, O_DRYRUN };
 
 static const struct au_opt opts[] = {
 	{ O_TOOL, "tool", "NAME", "call NAME once, not the calls read",
 	    NULL },
 	{ O_ARGS, "args", "JSON", "--tool: its arguments (default {})",
 	    NULL },
-	{ O_TOOLS, "tools", "DIR", "the ToolSpecs in DIR, not tools.d",
-	    "DIR" },
-	{ O_MCP, "mcp", "FILE", "the MCP servers in FILE, not mcp.json",
-	    "FILE" },
-	{ O_POLICY, "policy", "FILE", "the policy in FILE, not policy.json",
-	    "FILE" },
+	AU_GW_OPTS_CONF,
 	{ O_DRYRUN, "dry-run", NULL, "write the decisions, run nothing",
 	    NULL },
-	{ O_NOWAIT, "no-wait", NULL, "file approval requests, do not wait "
-	    "(exit 75)", NULL },
-	{ O_APPROVAL, "approval-timeout", "DUR", "wait DUR at most for an "
-	    "approval (default 5m)", NULL },
-	{ O_TIMEOUT, "timeout", "DUR", "a call's time unless its spec says "
-	    "(default 60s)", NULL },
-	{ O_MAXOUT, "max-output", "SIZE", "keep SIZE of a tool's output "
-	    "(default 1M)", NULL },
-	{ O_SANDBOX, "sandbox", "KIND", "firejail (the default) or none",
-	    "firejail none" },
-	{ O_NOAUDIT, "no-audit", NULL, "keep the calls out of the audit log",
-	    NULL },
+	AU_GW_OPTS_RUN,
 	{ 0, NULL, NULL, NULL, NULL }
 };
 
@@ -129,32 +108,22 @@ invoke(struct au_gw *g, jv call)
 	outcome(rc);
 }
 
-static void
-report(jv problems)
-{
-	jv_array_foreach(problems, i, p) {
-		au_warn("%s", jv_string_value(p));
-		jv_free(p);
-	}
-	jv_free(problems);
-}
-
 int
 main(int argc, char **argv)
 {
-	struct au_gw_conf c = { NULL, NULL, NULL, NULL, NULL, 0, 0, 0,
-	    5 * 60 * 1000, 60 * 1000, 1 << 20, &stop };
-	struct au_audit_files f = { NULL, NULL, NULL };
+	struct au_gw_conf c = AU_GW_CONF_INIT;
 	const char *arg, *tool = NULL, *argstr = NULL;
-	jv problems = jv_array(), call = jv_null();
-	int ch, rc, noaudit = 0;
+	jv call = jv_null();
 	struct au_rec rec;
 	struct au_gw *g;
 	struct au_in *in;
-	uint64_t size;
+	int ch;
 
 	au_setprog(argv[0]);
+	c.stop = &stop;
 	while ((ch = au_getopt(&cmd, argc, argv, &arg)) != -1) {
+		if (au_gw_opt(&cmd, &c, ch, arg))
+			continue;
 		switch (ch) {
 		case O_TOOL:
 			tool = arg;
@@ -162,44 +131,8 @@ main(int argc, char **argv)
 		case O_ARGS:
 			argstr = arg;
 			break;
-		case O_TOOLS:
-			c.tools = arg;
-			break;
-		case O_MCP:
-			c.mcp = arg;
-			break;
-		case O_POLICY:
-			c.policy = arg;
-			break;
 		case O_DRYRUN:
 			c.dryrun = 1;
-			break;
-		case O_NOWAIT:
-			c.nowait = 1;
-			break;
-		case O_APPROVAL:
-			c.approval_ms = au_opt_dur(&cmd, "--approval-timeout",
-			    arg);
-			break;
-		case O_TIMEOUT:
-			c.timeout_ms = au_opt_dur(&cmd, "--timeout", arg);
-			break;
-		case O_MAXOUT:
-			if (au_size_parse(arg, &size) != 0 || size == 0 ||
-			    size > (uint64_t)1 << 30)
-				au_usage_die(&cmd, "--max-output: bad size "
-				    "%s", au_quote(arg));
-			c.max_output = (size_t)size;
-			break;
-		case O_SANDBOX:
-			if (strcmp(arg, "none") == 0)
-				c.nosandbox = 1;
-			else if (strcmp(arg, "firejail") != 0)
-				au_usage_die(&cmd, "--sandbox: firejail or "
-				    "none, not %s", au_quote(arg));
-			break;
-		case O_NOAUDIT:
-			noaudit = 1;
 			break;
 		}
 	}
@@ -215,25 +148,8 @@ main(int argc, char **argv)
 		call = JV_OBJECT(jv_string("type"), jv_string("tool.call"),
 		    jv_string("tool"), jv_string(tool), jv_string("args"), a);
 	}
-	if (!c.nosandbox && !c.dryrun) {
-		char *fj = au_which("firejail");
-
-		if (fj == NULL)
-			au_die(EX_UNAVAILABLE, "firejail: not found (make "
-			    "deps installs it; --sandbox=none runs tools "
-			    "unconfined)");
-		free(fj);
-	}
 	au_out_init();
-	c.db = au_xdb_open();
-	if (!noaudit && (rc = au_audit_open(c.db, &f, 0, 0, &c.audit)) != 0)
-		au_die(rc, "audit: %s (audit-write --init makes the keys; "
-		    "--no-audit says not to audit)", au_errmsg());
-	if ((rc = au_gw_open(&c, &g, &problems)) != 0) {
-		report(problems);
-		au_die(rc, "%s", au_errmsg());
-	}
-	report(problems);
+	g = au_xgw_open(&c);
 	au_catch_stop(onsignal);
 	if (tool != NULL) {
 		invoke(g, call);
@@ -250,10 +166,7 @@ main(int argc, char **argv)
 		outcome(au_in_status(in));
 		au_in_close(in);
 	}
-	au_gw_close(g);
-	if (c.audit != NULL && au_audit_close(c.audit) != 0)
-		au_die(EX_IOERR, "audit: %s", au_errmsg());
-	sqlite3_close(c.db);
+	au_xgw_close(g, &c);
 	au_out_close();
 	return stop ? 128 + stop : worst;
 }

@@ -12,34 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "agentutils.h"
 
-enum {
-	O_TOOLS = AU_LONG, O_MCP, O_POLICY, O_NOWAIT, O_APPROVAL, O_TIMEOUT,
-	O_MAXOUT, O_SANDBOX, O_NOAUDIT, O_PAGE
-};
+enum { O_PAGE = AU_LONG };
 
 static const struct au_opt opts[] = {
-	{ O_TOOLS, "tools", "DIR", "the ToolSpecs in DIR, not tools.d",
-	    "DIR" },
-	{ O_MCP, "mcp", "FILE", "the MCP servers in FILE, not mcp.json",
-	    "FILE" },
-	{ O_POLICY, "policy", "FILE", "the policy in FILE, not policy.json",
-	    "FILE" },
-	{ O_NOWAIT, "no-wait", NULL, "answer asked calls at once, as errors",
-	    NULL },
-	{ O_APPROVAL, "approval-timeout", "DUR", "wait DUR at most for an "
-	    "approval (default 5m)", NULL },
-	{ O_TIMEOUT, "timeout", "DUR", "a call's time unless its spec says "
-	    "(default 60s)", NULL },
-	{ O_MAXOUT, "max-output", "SIZE", "keep SIZE of a tool's output "
-	    "(default 1M)", NULL },
-	{ O_SANDBOX, "sandbox", "KIND", "firejail (the default) or none",
-	    "firejail none" },
-	{ O_NOAUDIT, "no-audit", NULL, "keep the calls out of the audit log",
-	    NULL },
+	AU_GW_OPTS_CONF,
+	AU_GW_OPTS_RUN,
 	{ O_PAGE, "page-size", "N", "tools/list: N tools a page (default 50)",
 	    NULL },
 	{ 0, NULL, NULL, NULL, NULL }
@@ -219,94 +198,32 @@ handle(jv m)
 int
 main(int argc, char **argv)
 {
-	struct au_gw_conf c = { NULL, NULL, NULL, NULL, NULL, 0, 0, 0,
-	    5 * 60 * 1000, 60 * 1000, 1 << 20, &stop };
-	struct au_audit_files f = { NULL, NULL, NULL };
+	struct au_gw_conf c = AU_GW_CONF_INIT;
 	const char *arg;
 	char *line = NULL, *end;
 	size_t cap = 0, at;
 	ssize_t n;
 	long lineno = 0;
-	int ch, rc, noaudit = 0;
-	jv problems = jv_array(), m;
-	uint64_t size;
+	int ch;
+	jv m;
 
 	au_setprog(argv[0]);
+	c.stop = &stop;
 	while ((ch = au_getopt(&cmd, argc, argv, &arg)) != -1) {
-		switch (ch) {
-		case O_TOOLS:
-			c.tools = arg;
-			break;
-		case O_MCP:
-			c.mcp = arg;
-			break;
-		case O_POLICY:
-			c.policy = arg;
-			break;
-		case O_NOWAIT:
-			c.nowait = 1;
-			break;
-		case O_APPROVAL:
-			c.approval_ms = au_opt_dur(&cmd, "--approval-timeout",
-			    arg);
-			break;
-		case O_TIMEOUT:
-			c.timeout_ms = au_opt_dur(&cmd, "--timeout", arg);
-			break;
-		case O_MAXOUT:
-			if (au_size_parse(arg, &size) != 0 || size == 0 ||
-			    size > (uint64_t)1 << 30)
-				au_usage_die(&cmd, "--max-output: bad size "
-				    "%s", au_quote(arg));
-			c.max_output = (size_t)size;
-			break;
-		case O_SANDBOX:
-			if (strcmp(arg, "none") == 0)
-				c.nosandbox = 1;
-			else if (strcmp(arg, "firejail") != 0)
-				au_usage_die(&cmd, "--sandbox: firejail or "
-				    "none, not %s", au_quote(arg));
-			break;
-		case O_NOAUDIT:
-			noaudit = 1;
-			break;
-		case O_PAGE:
+		if (au_gw_opt(&cmd, &c, ch, arg))
+			continue;
+		if (ch == O_PAGE) {
 			page = (int)strtol(arg, &end, 10);
 			if (*arg == '\0' || *end != '\0' || page < 1 ||
 			    page > 10000)
 				au_usage_die(&cmd, "--page-size: 1 to 10000, "
 				    "not %s", au_quote(arg));
-			break;
 		}
 	}
 	if (au_optind < argc)
 		au_usage_die(&cmd, "no operands expected");
-	if (!c.nosandbox) {
-		char *fj = au_which("firejail");
-
-		if (fj == NULL)
-			au_die(EX_UNAVAILABLE, "firejail: not found (make "
-			    "deps installs it; --sandbox=none runs tools "
-			    "unconfined)");
-		free(fj);
-	}
 	au_out_init();
-	c.db = au_xdb_open();
-	if (!noaudit && (rc = au_audit_open(c.db, &f, 0, 0, &c.audit)) != 0)
-		au_die(rc, "audit: %s (audit-write --init makes the keys; "
-		    "--no-audit says not to audit)", au_errmsg());
-	if ((rc = au_gw_open(&c, &gw, &problems)) != 0) {
-		jv_array_foreach(problems, i, p) {
-			au_err("%s", jv_string_value(p));
-			jv_free(p);
-		}
-		au_die(rc, "%s", au_errmsg());
-	}
-	jv_array_foreach(problems, i, p) {
-		au_warn("%s", jv_string_value(p));
-		jv_free(p);
-	}
-	jv_free(problems);
+	gw = au_xgw_open(&c);
 	tools = jv_null();
 	au_catch_stop(onsignal);
 	while (!stop && (n = getline(&line, &cap, stdin)) > 0) {
@@ -329,10 +246,7 @@ main(int argc, char **argv)
 	}
 	free(line);
 	jv_free(tools);
-	au_gw_close(gw);
-	if (c.audit != NULL && au_audit_close(c.audit) != 0)
-		au_die(EX_IOERR, "audit: %s", au_errmsg());
-	sqlite3_close(c.db);
+	au_xgw_close(gw, &c);
 	au_out_close();
 	return stop ? 128 + stop : 0;
 }

@@ -1018,7 +1018,53 @@ struct au_gw_conf {
 	int64_t timeout_ms;	/* a call's time when its spec gives none */
 	size_t max_output;	/* bytes of a tool's stdout, stderr kept */
 	volatile sig_atomic_t *stop;	/* set: stop waiting; or NULL */
+	int noaudit;		/* au_xgw_open: open no audit log */
 };
+/* The defaults: approvals 5m, calls 60s, output 1M. */
+#define AU_GW_CONF_INIT { NULL, NULL, NULL, NULL, NULL, 0, 0, 0, \
+	5 * 60 * 1000, 60 * 1000, 1 << 20, NULL, 0 }
+
+/* The options of the programs that make calls, for their option tables:
+ * AU_GW_OPTS_CONF the files (--tools, --mcp, --policy), AU_GW_OPTS_RUN
+ * how calls run (--no-wait, --approval-timeout, --timeout, --max-output,
+ * --sandbox, --no-audit); au_gw_opt takes them. */
+enum {
+	AU_GW_TOOLS = AU_LONG + 64, AU_GW_MCP, AU_GW_POLICY, AU_GW_NOWAIT,
+	AU_GW_APPROVAL, AU_GW_TIMEOUT, AU_GW_MAXOUT, AU_GW_SANDBOX,
+	AU_GW_NOAUDIT
+};
+#define AU_GW_OPTS_CONF \
+	{ AU_GW_TOOLS, "tools", "DIR", "the ToolSpecs in DIR, not tools.d", \
+	    "DIR" }, \
+	{ AU_GW_MCP, "mcp", "FILE", "the MCP servers in FILE, not mcp.json", \
+	    "FILE" }, \
+	{ AU_GW_POLICY, "policy", "FILE", "the policy in FILE, not " \
+	    "policy.json", "FILE" }
+#define AU_GW_OPTS_RUN \
+	{ AU_GW_NOWAIT, "no-wait", NULL, "file approval requests, do not " \
+	    "wait", NULL }, \
+	{ AU_GW_APPROVAL, "approval-timeout", "DUR", "wait DUR at most for " \
+	    "an approval (default 5m)", NULL }, \
+	{ AU_GW_TIMEOUT, "timeout", "DUR", "a call's time unless its spec " \
+	    "says (default 60s)", NULL }, \
+	{ AU_GW_MAXOUT, "max-output", "SIZE", "keep SIZE of a tool's output " \
+	    "(default 1M)", NULL }, \
+	{ AU_GW_SANDBOX, "sandbox", "KIND", "firejail (the default) or none", \
+	    "firejail none" }, \
+	{ AU_GW_NOAUDIT, "no-audit", NULL, "keep the calls out of the audit " \
+	    "log", NULL }
+/* Take option id (an AU_GW_* one) with its arg into c: 1, or 0 for
+ * another option.  A bad value exits 64 with cmd's usage. */
+int au_gw_opt(const struct au_cmd *cmd, struct au_gw_conf *c, int id,
+    const char *arg);
+/* Open what c asks for, for a program: firejail looked for (unless
+ * nosandbox or dryrun: 69 without it), the state file into c->db, the
+ * audit log into c->audit (unless noaudit: 66 or 78 without keys), then
+ * the gateway, its loading problems warned about; dies on failure. */
+struct au_gw *au_xgw_open(struct au_gw_conf *c);
+/* au_gw_close, then the audit log of c closed (74 if that fails), and
+ * the state file. */
+void au_xgw_close(struct au_gw *g, struct au_gw_conf *c);
 struct au_gw;
 /* Load the registry, the policy and the grants: 0, or what au_tg_load,
  * au_tg_policy_load or the state file say, the problems of loading in

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sqlite3.h>
+
 #include "agentutils.h"
 
 /* An MCP server's session, open from its first call to the end. */
@@ -673,4 +675,98 @@ au_gw_close(struct au_gw *g)
 	au_tg_policy_free(g->policy);
 	au_tg_free(g->reg);
 	free(g);
+}
+
+int
+au_gw_opt(const struct au_cmd *cmd, struct au_gw_conf *c, int id,
+    const char *arg)
+{
+	uint64_t size;
+
+	switch (id) {
+	case AU_GW_TOOLS:
+		c->tools = arg;
+		break;
+	case AU_GW_MCP:
+		c->mcp = arg;
+		break;
+	case AU_GW_POLICY:
+		c->policy = arg;
+		break;
+	case AU_GW_NOWAIT:
+		c->nowait = 1;
+		break;
+	case AU_GW_APPROVAL:
+		c->approval_ms = au_opt_dur(cmd, "--approval-timeout", arg);
+		break;
+	case AU_GW_TIMEOUT:
+		c->timeout_ms = au_opt_dur(cmd, "--timeout", arg);
+		break;
+	case AU_GW_MAXOUT:
+		if (au_size_parse(arg, &size) != 0 || size == 0 ||
+		    size > (uint64_t)1 << 30)
+			au_usage_die(cmd, "--max-output: bad size %s",
+			    au_quote(arg));
+		c->max_output = (size_t)size;
+		break;
+	case AU_GW_SANDBOX:
+		if (strcmp(arg, "none") == 0)
+			c->nosandbox = 1;
+		else if (strcmp(arg, "firejail") != 0)
+			au_usage_die(cmd, "--sandbox: firejail or none, not %s",
+			    au_quote(arg));
+		break;
+	case AU_GW_NOAUDIT:
+		c->noaudit = 1;
+		break;
+	default:
+		return 0;
+	}
+	return 1;
+}
+
+struct au_gw *
+au_xgw_open(struct au_gw_conf *c)
+{
+	struct au_audit_files f = { NULL, NULL, NULL };
+	jv problems = jv_array();
+	struct au_gw *g;
+	char *fj;
+	int rc;
+
+	if (!c->nosandbox && !c->dryrun) {
+		if ((fj = au_which("firejail")) == NULL)
+			au_die(EX_UNAVAILABLE, "firejail: not found (make "
+			    "deps installs it; --sandbox=none runs tools "
+			    "unconfined)");
+		free(fj);
+	}
+	c->db = au_xdb_open();
+	if (!c->noaudit && (rc = au_audit_open(c->db, &f, 0, 0,
+	    &c->audit)) != 0)
+		au_die(rc, "audit: %s (audit-write --init makes the keys; "
+		    "--no-audit says not to audit)", au_errmsg());
+	rc = au_gw_open(c, &g, &problems);
+	jv_array_foreach(problems, i, p) {
+		if (rc != 0)
+			au_err("%s", jv_string_value(p));
+		else
+			au_warn("%s", jv_string_value(p));
+		jv_free(p);
+	}
+	jv_free(problems);
+	if (rc != 0)
+		au_die(rc, "%s", au_errmsg());
+	return g;
+}
+
+void
+au_xgw_close(struct au_gw *g, struct au_gw_conf *c)
+{
+	au_gw_close(g);
+	if (c->audit != NULL && au_audit_close(c->audit) != 0)
+		au_die(EX_IOERR, "audit: %s", au_errmsg());
+	c->audit = NULL;
+	sqlite3_close(c->db);
+	c->db = NULL;
 }
