@@ -12,7 +12,10 @@ TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 PATH=$AU_BIN:$PATH
 export TOP AU_BIN PATH
 
-setup() {
+# home: a home, state and configuration of the test's own, with audit
+# keys, the current directory the test's; what setup() does, for a
+# suite's own setup() to begin with.
+home() {
 	export HOME=$BATS_TEST_TMPDIR/home
 	export XDG_STATE_HOME=$HOME/.local/state
 	export XDG_CONFIG_HOME=$HOME/.config
@@ -23,6 +26,10 @@ setup() {
 	# transition with them.  A suite about the keys themselves removes
 	# them (nokeys).
 	audit-write --init
+}
+
+setup() {
+	home
 }
 
 # nokeys: a home without audit keys.

@@ -9,13 +9,7 @@
 load helper
 
 setup() {
-	export HOME=$BATS_TEST_TMPDIR/home
-	export XDG_STATE_HOME=$HOME/.local/state
-	export XDG_CONFIG_HOME=$BATS_TEST_TMPDIR/config
-	unset AGENTUTILS_DB AGENTUTILS_BUSY_TIMEOUT
-	mkdir -p "$HOME"
-	cd "$BATS_TEST_TMPDIR" || return
-	audit-write --init
+	home
 	C=$XDG_CONFIG_HOME/agentutils
 	mkdir -p "$C/tools.d"
 	for t in basename echo; do
