@@ -12,7 +12,7 @@
 
 #include "agentutils.h"
 
-enum { O_TOOL = AU_LONG, O_ARGS, O_DRYRUN };
+enum { O_TOOL = AU_LONG, O_ARGS, O_DRYRUN, O_NOTIFY };
 
 static const struct au_opt opts[] = {
 	{ O_TOOL, "tool", "NAME", "call NAME once, not the calls read",
@@ -23,6 +23,8 @@ static const struct au_opt opts[] = {
 	{ O_DRYRUN, "dry-run", NULL, "write the decisions, run nothing",
 	    NULL },
 	AU_GW_OPTS_RUN,
+	{ O_NOTIFY, "notifications", NULL, "pass on MCP servers' progress "
+	    "and log messages", NULL },
 	{ 0, NULL, NULL, NULL, NULL }
 };
 
@@ -97,11 +99,34 @@ as_call(struct au_in *in, const struct au_rec *rec)
 	return jv_invalid();
 }
 
+/* A notification of an MCP server during the call arg (a jv *), as a
+ * record. */
 static void
-invoke(struct au_gw *g, jv call)
+notified(void *arg, const char *server, const char *method, jv params)
+{
+	jv id = jv_object_get(jv_copy(*(jv *)arg), jv_string("id"));
+	jv r = JV_OBJECT(jv_string("type"), jv_string("tool.notification"));
+
+	if (jv_is_valid(id) && jv_get_kind(id) != JV_KIND_NULL)
+		r = jv_object_set(r, jv_string("id"), id);
+	else
+		jv_free(id);
+	r = jv_object_set(r, jv_string("server"), jv_string(server));
+	r = jv_object_set(r, jv_string("method"), jv_string(method));
+	r = jv_object_set(r, jv_string("params"), jv_copy(params));
+	au_out_rec(r);
+	jv_free(r);
+}
+
+static void
+invoke(struct au_gw *g, struct au_gw_conf *c, jv call)
 {
 	int rc;
-	jv r = au_gw_call(g, call, &rc);
+	jv r;
+
+	c->arg = &call;
+	r = au_gw_call(g, call, &rc);
+	c->arg = NULL;
 
 	au_out_rec(r);
 	jv_free(r);
@@ -134,6 +159,9 @@ main(int argc, char **argv)
 		case O_DRYRUN:
 			c.dryrun = 1;
 			break;
+		case O_NOTIFY:
+			c.notify = notified;
+			break;
 		}
 	}
 	if (argstr != NULL && tool == NULL)
@@ -152,14 +180,14 @@ main(int argc, char **argv)
 	g = au_xgw_open(&c);
 	au_catch_stop(onsignal);
 	if (tool != NULL) {
-		invoke(g, call);
+		invoke(g, &c, call);
 		jv_free(call);
 	} else {
 		in = au_in_open(argv + au_optind, argc - au_optind);
 		while (!stop && au_in_next(in, &rec)) {
 			call = as_call(in, &rec);
 			if (jv_is_valid(call))
-				invoke(g, call);
+				invoke(g, &c, call);
 			jv_free(call);
 			jv_free(rec.v);
 		}

@@ -1019,10 +1019,16 @@ struct au_gw_conf {
 	size_t max_output;	/* bytes of a tool's stdout, stderr kept */
 	volatile sig_atomic_t *stop;	/* set: stop waiting; or NULL */
 	int noaudit;		/* au_xgw_open: open no audit log */
+	/* fn(arg, server, method, params) for each notification of an MCP
+	 * server during a call (progress, log messages): params borrowed.
+	 * NULL: dropped. */
+	void (*notify)(void *arg, const char *server, const char *method,
+	    jv params);
+	void *arg;
 };
 /* The defaults: approvals 5m, calls 60s, output 1M. */
 #define AU_GW_CONF_INIT { NULL, NULL, NULL, NULL, NULL, 0, 0, 0, \
-	5 * 60 * 1000, 60 * 1000, 1 << 20, NULL, 0 }
+	5 * 60 * 1000, 60 * 1000, 1 << 20, NULL, 0, NULL, NULL }
 
 /* The options of the programs that make calls, for their option tables:
  * AU_GW_OPTS_CONF the files (--tools, --mcp, --policy), AU_GW_OPTS_RUN
@@ -1068,7 +1074,8 @@ void au_xgw_close(struct au_gw *g, struct au_gw_conf *c);
 struct au_gw;
 /* Load the registry, the policy and the grants: 0, or what au_tg_load,
  * au_tg_policy_load or the state file say, the problems of loading in
- * *problems either way.  c is copied; its strings must outlive *g. */
+ * *problems either way.  c must outlive *g; the gateway reads it as it
+ * goes, so a change of c->arg, say, holds from the next call. */
 int au_gw_open(const struct au_gw_conf *c, struct au_gw **g, jv *problems);
 /* Make the call (a tool.call record, borrowed): its tool.result record
  * (with dryrun its tool.decision), and in *rc its exit status: 0, 1 the

@@ -20,6 +20,7 @@
 
 /* An MCP server's session, open from its first call to the end. */
 struct session {
+	struct au_gw *gw;
 	const struct au_tg_server *server;
 	struct au_mcp *mcp;
 	jv list;		/* its tools/list, in its order */
@@ -28,14 +29,15 @@ struct session {
 };
 
 struct au_gw {
-	struct au_gw_conf c;
+	const struct au_gw_conf *c;
 	struct au_tg_reg *reg;
 	struct au_tg_policy *policy;
 	struct au_map *schemas;	/* compiled input schemas by tool name: */
 	struct au_jschema **sv;	/* their index here */
 	char **sn;		/* and their names, the map's keys */
 	size_t ns, capsv, capsn;
-	struct session *sessions;
+	struct session **sessions;	/* each where its server's
+					 * notifications find it */
 	size_t nsessions, capsessions;
 };
 
@@ -46,7 +48,7 @@ record(struct au_gw *g, jv rec)
 	int rc;
 
 	rec = au_jv_redact_names(rec, NULL);
-	if (g->c.audit != NULL && (rc = au_audit_append(g->c.audit, rec, NULL,
+	if (g->c->audit != NULL && (rc = au_audit_append(g->c->audit, rec, NULL,
 	    NULL)) != 0)
 		au_die(rc, "audit: %s", au_errmsg());
 	jv_free(rec);
@@ -91,6 +93,15 @@ fail(struct au_gw *g, jv r, const char *text, int code, int *rc)
 	return done(g, r, code, rc);
 }
 
+/* A notification of x's server, passed on. */
+static void
+notified(void *arg, const char *method, jv params)
+{
+	struct session *x = arg;
+
+	x->gw->c->notify(x->gw->c->arg, x->server->name, method, params);
+}
+
 /* The session with server s, opened on first use: NULL when it cannot
  * be, the reason in its why. */
 static struct session *
@@ -104,12 +115,12 @@ session(struct au_gw *g, const struct au_tg_server *s)
 	jv tools;
 
 	for (i = 0; i < g->nsessions; i++)
-		if (g->sessions[i].server == s)
-			return &g->sessions[i];
+		if (g->sessions[i]->server == s)
+			return g->sessions[i];
 	g->sessions = au_grow(g->sessions, &g->capsessions,
 	    g->nsessions + 1, sizeof *g->sessions);
-	x = &g->sessions[g->nsessions++];
-	memset(x, 0, sizeof *x);
+	x = g->sessions[g->nsessions++] = au_xcalloc(1, sizeof *x);
+	x->gw = g;
 	x->server = s;
 	x->tools = jv_object();
 	x->list = jv_array();
@@ -124,7 +135,7 @@ session(struct au_gw *g, const struct au_tg_server *s)
 	cmdv[0] = (char *)s->command;
 	for (i = 0; i < n; i++)
 		cmdv[i + 1] = s->args[i];
-	if (!g->c.nosandbox && au_sandbox_argv(&s->sandbox, cmdv,
+	if (!g->c->nosandbox && au_sandbox_argv(&s->sandbox, cmdv,
 	    &argv) != 0) {
 		x->why = au_xasprintf("%s: %s", s->name, au_errmsg());
 		free(cmdv);
@@ -145,7 +156,11 @@ session(struct au_gw *g, const struct au_tg_server *s)
 	c.argv = argv != NULL ? argv : cmdv;
 	c.envp = env;
 	c.timeout_ms = s->sandbox.timeout_ms > 0 ? s->sandbox.timeout_ms :
-	    g->c.timeout_ms;
+	    g->c->timeout_ms;
+	if (g->c->notify != NULL) {
+		c.notify = notified;
+		c.arg = x;
+	}
 	rc = au_mcp_open(&c, &x->mcp);
 	if (rc == 0 && (rc = au_mcp_tools(x->mcp, &tools)) == 0) {
 		jv_array_foreach(tools, j, t) {
@@ -242,15 +257,15 @@ static int
 wait_approval(struct au_gw *g, const char *id, char **why)
 {
 	struct timespec nap = { 0, 100 * 1000000 };
-	int64_t until = au_mono_ms() + g->c.approval_ms;
+	int64_t until = au_mono_ms() + g->c->approval_ms;
 	const char *st, *reason;
 	int rc, pending;
 	jv r;
 
 	*why = NULL;
 	for (;;) {
-		if ((rc = au_approval_expire(g->c.db)) != 0 ||
-		    (rc = au_approval_get(g->c.db, id, &r)) != 0)
+		if ((rc = au_approval_expire(g->c->db)) != 0 ||
+		    (rc = au_approval_get(g->c->db, id, &r)) != 0)
 			au_die(rc, "%s", au_errmsg());
 		st = au_jv_str(r, "status");
 		reason = au_jv_str(r, "reason");
@@ -264,7 +279,7 @@ wait_approval(struct au_gw *g, const char *id, char **why)
 		pending = strcmp(st, "pending") == 0;
 		jv_free(r);
 		if (!pending ||
-		    (g->c.stop != NULL && *g->c.stop) ||
+		    (g->c->stop != NULL && *g->c->stop) ||
 		    au_mono_ms() >= until) {
 			*why = au_xasprintf("approval %s not given in time",
 			    id);
@@ -288,8 +303,8 @@ earlier(struct au_gw *g, jv safe, char id[AU_ID_LEN])
 	if (cid == NULL)
 		return NULL;
 	want = au_xasprintf("tool %s call %s", au_jv_str(safe, "tool"), cid);
-	if ((rc = au_approval_expire(g->c.db)) != 0 ||
-	    (rc = au_approval_list(g->c.db, NULL, &list)) != 0)
+	if ((rc = au_approval_expire(g->c->db)) != 0 ||
+	    (rc = au_approval_list(g->c->db, NULL, &list)) != 0)
 		au_die(rc, "%s", au_errmsg());
 	jv_array_foreach(list, i, r) {
 		req = au_jv_str(r, "requester");
@@ -327,10 +342,10 @@ asked(struct au_gw *g, jv call, jv *res)
 		code = EX_NOPERM;
 	} else {
 		if ((st == NULL || strcmp(st, "pending") != 0) &&
-		    (rc = au_tg_ask(g->c.db, safe, au_now_ms() +
-		    g->c.approval_ms, id)) != 0)
+		    (rc = au_tg_ask(g->c->db, safe, au_now_ms() +
+		    g->c->approval_ms, id)) != 0)
 			au_die(rc, "%s", au_errmsg());
-		if (g->c.nowait) {
+		if (g->c->nowait) {
 			why = au_xasprintf("approval %s pending", id);
 			code = EX_TEMPFAIL;
 		} else {
@@ -362,7 +377,7 @@ run_local(struct au_gw *g, const struct au_tg_tool *t, jv args, jv r,
 
 	if ((code = au_tg_argv(t->command, args, &argv)) != 0)
 		return fail(g, r, au_errmsg(), code, rc);
-	if (!g->c.nosandbox && (code = au_sandbox_argv(&t->sandbox, argv,
+	if (!g->c->nosandbox && (code = au_sandbox_argv(&t->sandbox, argv,
 	    &full)) != 0) {
 		au_tg_strv_free(argv);
 		return fail(g, r, au_errmsg(), code, rc);
@@ -374,15 +389,15 @@ run_local(struct au_gw *g, const struct au_tg_tool *t, jv args, jv r,
 	sp.fd[0] = AU_FD_NULL;
 	sp.limits = t->sandbox.limits;
 	sp.nlimits = t->sandbox.nlimits;
-	code = au_capture(&sp, g->c.max_output, t->sandbox.timeout_ms > 0 ?
-	    t->sandbox.timeout_ms : g->c.timeout_ms, 2000, &c);
+	code = au_capture(&sp, g->c->max_output, t->sandbox.timeout_ms > 0 ?
+	    t->sandbox.timeout_ms : g->c->timeout_ms, 2000, &c);
 	au_tg_strv_free(argv);
 	au_tg_strv_free(full);
 	au_tg_strv_free(env);
 	if (c.out == NULL) {
 		au_capture_free(&c);
 		return fail(g, r, au_errmsg(), code == 127 &&
-		    !g->c.nosandbox ? EX_UNAVAILABLE : code, rc);
+		    !g->c->nosandbox ? EX_UNAVAILABLE : code, rc);
 	}
 	content = JV_ARRAY(JV_OBJECT(jv_string("type"), jv_string("text"),
 	    jv_string("text"), jv_string_sized(c.out, (int)c.nout)));
@@ -418,7 +433,7 @@ run_mcp(struct au_gw *g, struct session *x, const char *name, jv args,
 	int code;
 
 	code = au_mcp_call(x->mcp, name, jv_copy(args), t > 0 ? t :
-	    g->c.timeout_ms, &res);
+	    g->c->timeout_ms, &res);
 	if (code != 0 && code != 1) {
 		jv_free(res);
 		return fail(g, r, au_errmsg(), code == EX_TEMPFAIL ? 1 :
@@ -531,7 +546,7 @@ au_gw_call(struct au_gw *g, jv call, int *rc)
 	dec = au_tg_decide(g->policy, t, call, au_now_ms());
 	record(g, jv_copy(dec));
 	d = au_jv_str(dec, "decision");
-	if (g->c.dryrun) {
+	if (g->c->dryrun) {
 		res = dec;
 		*rc = 0;
 	} else if (strcmp(d, "deny") == 0) {
@@ -562,7 +577,7 @@ au_gw_open(const struct au_gw_conf *c, struct au_gw **gp, jv *problems)
 	int rc;
 
 	*gp = NULL;
-	g->c = *c;
+	g->c = c;
 	if ((rc = au_tg_load(c->tools, c->mcp, &g->reg, problems)) != 0 ||
 	    (rc = au_tg_policy_load(c->policy, &g->policy, problems)) != 0 ||
 	    (rc = au_tg_grant_list(c->db, 0, au_now_ms(), &grants)) != 0 ||
@@ -658,10 +673,11 @@ au_gw_close(struct au_gw *g)
 	if (g == NULL)
 		return;
 	for (i = 0; i < g->nsessions; i++) {
-		au_mcp_close(g->sessions[i].mcp);
-		jv_free(g->sessions[i].tools);
-		jv_free(g->sessions[i].list);
-		free(g->sessions[i].why);
+		au_mcp_close(g->sessions[i]->mcp);
+		jv_free(g->sessions[i]->tools);
+		jv_free(g->sessions[i]->list);
+		free(g->sessions[i]->why);
+		free(g->sessions[i]);
 	}
 	free(g->sessions);
 	if (g->schemas != NULL)

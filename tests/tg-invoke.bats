@@ -276,6 +276,23 @@ shell() {
 	    '[1,false,"hi",null] [2,false,"3",{"sum":3}] [3,true,"the arguments do not fit the tool'"'"'s input schema",null] [4,true,"no such tool",null] '
 }
 
+@test "MCP: --notifications passes on progress and log messages, before the result" {
+	printf '{"mcpServers": {"t": {"command": "python3", "args": ["%s"]}}}\n' \
+	    "$TOP/tests/mcp/server.py" >"$C/mcp.json"
+	policy '{"default": "allow"}'
+	run --separate-stderr tg-invoke --sandbox=none --notifications <<-EOF
+	{"type":"tool.call","id":"p","tool":"t/progress","args":{"steps":2}}
+	{"type":"tool.call","id":"l","tool":"t/log","args":{"text":"hello"}}
+	EOF
+	assert_success
+	echo "$output" | valid
+	assert_equal "$(jq -c '[.type, .id, .method // .content[0].text]' <<<"$output" | paste -sd ' ')" \
+	    '["tool.notification","p","notifications/progress"] ["tool.notification","p","notifications/progress"] ["tool.result","p","done"] ["tool.notification","l","notifications/message"] ["tool.result","l","logged"]'
+	# without the option, nothing but the results
+	run tg-invoke --sandbox=none --tool t/progress --args '{"steps": 2}'
+	assert_equal "$(jq -r .type <<<"$output")" tool.result
+}
+
 @test "MCP: a server that cannot start is 69, and the calls say so" {
 	printf '{"mcpServers": {"t": {"command": "/nonexistent/server"}}}\n' >"$C/mcp.json"
 	policy '{"default": "allow"}'

@@ -18,3 +18,4 @@ complete -c tg-invoke -l timeout -x -d 'a call'\''s time unless its spec says (d
 complete -c tg-invoke -l max-output -x -d 'keep SIZE of a tool'\''s output (default 1M)'
 complete -c tg-invoke -l sandbox -x -a 'firejail none' -d 'firejail (the default) or none'
 complete -c tg-invoke -l no-audit -d 'keep the calls out of the audit log'
+complete -c tg-invoke -l notifications -d 'pass on MCP servers'\'' progress and log messages'
