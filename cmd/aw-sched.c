@@ -1234,17 +1234,10 @@ bad:
 static void
 open_audit(void)
 {
-	struct au_audit_files f = { NULL, NULL, NULL };
-	int rc;
-
-	if ((rc = au_audit_open(db, &f, 0, 0, &audit)) == EX_NOINPUT) {
-		au_warn("not audited: %s (audit-write --init makes the "
-		    "keys; --no-audit says not to audit)", au_errmsg());
-		return;
-	}
-	if (rc != 0)
-		au_die(rc, "audit: %s", au_errmsg());
-	au_aw_set_audit(aw, audit);
+	audit = au_xaudit_open(db, "audit-write --init makes the keys; "
+	    "--no-audit says not to audit");
+	if (audit != NULL)
+		au_aw_set_audit(aw, audit);
 }
 
 int
