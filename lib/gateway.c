@@ -649,7 +649,7 @@ au_gw_tools(struct au_gw *g, jv *tools)
 			au_note("%s", x->why);
 			continue;
 		}
-		jv_array_foreach(jv_copy(x->list), j, t) {
+		jv_array_foreach(x->list, j, t) {
 			const char *n = au_jv_str(t, "name");
 
 			if (n == NULL) {
