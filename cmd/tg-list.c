@@ -10,7 +10,7 @@
 
 #include "agentutils.h"
 
-enum { O_TOOLS = AU_LONG, O_MCP, O_POLICY, O_CHECK };
+enum { O_TOOLS = AU_LONG, O_MCP, O_POLICY, O_CHECK, O_REFRESH, O_TTL };
 
 static const struct au_opt opts[] = {
 	{ O_TOOLS, "tools", "DIR", "the ToolSpecs in DIR, not tools.d",
@@ -21,13 +21,19 @@ static const struct au_opt opts[] = {
 	    "policy.json", "FILE" },
 	{ O_CHECK, "check", NULL, "check the configuration, list nothing",
 	    NULL },
+	{ O_REFRESH, "refresh", NULL, "ask the MCP servers, not the cache",
+	    NULL },
+	{ O_TTL, "ttl", "DUR", "cached tools younger than DUR do (1h)",
+	    NULL },
+	{ AU_GW_SANDBOX, "sandbox", "KIND", "MCP servers in firejail or none",
+	    "firejail none" },
 	{ 0, NULL, NULL, NULL, NULL }
 };
 
 static const struct au_cmd cmd = {
 	"tg-list", "",
 	"List the tools and MCP servers of the tool gateway.",
-	opts, AU_USE_TABLE, NULL
+	opts, AU_USE_DB | AU_USE_TABLE, NULL
 };
 
 /* Report each problem; how many there were. */
@@ -90,6 +96,39 @@ list(const struct au_tg_reg *reg, int table)
 	}
 }
 
+/* The tools of the MCP servers of reg, cached or asked for; a server
+ * that cannot be reached is noted in *problems. */
+static void
+list_mcp(struct au_gw_conf *c, struct au_tg_reg *reg, int64_t ttl,
+    int table, jv *problems)
+{
+	struct au_gw *g;
+	jv recs;
+	int rc;
+
+	c->reg = reg;
+	c->listing = 1;
+	c->noaudit = 1;
+	g = au_xgw_open(c);
+	if ((rc = au_gw_listed(g, ttl, &recs, problems)) != 0 &&
+	    rc != EX_UNAVAILABLE)
+		au_die(rc, "%s", au_errmsg());
+	jv_array_foreach(recs, i, r) {
+		if (table) {
+			jv t = jv_object_get(jv_copy(r), jv_string("tool"));
+
+			row(au_jv_str(r, "name"), "mcp tool",
+			    au_jv_str(r, "fetched"), au_jv_str(t,
+			    "description"));
+			jv_free(t);
+		} else
+			au_out_rec(r);
+		jv_free(r);
+	}
+	jv_free(recs);
+	au_xgw_close(g, c);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -97,7 +136,9 @@ main(int argc, char **argv)
 	struct au_tg_policy *pol = NULL;
 	struct au_tg_reg *reg;
 	jv problems = jv_array();
-	int c, check = 0, rc, bad;
+	struct au_gw_conf gc = AU_GW_CONF_INIT;
+	int64_t ttl = 60 * 60 * 1000;
+	int c, check = 0, rc, bad, unreached = 0;
 
 	au_setprog(argv[0]);
 	while ((c = au_getopt(&cmd, argc, argv, &arg)) != -1) {
@@ -113,6 +154,15 @@ main(int argc, char **argv)
 			break;
 		case O_CHECK:
 			check = 1;
+			break;
+		case O_REFRESH:
+			ttl = 0;
+			break;
+		case O_TTL:
+			ttl = au_opt_dur(&cmd, "--ttl", arg);
+			break;
+		default:
+			au_gw_opt(&cmd, &gc, c, arg);
 			break;
 		}
 	}
@@ -134,11 +184,15 @@ main(int argc, char **argv)
 		}
 	} else {
 		list(reg, au_table());
+		unreached = jv_array_length(jv_copy(problems));
+		if (reg->nservers > 0)
+			list_mcp(&gc, reg, ttl, au_table(), &problems);
+		unreached = jv_array_length(jv_copy(problems)) - unreached;
 	}
 	bad = report(problems);
 	au_tg_free(reg);
 	au_out_close();
 	if (bad > 0 && check)
 		au_note("%d problem%s", bad, bad == 1 ? "" : "s");
-	return bad > 0 ? EX_CONFIG : 0;
+	return bad > unreached ? EX_CONFIG : unreached ? EX_UNAVAILABLE : 0;
 }

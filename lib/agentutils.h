@@ -1025,10 +1025,13 @@ struct au_gw_conf {
 	void (*notify)(void *arg, const char *server, const char *method,
 	    jv params);
 	void *arg;
+	struct au_tg_reg *reg;	/* the registry, loaded already (borrowed);
+				 * NULL: loaded from tools and mcp */
+	int listing;		/* only au_gw_listed: no policy, no grants */
 };
 /* The defaults: approvals 5m, calls 60s, output 1M. */
 #define AU_GW_CONF_INIT { NULL, NULL, NULL, NULL, NULL, 0, 0, 0, \
-	5 * 60 * 1000, 60 * 1000, 1 << 20, NULL, 0, NULL, NULL }
+	5 * 60 * 1000, 60 * 1000, 1 << 20, NULL, 0, NULL, NULL, NULL, 0 }
 
 /* The options of the programs that make calls, for their option tables:
  * AU_GW_OPTS_CONF the files (--tools, --mcp, --policy), AU_GW_OPTS_RUN
@@ -1086,6 +1089,14 @@ jv au_gw_call(struct au_gw *g, jv call, int *rc);
  * objects (inputSchema, annotations' hints), server tools named
  * server/tool: 0. */
 int au_gw_tools(struct au_gw *g, jv *tools);
+/* The tools of every MCP server, as "mcp.tool" records (name
+ * server/tool, server, fetched, and the MCP Tool object as tool): from
+ * the cache in the state file when it is younger than ttl_ms, else from
+ * the server, whose answer is cached.  A server that cannot be reached
+ * is noted in *problems and its cached tools, if any, listed: 69 then,
+ * else 0 (or 75/74 from the state file).  Streamable HTTP servers are
+ * left out. */
+int au_gw_listed(struct au_gw *g, int64_t ttl_ms, jv *recs, jv *problems);
 /* End the MCP sessions and free (NULL: nothing). */
 void au_gw_close(struct au_gw *g);
 

@@ -102,6 +102,23 @@ notified(void *arg, const char *method, jv params)
 	x->gw->c->notify(x->gw->c->arg, x->server->name, method, params);
 }
 
+/* Keep the tools (borrowed) server listed in the cache: 0, or 75/74. */
+static int
+remember(struct au_gw *g, const char *server, jv tools)
+{
+	struct au_buf b = AU_BUF_INIT;
+	char ms[24];
+	int rc;
+
+	au_json_dump(&b, tools);
+	snprintf(ms, sizeof ms, "%lld", (long long)au_now_ms());
+	rc = au_db_run(g->c->db, "INSERT OR REPLACE INTO tg_mcp_tools "
+	    "(server, fetched, tools) VALUES (?1, ?2, ?3)", NULL, 3, server,
+	    ms, b.s);
+	au_buf_free(&b);
+	return rc;
+}
+
 /* The session with server s, opened on first use: NULL when it cannot
  * be, the reason in its why. */
 static struct session *
@@ -173,6 +190,9 @@ session(struct au_gw *g, const struct au_tg_server *s)
 		}
 		jv_free(x->list);
 		x->list = tools;
+		if (remember(g, s->name, tools) != 0)
+			au_note("%s: tools not cached: %s", s->name,
+			    au_errmsg());
 	}
 	if (rc != 0) {
 		x->why = au_xasprintf("%s: %s", s->name, au_errmsg());
@@ -578,10 +598,12 @@ au_gw_open(const struct au_gw_conf *c, struct au_gw **gp, jv *problems)
 
 	*gp = NULL;
 	g->c = c;
-	if ((rc = au_tg_load(c->tools, c->mcp, &g->reg, problems)) != 0 ||
-	    (rc = au_tg_policy_load(c->policy, &g->policy, problems)) != 0 ||
+	g->reg = c->reg;
+	if ((c->reg == NULL && (rc = au_tg_load(c->tools, c->mcp, &g->reg,
+	    problems)) != 0) || (!c->listing &&
+	    ((rc = au_tg_policy_load(c->policy, &g->policy, problems)) != 0 ||
 	    (rc = au_tg_grant_list(c->db, 0, au_now_ms(), &grants)) != 0 ||
-	    (rc = au_tg_policy_grants(g->policy, grants)) != 0) {
+	    (rc = au_tg_policy_grants(g->policy, grants)) != 0))) {
 		au_gw_close(g);
 		return rc;
 	}
@@ -665,6 +687,89 @@ au_gw_tools(struct au_gw *g, jv *tools)
 	return 0;
 }
 
+/* The tools of server s as cached: 0 with *tools and *fetched, 1 none. */
+static int
+cached(struct au_gw *g, const char *server, jv *tools, int64_t *fetched)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = sqlite3_prepare_v2(g->c->db, "SELECT fetched, tools FROM "
+	    "tg_mcp_tools WHERE server = ?1", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return au_db_error(g->c->db, rc);
+	sqlite3_bind_text(st, 1, server, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*fetched = sqlite3_column_int64(st, 0);
+		*tools = jv_parse((const char *)sqlite3_column_text(st, 1));
+		rc = jv_get_kind(*tools) == JV_KIND_ARRAY ? 0 : 1;
+		if (rc != 0)
+			jv_free(*tools);
+	} else
+		rc = rc == SQLITE_DONE ? 1 : au_db_error(g->c->db, rc);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+au_gw_listed(struct au_gw *g, int64_t ttl_ms, jv *recs, jv *problems)
+{
+	char ts[AU_TS_LEN], *name;
+	struct session *x;
+	int64_t fetched;
+	jv tools;
+	size_t i;
+	int rc, bad = 0;
+
+	*recs = jv_array();
+	for (i = 0; i < g->reg->nservers; i++) {
+		const struct au_tg_server *s = &g->reg->servers[i];
+
+		if (s->command == NULL)
+			continue;	/* Streamable HTTP: not yet */
+		if ((rc = cached(g, s->name, &tools, &fetched)) > 1)
+			return rc;
+		if (rc != 0 || ttl_ms <= 0 || au_now_ms() - fetched >= ttl_ms) {
+			if (rc == 0)
+				jv_free(tools);
+			x = session(g, s);
+			if (x->mcp == NULL) {
+				*problems = jv_array_append(*problems,
+				    jv_string(x->why));
+				bad = 1;
+				rc = cached(g, s->name, &tools, &fetched);
+				if (rc > 1)
+					return rc;
+				if (rc != 0)
+					continue;
+			} else if (cached(g, s->name, &tools,
+			    &fetched) != 0) {
+				tools = jv_copy(x->list);
+				fetched = au_now_ms();
+			}
+		}
+		au_ts_fmt(fetched, ts);
+		jv_array_foreach(tools, j, t) {
+			const char *n = au_jv_str(t, "name");
+
+			if (n == NULL) {
+				jv_free(t);
+				continue;
+			}
+			name = au_xasprintf("%s/%s", s->name, n);
+			*recs = jv_array_append(*recs, JV_OBJECT(
+			    jv_string("type"), jv_string("mcp.tool"),
+			    jv_string("name"), jv_string(name),
+			    jv_string("server"), jv_string(s->name),
+			    jv_string("fetched"), jv_string(ts),
+			    jv_string("tool"), t));
+			free(name);
+		}
+		jv_free(tools);
+	}
+	return bad ? EX_UNAVAILABLE : 0;
+}
+
 void
 au_gw_close(struct au_gw *g)
 {
@@ -689,7 +794,8 @@ au_gw_close(struct au_gw *g)
 	free(g->sv);
 	free(g->sn);
 	au_tg_policy_free(g->policy);
-	au_tg_free(g->reg);
+	if (g->reg != g->c->reg)
+		au_tg_free(g->reg);
 	free(g);
 }
 

@@ -180,6 +180,15 @@ const char *const schema_steps[] = {
 	"  revoked_at TEXT,"
 	"  revoked_by TEXT"
 	") STRICT;",
+
+	/* 5: the tool gateway's cache of its MCP servers' tools/list, by
+	 * server: the tools as the server gave them (a JSON array) and when
+	 * they were fetched (ms since the epoch). */
+	"CREATE TABLE tg_mcp_tools ("
+	"  server TEXT PRIMARY KEY,"
+	"  fetched INTEGER NOT NULL,"
+	"  tools TEXT NOT NULL"
+	") STRICT;",
 };
 
 const int schema_nsteps = sizeof schema_steps / sizeof schema_steps[0];

@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # tg-list: the registry as records (tools of tools.d, servers of
-# mcp.json), partial loading with file:line problems and exit 78, --check
-# over the policy too, and the missing files and usage errors.
+# mcp.json, their tools from the cache or the servers), partial loading
+# with file:line problems and exit 78, --check over the policy too, and
+# the missing files and usage errors.
 
 load helper
 
@@ -37,9 +38,12 @@ wc_tool() {
 	  "search": {"type": "http", "url": "https://mcp.example.com/", "headers": {"Authorization": "Bearer s3cret"}}
 	}, "otherClientSetting": true}
 	J
-	run --separate-stderr tg-list
-	assert_success
-	assert_equal "$stderr" ""
+	# files cannot be started: it is reported, 69; search speaks
+	# Streamable HTTP, not asked yet
+	run --separate-stderr tg-list --sandbox=none
+	assert_failure 69
+	assert_regex "$stderr" '^tg-list: files: cannot start the server: '
+	assert_equal "${#stderr_lines[@]}" 1
 	assert_equal "${#lines[@]}" 3
 	echo "$output" | valid
 	refute_output --partial s3cret
@@ -47,8 +51,8 @@ wc_tool() {
 	run jq -c 'del(.input_schema, .description)' <<<"${lines[0]}"
 	assert_output '{"type":"tool","name":"wc","command":["wc","-w","--","{file}"],"sandbox":{"network":false,"read":["/srv"],"write":[],"env":["LANG"],"limits":{"as":1048576,"cpu_ms":1500},"timeout_ms":2000},"annotations":{"read_only":true,"destructive":false,"idempotent":false,"open_world":true},"file":"'"$C"'/tools.d/wc.json","line":1}'
 	assert_equal "$(jq -r '.name + " " + .transport + " " + (.env // .headers | join(","))' <<<"$(tail -n 2 <<<"$list")")" "$(printf 'files stdio FILES_TOKEN\nsearch http Authorization')"
-	run tg-list --format table
-	assert_success
+	run tg-list --sandbox=none --format table
+	assert_failure 69
 	assert_line --regexp '^wc +ro +wc +count words$'
 	assert_line --regexp '^search +mcp +https://mcp.example.com/$'
 }
@@ -133,8 +137,8 @@ tg-list: $C/mcp.json:4: server \"b\": url: expected an http or https URL"
 	echo 'not json' >t/.hidden.json
 	echo '{"mcpServers":{"s":{"command":"srv"}}}' >m.json
 	echo '{"default":"deny"}' >p.json
-	run --separate-stderr tg-list --tools t --mcp m.json
-	assert_success
+	run --separate-stderr tg-list --sandbox=none --tools t --mcp m.json
+	assert_failure 69
 	assert_equal "$(jq -r .name <<<"$output" | tr '\n' ' ')" "t1 s "
 	run tg-list --check --tools t --mcp m.json --policy p.json
 	assert_success
@@ -162,4 +166,53 @@ tg-list: $C/mcp.json:4: server \"b\": url: expected an http or https URL"
 	run --separate-stderr tg-list --policy p.json
 	assert_failure 64
 	assert_equal "${stderr_lines[0]}" "tg-list: --policy goes with --check"
+}
+
+# server COMMAND: mcp.json with the server t, started by COMMAND.
+server() {
+	printf '{"mcpServers": {"t": {"command": "%s", "args": ["%s"]}}}\n' \
+	    "$1" "$TOP/tests/mcp/server.py" >"$C/mcp.json"
+}
+
+@test "an MCP server's tools: asked for once, then from the cache until the TTL" {
+	conf
+	server python3
+	run --separate-stderr tg-list --sandbox=none
+	assert_success
+	assert_equal "$stderr" ""
+	echo "$output" | valid
+	assert_equal "$(jq -r 'select(.type == "mcp.tool") | .name' <<<"$output" | head -3 | paste -sd ' ')" "t/echo t/add t/sleep"
+	fetched=$(jq -r 'select(.name == "t/echo") | .fetched' <<<"$output")
+	assert_equal "$(sqlite3 "$XDG_STATE_HOME/agentutils/state.db" 'SELECT server FROM tg_mcp_tools')" t
+	# the server cannot start any more: the cache answers, as it was
+	server /nonexistent/python3
+	run --separate-stderr tg-list --sandbox=none
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(jq -r 'select(.name == "t/echo") | .fetched' <<<"$output")" "$fetched"
+	# --refresh (and a TTL it is past) asks the server: 69, the cached
+	# tools still listed
+	for opt in --refresh "--ttl 1ms"; do
+		run --separate-stderr tg-list --sandbox=none $opt
+		assert_failure 69
+		assert_regex "$stderr" '^tg-list: t: cannot start the server'
+		assert_equal "$(jq -r 'select(.name == "t/echo") | .fetched' <<<"$output")" "$fetched"
+	done
+}
+
+@test "tg-invoke refreshes the cache when it starts a server; a server never reached lists nothing" {
+	conf
+	server /nonexistent/python3
+	run --separate-stderr tg-list --sandbox=none
+	assert_failure 69
+	assert_equal "$(jq -r .type <<<"$output")" mcp.server
+	server python3
+	echo '{"default": "allow"}' >"$C/policy.json"
+	tg-invoke --sandbox=none --tool t/echo --args '{"text": "x"}' >/dev/null
+	server /nonexistent/python3
+	run --separate-stderr tg-list --sandbox=none
+	assert_success
+	assert_equal "$(jq -r 'select(.type == "mcp.tool") | .name' <<<"$output" | head -1)" t/echo
+	run tg-list --sandbox=none --format table
+	assert_line --regexp '^t/echo +mcp tool +[0-9T:.Z-]+ +Say the text back\.$'
 }
