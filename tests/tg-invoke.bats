@@ -261,8 +261,10 @@ shell() {
 
 @test "MCP: a stream of calls through one server session, in firejail" {
 	needs_firejail
-	printf '{"mcpServers": {"t": {"command": "python3", "args": ["%s"], "env": {"T_TOKEN": "abc"}}}}\n' \
-	    "$TOP/tests/mcp/server.py" >"$C/mcp.json"
+	# the server's script is declared: the sandbox shows nothing of a
+	# private /tmp or home, where the sources may be
+	printf '{"mcpServers": {"t": {"command": "python3", "args": ["%s"], "env": {"T_TOKEN": "abc"}, "sandbox": {"read": ["%s"]}}}}\n' \
+	    "$TOP/tests/mcp/server.py" "$TOP/tests/mcp" >"$C/mcp.json"
 	policy '{"default": "allow"}'
 	run --separate-stderr tg-invoke <<-EOF
 	{"type":"tool.call","id":1,"tool":"t/echo","args":{"text":"hi"}}
@@ -325,11 +327,12 @@ print(s.getsockname()[1], flush=True); time.sleep(30)' >port &
 	run tg-invoke --tool put --args '{"path": "'"$BATS_TEST_TMPDIR/w/ok"'"}'
 	assert_success
 	assert [ -e w/ok ]
-	# outside the file system is read-only
+	# outside, the file system is read-only (or, in a private /tmp or
+	# home, not there at all)
 	for p in /etc/agentutils-escape "$TOP/agentutils-escape"; do
 		run tg-invoke --tool put --args '{"path": "'"$p"'"}'
 		assert_failure 1
-		assert_regex "$(jq -r .stderr <<<"$output")" 'Read-only file system'
+		assert_regex "$(jq -r .stderr <<<"$output")" 'Read-only file system|Directory nonexistent'
 	done
 	# /tmp and the home are private: what is written there stays there
 	for p in "$BATS_TEST_TMPDIR/outside" "$BATS_TEST_TMPDIR/w/../outside" "$HOME/x"; do
