@@ -8,7 +8,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -158,31 +157,24 @@ onsignal(int sig)
 static int
 cmd_wait(const char *id, int64_t timeout)
 {
-	struct timespec nap = { 0, 100 * 1000000 };
-	int64_t until = timeout >= 0 ? au_mono_ms() + timeout : -1;
-	const char *st;
+	int rc;
 	jv r;
 
 	signal(SIGINT, onsignal);
 	signal(SIGTERM, onsignal);
-	for (;;) {
-		r = get(id);
-		st = au_jv_str(r, "status");
-		if (strcmp(st, "pending") != 0) {
-			int rc = strcmp(st, "approved") == 0 ? 0 : 1;
-
-			put(r);
-			return rc;
-		}
+	rc = au_approval_wait(db, id, timeout, &stop, &r);
+	if (rc == EX_TEMPFAIL) {
 		jv_free(r);
 		if (stop)
 			return 128 + stop;
-		if (until >= 0 && au_mono_ms() >= until) {
-			au_note("request %s is still pending", id);
-			return EX_TEMPFAIL;
-		}
-		nanosleep(&nap, NULL);
+		au_note("request %s is still pending", id);
+		return EX_TEMPFAIL;
 	}
+	if (rc != 0)
+		au_die(rc, "%s", au_errmsg());
+	rc = strcmp(au_jv_str(r, "status"), "approved") == 0 ? 0 : 1;
+	put(r);
+	return rc;
 }
 
 /* A line from the terminal, without its newline; NULL at its end. */

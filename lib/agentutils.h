@@ -577,6 +577,12 @@ int au_approval_withdraw(struct sqlite3 *db, const char *id);
 int au_approval_expire(struct sqlite3 *db);
 /* The requests with status (NULL: all), oldest first, as records. */
 int au_approval_list(struct sqlite3 *db, const char *status, jv *list);
+/* Wait for request id to be decided, looking every 100 ms, for up to
+ * timeout_ms (-1: no limit) or until *stop (if not NULL) is set: 0 with
+ * *rec its record once it is not pending (expired ones made so), 75
+ * with *rec its pending record, or a failure of the state file. */
+int au_approval_wait(struct sqlite3 *db, const char *id, int64_t timeout_ms,
+    volatile sig_atomic_t *stop, jv *rec);
 
 /* ---- processes (proc.c) ----------------------------------------------- */
 

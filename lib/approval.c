@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -146,4 +147,27 @@ au_approval_list(sqlite3 *db, const char *status, jv *list)
 		*list = jv_array_append(*list, row(s));
 	sqlite3_finalize(s);
 	return rc == SQLITE_DONE ? 0 : au_db_error(db, rc);
+}
+
+int
+au_approval_wait(sqlite3 *db, const char *id, int64_t timeout_ms,
+    volatile sig_atomic_t *stop, jv *rec)
+{
+	struct timespec nap = { 0, 100 * 1000000 };
+	int64_t until = au_mono_ms() + timeout_ms;
+	int rc;
+
+	for (;;) {
+		*rec = jv_invalid();
+		if ((rc = au_approval_expire(db)) != 0 ||
+		    (rc = au_approval_get(db, id, rec)) != 0)
+			return rc;
+		if (strcmp(au_jv_str(*rec, "status"), "pending") != 0)
+			return 0;
+		if ((stop != NULL && *stop) ||
+		    (timeout_ms >= 0 && au_mono_ms() >= until))
+			return EX_TEMPFAIL;
+		jv_free(*rec);
+		nanosleep(&nap, NULL);
+	}
 }

@@ -12,7 +12,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sqlite3.h>
 
@@ -25,6 +24,7 @@ struct session {
 	struct au_mcp *mcp;
 	jv list;		/* its tools/list, in its order */
 	jv tools;		/* the same by name */
+	int64_t fetched;	/* when the list came, ms since the epoch */
 	char *why;		/* why it is not open */
 };
 
@@ -102,19 +102,21 @@ notified(void *arg, const char *method, jv params)
 	x->gw->c->notify(x->gw->c->arg, x->server->name, method, params);
 }
 
-/* Keep the tools (borrowed) server listed in the cache: 0, or 75/74. */
+/* Keep the tools x's server listed, and when, in the cache: 0, or
+ * 75/74. */
 static int
-remember(struct au_gw *g, const char *server, jv tools)
+remember(struct au_gw *g, struct session *x)
 {
 	struct au_buf b = AU_BUF_INIT;
 	char ms[24];
 	int rc;
 
-	au_json_dump(&b, tools);
-	snprintf(ms, sizeof ms, "%lld", (long long)au_now_ms());
+	au_json_dump(&b, x->list);
+	x->fetched = au_now_ms();
+	snprintf(ms, sizeof ms, "%lld", (long long)x->fetched);
 	rc = au_db_run(g->c->db, "INSERT OR REPLACE INTO tg_mcp_tools "
-	    "(server, fetched, tools) VALUES (?1, ?2, ?3)", NULL, 3, server,
-	    ms, b.s);
+	    "(server, fetched, tools) VALUES (?1, ?2, ?3)", NULL, 3,
+	    x->server->name, ms, b.s);
 	au_buf_free(&b);
 	return rc;
 }
@@ -190,7 +192,7 @@ session(struct au_gw *g, const struct au_tg_server *s)
 		}
 		jv_free(x->list);
 		x->list = tools;
-		if (remember(g, s->name, tools) != 0)
+		if (remember(g, x) != 0)
 			au_note("%s: tools not cached: %s", s->name,
 			    au_errmsg());
 	}
@@ -276,37 +278,26 @@ compiled(struct au_gw *g, const char *name, jv schema, char **why)
 static int
 wait_approval(struct au_gw *g, const char *id, char **why)
 {
-	struct timespec nap = { 0, 100 * 1000000 };
-	int64_t until = au_mono_ms() + g->c->approval_ms;
 	const char *st, *reason;
-	int rc, pending;
+	int rc;
 	jv r;
 
-	*why = NULL;
-	for (;;) {
-		if ((rc = au_approval_expire(g->c->db)) != 0 ||
-		    (rc = au_approval_get(g->c->db, id, &r)) != 0)
-			au_die(rc, "%s", au_errmsg());
-		st = au_jv_str(r, "status");
-		reason = au_jv_str(r, "reason");
-		if (strcmp(st, "approved") == 0 || strcmp(st, "denied") == 0) {
-			rc = strcmp(st, "approved") == 0 ? 0 : EX_NOPERM;
-			*why = au_xasprintf("approval %s %s%s%s", id, st,
-			    reason ? ": " : "", reason ? reason : "");
-			jv_free(r);
-			return rc;
-		}
-		pending = strcmp(st, "pending") == 0;
-		jv_free(r);
-		if (!pending ||
-		    (g->c->stop != NULL && *g->c->stop) ||
-		    au_mono_ms() >= until) {
-			*why = au_xasprintf("approval %s not given in time",
-			    id);
-			return EX_TEMPFAIL;
-		}
-		nanosleep(&nap, NULL);
+	rc = au_approval_wait(g->c->db, id, g->c->approval_ms, g->c->stop,
+	    &r);
+	if (rc != 0 && rc != EX_TEMPFAIL)
+		au_die(rc, "%s", au_errmsg());
+	st = au_jv_str(r, "status");
+	reason = au_jv_str(r, "reason");
+	if (strcmp(st, "approved") == 0 || strcmp(st, "denied") == 0) {
+		rc = strcmp(st, "approved") == 0 ? 0 : EX_NOPERM;
+		*why = au_xasprintf("approval %s %s%s%s", id, st,
+		    reason ? ": " : "", reason ? reason : "");
+	} else {
+		rc = EX_TEMPFAIL;
+		*why = au_xasprintf("approval %s not given in time", id);
 	}
+	jv_free(r);
+	return rc;
 }
 
 /* The status of the latest approval request an earlier run filed for
@@ -716,7 +707,7 @@ au_gw_listed(struct au_gw *g, int64_t ttl_ms, jv *recs, jv *problems)
 {
 	char ts[AU_TS_LEN], *name;
 	struct session *x;
-	int64_t fetched;
+	int64_t fetched = 0;
 	jv tools;
 	size_t i;
 	int rc, bad = 0;
@@ -730,24 +721,21 @@ au_gw_listed(struct au_gw *g, int64_t ttl_ms, jv *recs, jv *problems)
 		if ((rc = cached(g, s->name, &tools, &fetched)) > 1)
 			return rc;
 		if (rc != 0 || ttl_ms <= 0 || au_now_ms() - fetched >= ttl_ms) {
-			if (rc == 0)
-				jv_free(tools);
 			x = session(g, s);
-			if (x->mcp == NULL) {
+			if (x->mcp != NULL) {
+				if (rc == 0)
+					jv_free(tools);
+				tools = jv_copy(x->list);
+				fetched = x->fetched;
+				rc = 0;
+			} else {
 				*problems = jv_array_append(*problems,
 				    jv_string(x->why));
 				bad = 1;
-				rc = cached(g, s->name, &tools, &fetched);
-				if (rc > 1)
-					return rc;
-				if (rc != 0)
-					continue;
-			} else if (cached(g, s->name, &tools,
-			    &fetched) != 0) {
-				tools = jv_copy(x->list);
-				fetched = au_now_ms();
 			}
 		}
+		if (rc != 0)
+			continue;
 		au_ts_fmt(fetched, ts);
 		jv_array_foreach(tools, j, t) {
 			const char *n = au_jv_str(t, "name");
