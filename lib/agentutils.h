@@ -1123,6 +1123,119 @@ int au_sandbox_argv(const struct au_tg_sandbox *sb, char *const *cmd,
  * (NULL-ended, or NULL) over them.  Free with au_tg_strv_free. */
 char **au_sandbox_env(const struct au_tg_sandbox *sb, char *const *extra);
 
+/* ---- the model fabric: models.json, routes, circuits, spend (mf.c) -----
+ *
+ * agentutils-models(5) describes the file.  It loads what it can and
+ * reports the rest, except its budgets, which load whole or not at all
+ * (a budget skipped would let spending through). */
+
+enum { AU_MF_OPENAI_KIND, AU_MF_ANTHROPIC_KIND, AU_MF_COMPAT_KIND };
+enum { AU_MF_TOOLS = 1, AU_MF_VISION = 2, AU_MF_JSON = 4, AU_MF_STREAM = 8 };
+enum { AU_MF_ORDERED, AU_MF_CHEAPEST, AU_MF_FASTEST, AU_MF_LEAST_BUSY,
+    AU_MF_WEIGHTED };
+
+struct au_mf_provider {
+	char *name;
+	int kind;		/* AU_MF_*_KIND */
+	char *base_url;		/* without a trailing '/' */
+	char *key_env;		/* the key's environment variable, or NULL */
+	char *key_file;		/* the key's 0600 file, or NULL */
+	char **headers;		/* "Name: value" lines, NULL-ended */
+	int64_t connect_ms, timeout_ms, idle_ms;
+	int max_concurrency;
+	int cb_failures;	/* failures in a row that open the circuit */
+	int64_t cb_cooldown_ms;	/* how long it stays open */
+	int busy;		/* requests in flight: the caller keeps it */
+};
+
+struct au_mf_model {
+	char *name;
+	char *upstream;		/* the provider's name for it */
+	struct au_mf_provider *provider;
+	int64_t context;	/* tokens; 0 unknown */
+	int64_t max_output;	/* tokens */
+	double price_in, price_out, price_cached;  /* USD per million */
+	unsigned caps;		/* AU_MF_TOOLS ... */
+	double latency_ms;	/* measured (au_mf_latency_load); < 0 none */
+};
+
+struct au_mf_route {
+	char *name;
+	int strategy;		/* AU_MF_ORDERED ... */
+	struct au_mf_model **cand;	/* ordered by the strategy */
+	double *weight;		/* of each candidate */
+	int ncand;
+	struct au_mf_model **fallback;	/* tried after them, as listed */
+	int nfallback;
+};
+
+struct au_mf_conf {
+	struct au_mf_provider *providers;
+	int nproviders;
+	struct au_mf_model *models;
+	int nmodels;
+	struct au_mf_route *routes;
+	int nroutes;
+	double daily_usd, run_usd;	/* budgets; < 0 none */
+};
+
+/* Load models.json (path, or NULL for the default): 0 with what loaded
+ * in *c and the problems (strings "file:line: what") appended to
+ * *problems; 66 missing, 74 unreadable, 78 its budgets are bad (nothing
+ * loaded). */
+int au_mf_load(const char *path, struct au_mf_conf **c, jv *problems);
+void au_mf_free(struct au_mf_conf *c);
+struct au_mf_model *au_mf_model_find(const struct au_mf_conf *c,
+    const char *name);
+struct au_mf_route *au_mf_route_find(const struct au_mf_conf *c,
+    const char *name);
+/* The capability bit of a word ("tools", ...), or 0. */
+unsigned au_mf_cap(const char *word);
+/* The provider's API key, read from its variable or file: 0 with *key
+ * malloc'd (NULL when none is configured), 78 the variable is unset or
+ * empty or the file unsafe, 66 the file is missing. */
+int au_mf_key(const struct au_mf_provider *p, char **key);
+
+/* A request's prompt in tokens, estimated (4 bytes of JSON a token) from
+ * its system, messages and tools (rec borrowed). */
+int64_t au_mf_estimate(jv rec);
+/* The most a request can cost on m: its prompt and max_tokens (0: the
+ * model's max_output), in USD. */
+double au_mf_cost_max(const struct au_mf_model *m, int64_t tokens,
+    int64_t max_tokens);
+/* What a response cost, from its usage. */
+double au_mf_cost(const struct au_mf_model *m, int64_t in, int64_t out,
+    int64_t cached);
+
+/* What the router weighs a request by. */
+struct au_mf_want {
+	const char *name;	/* a model or a route */
+	unsigned needs;		/* AU_MF_TOOLS ... */
+	int64_t tokens;		/* the prompt, estimated */
+	int64_t max_tokens;	/* 0: each model's max_output */
+	double budget_left;	/* USD; < 0 no budget */
+	int claim;		/* may claim a half-open circuit's probe */
+};
+/* The models to try for w, in order, into order (room for
+ * 2 * c->nmodels); their number, and the decision in *explain (a new
+ * object: candidates, strategy, excluded [{model, reason}], order).
+ * Candidates are dropped for a missing capability, a context window too
+ * small, an open circuit (db may be NULL: none are), or the budget.
+ * -1 (65) when the name is neither a model nor a route. */
+int au_mf_route(struct au_mf_conf *c, struct sqlite3 *db,
+    const struct au_mf_want *w, struct au_mf_model **order, jv *explain);
+/* Tell the provider's circuit how a request went: ok, or failed (a
+ * connection error, a timeout or a 5xx); 0 or 75/74. */
+int au_mf_circuit_report(struct sqlite3 *db, const struct au_mf_provider *p,
+    int ok);
+/* Each model's mean latency over its successful requests of the last
+ * day, from mf_usage, into latency_ms. */
+int au_mf_latency_load(struct au_mf_conf *c, struct sqlite3 *db);
+/* USD spent since since_ms, in run if not NULL (all runs if NULL): 0 or
+ * 74/75. */
+int au_mf_spent(struct sqlite3 *db, int64_t since_ms, const char *run,
+    double *usd);
+
 /* ---- configuration and secrets (conf.c) ------------------------------- */
 
 /* $XDG_CONFIG_HOME/agentutils/NAME, or ~/.config/agentutils/NAME;

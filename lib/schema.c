@@ -189,6 +189,39 @@ const char *const schema_steps[] = {
 	"  fetched INTEGER NOT NULL,"
 	"  tools TEXT NOT NULL"
 	") STRICT;",
+
+	/* 6: the model fabric.  mf_usage has one row per model.request that
+	 * mf-route answered or refused (ts in ms since the epoch; cost in
+	 * US dollars; status ok, error or refused).  mf_circuit is each
+	 * provider's circuit breaker, shared by every mf-route: closed (with
+	 * its run of failures), open until a time, or half-open while one
+	 * process probes it. */
+	"CREATE TABLE mf_usage ("
+	"  id INTEGER PRIMARY KEY,"
+	"  ts INTEGER NOT NULL,"
+	"  request_id TEXT,"
+	"  run_id TEXT,"
+	"  task_id TEXT,"
+	"  provider TEXT,"
+	"  model TEXT,"
+	"  input_tokens INTEGER NOT NULL DEFAULT 0,"
+	"  output_tokens INTEGER NOT NULL DEFAULT 0,"
+	"  cached_tokens INTEGER NOT NULL DEFAULT 0,"
+	"  cost_usd REAL NOT NULL DEFAULT 0,"
+	"  latency_ms INTEGER,"
+	"  ttft_ms INTEGER,"
+	"  status TEXT NOT NULL,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  error TEXT"
+	") STRICT;"
+	"CREATE INDEX mf_usage_ts ON mf_usage(ts);"
+	"CREATE INDEX mf_usage_run ON mf_usage(run_id) WHERE run_id IS NOT NULL;"
+	"CREATE TABLE mf_circuit ("
+	"  provider TEXT PRIMARY KEY,"
+	"  state TEXT NOT NULL,"
+	"  failures INTEGER NOT NULL DEFAULT 0,"
+	"  until INTEGER NOT NULL DEFAULT 0"
+	") STRICT;",
 };
 
 const int schema_nsteps = sizeof schema_steps / sizeof schema_steps[0];
