@@ -1277,4 +1277,19 @@ int au_jschema_validate(const struct au_jschema *s, jv instance,
     jv *errors);
 void au_jschema_free(struct au_jschema *s);
 
+/* ---- model wire formats (sse.c, mfwire.c) -----------------------------
+ */
+
+/* Server-sent events, read incrementally: events of at most max_event
+ * bytes of data (0: 1 MiB). */
+struct au_sse *au_sse_new(size_t max_event);
+/* Feed len bytes; cb(event type ("message" if none), data (lines joined
+ * with LF, NUL-terminated), its length, arg) runs per complete event.
+ * 0; cb's nonzero return (the rest of buf dropped); -1 with au_errmsg()
+ * for an event or a line over max_event. */
+int au_sse_feed(struct au_sse *s, const char *buf, size_t len,
+    int (*cb)(const char *event, const char *data, size_t len, void *arg),
+    void *arg);
+void au_sse_free(struct au_sse *s);
+
 #endif
