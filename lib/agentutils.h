@@ -1278,7 +1278,21 @@ int au_jschema_validate(const struct au_jschema *s, jv instance,
 void au_jschema_free(struct au_jschema *s);
 
 /* ---- model wire formats (sse.c, mfwire.c) -----------------------------
- */
+ *
+ * A model.request record (agentutils-records(5), model.request.schema.json)
+ * holds "messages": {"role": "user"|"assistant"|"tool"|"system",
+ * "content": TEXT or blocks [{"type":"text","text"}, {"type":"image",
+ * "media_type","data" (base64)} or {"type":"image","url"}]}, an assistant's
+ * "tool_calls" [{"id","name","arguments": OBJECT}], a tool result's
+ * "tool_call_id" and "is_error"; and "system", "max_tokens",
+ * "temperature", "tools" [{"name","description","input_schema"}],
+ * "tool_choice" ("auto"|"none"|"required"|{"name"}), "response_format"
+ * ({"type":"text"|"json"} or {"type":"json_schema","name","schema",
+ * "strict"}).  An answer normalizes to {"content": TEXT, "tool_calls":
+ * [{"id","name","arguments": OBJECT}], "finish_reason": "stop"|"length"|
+ * "tool_calls"|"content_filter"|null, "usage": {"input_tokens" (cached
+ * ones too), "output_tokens", "cached_tokens"}, "upstream_model"}.
+ * mfwire.c's opening comment tells how each maps to each provider. */
 
 /* Server-sent events, read incrementally: events of at most max_event
  * bytes of data (0: 1 MiB). */
@@ -1291,5 +1305,34 @@ int au_sse_feed(struct au_sse *s, const char *buf, size_t len,
     int (*cb)(const char *event, const char *data, size_t len, void *arg),
     void *arg);
 void au_sse_free(struct au_sse *s);
+
+enum au_mf_wire { AU_MF_OPENAI, AU_MF_ANTHROPIC };
+
+/* The body of request req (borrowed) for a provider of wire w and its
+ * model upstream_model: max_tokens when req has none (0: none; Anthropic
+ * needs one), streamed if stream.  jv_invalid_with_msg saying what is
+ * wrong in req ("messages[2]: unknown role \"x\"") if it cannot be. */
+jv au_mf_request_body(enum au_mf_wire w, jv req, const char *upstream_model,
+    long max_tokens, int stream);
+/* A whole answer's body: the normalized answer, or jv_invalid_with_msg
+ * ("malformed response: ...", or "the provider's error: ..."). */
+jv au_mf_response_parse(enum au_mf_wire w, const char *body, size_t len);
+/* The message of an error body, either provider's shape: malloc'd, at
+ * most 300 bytes and "...", no control characters; NULL if none. */
+char *au_mf_error_message(enum au_mf_wire w, const char *body, size_t len);
+
+/* A streamed answer, fed event by event (from au_sse_feed). */
+struct au_mf_stream *au_mf_stream_new(enum au_mf_wire w);
+/* One event: 0 more to come, 1 complete ([DONE], message_stop), -1 a
+ * malformed or error event (*err malloc'd: "overloaded_error:
+ * Overloaded").  *delta: what to report, {"text"} and/or {"tool_call":
+ * {"index" (in tool_calls), "id" and "name" (first fragment only),
+ * "arguments" (a fragment of JSON text)}}, or jv_invalid(). */
+int au_mf_stream_event(struct au_mf_stream *s, const char *event,
+    const char *data, size_t len, jv *delta, char **err);
+/* The answer so far, as au_mf_response_parse gives it (finish_reason
+ * null if it never came); jv_invalid_with_msg for bad tool arguments. */
+jv au_mf_stream_result(struct au_mf_stream *s);
+void au_mf_stream_free(struct au_mf_stream *s);
 
 #endif
