@@ -12,18 +12,23 @@ setup() {
 	cd "$BATS_TEST_TMPDIR" || return
 }
 
+# port FILE: the port the provider writes to FILE, once it is there.
+port() {
+	for _ in $(seq 100); do
+		[ -s "$1" ] && break
+		sleep 0.05
+	done
+	P=$(cat "$1")
+	URL=http://127.0.0.1:$P
+}
+
 # provider FLAGS...: start the fake provider, its port in $P.
 provider() {
 	rm -f "$BATS_TEST_TMPDIR/port"
 	python3 "$PROVIDER" --port-file "$BATS_TEST_TMPDIR/port" "$@" \
 	    3>&- >"$BATS_TEST_TMPDIR/provider.out" 2>&1 &
 	PROVIDER_PID=$!
-	for _ in $(seq 100); do
-		[ -s "$BATS_TEST_TMPDIR/port" ] && break
-		sleep 0.05
-	done
-	P=$(cat "$BATS_TEST_TMPDIR/port")
-	URL=http://127.0.0.1:$P
+	port "$BATS_TEST_TMPDIR/port"
 }
 
 teardown() {
@@ -51,13 +56,9 @@ data() {
 @test "the port goes to standard output without --port-file" {
 	python3 "$PROVIDER" 3>&- >"$BATS_TEST_TMPDIR/out" &
 	PROVIDER_PID=$!
-	for _ in $(seq 100); do
-		[ -s "$BATS_TEST_TMPDIR/out" ] && break
-		sleep 0.05
-	done
-	P=$(cat "$BATS_TEST_TMPDIR/out")
+	port "$BATS_TEST_TMPDIR/out"
 	[[ $P =~ ^[0-9]+$ ]]
-	run curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$P/v1/nowhere"
+	run curl -sS -o /dev/null -w '%{http_code}' "$URL/v1/nowhere"
 	assert_output 404
 }
 
