@@ -145,13 +145,12 @@ push(jv r)
 	pthread_mutex_lock(&q.mu);
 	while (q.n >= q.room && !stop)
 		pthread_cond_wait(&q.cv, &q.mu);
-	if (q.head + q.n == q.cap) {
+	if (q.head + q.n == q.cap && q.head > 0) {
 		memmove(q.recs, q.recs + q.head, q.n * sizeof *q.recs);
 		q.head = 0;
-		if (q.n == q.cap)
-			q.recs = au_grow(q.recs, &q.cap, q.n + 1,
-			    sizeof *q.recs);
 	}
+	if (q.n == q.cap)
+		q.recs = au_grow(q.recs, &q.cap, q.n + 1, sizeof *q.recs);
 	q.recs[q.head + q.n++] = r;
 	pthread_mutex_unlock(&q.mu);
 	curl_multi_wakeup(multi);

@@ -450,6 +450,9 @@ class Anthropic(Wire):
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without this, Nagle's
+    # algorithm and delayed ACKs hold each reply some 40 ms.
+    disable_nagle_algorithm = True
     server_version = "fake-provider/1.0"
 
     def log_message(self, fmt, *args):
@@ -601,6 +604,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    # Room for a client that opens 64 connections at once.
+    request_queue_size = 256
     allow_reuse_address = True
 
     def __init__(self, opts):
