@@ -621,6 +621,8 @@ dispatch(struct au_mcp *m, const char *what, int64_t want, jv msg,
 	jv v, id, res, err, code;
 	int ok, rc;
 
+	if (jv_get_kind(msg) != JV_KIND_OBJECT)
+		return bad(m, what, "a message that is not JSON-RPC 2.0", msg);
 	v = get(m, msg, K_JSONRPC);
 	ok = jv_get_kind(v) == JV_KIND_STRING &&
 	    strcmp(jv_string_value(v), "2.0") == 0;

@@ -477,6 +477,8 @@ test_commands(void)
 	static char *killed[] = { "sh", "-c", "kill -KILL $$", NULL };
 	static char *notrpc[] = { "sh", "-c", "read x; echo '{\"hello\":1}'; "
 	    "sleep 30", NULL };
+	static char *array[] = { "sh", "-c", "read x; echo '[1]'; sleep 30",
+	    NULL };
 	static char *deaf[] = { "sh", "-c", "exec 0<&-; sleep 0.2; exit 5",
 	    NULL };
 	struct au_mcp *m;
@@ -514,6 +516,12 @@ test_commands(void)
 	    "not JSON-RPC 2.0: \"{\\\"hello\\\":1}\"", "is refused");
 	ok(took() < 3000, "and its process group is ended in time (%lld ms)",
 	    (long long)took());
+
+	command(array);
+	conf.grace_ms = 100;
+	is_int(au_mcp_open(&conf, &m), 69, "a message that is not an object");
+	is_str(au_errmsg(), "initialize: the server sent a message that is "
+	    "not JSON-RPC 2.0: \"[1]\"", "is refused, not a crash");
 
 	command(deaf);
 	is_int(au_mcp_open(&conf, &m), 69, "a server that closes its stdin");
