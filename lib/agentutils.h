@@ -670,6 +670,10 @@ int au_exit_code(int wstatus);
 #define AU_MCP_VERSION "2025-11-25"	/* the protocol version offered */
 
 struct au_mcp_conf {
+	const char *url;	/* a Streamable HTTP server's endpoint; or
+				 * NULL, and a stdio server: */
+	char *const *headers;	/* "Name: value" sent to it with every
+				 * message, NULL-terminated; or NULL */
 	char *const *argv;	/* the server's command (a sandbox's first,
 				 * if any); argv[0] is looked up in PATH */
 	char *const *env;	/* "NAME=VALUE" set on top of our environment
@@ -1100,8 +1104,7 @@ int au_gw_tools(struct au_gw *g, jv *tools);
  * the cache in the state file when it is younger than ttl_ms, else from
  * the server, whose answer is cached.  A server that cannot be reached
  * is noted in *problems and its cached tools, if any, listed: 69 then,
- * else 0 (or 75/74 from the state file).  Streamable HTTP servers are
- * left out. */
+ * else 0 (or 75/74 from the state file). */
 int au_gw_listed(struct au_gw *g, int64_t ttl_ms, jv *recs, jv *problems);
 /* End the MCP sessions and free (NULL: nothing). */
 void au_gw_close(struct au_gw *g);

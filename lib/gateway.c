@@ -121,6 +121,67 @@ remember(struct au_gw *g, struct session *x)
 	return rc;
 }
 
+/* The value v of a header with each ${NAME} in it replaced by the
+ * variable's value: 0 with *out (malloc'd), or 78 for a variable that is
+ * not set or a value that is not one line. */
+static int
+expand(const char *v, char **out)
+{
+	struct au_buf b = AU_BUF_INIT;
+	const char *e, *val;
+	char name[128];
+
+	au_buf_adds(&b, "");
+	for (; *v != '\0'; v++) {
+		if (v[0] != '$' || v[1] != '{' || (e = strchr(v, '}')) ==
+		    NULL || (size_t)(e - v - 2) >= sizeof name) {
+			au_buf_addc(&b, *v);
+			continue;
+		}
+		snprintf(name, sizeof name, "%.*s", (int)(e - v - 2), v + 2);
+		if ((val = getenv(name)) == NULL) {
+			au_buf_free(&b);
+			return au_seterr(EX_CONFIG, "variable %s is not set",
+			    au_quote(name));
+		}
+		au_buf_adds(&b, val);
+		v = e;
+	}
+	if (strpbrk(b.s, "\r\n") != NULL) {
+		au_buf_free(&b);
+		return au_seterr(EX_CONFIG, "the value is not one line");
+	}
+	*out = b.s;
+	return 0;
+}
+
+/* The headers of HTTP server s as "Name: value" strings (NULL-ended):
+ * 0, or 78 with au_errmsg() naming the header (never its value). */
+static int
+http_headers(const struct au_tg_server *s, char ***hv)
+{
+	size_t n = 0;
+	char *val = NULL;
+	int rc = 0;
+
+	*hv = au_xcalloc((size_t)jv_object_length(jv_copy(s->headers)) + 1,
+	    sizeof **hv);
+	jv_object_foreach(s->headers, k, v) {
+		if (rc == 0 && (rc = expand(jv_string_value(v), &val)) != 0)
+			au_seterr(rc, "header %s: %s",
+			    au_quote(jv_string_value(k)), au_errmsg());
+		else if (val != NULL) {
+			(*hv)[n++] = au_xasprintf("%s: %s",
+			    jv_string_value(k), val);
+			free(val);
+			val = NULL;
+		}
+		jv_free(k);
+		jv_free(v);
+	}
+	return rc;
+}
+
 /* The session with server s, opened on first use: NULL when it cannot
  * be, the reason in its why. */
 static struct session *
@@ -128,7 +189,8 @@ session(struct au_gw *g, const struct au_tg_server *s)
 {
 	struct au_mcp_conf c;
 	struct session *x;
-	char **argv = NULL, **env, **base, **cmdv;
+	char **argv = NULL, **env = NULL, **base = NULL, **cmdv = NULL;
+	char **hv = NULL;
 	size_t i, n;
 	int rc;
 	jv tools;
@@ -143,37 +205,41 @@ session(struct au_gw *g, const struct au_tg_server *s)
 	x->server = s;
 	x->tools = jv_object();
 	x->list = jv_array();
-	if (s->command == NULL) {
-		x->why = au_xasprintf("%s: Streamable HTTP servers are not "
-		    "supported yet", s->name);
-		return x;
-	}
-	for (n = 0; s->args != NULL && s->args[n] != NULL; n++)
-		;
-	cmdv = au_xcalloc(n + 2, sizeof *cmdv);
-	cmdv[0] = (char *)s->command;
-	for (i = 0; i < n; i++)
-		cmdv[i + 1] = s->args[i];
-	if (!g->c->nosandbox && au_sandbox_argv(&s->sandbox, cmdv,
-	    &argv) != 0) {
-		x->why = au_xasprintf("%s: %s", s->name, au_errmsg());
-		free(cmdv);
-		return x;
-	}
-	base = au_xcalloc((size_t)jv_object_length(jv_copy(s->env)) + 1,
-	    sizeof *base);
-	n = 0;
-	jv_object_foreach(s->env, k, v) {
-		if (jv_get_kind(v) == JV_KIND_STRING)
-			base[n++] = au_xasprintf("%s=%s", jv_string_value(k),
-			    jv_string_value(v));
-		jv_free(k);
-		jv_free(v);
-	}
-	env = au_sandbox_env(&s->sandbox, base);
 	memset(&c, 0, sizeof c);
-	c.argv = argv != NULL ? argv : cmdv;
-	c.envp = env;
+	if (s->url != NULL && http_headers(s, &hv) != 0) {
+		x->why = au_xasprintf("%s: %s", s->name, au_errmsg());
+		au_tg_strv_free(hv);
+		return x;
+	}
+	c.url = s->url;
+	c.headers = hv;
+	if (s->command != NULL) {
+		for (n = 0; s->args != NULL && s->args[n] != NULL; n++)
+			;
+		cmdv = au_xcalloc(n + 2, sizeof *cmdv);
+		cmdv[0] = (char *)s->command;
+		for (i = 0; i < n; i++)
+			cmdv[i + 1] = s->args[i];
+		if (!g->c->nosandbox && au_sandbox_argv(&s->sandbox, cmdv,
+		    &argv) != 0) {
+			x->why = au_xasprintf("%s: %s", s->name, au_errmsg());
+			free(cmdv);
+			return x;
+		}
+		base = au_xcalloc((size_t)jv_object_length(jv_copy(s->env)) +
+		    1, sizeof *base);
+		n = 0;
+		jv_object_foreach(s->env, k, v) {
+			if (jv_get_kind(v) == JV_KIND_STRING)
+				base[n++] = au_xasprintf("%s=%s",
+				    jv_string_value(k), jv_string_value(v));
+			jv_free(k);
+			jv_free(v);
+		}
+		env = au_sandbox_env(&s->sandbox, base);
+		c.argv = argv != NULL ? argv : cmdv;
+		c.envp = env;
+	}
 	c.timeout_ms = s->sandbox.timeout_ms > 0 ? s->sandbox.timeout_ms :
 	    g->c->timeout_ms;
 	if (g->c->notify != NULL) {
@@ -204,6 +270,7 @@ session(struct au_gw *g, const struct au_tg_server *s)
 	au_tg_strv_free(argv);
 	au_tg_strv_free(env);
 	au_tg_strv_free(base);
+	au_tg_strv_free(hv);
 	free(cmdv);
 	return x;
 }
@@ -716,8 +783,6 @@ au_gw_listed(struct au_gw *g, int64_t ttl_ms, jv *recs, jv *problems)
 	for (i = 0; i < g->reg->nservers; i++) {
 		const struct au_tg_server *s = &g->reg->servers[i];
 
-		if (s->command == NULL)
-			continue;	/* Streamable HTTP: not yet */
 		if ((rc = cached(g, s->name, &tools, &fetched)) > 1)
 			return rc;
 		if (rc != 0 || ttl_ms <= 0 || au_now_ms() - fetched >= ttl_ms) {

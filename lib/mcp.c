@@ -2,11 +2,13 @@
  * mcp.c - a client of the Model Context Protocol: the session (initialize
  * and version negotiation, tools/list page by page, tools/call with a
  * timeout that cancels, ping, the server's own requests and
- * notifications) over a transport that carries JSON-RPC messages.  The
- * one transport so far is stdio: the server as our child, a message per
- * line on its stdin and stdout, every wait a poll() against a deadline,
- * so that a server that floods, stalls, lies or dies costs an error
- * message and never a hang.
+ * notifications) over a transport that carries JSON-RPC messages: stdio,
+ * the server as our child, a message per line on its stdin and stdout;
+ * or Streamable HTTP, each message POSTed to the server's URL through
+ * libcurl and a request's reply one JSON body or an event stream of
+ * messages.  Every wait is a poll against a deadline, so that a server
+ * that floods, stalls, lies or dies costs an error message and never a
+ * hang.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -15,8 +17,11 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <curl/curl.h>
 
 #include "agentutils.h"
 
@@ -36,17 +41,19 @@ static const char *const versions[] = {
 #define NVERSIONS (sizeof versions / sizeof versions[0])
 
 /*
- * A way to carry JSON-RPC messages to a server and back.  send queues the
- * n bytes of one message without waiting; recv gives the next message by
- * the deadline (au_mono_ms): 0 with *msg, TIMEOUT, or 69 when the
- * connection is over; end closes it and tells how the server ended;
- * errtail gives the last of what the server said on the side.  Failures
- * are told with au_seterr.  Streamable HTTP, the protocol's other
- * transport, is to be one more of these.
+ * A way to carry JSON-RPC messages to a server and back.  send sends the
+ * n bytes of one message, a request of ours if request is set (whose
+ * answer recv is to wait for); recv gives the next message by the
+ * deadline (au_mono_ms): 0 with *msg, TIMEOUT, or 69 when the connection
+ * is over; agreed, if the transport has it, learns the protocol version
+ * of the session; end closes it and tells how the server ended; errtail
+ * gives the last of what the server said on the side.  Failures are told
+ * with au_seterr.
  */
 struct transport {
-	int (*send)(void *t, const char *s, size_t n);
+	int (*send)(void *t, const char *s, size_t n, int request);
 	int (*recv)(void *t, int64_t deadline, jv *msg);
+	void (*agreed)(void *t, const char *version);
 	int (*end)(void *t);
 	const char *(*errtail)(void *t, size_t *len);
 };
@@ -62,6 +69,7 @@ struct au_mcp {
 	void *t;
 	jv key[NKEYS];
 	struct au_buf msg;	/* the message being made */
+	int request;		/* and whether it is a request */
 	int64_t next_id;	/* our requests are numbered 1, 2, ... */
 	int64_t timeout;
 	char *over;		/* why the session is over, or NULL */
@@ -267,10 +275,11 @@ gone(struct stdio *t)
 }
 
 static int
-stdio_send(void *vt, const char *s, size_t n)
+stdio_send(void *vt, const char *s, size_t n, int request)
 {
 	struct stdio *t = vt;
 
+	(void)request;
 	if (t->p.fd[0] < 0)
 		return 0;
 	au_buf_add(&t->out, s, n);
@@ -375,7 +384,7 @@ stdio_errtail(void *vt, size_t *len)
 }
 
 static const struct transport stdio_transport = {
-	stdio_send, stdio_recv, stdio_end, stdio_errtail,
+	stdio_send, stdio_recv, NULL, stdio_end, stdio_errtail,
 };
 
 /* Our environment with the NAME=VALUE strings of extra set over it; the
@@ -454,6 +463,496 @@ stdio_start(const struct au_mcp_conf *c, struct stdio **tp)
 	return 0;
 }
 
+/* ---- the Streamable HTTP transport ------------------------------------ */
+
+/*
+ * A request of ours is POSTed on the main handle, in a multi handle so
+ * that its reply is read as it comes, against our deadline: one JSON
+ * body, or an event stream whose messages (the server's notifications
+ * and requests, then the answer) are handed out one by one.  Our
+ * notifications and answers, which the server acknowledges with 202 and
+ * nothing more, and the DELETE that ends the session go on the side
+ * handle, each within the grace period: they may have to go while a
+ * reply is still streaming in.  Each handle keeps its connection alive
+ * from one message to the next.
+ */
+enum { R_NONE, R_JSON, R_SSE, R_STATUS, R_BADTYPE };
+
+struct http {
+	CURLM *multi;
+	CURL *main, *side;
+	char *url;
+	struct curl_slist *base;	/* the configured headers and ours */
+	struct curl_slist *hdrs;	/* and the session's, made again */
+	int dirty;			/* when these change */
+	char *session;		/* Mcp-Session-Id */
+	char *version;		/* MCP-Protocol-Version */
+	int active;		/* a request's reply is under way */
+	int answered;		/* it held an answer */
+	int reply;		/* R_*: what it is */
+	struct au_buf in;	/* a JSON reply, or the start of an error's */
+	struct au_sse *sse;
+	jv *queue;		/* messages read, not handed out yet */
+	size_t qhead, qlen, qcap;
+	char *err;		/* why the connection is over, or NULL */
+	char errbuf[CURL_ERROR_SIZE];
+	size_t max_msg;
+	int64_t grace;
+};
+
+static void
+http_queue(struct http *t, jv msg)
+{
+	jv m;
+
+	if (jv_get_kind(msg) == JV_KIND_OBJECT) {
+		m = jv_copy(msg);
+		t->answered |= !jv_object_has(jv_copy(m), jv_string("method")) &&
+		    (jv_object_has(jv_copy(m), jv_string("result")) ||
+		    jv_object_has(jv_copy(m), jv_string("error")));
+		jv_free(m);
+	}
+	if (t->qhead > 0 && t->qhead == t->qlen)
+		t->qhead = t->qlen = 0;
+	t->queue = au_grow(t->queue, &t->qcap, t->qlen + 1, sizeof *t->queue);
+	t->queue[t->qlen++] = msg;
+}
+
+/* The connection is over: why, from au_errmsg(), unless known already;
+ * 0 for curl's callbacks, which stop the transfer. */
+static size_t
+http_over(struct http *t)
+{
+	if (t->err == NULL)
+		t->err = au_xstrdup(au_errmsg());
+	return 0;
+}
+
+static int
+on_event(const char *event, const char *data, size_t len, void *arg)
+{
+	struct http *t = arg;
+	jv msg;
+
+	if (strcmp(event, "message") != 0 || blank(data, len))
+		return 0;
+	if (parse(data, len, &msg) != 0) {
+		http_over(t);
+		return 1;
+	}
+	http_queue(t, msg);
+	return 0;
+}
+
+/* What the reply to a request is, from its status and content type. */
+static void
+classify(struct http *t)
+{
+	const char *ct = NULL;
+	long status = 0;
+
+	curl_easy_getinfo(t->main, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(t->main, CURLINFO_CONTENT_TYPE, &ct);
+	if (status < 200 || status > 299)
+		t->reply = R_STATUS;
+	else if (ct != NULL && strncasecmp(ct, "application/json", 16) == 0)
+		t->reply = R_JSON;
+	else if (ct != NULL && strncasecmp(ct, "text/event-stream", 17) == 0)
+		t->reply = R_SSE;
+	else {
+		t->reply = R_BADTYPE;
+		au_seterr(EX_UNAVAILABLE, "the server answered with content "
+		    "type %s, not application/json or text/event-stream",
+		    ct ? au_quote(ct) : "(none)");
+		http_over(t);
+	}
+}
+
+static size_t
+on_data(char *p, size_t size, size_t n, void *arg)
+{
+	struct http *t = arg;
+	size_t len = size * n, keep;
+	int rc;
+
+	if (t->reply == R_NONE)
+		classify(t);
+	switch (t->reply) {
+	case R_JSON:
+		if (t->in.len + len > t->max_msg) {
+			au_seterr(EX_UNAVAILABLE, "the server sent a message "
+			    "over %zu bytes", t->max_msg);
+			return http_over(t);
+		}
+		au_buf_add(&t->in, p, len);
+		break;
+	case R_SSE:
+		rc = au_sse_feed(t->sse, p, len, on_event, t);
+		if (rc == -1) {
+			au_seterr(EX_UNAVAILABLE, "the server sent %s",
+			    au_errmsg());
+			return http_over(t);
+		}
+		if (rc != 0)
+			return 0;
+		break;
+	case R_STATUS:
+		keep = t->in.len < 200 ? 200 - t->in.len : 0;
+		au_buf_add(&t->in, p, len < keep ? len : keep);
+		break;
+	default:
+		return 0;
+	}
+	return len;
+}
+
+/* A header line of a reply: the session's id is kept. */
+static size_t
+on_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct http *t = arg;
+	size_t len = size * n, i;
+	char *v, *e;
+
+	if (len > 15 && strncasecmp(p, "mcp-session-id:", 15) == 0 &&
+	    t->session == NULL) {
+		for (v = p + 15, e = p + len; v < e && (*v == ' ' ||
+		    *v == '\t'); v++)
+			;
+		while (e > v && (e[-1] == '\r' || e[-1] == '\n' ||
+		    e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		for (i = 0; v + i < e && v[i] > 0x20 && v[i] < 0x7f; i++)
+			;
+		if (v + i < e || e == v) {
+			au_seterr(EX_UNAVAILABLE, "the server sent a session "
+			    "id that is not visible ASCII");
+			return http_over(t);
+		}
+		t->session = au_xstrndup(v, (size_t)(e - v));
+		t->dirty = 1;
+	}
+	return len;
+}
+
+/* The headers of a message, made again when the session's changed. */
+static struct curl_slist *
+headers(struct http *t)
+{
+	struct curl_slist *l, *h = NULL, *n;
+	char *line;
+
+	if (t->hdrs != NULL && !t->dirty)
+		return t->hdrs;
+	for (l = t->base; l != NULL; l = l->next)
+		if ((n = curl_slist_append(h, l->data)) != NULL)
+			h = n;
+	if (t->session != NULL) {
+		line = au_xasprintf("Mcp-Session-Id: %s", t->session);
+		if ((n = curl_slist_append(h, line)) != NULL)
+			h = n;
+		free(line);
+	}
+	if (t->version != NULL) {
+		line = au_xasprintf("MCP-Protocol-Version: %s", t->version);
+		if ((n = curl_slist_append(h, line)) != NULL)
+			h = n;
+		free(line);
+	}
+	curl_slist_free_all(t->hdrs);
+	t->hdrs = h;
+	t->dirty = 0;
+	return h;
+}
+
+/* The request's reply ended with code: what it held is queued, and
+ * what went wrong kept for recv. */
+static void
+finish(struct http *t, CURLcode code)
+{
+	long status = 0;
+	char *e;
+	jv msg;
+
+	t->active = 0;
+	curl_multi_remove_handle(t->multi, t->main);
+	if (t->err != NULL || (t->answered && code != CURLE_OK))
+		return;
+	curl_easy_getinfo(t->main, CURLINFO_RESPONSE_CODE, &status);
+	if (code != CURLE_OK) {
+		au_seterr(EX_UNAVAILABLE, "%s: %s", status ? "the server's "
+		    "reply broke off" : "cannot reach the server",
+		    *t->errbuf ? t->errbuf : curl_easy_strerror(code));
+	} else if (status == 404 && t->session != NULL) {
+		au_seterr(EX_UNAVAILABLE, "the session expired: the server "
+		    "answered HTTP 404 to session id %s", au_quote(t->session));
+	} else if (status < 200 || status > 299) {
+		for (e = t->in.s; e != NULL && *e != '\0' && *e != '\n' &&
+		    *e != '\r'; e++)
+			;
+		if (e != NULL)
+			*e = '\0';
+		au_seterr(EX_UNAVAILABLE, "the server answered HTTP %ld%s%s",
+		    status, t->in.len ? ": " : "", t->in.len ?
+		    au_quote(t->in.s) : "");
+	} else if (t->reply == R_JSON && parse(t->in.s ? t->in.s : "",
+	    t->in.len, &msg) != 0) {
+		/* parse said why */
+	} else {
+		if (t->reply == R_JSON)
+			http_queue(t, msg);
+		if (t->answered)
+			return;
+		au_seterr(EX_UNAVAILABLE, status == 202 ? "the server "
+		    "answered 202 Accepted to a request" : "the server's "
+		    "reply ended without an answer");
+	}
+	http_over(t);
+}
+
+/* Move the request's reply on: wait for it until deadline. */
+static int
+http_pump(struct http *t, int64_t deadline)
+{
+	int64_t left = deadline - au_mono_ms();
+	CURLMsg *cm;
+	int still, n;
+
+	if (left <= 0)
+		return TIMEOUT;
+	if (curl_multi_perform(t->multi, &still) != CURLM_OK)
+		return au_seterr(EX_SOFTWARE, "curl_multi_perform failed");
+	while ((cm = curl_multi_info_read(t->multi, &n)) != NULL)
+		if (cm->msg == CURLMSG_DONE)
+			finish(t, cm->data.result);
+	if (!t->active || t->qhead < t->qlen)
+		return 0;
+	if (curl_multi_poll(t->multi, NULL, 0, left > INT_MAX ? INT_MAX :
+	    (int)left, NULL) != CURLM_OK)
+		return au_seterr(EX_SOFTWARE, "curl_multi_poll failed");
+	return 0;
+}
+
+/* Stop reading the request's reply: its connection is closed. */
+static void
+http_drop(struct http *t)
+{
+	if (t->active)
+		curl_multi_remove_handle(t->multi, t->main);
+	t->active = 0;
+}
+
+/* POST a notification or an answer, or DELETE the session (s NULL), on
+ * the side handle within the grace period. */
+static int
+http_side(struct http *t, const char *s, size_t n)
+{
+	CURLcode code;
+	long status = 0;
+
+	curl_easy_setopt(t->side, CURLOPT_HTTPHEADER, headers(t));
+	if (s != NULL) {
+		curl_easy_setopt(t->side, CURLOPT_CUSTOMREQUEST, NULL);
+		curl_easy_setopt(t->side, CURLOPT_POSTFIELDSIZE, (long)n);
+		curl_easy_setopt(t->side, CURLOPT_COPYPOSTFIELDS, s);
+	} else {
+		curl_easy_setopt(t->side, CURLOPT_HTTPGET, 1L);
+		curl_easy_setopt(t->side, CURLOPT_CUSTOMREQUEST, "DELETE");
+	}
+	*t->errbuf = '\0';
+	code = curl_easy_perform(t->side);
+	curl_easy_getinfo(t->side, CURLINFO_RESPONSE_CODE, &status);
+	if (code != CURLE_OK)
+		return au_seterr(EX_UNAVAILABLE, "cannot reach the server: %s",
+		    *t->errbuf ? t->errbuf : curl_easy_strerror(code));
+	if (status == 404 && t->session != NULL)
+		return au_seterr(EX_UNAVAILABLE, "the session expired: the "
+		    "server answered HTTP 404 to session id %s",
+		    au_quote(t->session));
+	if (s != NULL && (status < 200 || status > 299))
+		return au_seterr(EX_UNAVAILABLE, "the server answered HTTP %ld "
+		    "to a notification", status);
+	return 0;
+}
+
+static int
+http_send(void *vt, const char *s, size_t n, int request)
+{
+	struct http *t = vt;
+	int64_t deadline = au_mono_ms() + t->grace;
+
+	if (t->err != NULL)
+		return au_seterr(EX_UNAVAILABLE, "%s", t->err);
+	if (!request) {
+		if (http_side(t, s, n) != 0)
+			http_over(t);
+		return 0;
+	}
+	/* The last reply, answered, is about to end: let it, and keep its
+	 * connection. */
+	while (t->active && t->answered && http_pump(t, deadline) == 0)
+		;
+	http_drop(t);
+	if (t->err != NULL)
+		return au_seterr(EX_UNAVAILABLE, "%s", t->err);
+	t->reply = R_NONE;
+	t->answered = 0;
+	t->in.len = 0;
+	au_sse_free(t->sse);
+	t->sse = au_sse_new(t->max_msg);
+	*t->errbuf = '\0';
+	curl_easy_setopt(t->main, CURLOPT_HTTPHEADER, headers(t));
+	curl_easy_setopt(t->main, CURLOPT_POSTFIELDSIZE, (long)n);
+	curl_easy_setopt(t->main, CURLOPT_COPYPOSTFIELDS, s);
+	if (curl_multi_add_handle(t->multi, t->main) != CURLM_OK)
+		return au_seterr(EX_SOFTWARE, "curl_multi_add_handle failed");
+	t->active = 1;
+	return 0;
+}
+
+static int
+http_recv(void *vt, int64_t deadline, jv *msg)
+{
+	struct http *t = vt;
+	int rc;
+
+	for (;;) {
+		if (t->qhead < t->qlen) {
+			*msg = t->queue[t->qhead++];
+			return 0;
+		}
+		if (t->err != NULL)
+			return au_seterr(EX_UNAVAILABLE, "%s", t->err);
+		if (!t->active)
+			return au_seterr(EX_UNAVAILABLE, "the server's reply "
+			    "ended without an answer");
+		if ((rc = http_pump(t, deadline)) != 0) {
+			/* A request past its deadline is given up: its
+			 * late answer is not waited for. */
+			if (rc == TIMEOUT)
+				http_drop(t);
+			return rc;
+		}
+	}
+}
+
+static void
+http_agreed(void *vt, const char *version)
+{
+	struct http *t = vt;
+
+	free(t->version);
+	t->version = au_xstrdup(version);
+	t->dirty = 1;
+}
+
+static int
+http_end(void *vt)
+{
+	struct http *t = vt;
+
+	http_drop(t);
+	if (t->session != NULL && t->err == NULL)
+		http_side(t, NULL, 0);
+	while (t->qhead < t->qlen)
+		jv_free(t->queue[t->qhead++]);
+	free(t->queue);
+	curl_easy_cleanup(t->main);
+	curl_easy_cleanup(t->side);
+	curl_multi_cleanup(t->multi);
+	curl_slist_free_all(t->base);
+	curl_slist_free_all(t->hdrs);
+	au_sse_free(t->sse);
+	au_buf_free(&t->in);
+	free(t->url);
+	free(t->session);
+	free(t->version);
+	free(t->err);
+	free(t);
+	return 0;
+}
+
+static const char *
+http_errtail(void *vt, size_t *len)
+{
+	(void)vt;
+	*len = 0;
+	return "";
+}
+
+static const struct transport http_transport = {
+	http_send, http_recv, http_agreed, http_end, http_errtail,
+};
+
+/* The options both handles share. */
+static int
+http_handle(struct http *t, CURL **hp, size_t (*data)(char *, size_t,
+    size_t, void *))
+{
+	CURL *h;
+
+	if ((*hp = h = curl_easy_init()) == NULL)
+		return au_seterr(EX_SOFTWARE, "curl_easy_init failed");
+	curl_easy_setopt(h, CURLOPT_URL, t->url);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, t->errbuf);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "agentutils/" AU_VERSION);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, data);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, t);
+	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+	return 0;
+}
+
+/* The side handle's replies are not read. */
+static size_t
+on_side(char *p, size_t size, size_t n, void *arg)
+{
+	(void)p;
+	(void)arg;
+	return size * n;
+}
+
+static int
+http_start(const struct au_mcp_conf *c, struct http **tp)
+{
+	static const char *const ours[] = {
+		"Accept: application/json, text/event-stream",
+		"Content-Type: application/json", "Expect:",
+	};
+	struct curl_slist *n;
+	struct http *t;
+	char *const *h;
+	size_t i;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return au_seterr(EX_SOFTWARE, "curl_global_init failed");
+	t = au_xcalloc(1, sizeof *t);
+	t->url = au_xstrdup(c->url);
+	t->max_msg = c->max_msg ? c->max_msg : DEF_MAX_MSG;
+	if (t->max_msg > INT_MAX - 1)
+		t->max_msg = INT_MAX - 1;
+	t->grace = c->grace_ms > 0 ? c->grace_ms : DEF_GRACE;
+	for (h = c->headers; h != NULL && *h != NULL; h++)
+		if ((n = curl_slist_append(t->base, *h)) != NULL)
+			t->base = n;
+	for (i = 0; i < sizeof ours / sizeof ours[0]; i++)
+		if ((n = curl_slist_append(t->base, ours[i])) != NULL)
+			t->base = n;
+	if ((t->multi = curl_multi_init()) == NULL ||
+	    http_handle(t, &t->main, on_data) != 0 ||
+	    http_handle(t, &t->side, on_side) != 0) {
+		http_end(t);
+		return au_seterr(EX_SOFTWARE, "cannot set up libcurl");
+	}
+	curl_easy_setopt(t->side, CURLOPT_TIMEOUT_MS, (long)t->grace);
+	curl_easy_setopt(t->main, CURLOPT_POST, 1L);
+	*tp = t;
+	return 0;
+}
+
 /* ---- the session ------------------------------------------------------ */
 
 static void AU_PRINTF(2, 3)
@@ -517,7 +1016,7 @@ end_send(struct au_mcp *m, const char *params, size_t len)
 		au_buf_add(&m->msg, params, len);
 	}
 	au_buf_addc(&m->msg, '}');
-	return m->tr->send(m->t, m->msg.s, m->msg.len);
+	return m->tr->send(m->t, m->msg.s, m->msg.len, m->request);
 }
 
 /* Start a message in m->msg: a request with id > 0, a notification with
@@ -526,6 +1025,7 @@ static void
 begin(struct au_mcp *m, int64_t id, const char *method)
 {
 	m->msg.len = 0;
+	m->request = id > 0 && method != NULL;
 	au_buf_adds(&m->msg, "{\"jsonrpc\":\"2.0\"");
 	if (id > 0) {
 		au_buf_adds(&m->msg, ",\"id\":");
@@ -767,6 +1267,8 @@ initialize(struct au_mcp *m)
 	jv_free(v);
 	m->version = versions[i];
 	m->server = res;
+	if (m->tr->agreed != NULL)
+		m->tr->agreed(m->t, m->version);
 	begin(m, 0, "notifications/initialized");
 	end_send(m, NULL, 0);
 	return 0;
@@ -777,15 +1279,20 @@ au_mcp_open(const struct au_mcp_conf *c, struct au_mcp **mp)
 {
 	struct au_mcp *m;
 	struct stdio *t = NULL;
+	struct http *h = NULL;
 	char why[1024];
 	int rc, i;
 
 	*mp = NULL;
-	if ((rc = stdio_start(c, &t)) != 0)
+	if (c->url != NULL)
+		rc = http_start(c, &h);
+	else
+		rc = stdio_start(c, &t);
+	if (rc != 0)
 		return rc;
 	m = au_xcalloc(1, sizeof *m);
-	m->tr = &stdio_transport;
-	m->t = t;
+	m->tr = c->url != NULL ? &http_transport : &stdio_transport;
+	m->t = c->url != NULL ? (void *)h : (void *)t;
 	m->next_id = 1;
 	m->timeout = c->timeout_ms > 0 ? c->timeout_ms : DEF_TIMEOUT;
 	m->server = jv_invalid();

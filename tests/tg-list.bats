@@ -35,18 +35,19 @@ wc_tool() {
 	cat >"$C/mcp.json" <<-'J'
 	{"mcpServers": {
 	  "files": {"command": "mcp-files", "args": ["/srv"], "env": {"FILES_TOKEN": "s3cret"}},
-	  "search": {"type": "http", "url": "https://mcp.example.com/", "headers": {"Authorization": "Bearer s3cret"}}
+	  "search": {"type": "http", "url": "http://127.0.0.1:1/mcp", "headers": {"Authorization": "Bearer s3cret"}}
 	}, "otherClientSetting": true}
 	J
-	# files cannot be started: it is reported, 69; search speaks
-	# Streamable HTTP, not asked yet
+	# neither server can be reached: each is reported, 69
 	run --separate-stderr tg-list --sandbox=none
 	assert_failure 69
-	assert_regex "$stderr" '^tg-list: files: cannot start the server: '
-	assert_equal "${#stderr_lines[@]}" 1
+	assert_regex "${stderr_lines[0]}" '^tg-list: files: cannot start the server: '
+	assert_regex "${stderr_lines[1]}" '^tg-list: search: initialize: cannot reach the server: .*port 1'
+	assert_equal "${#stderr_lines[@]}" 2
 	assert_equal "${#lines[@]}" 3
 	echo "$output" | valid
 	refute_output --partial s3cret
+	refute_regex "$stderr" s3cret
 	list=$output
 	run jq -c 'del(.input_schema, .description)' <<<"${lines[0]}"
 	assert_output '{"type":"tool","name":"wc","command":["wc","-w","--","{file}"],"sandbox":{"network":false,"read":["/srv"],"write":[],"env":["LANG"],"limits":{"as":1048576,"cpu_ms":1500},"timeout_ms":2000},"annotations":{"read_only":true,"destructive":false,"idempotent":false,"open_world":true},"file":"'"$C"'/tools.d/wc.json","line":1}'
@@ -54,7 +55,7 @@ wc_tool() {
 	run tg-list --sandbox=none --format table
 	assert_failure 69
 	assert_line --regexp '^wc +ro +wc +count words$'
-	assert_line --regexp '^search +mcp +https://mcp.example.com/$'
+	assert_line --regexp '^search +mcp +http://127.0.0.1:1/mcp$'
 }
 
 @test "a bad file or entry is reported with file:line and skipped, the rest listed, exit 78" {

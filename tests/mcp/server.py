@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
-"""tests/mcp/server.py - an MCP server over stdio for the tests.
+"""tests/mcp/server.py - an MCP server over stdio or Streamable HTTP for
+the tests.
 
 It speaks the Model Context Protocol as the specification has it:
-newline-delimited JSON-RPC 2.0 on stdin and stdout, `initialize` with
+newline-delimited JSON-RPC 2.0 on stdin and stdout, or with --http
+PORT-FILE each message POSTed to http://127.0.0.1:PORT/ (the port it
+listens on is written to PORT-FILE once it does; HTTP/1.1, connections
+kept alive, a thread each), `initialize` with
 version negotiation, `tools/list` paginated with an opaque cursor,
 `tools/call`, `ping`, `notifications/cancelled`, progress and logging
 notifications, and requests of its own to the client.  Python's standard
@@ -14,8 +18,18 @@ progressToken, after one to a token that is no longer in use if stale),
 log {level, text} (notifications/message), fail {text} (an isError
 result), ask_sampling {method} (sends the client a request, by default
 sampling/createMessage, and reports the answer it got), getenv {name},
-and stats (what the server saw: the client, notifications/initialized,
-cancellations, tools/list pages served).
+stats (what the server saw: the client, notifications/initialized,
+cancellations, tools/list pages served, the MCP-Protocol-Version header
+of the last request), and headers (the HTTP headers of the call).
+
+Over HTTP, --reply json (the default) answers a request with one
+application/json body, dropping what else the call sends; --reply sse
+answers with a text/event-stream of the call's notifications and
+requests, then its answer.  initialize makes a session, its id in the
+Mcp-Session-Id header, which every later message must carry (400
+without, 404 for an id unknown or deleted); a wrong MCP-Protocol-Version
+is 400; notifications and answers are taken with 202; DELETE ends the
+session (and says so on stderr); GET is 405.
 
 Misbehaviour on request, for the client's hostile-server tests:
   --garbage        a malformed line before each tools/call answer
@@ -31,15 +45,23 @@ Misbehaviour on request, for the client's hostile-server tests:
   --ignore-cancel  sleep finishes and answers even when cancelled
   --stubborn       ignore SIGTERM and the end of stdin
   --flood          on tools/call, send log notifications forever
+and over HTTP:
+  --content-type T  replies with content type T
+  --expire N       a session ends after N messages: 404 from then on
+  --require-header "NAME: VALUE"  401 for a message without it
 and --page N (tools per tools/list page, default 5), --extra N (that
 many more tools, tool_001 ... echoing like echo).
 """
+import http.server
 import json
 import os
+import queue
 import select
 import signal
 import sys
+import threading
 import time
+import uuid
 
 VERSIONS = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"]
 
@@ -72,6 +94,8 @@ TOOLS = [
      "inputSchema": schema({"name": STR}, ["name"])},
     {"name": "stats", "description": "What the server saw.",
      "inputSchema": schema({})},
+    {"name": "headers", "description": "The HTTP headers of the call.",
+     "inputSchema": schema({})},
 ]
 
 
@@ -83,6 +107,11 @@ class Opts:
     huge = None
     protocol = None
     versions = VERSIONS
+    http = None
+    reply = "json"
+    content_type = None
+    expire = None
+    require = None
 
 
 FLAGS = {"--garbage": "garbage", "--wrong-id": "wrong_id",
@@ -97,8 +126,12 @@ def parse_args(argv):
     for a in it:
         if a in FLAGS:
             setattr(o, FLAGS[a], True)
-        elif a in ("--page", "--extra", "--huge"):
+        elif a in ("--page", "--extra", "--huge", "--expire"):
             setattr(o, a[2:], int(next(it)))
+        elif a in ("--http", "--reply", "--content-type"):
+            setattr(o, a[2:].replace("-", "_"), next(it))
+        elif a == "--require-header":
+            o.require = [x.strip() for x in next(it).split(":", 1)]
         elif a == "--protocol":
             o.protocol = next(it)
         elif a == "--bad-version":
@@ -163,8 +196,10 @@ class Server:
              "inputSchema": schema({"text": STR})}
             for i in range(1, opts.extra + 1)]
         self.stats = {"client": None, "protocol": None, "initialized": False,
-                      "cancelled": [], "list_pages": 0}
+                      "cancelled": [], "list_pages": 0,
+                      "protocol_header": None}
         self.asked = 0
+        self.http_headers = {}
 
     def noise(self, n):
         if self.o.noise:
@@ -347,9 +382,174 @@ class Server:
         return self.text(json.dumps(self.stats),
                          structuredContent=self.stats)
 
+    def tool_headers(self, rid, args, token):
+        return self.text(json.dumps(self.http_headers),
+                         structuredContent=self.http_headers)
+
+
+class HttpConn:
+    """The reply to one request over HTTP: a JSON body, or an event
+    stream written as the call goes (chunked, so that the connection
+    stays open); what the client POSTs meanwhile comes from inbox."""
+
+    def __init__(self, handler, inbox, sid):
+        self.h = handler
+        self.inbox = inbox
+        self.sid = sid
+        self.sse = OPTS.reply == "sse"
+        self.started = False
+        self.body = self.garbage = None
+        self.held = []
+
+    def start(self):
+        if not self.started:
+            self.started = True
+            self.h.send_response(200)
+            self.h.send_header("Content-Type", OPTS.content_type or
+                               "text/event-stream")
+            self.h.send_header("Transfer-Encoding", "chunked")
+            self.h.send_header("Mcp-Session-Id", self.sid)
+            self.h.end_headers()
+
+    def chunk(self, data):
+        self.start()
+        self.h.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.h.wfile.flush()
+
+    def write(self, msg):
+        data = json.dumps(msg, separators=(",", ":")).encode()
+        if self.sse:
+            self.chunk(b"event: message\ndata: " + data + b"\n\n")
+        elif "method" not in msg:
+            self.body = data
+
+    def raw(self, data):
+        if self.sse:
+            self.chunk(b"data: " + data.strip() + b"\n\n")
+        else:
+            self.garbage = data
+
+    def read(self, timeout=None):
+        try:
+            return self.inbox.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def finish(self):
+        if self.sse:
+            self.chunk(b"")
+            return
+        body = self.garbage or self.body or b""
+        self.h.send_response(200)
+        self.h.send_header("Content-Type", OPTS.content_type or
+                           "application/json")
+        self.h.send_header("Content-Length", str(len(body)))
+        self.h.send_header("Mcp-Session-Id", self.sid)
+        self.h.end_headers()
+        self.h.wfile.write(body)
+
+
+SESSIONS = {}
+OPTS = None
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def status(self, code, text=""):
+        body = text.encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        self.status(405, "no stream of the server's own")
+
+    def do_DELETE(self):
+        sid = self.headers.get("Mcp-Session-Id")
+        if SESSIONS.pop(sid, None) is None:
+            return self.status(404, "no such session")
+        sys.stderr.write("server.py: session %s deleted\n" % sid)
+        sys.stderr.flush()
+        self.status(200)
+
+    def do_POST(self):
+        o = OPTS
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if o.silent:
+            time.sleep(3600)
+        accept = self.headers.get("Accept", "")
+        if ("application/json" not in accept or
+                "text/event-stream" not in accept):
+            return self.status(406, "Accept must name both types")
+        if self.headers.get("Content-Type") != "application/json":
+            return self.status(415, "not application/json")
+        if o.require and self.headers.get(o.require[0]) != o.require[1]:
+            return self.status(401, "Unauthorized")
+        try:
+            msg = json.loads(body)
+        except ValueError:
+            return self.status(400, "Parse error")
+        sid = self.headers.get("Mcp-Session-Id")
+        if msg.get("method") == "initialize":
+            sid = uuid.uuid4().hex
+            srv = SESSIONS[sid] = Server(o)
+            srv.inbox = queue.Queue()
+            srv.posts = 0
+        elif sid is None:
+            return self.status(400, "Bad Request: no Mcp-Session-Id")
+        elif sid not in SESSIONS:
+            return self.status(404, "no such session")
+        else:
+            srv = SESSIONS[sid]
+            srv.stats["protocol_header"] = self.headers.get(
+                "MCP-Protocol-Version")
+            if srv.stats["protocol_header"] not in (None,
+                                                    srv.stats["protocol"]):
+                return self.status(400, "wrong MCP-Protocol-Version")
+        srv.posts += 1
+        if o.expire is not None and srv.posts > o.expire:
+            SESSIONS.pop(sid, None)
+            return self.status(404, "session expired")
+        srv.http_headers = {k.lower(): v for k, v in self.headers.items()}
+        if "method" not in msg or "id" not in msg:
+            if msg.get("method") == "notifications/initialized":
+                srv.notification(msg)
+            else:
+                srv.inbox.put(msg)
+            return self.status(202)
+        srv.c = HttpConn(self, srv.inbox, sid)
+        srv.request(msg)
+        srv.c.finish()
+
+
+class HttpServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass            # a client gone in the middle of a reply
+
+
+def serve_http(portfile):
+    httpd = HttpServer(("127.0.0.1", 0), Handler)
+    with open(portfile + ".tmp", "w") as f:
+        f.write("%d\n" % httpd.server_address[1])
+    os.rename(portfile + ".tmp", portfile)
+    httpd.serve_forever()
+
 
 def main():
-    opts = parse_args(sys.argv[1:])
+    global OPTS
+    opts = OPTS = parse_args(sys.argv[1:])
+    if opts.http:
+        signal.signal(signal.SIGTERM, lambda n, f: os._exit(0))
+        return serve_http(opts.http)
     if opts.stubborn:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     s = Server(opts)
