@@ -11,10 +11,16 @@
  * messages over the limit, silence, a flood of notifications, exits and
  * signals in the middle, a closed stdin, a flood on stderr (kept and
  * passed on, both capped), a server that ignores the end of stdin and
- * SIGTERM.  Every case must end in time: each checks how long it took,
- * and an alarm stops the whole test if one hangs.
+ * SIGTERM; and the same over Streamable HTTP against server.py --http,
+ * with JSON and event-stream replies: the session id and protocol
+ * version headers, configured headers, DELETE on close, a timeout
+ * cancelled by a POST of its own, wrong content types, sessions that
+ * expire, error statuses, nobody listening.  Every case must end in
+ * time: each checks how long it took, and an alarm stops the whole test
+ * if one hangs.
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -589,11 +595,347 @@ test_stderr(void)
 	    "ms)", (long long)took());
 }
 
+/* ---- Streamable HTTP --------------------------------------------------- */
+
+static pid_t httpd = -1;
+static int httpd_err = -1;	/* its stderr, a file */
+static char url[64];
+
+/* Start the test server over HTTP with the options given (a NULL ends
+ * them), and make conf a session with it, as server() does: 0, or -1
+ * when it does not start listening within ten seconds. */
+static int
+http_server(const char *opt, ...)
+{
+	char *argv[20], portfile[64], buf[32];
+	va_list ap;
+	int n = 0, i, fd;
+
+	snprintf(portfile, sizeof portfile, "%s/port.%d", getenv("TMPDIR") ?
+	    getenv("TMPDIR") : "/tmp", (int)getpid());
+	unlink(portfile);
+	argv[n++] = "python3";
+	argv[n++] = SERVER;
+	argv[n++] = "--http";
+	argv[n++] = portfile;
+	va_start(ap, opt);
+	for (; opt != NULL && n < 19; opt = va_arg(ap, const char *))
+		argv[n++] = (char *)opt;
+	va_end(ap);
+	argv[n] = NULL;
+	if (httpd_err < 0)
+		httpd_err = tmpfd();
+	if (ftruncate(httpd_err, 0) != 0 || lseek(httpd_err, 0, SEEK_SET) != 0)
+		return -1;
+	fflush(stdout);
+	if ((httpd = fork()) == 0) {
+		dup2(httpd_err, STDERR_FILENO);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	server(NULL);
+	conf.argv = NULL;
+	conf.url = url;
+	for (i = 0; i < 200; i++) {
+		if ((fd = open(portfile, O_RDONLY)) >= 0) {
+			readall(fd, buf, sizeof buf);
+			close(fd);
+			unlink(portfile);
+			snprintf(url, sizeof url, "http://127.0.0.1:%d/mcp",
+			    atoi(buf));
+			t0 = au_mono_ms();
+			return 0;
+		}
+		usleep(50000);
+	}
+	ok(0, "the HTTP server did not start");
+	return -1;
+}
+
+static void
+http_stop(void)
+{
+	if (httpd > 0) {
+		kill(httpd, SIGTERM);
+		child_wait(httpd);
+	}
+	httpd = -1;
+}
+
+/* What the HTTP server said on its stderr. */
+static char *
+http_said(void)
+{
+	static char buf[4096];
+
+	readall(httpd_err, buf, sizeof buf);
+	return buf;
+}
+
+static void
+test_http_session(const char *reply)
+{
+	static char *headers[] = { "X-Test: one two", NULL };
+	struct au_mcp *m;
+	jv tools, res;
+	char *sid;
+	int rc;
+
+	if (http_server("--reply", reply, "--page", "3", "--extra", "20",
+	    "--require-header", "X-Test: one two", NULL) != 0)
+		return;
+	conf.headers = headers;
+	rc = au_mcp_open(&conf, &m);
+	is_int(rc, 0, "HTTP, %s replies: open: %s", reply, rc ? au_errmsg() :
+	    "ok");
+	if (rc != 0) {
+		http_stop();
+		return;
+	}
+	is_str(au_mcp_version(m), "2025-11-25", "the version offered is "
+	    "taken");
+	is_int(au_mcp_tools(m, &tools), 0, "tools/list");
+	is_int(jv_array_length(jv_copy(tools)), 30, "every page merged");
+	jv_free(tools);
+	free(call(m, "stats", "{}", 0, &res));
+	ok(jv_equal(at_path(res, "[\"structuredContent\",\"initialized\"]"),
+	    jv_true()), "notifications/initialized was sent");
+	is_str_free(str_at(res, "[\"structuredContent\",\"protocol_header\"]"),
+	    "2025-11-25", "MCP-Protocol-Version follows the negotiation");
+	is_str_free(str_at(res, "[\"structuredContent\",\"client\",\"name\"]"),
+	    "agentutils", "clientInfo");
+	jv_free(res);
+	free(call(m, "headers", "{}", 0, &res));
+	sid = str_at(res, "[\"structuredContent\",\"mcp-session-id\"]");
+	ok(sid != NULL && strlen(sid) == 32, "the session id is sent");
+	is_str_free(str_at(res, "[\"structuredContent\",\"x-test\"]"),
+	    "one two", "and the configured headers");
+	is_str_free(str_at(res, "[\"structuredContent\",\"accept\"]"),
+	    "application/json, text/event-stream", "Accept names both");
+	jv_free(res);
+	is_str_free(call(m, "echo", "{\"text\":\"hello\"}", 0, NULL), "hello",
+	    "echo");
+	is_str_free(call(m, "add", "{\"a\":2,\"b\":3}", 0, &res), "5", "add");
+	is_int(num_at(res, "[\"structuredContent\",\"sum\"]"), 5,
+	    "structuredContent");
+	jv_free(res);
+	is_str_free(call(m, "nosuch", "null", 0, &res), "rc=1",
+	    "an unknown tool is a JSON-RPC error");
+	is_str(au_errmsg(), "tools/call \"nosuch\": the server answered error "
+	    "-32602: Unknown tool: nosuch", "its message");
+	jv_free(res);
+	is_int(au_mcp_ping(m), 0, "ping");
+	is_int(au_mcp_close(m), 0, "close");
+	ok(sid != NULL && strstr(http_said(), sid) != NULL,
+	    "the session is DELETEd");
+	free(sid);
+	http_stop();
+	ok(took() < 10000, "in time (%lld ms)", (long long)took());
+}
+
+static void
+test_http_stream(void)
+{
+	struct au_mcp *m;
+	jv res;
+
+	if (http_server("--reply", "sse", NULL) != 0)
+		return;
+	if (au_mcp_open(&conf, &m) != 0) {
+		ok(0, "open: %s", au_errmsg());
+		http_stop();
+		return;
+	}
+	is_str_free(call(m, "progress", "{\"steps\":3,\"stale\":true}", 0,
+	    NULL), "done", "HTTP: progress on the event stream");
+	is_int(jv_array_length(jv_copy(notices)), 3, "three notifications");
+	is_int(num_at(notices, "[2,\"params\",\"progress\"]"), 3, "in order");
+	ok(noted("progress of a request that is over was ignored"),
+	    "progress for another token is dropped");
+	free(call(m, "ask_sampling", "{}", 0, &res));
+	is_int(num_at(res, "[\"structuredContent\",\"answer\",\"error\","
+	    "\"code\"]"), -32601, "the server's request, POSTed back, is "
+	    "answered method not found");
+	jv_free(res);
+	free(call(m, "ask_sampling", "{\"method\":\"ping\"}", 0, &res));
+	ok(jv_equal(at_path(res, "[\"structuredContent\",\"answer\","
+	    "\"result\"]"), jv_object()), "its ping is answered");
+	jv_free(res);
+	au_mcp_close(m);
+	http_stop();
+
+	if (http_server("--reply", "sse", "--wrong-id", NULL) != 0 ||
+	    au_mcp_open(&conf, &m) != 0) {
+		http_stop();
+		return;
+	}
+	is_str_free(call(m, "echo", "{\"text\":\"x\"}", 0, NULL), "x",
+	    "HTTP: an answer with a wrong id on the stream");
+	ok(noted("an answer to request 1002, which was never made, was "
+	    "ignored"), "is noted and ignored");
+	au_mcp_close(m);
+	http_stop();
+
+	if (http_server("--reply", "sse", "--old-version", NULL) != 0 ||
+	    au_mcp_open(&conf, &m) != 0) {
+		http_stop();
+		return;
+	}
+	is_str(au_mcp_version(m), "2024-11-05", "HTTP: negotiates down");
+	free(call(m, "stats", "{}", 0, &res));
+	is_str_free(str_at(res, "[\"structuredContent\",\"protocol_header\"]"),
+	    "2024-11-05", "and says so in MCP-Protocol-Version");
+	jv_free(res);
+	au_mcp_close(m);
+	http_stop();
+}
+
+static void
+test_http_timeout(const char *reply)
+{
+	struct au_mcp *m;
+	jv res;
+
+	if (http_server("--reply", reply, NULL) != 0)
+		return;
+	if (au_mcp_open(&conf, &m) != 0) {
+		ok(0, "open: %s", au_errmsg());
+		http_stop();
+		return;
+	}
+	t0 = au_mono_ms();
+	is_str_free(call(m, "sleep", "{\"ms\":5000}", 300, NULL), "rc=75",
+	    "HTTP, %s replies: a call past its timeout", reply);
+	ok(took() >= 300 && took() < 1500, "ends at the timeout (%lld ms)",
+	    (long long)took());
+	is_str(au_errmsg(), "tools/call \"sleep\": no answer within 300ms "
+	    "(cancelled)", "saying so");
+	is_str_free(call(m, "echo", "{\"text\":\"still here\"}", 0, NULL),
+	    "still here", "the session goes on");
+	free(call(m, "stats", "{}", 0, &res));
+	is_int(num_at(res, "[\"structuredContent\",\"cancelled\",0,"
+	    "\"requestId\"]"), 2, "notifications/cancelled named the request");
+	jv_free(res);
+	ok(strstr(http_said(), "request 2 cancelled") != NULL,
+	    "the server saw it");
+	au_mcp_close(m);
+	http_stop();
+}
+
+/* Open a session with the server started with the options given, and
+ * call echo: the call's "rc=N" or text. */
+static char *
+http_echo(const char *opt, ...)
+{
+	char *argv[8], *text;
+	struct au_mcp *m;
+	va_list ap;
+	int n = 0;
+
+	va_start(ap, opt);
+	for (; opt != NULL && n < 7; opt = va_arg(ap, const char *))
+		argv[n++] = (char *)opt;
+	va_end(ap);
+	argv[n] = NULL;
+	if (http_server(argv[0], argv[1], argv[2], argv[3], NULL) != 0)
+		return NULL;
+	conf.max_msg = 1 << 20;
+	conf.timeout_ms = 2000;
+	if (au_mcp_open(&conf, &m) != 0) {
+		text = au_xasprintf("open: %s", au_errmsg());
+		http_stop();
+		return text;
+	}
+	text = call(m, "echo", "{\"text\":\"x\"}", 0, NULL);
+	if (strncmp(text, "rc=69", 5) == 0 && au_mcp_ping(m) != 69)
+		ok(0, "the session goes on after 69");
+	au_mcp_close(m);
+	http_stop();
+	return text;
+}
+
+static void
+test_http_hostile(void)
+{
+	static const char *const replies[] = { "json", "sse" };
+	struct au_mcp *m;
+	char *text;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		is_str_free(http_echo("--reply", replies[i], "--garbage", NULL),
+		    "rc=69", "HTTP, %s: a malformed message", replies[i]);
+		ok(strncmp(au_errmsg(), "ping: the session is over: the server "
+		    "sent a malformed message: invalid JSON", 70) == 0,
+		    "ends the session: %s", au_errmsg());
+		is_str_free(http_echo("--reply", replies[i], "--huge",
+		    "3000000"), "rc=69", "HTTP, %s: a message over the limit",
+		    replies[i]);
+		is_str(au_errmsg(), i == 0 ? "ping: the session is over: the "
+		    "server sent a message over 1048576 bytes" : "ping: the "
+		    "session is over: the server sent an event over 1048576 "
+		    "bytes", "is refused");
+		text = http_echo("--reply", replies[i], "--huge", "500000");
+		is_int(text ? strlen(text) : 0, 500000, "HTTP, %s: a big "
+		    "message within it comes whole", replies[i]);
+		free(text);
+		is_str_free(http_echo("--reply", replies[i], "--content-type",
+		    "text/html"), "open: initialize: the server answered with "
+		    "content type \"text/html\", not application/json or "
+		    "text/event-stream", "HTTP, %s: a wrong content type",
+		    replies[i]);
+		is_str_free(http_echo("--reply", replies[i], "--exit-mid-call",
+		    NULL), "rc=69", "HTTP, %s: a server gone in the middle of "
+		    "a call", replies[i]);
+		ok(strstr(au_errmsg(), "cannot reach the server: ") != NULL,
+		    "says so: %s", au_errmsg());
+	}
+	text = http_echo("--expire", "2", NULL);
+	is_str(text, "rc=69", "HTTP: a session that expires");
+	ok(strncmp(au_errmsg(), "ping: the session is over: the session "
+	    "expired: the server answered HTTP 404 to session id \"", 90) == 0,
+	    "says so: %s", au_errmsg());
+	free(text);
+	is_str_free(http_echo("--require-header", "X-Key: k", NULL),
+	    "open: initialize: the server answered HTTP 401: \"Unauthorized\"",
+	    "HTTP: an error status, with the start of its body");
+
+	if (http_server("--silent", NULL) != 0)
+		return;
+	conf.timeout_ms = 300;
+	is_int(au_mcp_open(&conf, &m), 69, "HTTP: a server that never "
+	    "answers");
+	is_str(au_errmsg(), "initialize: no answer within 300ms", "times out");
+	ok(took() >= 300 && took() < 3000, "in time (%lld ms)",
+	    (long long)took());
+	http_stop();
+
+	if (http_server("--reply", "sse", "--flood", NULL) != 0)
+		return;
+	conf.notify = NULL;
+	if (au_mcp_open(&conf, &m) == 0) {
+		t0 = au_mono_ms();
+		is_str_free(call(m, "echo", "{}", 300, NULL), "rc=75",
+		    "HTTP: a server that floods notifications");
+		ok(took() >= 300 && took() < 1500, "still times out (%lld ms)",
+		    (long long)took());
+		au_mcp_close(m);
+	}
+	http_stop();
+
+	server(NULL);
+	conf.argv = NULL;
+	conf.url = "http://127.0.0.1:1/mcp";
+	is_int(au_mcp_open(&conf, &m), 69, "HTTP: nobody listening");
+	ok(strncmp(au_errmsg(), "initialize: cannot reach the server: ", 37) ==
+	    0, "says so: %s", au_errmsg());
+}
+
 int
 main(void)
 {
 	au_setprog("test-mcp");
-	alarm(120);
+	alarm(300);
 	notes = jv_array();
 	notices = jv_array();
 	test_session();
@@ -604,6 +946,14 @@ main(void)
 	test_hostile();
 	test_commands();
 	test_stderr();
+	test_http_session("json");
+	test_http_session("sse");
+	test_http_stream();
+	test_http_timeout("json");
+	test_http_timeout("sse");
+	test_http_hostile();
+	if (httpd_err >= 0)
+		close(httpd_err);
 	jv_free(notes);
 	jv_free(notices);
 	return done();
