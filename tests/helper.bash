@@ -58,3 +58,22 @@ norm() {
 db() {
 	sqlite3 "$XDG_STATE_HOME/agentutils/state.db" "$@"
 }
+
+# http_server [OPTION...]: tests/mcp/server.py over Streamable HTTP in
+# the background (its stderr in server.err), and mcp.json with the
+# server h at its URL, its headers $HEADERS (default none); http_stop
+# stops it, for a suite's teardown.
+http_server() {
+	rm -f port
+	python3 "$TOP/tests/mcp/server.py" --http port "$@" 2>server.err 3>&- &
+	HTTPD=$!
+	until [ -s port ]; do sleep 0.05; done
+	mkdir -p "$XDG_CONFIG_HOME/agentutils"
+	printf '{"mcpServers": {"h": {"url": "http://127.0.0.1:%s/mcp", "headers": %s}}}\n' \
+	    "$(cat port)" "${HEADERS:-{\}}" >"$XDG_CONFIG_HOME/agentutils/mcp.json"
+}
+
+http_stop() {
+	[ -z "${HTTPD:-}" ] || kill "$HTTPD"
+	HTTPD=
+}

@@ -303,6 +303,79 @@ shell() {
 	assert_regex "$(jq -r .content[0].text <<<"$output")" '^MCP server unavailable: t: cannot start the server: '
 }
 
+teardown() {
+	http_stop
+}
+
+@test "MCP over HTTP: a stream of calls through one session, headers from the environment kept secret" {
+	policy '{"default": "allow"}'
+	HEADERS='{"Authorization": "Bearer ${H_TOKEN}"}'
+	http_server --reply sse --require-header "Authorization: Bearer s3cr3t-token"
+	H_TOKEN=s3cr3t-token run --separate-stderr tg-invoke --sandbox=none --notifications <<-EOF
+	{"type":"tool.call","id":1,"tool":"h/echo","args":{"text":"hi"}}
+	{"type":"tool.call","id":2,"tool":"h/add","args":{"a":1,"b":2}}
+	{"type":"tool.call","id":3,"tool":"h/add","args":{"a":"x"}}
+	{"type":"tool.call","id":4,"tool":"h/nope"}
+	{"type":"tool.call","id":5,"tool":"h/progress","args":{"steps":1}}
+	EOF
+	assert_failure 65
+	echo "$output" | valid
+	assert_equal "$(jq -c '[.id, .is_error, .content[0].text // .method, .structured_content]' <<<"$output" | tr '\n' ' ')" \
+	    '[1,false,"hi",null] [2,false,"3",{"sum":3}] [3,true,"the arguments do not fit the tool'"'"'s input schema",null] [4,true,"no such tool",null] [5,null,"notifications/progress",null] [5,false,"done",null] '
+	# one session, ended when tg-invoke was
+	assert_equal "$(grep -c 'session .* deleted' server.err)" 1
+	events >all.ndjson
+	run grep -c s3cr3t-token all.ndjson
+	assert_output 0
+	refute_regex "$stderr" s3cr3t-token
+	# a variable that is not set: the server is not asked at all
+	run --separate-stderr tg-invoke --sandbox=none --tool h/echo --args '{"text": "x"}'
+	assert_failure 69
+	assert_equal "$(jq -r .content[0].text <<<"$output")" 'MCP server unavailable: h: header "Authorization": variable "H_TOKEN" is not set'
+}
+
+@test "MCP over HTTP: JSON replies, a timeout cancelled, the session going on" {
+	policy '{"default": "allow"}'
+	http_server --reply json
+	run --separate-stderr tg-invoke --sandbox=none --timeout 300ms <<-EOF
+	{"type":"tool.call","id":1,"tool":"h/sleep","args":{"ms":5000}}
+	{"type":"tool.call","id":2,"tool":"h/stats"}
+	EOF
+	assert_failure 1
+	assert_equal "$(jq -r '.content[0].text' <<<"${lines[0]}")" 'tools/call "sleep": no answer within 300ms (cancelled)'
+	assert_equal "$(jq -c '.structured_content | [.cancelled[0].reason, .protocol_header]' <<<"${lines[1]}")" '["no answer within 300ms","2025-11-25"]'
+}
+
+@test "MCP over HTTP: hostile and absent servers are 69, each saying why" {
+	policy '{"default": "allow"}'
+	call() {
+		run --separate-stderr tg-invoke --sandbox=none --timeout 1s --tool h/echo --args '{"text": "x"}'
+		assert_failure 69
+		text=$(jq -r .content[0].text <<<"$output")
+	}
+	http_server --content-type text/html
+	call
+	assert_equal "$text" 'MCP server unavailable: h: initialize: the server answered with content type "text/html", not application/json or text/event-stream'
+	http_stop
+	http_server --reply sse --garbage
+	call
+	assert_equal "$text" 'tools/call "echo": the server sent a malformed message: invalid JSON: invalid literal at byte 1 of "this is {not JSON"'
+	http_stop
+	http_server --expire 4
+	call
+	assert_regex "$text" '^tools/call "echo": the session expired: the server answered HTTP 404 to session id "[0-9a-f]{32}"$'
+	http_stop
+	http_server --silent
+	SECONDS=0
+	call
+	assert_equal "$text" 'MCP server unavailable: h: initialize: no answer within 1000ms'
+	assert [ "$SECONDS" -lt 10 ]
+	http_stop
+	echo '{"mcpServers": {"h": {"url": "http://127.0.0.1:1/mcp"}}}' >"$C/mcp.json"
+	call
+	assert_regex "$text" '^MCP server unavailable: h: initialize: cannot reach the server: .*port 1'
+}
+
 # ---- the sandbox escape suite ------------------------------------------
 
 @test "escape: no network, not even loopback" {

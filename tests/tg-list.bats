@@ -11,6 +11,10 @@ conf() {
 	mkdir -p "$C/tools.d"
 }
 
+teardown() {
+	http_stop
+}
+
 wc_tool() {
 	cat >"$C/tools.d/wc.json" <<-'J'
 	{"name": "wc",
@@ -216,4 +220,25 @@ server() {
 	assert_equal "$(jq -r 'select(.type == "mcp.tool") | .name' <<<"$output" | head -1)" t/echo
 	run tg-list --sandbox=none --format table
 	assert_line --regexp '^t/echo +mcp tool +[0-9T:.Z-]+ +Say the text back\.$'
+}
+
+@test "an HTTP server's tools: cached like a stdio server's, --refresh asks it" {
+	conf
+	http_server --reply sse
+	run --separate-stderr tg-list
+	assert_success
+	assert_equal "$stderr" ""
+	echo "$output" | valid
+	assert_equal "$(jq -r 'select(.type == "mcp.tool") | .name' <<<"$output" | head -3 | paste -sd ' ')" "h/echo h/add h/sleep"
+	fetched=$(jq -r 'select(.name == "h/echo") | .fetched' <<<"$output")
+	assert_equal "$(grep -c 'session .* deleted' server.err)" 1
+	# gone: the cache answers; --refresh asks, 69, the cache still listed
+	http_stop
+	run --separate-stderr tg-list
+	assert_success
+	assert_equal "$(jq -r 'select(.name == "h/echo") | .fetched' <<<"$output")" "$fetched"
+	run --separate-stderr tg-list --refresh
+	assert_failure 69
+	assert_regex "$stderr" '^tg-list: h: initialize: cannot reach the server: '
+	assert_equal "$(jq -r 'select(.name == "h/echo") | .fetched' <<<"$output")" "$fetched"
 }
