@@ -3,8 +3,11 @@
  * through au_mcp_open and au_mcp_call.
  *
  *   aumcp N COMMAND [ARG...]
+ *   aumcp N URL
  *
- * starts COMMAND as an MCP server, initializes the session, then makes N
+ * starts COMMAND as an MCP server over stdio, or reaches the server at
+ * URL (http://...) over Streamable HTTP, initializes the session, then
+ * makes N
  * calls of the tool echo one after another, each checked for a result
  * that is not an error.  Prints the calls per second of the N calls and
  * the microseconds of CPU this process spent per call.
@@ -13,6 +16,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -49,8 +53,11 @@ main(int argc, char **argv)
 
 	au_setprog("aumcp");
 	if (argc < 3 || (calls = atol(argv[1])) < 1)
-		au_die(1, "usage: aumcp N COMMAND [ARG...]");
-	conf.argv = argv + 2;
+		au_die(1, "usage: aumcp N COMMAND [ARG...] | aumcp N URL");
+	if (strncmp(argv[2], "http://", 7) == 0)
+		conf.url = argv[2];
+	else
+		conf.argv = argv + 2;
 	if (au_mcp_open(&conf, &m) != 0)
 		au_die(1, "%s", au_errmsg());
 	t = now();
