@@ -685,7 +685,7 @@ finish(struct http *t, CURLcode code)
 		    *t->errbuf ? t->errbuf : curl_easy_strerror(code));
 	} else if (status == 404 && t->session != NULL) {
 		au_seterr(EX_UNAVAILABLE, "the session expired: the server "
-		    "answered HTTP 404 to session id %s", au_quote(t->session));
+		    "answered HTTP 404 to its id");
 	} else if (status < 200 || status > 299) {
 		for (e = t->in.s; e != NULL && *e != '\0' && *e != '\n' &&
 		    *e != '\r'; e++)
@@ -767,8 +767,7 @@ http_side(struct http *t, const char *s, size_t n)
 		    *t->errbuf ? t->errbuf : curl_easy_strerror(code));
 	if (status == 404 && t->session != NULL)
 		return au_seterr(EX_UNAVAILABLE, "the session expired: the "
-		    "server answered HTTP 404 to session id %s",
-		    au_quote(t->session));
+		    "server answered HTTP 404 to its id");
 	if (s != NULL && (status < 200 || status > 299))
 		return au_seterr(EX_UNAVAILABLE, "the server answered HTTP %ld "
 		    "to a notification", status);

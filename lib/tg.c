@@ -861,6 +861,17 @@ load_tools(struct au_tg_reg_x *r, const char *dir, int named, jv *problems)
 	return 0;
 }
 
+/* Whether name is an HTTP field name (RFC 9110's token) and value holds
+ * no line break: nothing can be slipped into the messages. */
+static int
+header_ok(const char *name, const char *value)
+{
+	size_t n = strspn(name, "!#$%&'*+-.^_`|~0123456789"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+
+	return n > 0 && name[n] == '\0' && strpbrk(value, "\r\n") == NULL;
+}
+
 /* A string-valued object at key of s (borrowed), as NAME=VALUE strings
  * for env, or kept as it is for headers; the names go to the record. */
 static jv
@@ -887,6 +898,11 @@ string_map(struct cx *c, jv s, const char *key, jv *names)
 		else if (*key == 'e' && !envname_ok(jv_string_value(k)))
 			problem(c, ptr, "env: %s is not a variable name",
 			    au_quote(jv_string_value(k)));
+		else if (*key == 'h' && !header_ok(jv_string_value(k),
+		    jv_string_value(e)))
+			problem(c, ptr, "headers: %s: expected a header name "
+			    "and a value of one line", au_quote(
+			    jv_string_value(k)));
 		*names = jv_array_append(*names, k);
 		jv_free(e);
 	}

@@ -79,7 +79,9 @@ wc_tool() {
 	{"mcpServers": {
 	  "a": {"command": "x"},
 	  "a": {"command": "y"},
-	  "b": {"url": "ftp://x"}
+	  "b": {"url": "ftp://x"},
+	  "c": {"url": "http://x/",
+	        "headers": {"X-Ok": "${T}", "Bad Name": "v", "X-Two": "a\r\nX-Evil: 1"}}
 	}}
 	J
 	run --separate-stderr tg-list
@@ -92,7 +94,9 @@ tg-list: $C/tools.d/many.json:5: tool \"num\": sandbox.network: expected true or
 tg-list: $C/tools.d/many.json:6: key \"name\" is given twice (first at line 6)
 tg-list: $C/tools.d/wc.json:1: tool \"wc\": defined already at $C/tools.d/many.json:2
 tg-list: $C/mcp.json:3: key \"a\" is given twice (first at line 2)
-tg-list: $C/mcp.json:4: server \"b\": url: expected an http or https URL"
+tg-list: $C/mcp.json:4: server \"b\": url: expected an http or https URL
+tg-list: $C/mcp.json:6: server \"c\": headers: \"Bad Name\": expected a header name and a value of one line
+tg-list: $C/mcp.json:6: server \"c\": headers: \"X-Two\": expected a header name and a value of one line"
 }
 
 @test "schemas the validator refuses are problems: a bad type, a bad pattern, a \$ref loop" {
