@@ -3,8 +3,8 @@
 # negotiation, tools/list pages, tools/call through the same validate,
 # decide, run and audit path as tg-invoke, the JSON-RPC errors (parse
 # error, invalid request, unknown method, bad cursor), notifications left
-# unanswered, the tools of MCP servers behind it, and tg-invoke as its
-# client.
+# unanswered, the tools of MCP servers behind it (over stdio and
+# Streamable HTTP), and tg-invoke as its client.
 
 load helper
 
@@ -23,6 +23,10 @@ setup() {
 	    "input_schema": {"type": "object", "properties":
 	    {"path": {"type": "string"}}}}\n' >"$C/tools.d/rm.json"
 	echo '{"default": "deny", "rules": [{"annotations": {"read_only": true}, "decision": "allow"}]}' >"$C/policy.json"
+}
+
+teardown() {
+	http_stop
 }
 
 INIT='{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bats","version":"1"}}}'
@@ -87,6 +91,17 @@ serve() {
 	assert_equal "$(jq -c 'select(.id == 1) | .result.tools | map(.name)' <<<"$output")" '["t/echo","t/add"]'
 
 	assert_equal "$(jq -c 'select(.id == 2) | .result' <<<"$output")" '{"content":[{"type":"text","text":"5"}],"structuredContent":{"sum":5},"isError":false}'
+}
+
+@test "the tools of an MCP server over Streamable HTTP behind it are listed and called" {
+	http_server --reply sse
+	echo '{"default": "allow"}' >"$C/policy.json"
+	run serve '{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"cursor":"3"}}' \
+	    '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"h/add","arguments":{"a":2,"b":3}}}'
+	assert_success
+	assert_equal "$(jq -c 'select(.id == 1) | .result.tools | map(.name)' <<<"$output")" '["h/echo","h/add"]'
+	assert_equal "$(jq -c 'select(.id == 2) | .result' <<<"$output")" '{"content":[{"type":"text","text":"5"}],"structuredContent":{"sum":5},"isError":false}'
+	assert_equal "$(grep -c 'session .* deleted' server.err)" 1
 }
 
 @test "tg-invoke is a client of tg-serve: a gateway behind a gateway" {
