@@ -503,15 +503,11 @@ struct http {
 static void
 http_queue(struct http *t, jv msg)
 {
-	jv m;
-
-	if (jv_get_kind(msg) == JV_KIND_OBJECT) {
-		m = jv_copy(msg);
-		t->answered |= !jv_object_has(jv_copy(m), jv_string("method")) &&
-		    (jv_object_has(jv_copy(m), jv_string("result")) ||
-		    jv_object_has(jv_copy(m), jv_string("error")));
-		jv_free(m);
-	}
+	if (jv_get_kind(msg) == JV_KIND_OBJECT)
+		t->answered |= !jv_object_has(jv_copy(msg),
+		    jv_string("method")) && (jv_object_has(jv_copy(msg),
+		    jv_string("result")) || jv_object_has(jv_copy(msg),
+		    jv_string("error")));
 	if (t->qhead > 0 && t->qhead == t->qlen)
 		t->qhead = t->qlen = 0;
 	t->queue = au_grow(t->queue, &t->qcap, t->qlen + 1, sizeof *t->queue);

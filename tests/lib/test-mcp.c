@@ -353,21 +353,16 @@ test_server_requests(void)
 	is_int(au_mcp_close(m), 0, "close");
 }
 
+/* A call of m's server past its timeout (on transport what): cancelled,
+ * and the session going on. */
 static void
-test_timeout(void)
+cancelled(struct au_mcp *m, const char *what)
 {
-	struct au_mcp *m;
-	size_t len;
 	jv res;
 
-	server(NULL);
-	if (au_mcp_open(&conf, &m) != 0) {
-		ok(0, "open: %s", au_errmsg());
-		return;
-	}
 	t0 = au_mono_ms();
 	is_str_free(call(m, "sleep", "{\"ms\":5000}", 300, NULL), "rc=75",
-	    "a call past its timeout");
+	    "%s: a call past its timeout", what);
 	ok(took() >= 300 && took() < 1500, "ends at the timeout (%lld ms)",
 	    (long long)took());
 	is_str(au_errmsg(), "tools/call \"sleep\": no answer within 300ms "
@@ -380,6 +375,20 @@ test_timeout(void)
 	is_str_free(str_at(res, "[\"structuredContent\",\"cancelled\",0,"
 	    "\"reason\"]"), "no answer within 300ms", "with a reason");
 	jv_free(res);
+}
+
+static void
+test_timeout(void)
+{
+	struct au_mcp *m;
+	size_t len;
+
+	server(NULL);
+	if (au_mcp_open(&conf, &m) != 0) {
+		ok(0, "open: %s", au_errmsg());
+		return;
+	}
+	cancelled(m, "stdio");
 	ok(strstr(au_mcp_stderr(m, &len), "request 2 cancelled") != NULL,
 	    "the server saw it");
 	is_int(au_mcp_close(m), 0, "close");
@@ -794,7 +803,6 @@ static void
 test_http_timeout(const char *reply)
 {
 	struct au_mcp *m;
-	jv res;
 
 	if (http_server("--reply", reply, NULL) != 0)
 		return;
@@ -803,19 +811,8 @@ test_http_timeout(const char *reply)
 		http_stop();
 		return;
 	}
-	t0 = au_mono_ms();
-	is_str_free(call(m, "sleep", "{\"ms\":5000}", 300, NULL), "rc=75",
-	    "HTTP, %s replies: a call past its timeout", reply);
-	ok(took() >= 300 && took() < 1500, "ends at the timeout (%lld ms)",
-	    (long long)took());
-	is_str(au_errmsg(), "tools/call \"sleep\": no answer within 300ms "
-	    "(cancelled)", "saying so");
-	is_str_free(call(m, "echo", "{\"text\":\"still here\"}", 0, NULL),
-	    "still here", "the session goes on");
-	free(call(m, "stats", "{}", 0, &res));
-	is_int(num_at(res, "[\"structuredContent\",\"cancelled\",0,"
-	    "\"requestId\"]"), 2, "notifications/cancelled named the request");
-	jv_free(res);
+	cancelled(m, reply[0] == 'j' ? "HTTP, JSON replies" :
+	    "HTTP, event-stream replies");
 	ok(strstr(http_said(), "request 2 cancelled") != NULL,
 	    "the server saw it");
 	au_mcp_close(m);
