@@ -651,8 +651,11 @@ int au_exit_code(int wstatus);
 /* ---- MCP client (mcp.c) -----------------------------------------------
  *
  * A client session of the Model Context Protocol with one server over
- * stdio: the server runs as our child, in a process group of its own,
- * and reads and writes JSON-RPC 2.0 messages one per line.  Each call
+ * stdio, the server our child, in a process group of its own, reading
+ * and writing JSON-RPC 2.0 messages one per line; or over Streamable
+ * HTTP (libcurl), each message POSTed to the server's URL, a request
+ * answered by a JSON body or an event stream, the session's id and
+ * protocol version sent with every message after initialize.  Each call
  * sends one request and waits for its answer; meanwhile it answers the
  * server's pings, answers any other request of the server (sampling,
  * elicitation, roots, ...) with error -32601, hands notifications to the
@@ -662,8 +665,10 @@ int au_exit_code(int wstatus);
  * Calls return 0 or, with au_errmsg() set: 1 the server answered with a
  * JSON-RPC error; 75 no answer in time (the request was cancelled with
  * notifications/cancelled); 69 the session is over: the server could not
- * be started, exited, closed its output, sent a malformed or oversized
- * message, or answered initialize badly, and every later call returns 69
+ * be started or reached, exited, closed its output, sent a malformed or
+ * oversized message, answered with an HTTP error or another content type,
+ * ended the session, or answered initialize badly, and every later call
+ * returns 69
  * at once.  After 1 and 75 the session goes on.  A session belongs to one
  * thread at a time; the callbacks must not call back into it.
  */
@@ -683,7 +688,9 @@ struct au_mcp_conf {
 	const char *dir;	/* its working directory, or NULL */
 	int64_t timeout_ms;	/* initialize, tools/list, ping; 0: 30 s */
 	int64_t grace_ms;	/* on closing, the wait after closing its
-				 * stdin and again after SIGTERM; 0: 2 s */
+				 * stdin and again after SIGTERM; over HTTP
+				 * the longest a notification, an answer or
+				 * the DELETE may take; 0: 2 s */
 	size_t max_msg;		/* biggest message taken; 0: 16 MiB */
 	size_t max_stderr;	/* bytes of its stderr kept (the last ones)
 				 * and passed on (the first); 0: 64 KiB */
@@ -701,9 +708,10 @@ struct au_mcp_conf {
 };
 
 struct au_mcp;
-/* Start the server of c (borrowed; c->argv and c->env need to live only
- * during the call) and initialize the session: *m, or NULL on failure
- * (69, or 70 a system failure). */
+/* Start the server of c, or reach it at c->url (c borrowed; c->argv,
+ * c->env and c->headers need to live only during the call), and
+ * initialize the session: *m, or NULL on failure (69, or 70 a system
+ * failure). */
 int au_mcp_open(const struct au_mcp_conf *c, struct au_mcp **m);
 /* The protocol version the server chose (lives as long as m). */
 const char *au_mcp_version(const struct au_mcp *m);
@@ -722,11 +730,13 @@ int au_mcp_call(struct au_mcp *m, const char *tool, jv args,
 /* Ping the server. */
 int au_mcp_ping(struct au_mcp *m);
 /* The last bytes of the server's stderr (up to max_stderr), *len of
- * them; NUL-terminated, living until the next call on m. */
+ * them (none over HTTP); NUL-terminated, living until the next call on
+ * m. */
 const char *au_mcp_stderr(const struct au_mcp *m, size_t *len);
 /* End the session: close the server's stdin, wait the grace period, then
  * SIGTERM its process group, wait again, SIGKILL.  Returns how the server
- * ended, as au_proc_wait tells it; frees m (NULL is a no-op, 0). */
+ * ended, as au_proc_wait tells it; frees m (NULL is a no-op, 0).  Over
+ * HTTP: a DELETE of the session within the grace period, and 0. */
 int au_mcp_close(struct au_mcp *m);
 
 /* ---- the audit log (audit.c) ------------------------------------------
