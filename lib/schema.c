@@ -222,6 +222,56 @@ const char *const schema_steps[] = {
 	"  failures INTEGER NOT NULL DEFAULT 0,"
 	"  until INTEGER NOT NULL DEFAULT 0"
 	") STRICT;",
+
+	/* 7: tk-note's notes.  n is the rowid that the full-text index
+	 * (external content, FTS5) and the tag index refer to; id is the
+	 * note's name outside.  tags is a JSON array of strings, sorted.
+	 * The index ranks by bm25, the title weighing most, then the tags,
+	 * then the body; with ORDER BY rank FTS5 sorts, so that only the
+	 * rows returned have their columns computed (snippets are dear).
+	 * Triggers keep both indexes in step with tk_notes, so that a write
+	 * by any program, or by hand, cannot leave them behind. */
+	"CREATE TABLE tk_notes ("
+	"  n INTEGER PRIMARY KEY,"
+	"  id TEXT NOT NULL UNIQUE,"
+	"  title TEXT NOT NULL,"
+	"  tags TEXT NOT NULL DEFAULT '[]',"
+	"  body TEXT NOT NULL,"
+	"  created TEXT NOT NULL,"
+	"  updated TEXT NOT NULL"
+	") STRICT;"
+	"CREATE INDEX tk_notes_updated ON tk_notes(updated);"
+	"CREATE TABLE tk_note_tags ("
+	"  tag TEXT NOT NULL,"
+	"  note INTEGER NOT NULL,"
+	"  PRIMARY KEY (tag, note)"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE INDEX tk_note_tags_note ON tk_note_tags(note);"
+	"CREATE VIRTUAL TABLE tk_notes_fts USING fts5(title, tags, body,"
+	"  content = 'tk_notes', content_rowid = 'n',"
+	"  tokenize = 'unicode61 remove_diacritics 2');"
+	"INSERT INTO tk_notes_fts(tk_notes_fts, rank)"
+	"  VALUES ('rank', 'bm25(10.0, 5.0, 1.0)');"
+	"CREATE TRIGGER tk_notes_ai AFTER INSERT ON tk_notes BEGIN"
+	"  INSERT INTO tk_notes_fts(rowid, title, tags, body)"
+	"    VALUES (new.n, new.title, new.tags, new.body);"
+	"  INSERT INTO tk_note_tags(tag, note)"
+	"    SELECT value, new.n FROM json_each(new.tags);"
+	"END;"
+	"CREATE TRIGGER tk_notes_ad AFTER DELETE ON tk_notes BEGIN"
+	"  INSERT INTO tk_notes_fts(tk_notes_fts, rowid, title, tags, body)"
+	"    VALUES ('delete', old.n, old.title, old.tags, old.body);"
+	"  DELETE FROM tk_note_tags WHERE note = old.n;"
+	"END;"
+	"CREATE TRIGGER tk_notes_au AFTER UPDATE ON tk_notes BEGIN"
+	"  INSERT INTO tk_notes_fts(tk_notes_fts, rowid, title, tags, body)"
+	"    VALUES ('delete', old.n, old.title, old.tags, old.body);"
+	"  INSERT INTO tk_notes_fts(rowid, title, tags, body)"
+	"    VALUES (new.n, new.title, new.tags, new.body);"
+	"  DELETE FROM tk_note_tags WHERE note = old.n;"
+	"  INSERT INTO tk_note_tags(tag, note)"
+	"    SELECT value, new.n FROM json_each(new.tags);"
+	"END;",
 };
 
 const int schema_nsteps = sizeof schema_steps / sizeof schema_steps[0];
