@@ -68,8 +68,9 @@ tg-invoke_LIBS = -ljq -lonig -lsqlite3 -lcrypto -lcurl -lm
 tg-serve_LIBS = -ljq -lonig -lsqlite3 -lcrypto -lcurl -lm
 mf-route_LIBS = -lcurl -lpthread -ljq -lonig -lsqlite3 -lcrypto -lm
 mf-usage_LIBS = -ljq -lsqlite3 -lcrypto -lm
+tk-note_LIBS = -ljq -lonig -lsqlite3 -lcrypto -lm
 
-PROGS = aw-plan aw-sched aw-ctl ws-approve audit-write audit-verify audit-export tg-list tg-grant tg-invoke tg-serve mf-route mf-usage
+PROGS = aw-plan aw-sched aw-ctl ws-approve audit-write audit-verify audit-export tg-list tg-grant tg-invoke tg-serve mf-route mf-usage tk-note
 
 LIB_SRC = lib/approval.c lib/audit.c lib/aw.c lib/cfg.c lib/conf.c lib/db.c \
 	lib/err.c lib/gateway.c lib/jschema.c lib/json.c lib/map.c lib/mcp.c \

@@ -1,0 +1,18 @@
+# fish completion for tk-note; made by "tk-note --completion fish", do not edit
+
+complete -c tk-note -f -a 'add show edit list search rm tag export import'
+complete -c tk-note -s h -l help -d 'show this help and exit'
+complete -c tk-note -s q -l quiet -d 'report only errors'
+complete -c tk-note -s v -l verbose -d 'report what is being done'
+complete -c tk-note -l version -d 'show the version and exit'
+complete -c tk-note -l db -r -F -d 'use the state file PATH'
+complete -c tk-note -l title -x -d 'add, edit: the title'
+complete -c tk-note -l body -x -d 'add, edit: the body'
+complete -c tk-note -l file -r -F -d 'add, edit: the body from FILE (- for standard input)'
+complete -c tk-note -l tag -x -d 'add: a tag of the note; list, search, export: only notes tagged TAG'
+complete -c tk-note -l since -x -d 'list, search, export: only notes updated since TIME (RFC 3339, or a duration ago)'
+complete -c tk-note -l limit -x -d 'list, search: N notes at most (0: all; search'\''s default 20)'
+complete -c tk-note -l literal -d 'search: the words as they are, not query syntax'
+complete -c tk-note -l where -x -d 'list, search, export: only notes for which JQ is true'
+complete -c tk-note -l no-audit -d 'keep the changes out of the audit log'
+complete -c tk-note -l format -x -a 'ndjson table' -d 'write ndjson or table (the default on a terminal)'
