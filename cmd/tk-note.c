@@ -543,9 +543,13 @@ parse(const char *file, const char *s, size_t n)
 
 	if ((bad = badtext(s, n, &at)) != NULL)
 		BAD(lineof(s, at), "%s", bad);
-	if (n < 4 || strncmp(s, "---\n", 4) != 0)
+	if (n >= 5 && strncmp(s, "---\r\n", 5) == 0)
+		p = s + 5;
+	else if (n >= 4 && strncmp(s, "---\n", 4) == 0)
+		p = s + 4;
+	else
 		BAD(1, "no front matter (a first line \"---\")");
-	for (p = s + 4, line = 2;; p = e + 1, line++) {
+	for (line = 2;; p = e + 1, line++) {
 		if (p >= end)
 			BAD(1, "front matter without its closing \"---\"");
 		e = memchr(p, '\n', (size_t)(end - p));
@@ -620,6 +624,8 @@ parse(const char *file, const char *s, size_t n)
 	p = e < end ? e + 1 : end;
 	if (p < end && *p == '\n')
 		p++;
+	else if (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
+		p += 2;
 	rec = jv_object_set(rec, jv_string("tags"), tagset(tags));
 	return jv_object_set(rec, jv_string("body"),
 	    jv_string_sized(p, (int)(end - p)));
@@ -917,7 +923,7 @@ static void
 cmd_editor(jv rec)
 {
 	const char *ed = getenv("VISUAL"), *tmp = getenv("TMPDIR");
-	char *dir, *path, *argv[5];
+	char *dir, *path, *argv[6];
 	struct au_buf b = AU_BUF_INIT;
 	struct au_spawn sp = { NULL, NULL, NULL,
 	    { AU_FD_INHERIT, AU_FD_INHERIT, AU_FD_INHERIT }, 0, NULL, 0 };
@@ -937,14 +943,15 @@ cmd_editor(jv rec)
 	    close(fd) != 0)
 		au_die(EX_CANTCREAT, "%s:", au_esc(path));
 	argv[0] = "/bin/sh";
-	argv[1] = au_xasprintf("%s \"$1\"", ed && *ed ? ed : "vi");
-	argv[2] = "sh";
-	argv[3] = path;
-	argv[4] = NULL;
+	argv[1] = "-c";
+	argv[2] = au_xasprintf("%s \"$1\"", ed && *ed ? ed : "vi");
+	argv[3] = "sh";
+	argv[4] = path;
+	argv[5] = NULL;
 	sp.argv = argv;
 	if ((rc = au_spawn(&sp, &p)) == 0)
 		rc = au_proc_wait(&p, -1, 0, NULL);
-	free(argv[1]);
+	free(argv[2]);
 	if (rc != 0)
 		au_die(1, "the editor ended with status %d; note %s unchanged "
 		    "(the text is in %s)", rc, au_jv_str(rec, "id"),
