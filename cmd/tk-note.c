@@ -767,25 +767,27 @@ static void
 slug(struct au_buf *b, const char *title)
 {
 	const unsigned char *t = (const unsigned char *)title;
+	size_t n, i;
 
-	for (; *t && b->len < 64; t++) {
-		if (*t >= 0x80 || isalnum(*t))
-			au_buf_addc(b, *t >= 0x80 ? (char)*t :
-			    (char)tolower(*t));
+	for (; *t; t += n) {
+		n = *t < 0x80 ? 1 : *t >= 0xf0 ? 4 : *t >= 0xe0 ? 3 : 2;
+		for (i = 1; i < n && (t[i] & 0xc0) == 0x80; i++)
+			;
+		if (i < n || (n > 1 && (*t & 0xc0) == 0x80))
+			n = 1;	/* not UTF-8 (written by hand): a '-' */
+		if (b->len + n > 64)
+			break;
+		if (n > 1)
+			au_buf_add(b, t, n);
+		else if (isalnum(*t))
+			au_buf_addc(b, (char)tolower(*t));
 		else if (b->len > 0 && b->s[b->len - 1] != '-')
 			au_buf_addc(b, '-');
 	}
-	while (b->len > 0 && ((b->s[b->len - 1] & 0xc0) == 0x80 ?
-	    *t >= 0x80 && (*t & 0xc0) == 0x80 : b->s[b->len - 1] == '-')) {
-		/* A UTF-8 sequence cut short, or a '-' at the end. */
-		while (b->len > 0 && (b->s[b->len - 1] & 0xc0) == 0x80)
-			b->len--;
-		b->len -= b->len > 0;
-		t = (const unsigned char *)"";
-	}
+	while (b->len > 0 && b->s[b->len - 1] == '-')
+		b->s[--b->len] = '\0';
 	if (b->len == 0)
 		au_buf_adds(b, "note");
-	b->s[b->len] = '\0';
 }
 
 static void

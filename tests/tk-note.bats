@@ -263,6 +263,7 @@ add() {
 	add 'Same' 'first' >/dev/null
 	add 'same' 'second' >/dev/null
 	add "$long" 'two-byte letters cut at 64 bytes' >/dev/null
+	add "$(printf 'a%.0s' $(seq 63))é" 'no room for the last letter' >/dev/null
 	add 'Quote " colon: hash # tab	x' '---
 not: front matter
 ---' >/dev/null
@@ -274,20 +275,20 @@ not: front matter
 	assert_output ""
 	bang=$(jq -r 'select(.title == "!!!") | .id' before.ndjson)
 	same=$(jq -r 'select(.title == "same") | .id' before.ndjson)
-	assert_equal "$(cd out && ls | LC_ALL=C sort | tr '\n' ' ')" "a-b-c.md hidden.md newlines.md note-$bang.md note.md quote-colon-hash-tab-x.md same-$same.md same.md Ünïcödé-東京.md $(printf 'é%.0s' $(seq 32)).md "
+	assert_equal "$(cd out && ls | LC_ALL=C sort | tr '\n' ' ')" "a-b-c.md $(printf 'a%.0s' $(seq 63)).md hidden.md newlines.md note-$bang.md note.md quote-colon-hash-tab-x.md same-$same.md same.md Ünïcödé-東京.md $(printf 'é%.0s' $(seq 32)).md "
 	rm "$XDG_STATE_HOME/agentutils/state.db"*
 	run --separate-stderr tk-note import out
 	assert_success
 	assert_equal "$stderr" ""
-	assert_equal "${#lines[@]}" 10
+	assert_equal "${#lines[@]}" 11
 	echo "$output" | valid
 	tk-note list | sort | diff -u before.ndjson -
 	tk-note export again
 	diff -r out again
 	n=$(audit-export --format ndjson -o - | grep -c '"op":"import"')
-	assert_equal "$n" 10
+	assert_equal "$n" 11
 	tk-note import out >/dev/null
-	assert_equal "$(audit-export --format ndjson -o - | grep -c '"op":"import"')" 10
+	assert_equal "$(audit-export --format ndjson -o - | grep -c '"op":"import"')" 11
 }
 
 @test "import: hand-written files, without ids or times, YAML lists" {
