@@ -388,6 +388,7 @@ put(jv rec, int full)
 {
 	struct au_buf b = AU_BUF_INIT;
 	const char *snip = au_jv_str(rec, "snippet");
+	jv tags;
 
 	if (!table) {
 		au_out_rec(rec);
@@ -401,12 +402,13 @@ put(jv rec, int full)
 		au_buf_addf(&b, "%s  %.16s  ", au_jv_str(rec, "id"),
 		    au_jv_str(rec, "updated"));
 		cleaned(&b, au_jv_str(rec, "title"));
-		jv_array_foreach(jv_object_get(jv_copy(rec),
-		    jv_string("tags")), i, t) {
+		tags = jv_object_get(jv_copy(rec), jv_string("tags"));
+		jv_array_foreach(tags, i, t) {
 			au_buf_adds(&b, i == 0 ? "  #" : " #");
 			au_buf_adds(&b, jv_string_value(t));
 			jv_free(t);
 		}
+		jv_free(tags);
 		if (snip != NULL) {
 			au_buf_adds(&b, "\n    ");
 			cleaned(&b, snip);
@@ -655,7 +657,7 @@ selected(const struct sel *sel, void (*fn)(jv, void *), void *arg)
 	struct au_buf sql = AU_BUF_INIT;
 	sqlite3_stmt *s;
 	long n = 0;
-	int i, p = 1, rc, ok;
+	int i, p = 1, rc = SQLITE_DONE, ok;
 	jv rec;
 
 	if (sel->query != NULL)
