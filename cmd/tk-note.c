@@ -68,6 +68,7 @@ static sqlite3 *db;
 static struct au_audit *audit;
 static struct au_where *where;
 static int table, status;
+static sqlite3_stmt *stored;	/* store()'s statement, prepared once */
 
 /* Keep the worse status: 65 over 73 over 66 over 1. */
 static void
@@ -182,14 +183,15 @@ event(const char *id, const char *op)
 static int
 store(jv rec, const char *op)
 {
-	sqlite3_stmt *s = prep("INSERT INTO tk_notes(id, title, tags, body, "
+	sqlite3_stmt *s = stored != NULL ? stored : (stored = prep(
+	    "INSERT INTO tk_notes(id, title, tags, body, "
 	    "created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
 	    "ON CONFLICT(id) DO UPDATE SET title = excluded.title, "
 	    "tags = excluded.tags, body = excluded.body, "
 	    "created = excluded.created, updated = excluded.updated "
 	    "WHERE title IS NOT excluded.title OR tags IS NOT excluded.tags "
 	    "OR body IS NOT excluded.body OR created IS NOT excluded.created "
-	    "OR updated IS NOT excluded.updated");
+	    "OR updated IS NOT excluded.updated"));
 	jv body = jv_object_get(jv_copy(rec), jv_string("body"));
 	jv t = jv_object_get(jv_copy(rec), jv_string("tags"));
 	struct au_buf tags = AU_BUF_INIT;
@@ -206,7 +208,7 @@ store(jv rec, const char *op)
 	sqlite3_bind_text(s, 4, jv_string_value(body),
 	    jv_string_length_bytes(jv_copy(body)), SQLITE_STATIC);
 	step(s);
-	sqlite3_finalize(s);
+	sqlite3_reset(s);
 	au_buf_free(&tags);
 	jv_free(body);
 	if ((changed = sqlite3_changes(db) > 0))
@@ -1365,6 +1367,7 @@ main(int argc, char **argv)
 	free(sel.tags);
 	free(rms);
 	au_where_free(where);
+	sqlite3_finalize(stored);
 	au_db_close(db);
 	au_out_close();
 	return status;
