@@ -4,7 +4,7 @@
  * FTS5, ranked by bm25 with the title above the tags and the body, with
  * snippets), and carried to and from a directory of Markdown files with
  * front matter.  The tables and the triggers that keep their indexes in
- * step are migration step 6 of lib/schema.c.  Every change is audited.
+ * step are a migration step of lib/schema.c.  Every change is audited.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
