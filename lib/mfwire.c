@@ -189,8 +189,8 @@ blocks(jv content, const char *where)
 				jv_free(b);
 				jv_free(out);
 				jv_free(content);
-				return bad("%s.content[%d]: an image needs a url, "
-				    "or a media_type and data", where, i);
+				return bad("%s.content[%d]: an image needs a "
+				    "url, or a media_type and data", where, i);
 			}
 			jv_free(t);
 		} else {
@@ -250,13 +250,16 @@ tool_calls(jv m, const char *where)
 	jv_array_foreach(calls, i, c) {
 		jv args = get(c, "arguments");
 
-		if (au_jv_str(c, "id") == NULL || au_jv_str(c, "name") == NULL) {
+		if (au_jv_str(c, "id") == NULL ||
+		    au_jv_str(c, "name") == NULL) {
+			jv e = bad("%s.tool_calls[%d]: %s is not a string",
+			    where, i, au_jv_str(c, "id") ? "name" : "id");
+
 			jv_free(args);
 			jv_free(c);
 			jv_free(calls);
 			jv_free(out);
-			return bad("%s.tool_calls[%d]: %s is not a string", where,
-			    i, au_jv_str(c, "id") ? "name" : "id");
+			return e;
 		}
 		if (jv_get_kind(args) == JV_KIND_INVALID ||
 		    jv_get_kind(args) == JV_KIND_NULL) {
@@ -499,8 +502,8 @@ messages(struct req *r, jv req)
 	if (jv_get_kind(msgs) != JV_KIND_ARRAY) {
 		jv_free(msgs);
 		jv_free(out);
-		return bad("messages: %s", jv_get_kind(msgs) == JV_KIND_INVALID ?
-		    "missing" : "not an array");
+		return bad("messages: %s", jv_get_kind(msgs) ==
+		    JV_KIND_INVALID ? "missing" : "not an array");
 	}
 	n = jv_array_length(jv_copy(msgs));
 	for (i = 0; i < n; i++) {
@@ -534,8 +537,8 @@ messages(struct req *r, jv req)
 			jv_free(m);
 			continue;
 		}
-		if (jv_get_kind(last) != JV_KIND_NULL &&
-		    strcmp(au_jv_str(last, "role"), au_jv_str(m, "role")) == 0) {
+		if (jv_get_kind(last) != JV_KIND_NULL && strcmp(au_jv_str(last,
+		    "role"), au_jv_str(m, "role")) == 0) {
 			last = jv_object_set(last, jv_string("content"),
 			    jv_array_concat(get(last, "content"),
 			    get(m, "content")));
@@ -602,17 +605,19 @@ tools(const struct req *r, jv req)
 			return e;
 		}
 		if (!jv_is_valid(schema))
-			schema = JV_OBJECT(jv_string("type"), jv_string("object"),
-			    jv_string("properties"), jv_object());
+			schema = JV_OBJECT(jv_string("type"),
+			    jv_string("object"), jv_string("properties"),
+			    jv_object());
 		one = JV_OBJECT(jv_string("name"), get(t, "name"));
 		if (jv_is_valid(d = get(t, "description")))
 			one = jv_object_set(one, jv_string("description"), d);
 		else
 			jv_free(d);
 		if (r->w == AU_MF_OPENAI)
-			one = JV_OBJECT(jv_string("type"), jv_string("function"),
-			    jv_string("function"), jv_object_set(one,
-			    jv_string("parameters"), schema));
+			one = JV_OBJECT(jv_string("type"),
+			    jv_string("function"), jv_string("function"),
+			    jv_object_set(one, jv_string("parameters"),
+			    schema));
 		else
 			one = jv_object_set(one, jv_string("input_schema"),
 			    schema);
@@ -647,7 +652,8 @@ tool_choice(const struct req *r, jv req)
 			if (strcmp(s, words[i][0]) == 0)
 				break;
 		if (i == 3) {
-			jv e = bad("tool_choice: unknown choice %s", au_quote(s));
+			jv e = bad("tool_choice: unknown choice %s",
+			    au_quote(s));
 
 			jv_free(c);
 			return e;
@@ -659,8 +665,8 @@ tool_choice(const struct req *r, jv req)
 	}
 	if (au_jv_str(c, "name") == NULL) {
 		jv_free(c);
-		return bad("tool_choice: not \"auto\", \"none\", \"required\" or "
-		    "{\"name\": TOOL}");
+		return bad("tool_choice: not \"auto\", \"none\", "
+		    "\"required\" or {\"name\": TOOL}");
 	}
 	name = get(c, "name");
 	jv_free(c);
@@ -1225,7 +1231,8 @@ anthropic_whole(struct au_mf_stream *s, jv r)
 		if (type != NULL && strcmp(type, "text") == 0) {
 			take_text(s, b, "text");
 		} else if (type != NULL && strcmp(type, "tool_use") == 0) {
-			if (name == NULL || kind(b, "input") != JV_KIND_OBJECT) {
+			if (name == NULL ||
+			    kind(b, "input") != JV_KIND_OBJECT) {
 				jv_free(b);
 				jv_free(content);
 				return "a tool_use block without a name or an "
@@ -1328,7 +1335,8 @@ au_mf_response_parse(enum au_mf_wire w, const char *body, size_t len)
 		res = bad("malformed response: not a JSON object");
 	} else if (jv_is_valid(e) && jv_get_kind(e) != JV_KIND_NULL) {
 		msg = error_of(e, 1);
-		res = bad("the provider's error: %s", msg ? msg : "(no message)");
+		res = bad("the provider's error: %s", msg ? msg :
+		    "(no message)");
 		free(msg);
 	} else if ((why = w == AU_MF_OPENAI ? openai_whole(s, r) :
 	    anthropic_whole(s, r)) != NULL) {

@@ -66,34 +66,42 @@ static void
 test_openai_request(void)
 {
 	is_str(body(AU_MF_OPENAI, "{\"type\":\"model.request\",\"id\":\"r1\","
-	    "\"model\":\"fast\",\"system\":\"Be brief.\",\"messages\":[{\"role\":"
+	    "\"model\":\"fast\",\"system\":\"Be brief.\",\"messages\":[{\"role"
+	    "\":"
 	    "\"user\",\"content\":\"Hi\"}]}", 0, 0),
 	    "{\"model\":\"up-model\",\"messages\":[{\"role\":\"system\","
-	    "\"content\":\"Be brief.\"},{\"role\":\"user\",\"content\":\"Hi\"}]}",
+	    "\"content\":\"Be brief.\"},{\"role\":\"user\",\"content\":\"Hi\"}]"
+	    "}",
 	    "openai: the system prompt as the first message; no max_tokens "
 	    "unless given");
 	is_str(body(AU_MF_OPENAI, "{\"messages\":[{\"role\":\"user\","
 	    "\"content\":\"Hi\"}],\"max_tokens\":50,\"temperature\":0.2}", 100,
 	    1),
-	    "{\"model\":\"up-model\",\"messages\":[{\"role\":\"user\",\"content\":"
+	    "{\"model\":\"up-model\",\"messages\":[{\"role\":\"user\",\"content"
+	    "\":"
 	    "\"Hi\"}],\"max_tokens\":50,\"temperature\":0.2,\"stream\":true,"
 	    "\"stream_options\":{\"include_usage\":true}}",
 	    "openai: the request's max_tokens first, temperature, stream with "
 	    "usage");
 	is_str(body(AU_MF_OPENAI, "{\"messages\":[{\"role\":\"user\","
 	    "\"content\":\"Hi\"}]}", 100, 0),
-	    "{\"model\":\"up-model\",\"messages\":[{\"role\":\"user\",\"content\":"
+	    "{\"model\":\"up-model\",\"messages\":[{\"role\":\"user\",\"content"
+	    "\":"
 	    "\"Hi\"}],\"max_tokens\":100}", "openai: the default max_tokens");
 	is_str(body(AU_MF_OPENAI, "{\"messages\":["
 	    "{\"role\":\"system\",\"content\":\"Also this.\"},"
 	    "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":"
-	    "\"What is here?\"},{\"type\":\"image\",\"media_type\":\"image/png\","
+	    "\"What is here?\"},{\"type\":\"image\",\"media_type\":\"image/png"
+	    "\","
 	    "\"data\":\"iVBORw0KGgo=\"},{\"type\":\"image\",\"url\":"
 	    "\"https://example.com/a.jpg\"}]},"
-	    "{\"role\":\"assistant\",\"content\":\"Let me look.\",\"tool_calls\":"
-	    "[{\"id\":\"c1\",\"name\":\"grep\",\"arguments\":{\"pattern\":\"x\","
+	    "{\"role\":\"assistant\",\"content\":\"Let me look.\",\"tool_calls"
+	    "\":"
+	    "[{\"id\":\"c1\",\"name\":\"grep\",\"arguments\":{\"pattern\":\"x\""
+	    ","
 	    "\"n\":2}}]},"
-	    "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"no match\","
+	    "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"no match"
+	    "\","
 	    "\"is_error\":true},"
 	    "{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"c2\",\"name\":"
 	    "\"ls\"}]},"
@@ -107,8 +115,10 @@ test_openai_request(void)
 	    "\"What is here?\"},{\"type\":\"image_url\",\"image_url\":{\"url\":"
 	    "\"data:image/png;base64,iVBORw0KGgo=\"}},{\"type\":\"image_url\","
 	    "\"image_url\":{\"url\":\"https://example.com/a.jpg\"}}]},"
-	    "{\"role\":\"assistant\",\"content\":\"Let me look.\",\"tool_calls\":"
-	    "[{\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"grep\","
+	    "{\"role\":\"assistant\",\"content\":\"Let me look.\",\"tool_calls"
+	    "\":"
+	    "[{\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"gre"
+	    "p\","
 	    "\"arguments\":\"{\\\"pattern\\\":\\\"x\\\",\\\"n\\\":2}\"}}]},"
 	    "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":"
 	    "\"Error: no match\"},"
@@ -124,18 +134,22 @@ test_openai_request(void)
 	    "\"Search.\",\"input_schema\":{\"type\":\"object\",\"properties\":"
 	    "{\"pattern\":{\"type\":\"string\"}}}},{\"name\":\"now\"}],"
 	    "\"tool_choice\":{\"name\":\"grep\"}}", 0, 0),
-	    "{\"model\":\"up-model\",\"messages\":[{\"role\":\"user\",\"content\":"
+	    "{\"model\":\"up-model\",\"messages\":[{\"role\":\"user\",\"content"
+	    "\":"
 	    "\"x\"}],\"tools\":[{\"type\":\"function\",\"function\":{\"name\":"
 	    "\"grep\",\"description\":\"Search.\",\"parameters\":{\"type\":"
 	    "\"object\",\"properties\":{\"pattern\":{\"type\":\"string\"}}}}},"
-	    "{\"type\":\"function\",\"function\":{\"name\":\"now\",\"parameters\":"
-	    "{\"type\":\"object\",\"properties\":{}}}}],\"tool_choice\":{\"type\":"
+	    "{\"type\":\"function\",\"function\":{\"name\":\"now\",\"parameters"
+	    "\":"
+	    "{\"type\":\"object\",\"properties\":{}}}}],\"tool_choice\":{\"type"
+	    "\":"
 	    "\"function\",\"function\":{\"name\":\"grep\"}}}",
 	    "openai: tools as functions, an empty schema made, a named "
 	    "tool_choice");
 	is_str(body(AU_MF_OPENAI, "{\"messages\":[{\"role\":\"user\","
 	    "\"content\":\"x\"}],\"tool_choice\":\"required\"}", 0, 0),
-	    "{\"model\":\"up-model\",\"messages\":[{\"role\":\"user\",\"content\":"
+	    "{\"model\":\"up-model\",\"messages\":[{\"role\":\"user\",\"content"
+	    "\":"
 	    "\"x\"}],\"tool_choice\":\"required\"}",
 	    "openai: tool_choice required");
 	is_str(body(AU_MF_OPENAI, "{\"system\":\"Be brief.\",\"messages\":"
@@ -150,7 +164,8 @@ test_openai_request(void)
 	is_str(body(AU_MF_OPENAI, "{\"messages\":[{\"role\":\"user\","
 	    "\"content\":\"x\"}],\"response_format\":{\"type\":\"json_schema\","
 	    "\"name\":\"answer\",\"schema\":{\"type\":\"object\"}}}", 0, 0),
-	    "{\"model\":\"up-model\",\"messages\":[{\"role\":\"user\",\"content\":"
+	    "{\"model\":\"up-model\",\"messages\":[{\"role\":\"user\",\"content"
+	    "\":"
 	    "\"x\"}],\"response_format\":{\"type\":\"json_schema\","
 	    "\"json_schema\":{\"name\":\"answer\",\"schema\":{\"type\":"
 	    "\"object\"},\"strict\":true}}}",
@@ -158,16 +173,19 @@ test_openai_request(void)
 	is_str(body(AU_MF_OPENAI, "{\"messages\":[{\"role\":\"user\","
 	    "\"content\":\"x\"}],\"response_format\":{\"type\":\"json_schema\","
 	    "\"schema\":{},\"strict\":false}}", 0, 0),
-	    "{\"model\":\"up-model\",\"messages\":[{\"role\":\"user\",\"content\":"
+	    "{\"model\":\"up-model\",\"messages\":[{\"role\":\"user\",\"content"
+	    "\":"
 	    "\"x\"}],\"response_format\":{\"type\":\"json_schema\","
 	    "\"json_schema\":{\"name\":\"response\",\"schema\":{},"
 	    "\"strict\":false}}}",
 	    "openai: strict false, the name response by default");
 	is_str(body(AU_MF_OPENAI, "{\"messages\":[{\"role\":\"user\","
 	    "\"content\":\"x\"}],\"response_format\":{\"type\":\"text\"},"
-	    "\"needs\":[\"tools\"],\"metadata\":{\"run\":\"R\"},\"stream\":true}",
+	    "\"needs\":[\"tools\"],\"metadata\":{\"run\":\"R\"},\"stream\":true"
+	    "}",
 	    0, 0),
-	    "{\"model\":\"up-model\",\"messages\":[{\"role\":\"user\",\"content\":"
+	    "{\"model\":\"up-model\",\"messages\":[{\"role\":\"user\",\"content"
+	    "\":"
 	    "\"x\"}]}",
 	    "openai: text format, needs, metadata, the request's stream: "
 	    "nothing");
@@ -193,7 +211,8 @@ test_anthropic_request(void)
 	    "\"https://example.com/a.jpg\"}]},"
 	    "{\"role\":\"user\",\"content\":\"and this\"},"
 	    "{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{\"id\":"
-	    "\"c1\",\"name\":\"grep\",\"arguments\":{\"p\":\"x\"}},{\"id\":\"c2\","
+	    "\"c1\",\"name\":\"grep\",\"arguments\":{\"p\":\"x\"}},{\"id\":\"c2"
+	    "\","
 	    "\"name\":\"ls\"}]},"
 	    "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"found\"},"
 	    "{\"role\":\"tool\",\"tool_call_id\":\"c2\",\"content\":\"\","
@@ -205,12 +224,14 @@ test_anthropic_request(void)
 	    "{\"model\":\"up-model\",\"max_tokens\":9,\"messages\":["
 	    "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":"
 	    "\"Look\"},{\"type\":\"image\",\"source\":{\"type\":\"base64\","
-	    "\"media_type\":\"image/png\",\"data\":\"iVBORw0KGgo=\"}},{\"type\":"
+	    "\"media_type\":\"image/png\",\"data\":\"iVBORw0KGgo=\"}},{\"type\""
+	    ":"
 	    "\"image\",\"source\":{\"type\":\"url\",\"url\":"
 	    "\"https://example.com/a.jpg\"}},{\"type\":\"text\",\"text\":"
 	    "\"and this\"}]},"
 	    "{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\","
-	    "\"id\":\"c1\",\"name\":\"grep\",\"input\":{\"p\":\"x\"}},{\"type\":"
+	    "\"id\":\"c1\",\"name\":\"grep\",\"input\":{\"p\":\"x\"}},{\"type\""
+	    ":"
 	    "\"tool_use\",\"id\":\"c2\",\"name\":\"ls\",\"input\":{}}]},"
 	    "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\","
 	    "\"tool_use_id\":\"c1\",\"content\":\"found\"},{\"type\":"
@@ -221,13 +242,16 @@ test_anthropic_request(void)
 	    "anthropic: image sources, tool_use blocks, tool results as user "
 	    "turns, same-role turns merged, empty ones dropped");
 	is_str(body(AU_MF_ANTHROPIC, "{\"messages\":[{\"role\":\"user\","
-	    "\"content\":\"x\"},{\"role\":\"assistant\",\"tool_calls\":[{\"id\":"
-	    "\"t\",\"name\":\"shot\"}]},{\"role\":\"tool\",\"tool_call_id\":\"t\","
+	    "\"content\":\"x\"},{\"role\":\"assistant\",\"tool_calls\":[{\"id\""
+	    ":"
+	    "\"t\",\"name\":\"shot\"}]},{\"role\":\"tool\",\"tool_call_id\":\"t"
+	    "\","
 	    "\"content\":[{\"type\":\"text\",\"text\":\"here\"},{\"type\":"
 	    "\"image\",\"media_type\":\"image/jpeg\",\"data\":\"AAAA\"}]}]}", 5,
 	    0),
 	    "{\"model\":\"up-model\",\"max_tokens\":5,\"messages\":[{\"role\":"
-	    "\"user\",\"content\":[{\"type\":\"text\",\"text\":\"x\"}]},{\"role\":"
+	    "\"user\",\"content\":[{\"type\":\"text\",\"text\":\"x\"}]},{\"role"
+	    "\":"
 	    "\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"t\","
 	    "\"name\":\"shot\",\"input\":{}}]},{\"role\":\"user\",\"content\":"
 	    "[{\"type\":\"tool_result\",\"tool_use_id\":\"t\",\"content\":"
@@ -265,19 +289,22 @@ test_anthropic_request(void)
 	is_str(body(AU_MF_ANTHROPIC, "{\"messages\":[{\"role\":\"user\","
 	    "\"content\":\"x\"}],\"response_format\":{\"type\":\"json\"}}", 5,
 	    0),
-	    "{\"model\":\"up-model\",\"max_tokens\":5,\"system\":\"Respond with "
+	    "{\"model\":\"up-model\",\"max_tokens\":5,\"system\":\"Respond with"
+	    " "
 	    "one JSON value and nothing else: no prose before or after it, no "
 	    "Markdown code fences.\",\"messages\":[{\"role\":\"user\","
 	    "\"content\":[{\"type\":\"text\",\"text\":\"x\"}]}]}",
 	    "anthropic: JSON mode is an instruction in the system prompt");
 	is_str(body(AU_MF_ANTHROPIC, "{\"messages\":[{\"role\":\"user\","
-	    "\"content\":\"x\"}],\"tools\":[{\"name\":\"grep\"}],\"tool_choice\":"
+	    "\"content\":\"x\"}],\"tools\":[{\"name\":\"grep\"}],\"tool_choice"
+	    "\":"
 	    "\"auto\",\"response_format\":{\"type\":\"json_schema\",\"name\":"
 	    "\"verdict\",\"schema\":{\"type\":\"object\",\"required\":"
 	    "[\"ok\"]}}}", 5, 0),
 	    "{\"model\":\"up-model\",\"max_tokens\":5,\"messages\":[{\"role\":"
 	    "\"user\",\"content\":[{\"type\":\"text\",\"text\":\"x\"}]}],"
-	    "\"tools\":[{\"name\":\"grep\",\"input_schema\":{\"type\":\"object\","
+	    "\"tools\":[{\"name\":\"grep\",\"input_schema\":{\"type\":\"object"
+	    "\","
 	    "\"properties\":{}}},{\"name\":\"au_json_verdict\",\"description\":"
 	    "\"Give the answer as this tool's input.\",\"input_schema\":"
 	    "{\"type\":\"object\",\"required\":[\"ok\"]}}],\"tool_choice\":"
@@ -312,7 +339,8 @@ test_request_errors(void)
 		    "\"content\":[{\"type\":\"audio\"}]}]}",
 		    "messages[0].content[0]: unknown block type \"audio\"" },
 		{ AU_MF_OPENAI, "{\"messages\":[{\"role\":\"user\",\"content\":"
-		    "[{\"text\":\"x\"}]}]}", "messages[0].content[0]: no type" },
+		    "[{\"text\":\"x\"}]}]}",
+		    "messages[0].content[0]: no type" },
 		{ AU_MF_OPENAI, "{\"messages\":[{\"role\":\"user\",\"content\":"
 		    "[{\"type\":\"text\",\"text\":1}]}]}",
 		    "messages[0].content[0]: no text" },
@@ -332,7 +360,8 @@ test_request_errors(void)
 		{ AU_MF_OPENAI, "{\"messages\":[{\"role\":\"tool\",\"content\":"
 		    "\"x\"}]}", "messages[0]: no tool_call_id" },
 		{ AU_MF_ANTHROPIC, "{\"messages\":[{\"role\":\"assistant\","
-		    "\"tool_calls\":[{\"id\":\"c\",\"name\":\"f\",\"arguments\":"
+		    "\"tool_calls\":[{\"id\":\"c\",\"name\":\"f\",\"arguments\""
+		    ":"
 		    "\"{}\"}]}]}",
 		    "messages[0].tool_calls[0].arguments: not an object" },
 		{ AU_MF_OPENAI, "{\"messages\":[{\"role\":\"assistant\","
@@ -342,14 +371,16 @@ test_request_errors(void)
 		    "\"tool_calls\":[{\"id\":\"c\"}]}]}",
 		    "messages[0].tool_calls[0]: name is not a string" },
 		{ AU_MF_OPENAI, "{\"messages\":[{\"role\":\"assistant\","
-		    "\"tool_calls\":{}}]}", "messages[0].tool_calls: not an array" },
+		    "\"tool_calls\":{}}]}", "messages[0].tool_calls: not an arr"
+		    "ay" },
 		{ AU_MF_OPENAI, "{\"system\":[],\"messages\":[]}",
 		    "system: not a string" },
 		{ AU_MF_OPENAI, "{\"messages\":[{\"role\":\"user\"}],\"tools\":"
 		    "{}}", "tools: not an array" },
 		{ AU_MF_ANTHROPIC, "{\"messages\":[{\"role\":\"user\","
 		    "\"content\":\"x\"}],\"tools\":[{\"name\":\"a\"},"
-		    "{\"description\":\"b\"}]}", "tools[1]: name is not a string" },
+		    "{\"description\":\"b\"}]}", "tools[1]: name is not a strin"
+		    "g" },
 		{ AU_MF_OPENAI, "{\"messages\":[{\"role\":\"user\"}],\"tools\":"
 		    "[{\"name\":\"a\",\"description\":1}]}",
 		    "tools[0]: description is not a string" },
@@ -372,19 +403,24 @@ test_request_errors(void)
 		    "\"response_format\":{\"type\":\"json_schema\"}}",
 		    "response_format: schema is not an object" },
 		{ AU_MF_ANTHROPIC, "{\"messages\":[{\"role\":\"user\"}],"
-		    "\"response_format\":{\"type\":\"json_schema\",\"schema\":{},"
+		    "\"response_format\":{\"type\":\"json_schema\",\"schema\":{"
+		    "},"
 		    "\"name\":\"a b\"}}",
-		    "response_format: name must be 1 to 56 letters, digits, '_' "
+		    "response_format: name must be 1 to 56 letters, digits, '_'"
+		    " "
 		    "or '-'" },
 		{ AU_MF_OPENAI, "{\"messages\":[{\"role\":\"user\"}],"
-		    "\"response_format\":{\"type\":\"json_schema\",\"schema\":{},"
+		    "\"response_format\":{\"type\":\"json_schema\",\"schema\":{"
+		    "},"
 		    "\"name\":\"\"}}",
-		    "response_format: name must be 1 to 56 letters, digits, '_' "
+		    "response_format: name must be 1 to 56 letters, digits, '_'"
+		    " "
 		    "or '-'" },
 		{ AU_MF_OPENAI, "{\"messages\":[{\"role\":\"user\"}],"
 		    "\"max_tokens\":0}", "max_tokens: not a positive integer" },
 		{ AU_MF_OPENAI, "{\"messages\":[{\"role\":\"user\"}],"
-		    "\"max_tokens\":1.5}", "max_tokens: not a positive integer" },
+		    "\"max_tokens\":1.5}",
+		    "max_tokens: not a positive integer" },
 		{ AU_MF_ANTHROPIC, "{\"messages\":[{\"role\":\"user\","
 		    "\"content\":\"x\"}]}",
 		    "max_tokens: none given, and Anthropic needs one" },
@@ -451,7 +487,8 @@ static void
 test_parse(void)
 {
 	is_str(parsed(AU_MF_OPENAI, openai_text),
-	    "{\"content\":\"Hello! How can I assist you today?\",\"tool_calls\":"
+	    "{\"content\":\"Hello! How can I assist you today?\",\"tool_calls\""
+	    ":"
 	    "[],\"finish_reason\":\"stop\",\"usage\":{\"input_tokens\":19,"
 	    "\"output_tokens\":10,\"cached_tokens\":4},\"upstream_model\":"
 	    "\"gpt-4.1-2025-04-14\"}", "openai: a text answer");
@@ -460,7 +497,8 @@ test_parse(void)
 	    "\"call_Dn2RJJSxzDm49vlVTehseJ0k\",\"name\":\"get_weather\","
 	    "\"arguments\":{\"location\":\"Boston, MA\"}},{\"id\":\"call_2\","
 	    "\"name\":\"now\",\"arguments\":{}}],\"finish_reason\":"
-	    "\"tool_calls\",\"usage\":{\"input_tokens\":82,\"output_tokens\":17,"
+	    "\"tool_calls\",\"usage\":{\"input_tokens\":82,\"output_tokens\":17"
+	    ","
 	    "\"cached_tokens\":0},\"upstream_model\":\"gpt-4o-mini\"}",
 	    "openai: tool calls, arguments parsed, empty ones {}; no cached "
 	    "tokens given: 0");
@@ -492,14 +530,16 @@ test_parse(void)
 	    "null,\"refusal\":\"I can't help with that.\"},\"finish_reason\":"
 	    "\"stop\"}]}"),
 	    "{\"content\":\"I can't help with that.\",\"tool_calls\":[],"
-	    "\"finish_reason\":\"content_filter\",\"usage\":{\"input_tokens\":0,"
+	    "\"finish_reason\":\"content_filter\",\"usage\":{\"input_tokens\":0"
+	    ","
 	    "\"output_tokens\":0,\"cached_tokens\":0},\"upstream_model\":null}",
 	    "openai: a refusal is the content, content_filter; no usage, no "
 	    "model");
 	is_str(parsed(AU_MF_OPENAI, "{\"choices\":[{\"message\":{\"content\":"
 	    "null,\"function_call\":{\"name\":\"f\",\"arguments\":"
 	    "\"{\\\"a\\\":1}\"}},\"finish_reason\":\"function_call\"}]}"),
-	    "{\"content\":\"\",\"tool_calls\":[{\"id\":\"call_0\",\"name\":\"f\","
+	    "{\"content\":\"\",\"tool_calls\":[{\"id\":\"call_0\",\"name\":\"f"
+	    "\","
 	    "\"arguments\":{\"a\":1}}],\"finish_reason\":\"tool_calls\","
 	    "\"usage\":{\"input_tokens\":0,\"output_tokens\":0,"
 	    "\"cached_tokens\":0},\"upstream_model\":null}",
@@ -537,7 +577,8 @@ test_finish_reasons(void)
 
 	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
 		if (t[i].w == AU_MF_OPENAI)
-			snprintf(text, sizeof text, "{\"choices\":[{\"message\":"
+			snprintf(text, sizeof text, "{\"choices\":[{\"message\""
+			    ":"
 			    "{\"content\":\"x\"},\"finish_reason\":%s}]}",
 			    t[i].reason);
 		else
@@ -584,12 +625,14 @@ test_parse_errors(void)
 		    "5}}]}}]}", "malformed response: tool call arguments that "
 		    "are not a string" },
 		{ AU_MF_OPENAI, "{\"choices\":[{\"message\":{\"tool_calls\":"
-		    "[{\"id\":\"c\",\"function\":{\"name\":\"grep\",\"arguments\":"
+		    "[{\"id\":\"c\",\"function\":{\"name\":\"grep\",\"arguments"
+		    "\":"
 		    "\"{\\\"pattern\\\": \\\"x\"}}]}}]}",
 		    "malformed response: the arguments of tool call \"grep\" "
 		    "are not a JSON object" },
 		{ AU_MF_OPENAI, "{\"choices\":[{\"message\":{\"tool_calls\":"
-		    "[{\"id\":\"c\",\"function\":{\"name\":\"grep\",\"arguments\":"
+		    "[{\"id\":\"c\",\"function\":{\"name\":\"grep\",\"arguments"
+		    "\":"
 		    "\"[1]\"}}]}}]}",
 		    "malformed response: the arguments of tool call \"grep\" "
 		    "are not a JSON object" },
@@ -598,8 +641,10 @@ test_parse_errors(void)
 		    "malformed response: tool call 0 has no name" },
 		{ AU_MF_ANTHROPIC, "{\"type\":\"message\"}",
 		    "malformed response: no content" },
-		{ AU_MF_ANTHROPIC, "{\"type\":\"message\",\"content\":[{\"type\":"
-		    "\"tool_use\",\"id\":\"t\",\"name\":\"f\",\"input\":\"{}\"}]}",
+		{ AU_MF_ANTHROPIC, "{\"type\":\"message\",\"content\":[{\"type"
+		    "\":"
+		    "\"tool_use\",\"id\":\"t\",\"name\":\"f\",\"input\":\"{}\"}"
+		    "]}",
 		    "malformed response: a tool_use block without a name or an "
 		    "input object" },
 		{ AU_MF_ANTHROPIC, "{\"type\":\"error\",\"error\":{\"type\":"
@@ -607,7 +652,8 @@ test_parse_errors(void)
 		    "the provider's error: overloaded_error: Overloaded" },
 		{ AU_MF_OPENAI, "{\"error\":{\"message\":\"The model `x` does "
 		    "not exist\",\"type\":\"invalid_request_error\"}}",
-		    "the provider's error: invalid_request_error: The model `x` "
+		    "the provider's error: invalid_request_error: The model `x`"
+		    " "
 		    "does not exist" },
 		{ AU_MF_OPENAI, "{\"error\":\"model not loaded\"}",
 		    "the provider's error: model not loaded" },
@@ -870,7 +916,8 @@ test_openai_stream(void)
 	    "{\"content\":\"b\"\n\n"),
 	    "{\"text\":\"a\"}\n"
 	    "ERROR: malformed event: invalid JSON: expected ',' or '}'\n"
-	    "RESULT {\"content\":\"a\",\"tool_calls\":[],\"finish_reason\":null,"
+	    "RESULT {\"content\":\"a\",\"tool_calls\":[],\"finish_reason\":null"
+	    ","
 	    "\"usage\":{\"input_tokens\":0,\"output_tokens\":0,"
 	    "\"cached_tokens\":0},\"upstream_model\":\"gpt-4o-2024-08-06\"}",
 	    "openai stream: a truncated chunk");
@@ -961,11 +1008,13 @@ test_anthropic_stream(void)
 	    "{\"tool_call\":{\"index\":0,\"id\":"
 	    "\"toolu_01T1x1fJ34qAmk2tNTrN7Up6\",\"name\":\"get_weather\","
 	    "\"arguments\":\"\"}}\n"
-	    "{\"tool_call\":{\"index\":0,\"arguments\":\"{\\\"location\\\":\"}}\n"
+	    "{\"tool_call\":{\"index\":0,\"arguments\":\"{\\\"location\\\":\"}}"
+	    "\n"
 	    "{\"tool_call\":{\"index\":0,\"arguments\":\" \\\"San Fra\"}}\n"
 	    "{\"tool_call\":{\"index\":0,\"arguments\":\"ncisco\\\"}\"}}\n"
 	    "COMPLETE\n"
-	    "RESULT {\"content\":\"Okay, let me check.\",\"tool_calls\":[{\"id\":"
+	    "RESULT {\"content\":\"Okay, let me check.\",\"tool_calls\":[{\"id"
+	    "\":"
 	    "\"toolu_01T1x1fJ34qAmk2tNTrN7Up6\",\"name\":\"get_weather\","
 	    "\"arguments\":{\"location\":\"San Francisco\"}}],"
 	    "\"finish_reason\":\"tool_calls\",\"usage\":{\"input_tokens\":572,"
