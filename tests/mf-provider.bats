@@ -4,35 +4,11 @@
 # each misbehaviour on its own.  The checks double as its documentation.
 
 load helper
-
-PROVIDER=$BATS_TEST_DIRNAME/mf/provider.py
+load mf/provider
 
 # No program of ours runs here: no home, no keys.
 setup() {
 	cd "$BATS_TEST_TMPDIR" || return
-}
-
-# port FILE: the port the provider writes to FILE, once it is there.
-port() {
-	for _ in $(seq 100); do
-		[ -s "$1" ] && break
-		sleep 0.05
-	done
-	P=$(cat "$1")
-	URL=http://127.0.0.1:$P
-}
-
-# provider FLAGS...: start the fake provider, its port in $P.
-provider() {
-	rm -f "$BATS_TEST_TMPDIR/port"
-	python3 "$PROVIDER" --port-file "$BATS_TEST_TMPDIR/port" "$@" \
-	    3>&- >"$BATS_TEST_TMPDIR/provider.out" 2>&1 &
-	PROVIDER_PID=$!
-	port "$BATS_TEST_TMPDIR/port"
-}
-
-teardown() {
-	[ -z "${PROVIDER_PID:-}" ] || kill "$PROVIDER_PID" 2>/dev/null || :
 }
 
 # post PATH BODY [CURL ARGS...]: the reply's body on stdout.
@@ -201,7 +177,7 @@ data() {
 	assert_output '["stop","echo: find"]'
 	run post /v1/messages "{\"model\":\"m\",\"max_tokens\":9,$ATOOLS,\"messages\":[{\"role\":\"user\",\"content\":\"find\"},{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"t1\",\"name\":\"grep\",\"input\":{}}]},{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"t1\",\"content\":\"found it\"}]}]}"
 	run jq -c '[.stop_reason, .content[0].text]' <<<"$output"
-	assert_output '["end_turn","echo: found it"]'
+	assert_output '["end_turn","echo: find"]'
 }
 
 @test "--reply, --reply-file and --cached" {

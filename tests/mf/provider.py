@@ -13,17 +13,18 @@ on standard output, or writes it to --port-file F (atomically) once
 listening.
 
 The answer: the text of --reply TEXT or of --reply-file F if given, else
-"echo: " and the text of the last user message.  Usage counts words: input
+"echo: " and the text of the last user message that has some (tool
+results are not user text).  Usage counts words: input
 tokens are the words of the system prompt and of every message, output
 tokens the words of the reply (or of the tool call's arguments).
   --cached N           report N of the input tokens as cached (OpenAI
                        prompt_tokens_details.cached_tokens; Anthropic
                        cache_read_input_tokens, input_tokens less them)
   --tool-call NAME:ARGS  when the request offers tools and its last message
-                       is not a tool result, call tool NAME with ARGS (a
-                       JSON object): finish_reason tool_calls, stop_reason
-                       tool_use; the reply text too only with --reply or
-                       --reply-file
+                       does not end with a tool result, call tool NAME
+                       with ARGS (a JSON object): finish_reason
+                       tool_calls, stop_reason tool_use; the reply text
+                       too only with --reply or --reply-file
   --key K              require "Authorization: Bearer K" (OpenAI), or
                        "x-api-key: K" and an anthropic-version header
                        (Anthropic), else 401 with the provider's error body
@@ -151,9 +152,9 @@ def words(s):
     return len(s.split())
 
 
-def text_of(content):
-    """The text of a message's content: a string, or its blocks' text
-    (tool results' content included)."""
+def text_of(content, results=True):
+    """The text of a message's content: a string, or its blocks' text,
+    tool results' content too unless results is False."""
     if isinstance(content, str):
         return content
     out = []
@@ -162,7 +163,7 @@ def text_of(content):
             continue
         if isinstance(b.get("text"), str):
             out.append(b["text"])
-        elif b.get("type") == "tool_result":
+        elif b.get("type") == "tool_result" and results:
             out.append(text_of(b.get("content")))
     return " ".join(out)
 
@@ -206,7 +207,7 @@ class Wire:
             last = ""
             for m in msgs:
                 if isinstance(m, dict) and m.get("role") == "user":
-                    last = text_of(m.get("content"))
+                    last = text_of(m.get("content"), False) or last
             self.text = "echo: " + last
         self.args = (compact(self.call[1])
                      if self.call else "")
@@ -333,8 +334,8 @@ class Anthropic(Wire):
             return False
         c = m.get("content")
         return (m.get("role") == "user" and isinstance(c, list) and
-                any(isinstance(b, dict) and b.get("type") == "tool_result"
-                    for b in c))
+                bool(c) and isinstance(c[-1], dict) and
+                c[-1].get("type") == "tool_result")
 
     def system_text(self):
         return text_of(self.req.get("system") or "")
