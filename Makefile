@@ -81,7 +81,7 @@ LIB_OBJ = $(LIB_SRC:%.c=$(B)/%.o)
 UNIT_SRC = $(wildcard tests/lib/test-*.c)
 UNITS = $(UNIT_SRC:tests/lib/%.c=$(B)/tests/%)
 # Test-only programs, built with the tests and never installed.
-DRIVERS = $(B)/tests/jschema-driver
+DRIVERS = $(B)/tests/jschema-driver $(B)/tests/mfwire-driver
 
 STATIC = $(B)/libagentutils.a
 SHARED = $(B)/libagentutils.so.$(SOVERSION)
@@ -127,6 +127,10 @@ $(B)/tests/%: tests/lib/%.c tests/lib/tap.h $(STATIC) | $(B)/tests
 		$(ALL_LDFLAGS) -o $@ $< $(STATIC) $(LIB_LIBS)
 
 $(B)/tests/jschema-driver: tests/jschema-driver.c $(STATIC) | $(B)/tests
+	$(SAY) CC $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATIC) $(LIB_LIBS)
+
+$(B)/tests/mfwire-driver: tests/mfwire-driver.c $(STATIC) | $(B)/tests
 	$(SAY) CC $<
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATIC) $(LIB_LIBS)
 
