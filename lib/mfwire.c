@@ -20,6 +20,10 @@
  * - Several text blocks are joined with nothing between them; system
  *   texts with a blank line.  A tool result with is_error has no field in
  *   OpenAI's format: its text begins "Error: " there.
+ * - max_tokens goes to OpenAI as max_tokens, which local servers know and
+ *   OpenAI's reasoning models refuse (they want max_completion_tokens).
+ * - A streamed OpenAI chunk with fragments of several calls (no server we
+ *   know sends one) reports the first as its delta; the result has all.
  */
 #include <stdarg.h>
 #include <stdlib.h>

@@ -1107,6 +1107,54 @@ test_anthropic_stream(void)
 	free(s);
 }
 
+/* Every proper prefix of a whole answer is malformed; every prefix of a
+ * stream gives no end and a result or an error, never a crash or a
+ * leak (the sanitizer build checks). */
+static void
+test_prefixes(void)
+{
+	static const struct {
+		enum au_mf_wire w;
+		const char *text;
+	} whole[] = {
+		{ AU_MF_OPENAI, openai_text }, { AU_MF_OPENAI, openai_tools },
+		{ AU_MF_ANTHROPIC, anthropic_text },
+		{ AU_MF_ANTHROPIC, anthropic_tools },
+	}, streams[] = {
+		{ AU_MF_OPENAI, oa_stream }, { AU_MF_OPENAI, oa_tools },
+		{ AU_MF_ANTHROPIC, an_stream },
+	};
+	size_t i, n, k, bad;
+	char *cut, *got;
+	jv r;
+
+	for (i = 0; i < sizeof whole / sizeof whole[0]; i++) {
+		n = strlen(whole[i].text);
+		for (k = bad = 0; k < n; k++) {
+			r = au_mf_response_parse(whole[i].w, whole[i].text, k);
+			if (jv_is_valid(r) || !starts(str(r),
+			    "ERROR: malformed response: "))
+				bad++;
+		}
+		is_int(bad, 0, "each of the %zu prefixes of whole answer %zu "
+		    "is malformed", n, i);
+	}
+	for (i = 0; i < sizeof streams / sizeof streams[0]; i++) {
+		n = strlen(streams[i].text);
+		for (k = bad = 0; k < n; k++) {
+			cut = au_xstrndup(streams[i].text, k);
+			got = stream(streams[i].w, cut);
+			if (strstr(got, "COMPLETE") != NULL ||
+			    strstr(got, "RESULT ") == NULL)
+				bad++;
+			free(got);
+			free(cut);
+		}
+		is_int(bad, 0, "each of the %zu prefixes of stream %zu ends "
+		    "incomplete with a result", n, i);
+	}
+}
+
 int
 main(void)
 {
@@ -1119,5 +1167,6 @@ main(void)
 	test_error_message();
 	test_openai_stream();
 	test_anthropic_stream();
+	test_prefixes();
 	return done();
 }
