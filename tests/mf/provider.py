@@ -455,6 +455,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     # algorithm and delayed ACKs hold each reply some 40 ms.
     disable_nagle_algorithm = True
     server_version = "fake-provider/1.0"
+    # Headers and body go in two writes: without this, Nagle's algorithm
+    # holds the body until the client's delayed ACK, 40 ms a reply.
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt, *args):
         pass
