@@ -121,7 +121,7 @@ dump(jv v)
 
 /* ---- requests --------------------------------------------------------- */
 
-/* What a request's content blocks are, whichever the wire. */
+/* What reading a request gathers for its body's other parts. */
 struct req {
 	enum au_mf_wire w;
 	jv system;		/* the system texts, joined */
@@ -681,7 +681,8 @@ tool_choice(const struct req *r, jv req)
 	    jv_string("name"), name);
 }
 
-/* Read response_format of req (borrowed) into r: 0, or an error. */
+/* Read response_format of req (borrowed) into r: jv_true(), or the
+ * error. */
 static jv
 response_format(struct req *r, jv req)
 {
