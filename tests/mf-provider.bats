@@ -88,6 +88,21 @@ data() {
 	[ $(((end - start) / 1000000)) -lt 2500 ]
 }
 
+@test "64 clients connecting at once are all let in without a SYN retry" {
+	provider
+	printf '%s' "$OA" >req.json
+	for i in $(seq 256); do
+		[ "$i" = 1 ] || echo next
+		printf 'url = "%s/v1/chat/completions"\ndata-binary = "@req.json"\noutput = "/dev/null"\nwrite-out = "%%{http_code} %%{time_connect}\\n"\n' "$URL"
+	done >curl.conf
+	run curl -sS --parallel --parallel-max 64 -K curl.conf
+	assert_success
+	[ "$(grep -c '^200 ' <<<"$output")" -eq 256 ]
+	# TCP's first retry of a dropped SYN comes after a second.
+	run awk '/^[0-9]+ / && $2 > max { max = $2 } END { print (max < 0.9) ? "fast" : max }' <<<"$output"
+	assert_output fast
+}
+
 @test "OpenAI: a stream of chunks, one word each, usage chunk when asked, then [DONE]" {
 	provider
 	body='{"model":"gpt-4o","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"one two three"}]}'

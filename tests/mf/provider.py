@@ -611,6 +611,9 @@ class Server(http.server.ThreadingHTTPServer):
     # Room for a client that opens 64 connections at once.
     request_queue_size = 256
     allow_reuse_address = True
+    # The default backlog of 5 drops the SYNs of 64 clients connecting at
+    # once, who then wait out TCP's retries: seconds, a minute.
+    request_queue_size = 1024
 
     def __init__(self, opts):
         super().__init__(("127.0.0.1", opts.port), Handler)
