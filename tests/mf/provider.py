@@ -8,9 +8,10 @@ as server-sent events in that provider's own sequence of events.  HTTP/1.1
 with keep-alive: every non-streamed reply has a Content-Length, streams are
 sent chunked.  Python's standard library only.
 
-It listens on 127.0.0.1 (port 0: one the system picks) and prints the port
-on standard output, or writes it to --port-file F (atomically) once
-listening.
+It listens on 127.0.0.1, port --port N (default 0: one the system picks),
+and prints the port on standard output, or writes it to --port-file F
+(atomically) once listening.  Its listen backlog takes 1024 clients at
+once, and it sends with TCP_NODELAY: fit for benchmarks.
 
 The answer: the text of --reply TEXT or of --reply-file F if given, else
 "echo: " and the text of the last user message that has some (tool
