@@ -452,9 +452,6 @@ class Anthropic(Wire):
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    # Headers and body go out in separate writes: without this, Nagle's
-    # algorithm and delayed ACKs hold each reply some 40 ms.
-    disable_nagle_algorithm = True
     server_version = "fake-provider/1.0"
     # Headers and body go in two writes: without this, Nagle's algorithm
     # holds the body until the client's delayed ACK, 40 ms a reply.
@@ -609,8 +606,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
-    # Room for a client that opens 64 connections at once.
-    request_queue_size = 256
     allow_reuse_address = True
     # The default backlog of 5 drops the SYNs of 64 clients connecting at
     # once, who then wait out TCP's retries: seconds, a minute.
