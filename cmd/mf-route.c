@@ -482,8 +482,13 @@ on_data(char *p, size_t size, size_t n, void *arg)
 			r->st = au_mf_stream_new(wire_of(r->model));
 		}
 	}
-	if (r->sse_on)
-		return au_sse_feed(r->sse, p, n, on_event, r) == 0 ? n : 0;
+	if (r->sse_on) {
+		if (au_sse_feed(r->sse, p, n, on_event, r) == 0)
+			return n;
+		if (r->err == NULL)
+			r->err = au_xasprintf("the stream: %s", au_errmsg());
+		return 0;
+	}
 	if (r->resp.len + n > (size_t)64 << 20) {
 		r->err = au_xstrdup("response larger than 64M");
 		return 0;

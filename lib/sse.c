@@ -55,7 +55,7 @@ au_sse_free(struct au_sse *s)
 static int
 toobig(const struct au_sse *s)
 {
-	return au_seterr(-1, "server-sent event of more than %zu bytes",
+	return au_seterr(-1, "an event over %zu bytes",
 	    s->max);
 }
 

@@ -220,12 +220,12 @@ test_limits(void)
 	is_str(feed("data: 1234\ndata: 567\n\n", 22, 0, 8),
 	    "message|1234\\n567\n", "... counting the LF between lines");
 	is_str(feed("data: 1234\ndata: 5678\n\n", 23, 0, 8),
-	    "ERROR: server-sent event of more than 8 bytes",
+	    "ERROR: an event over 8 bytes",
 	    "one byte more is an error");
 	memset(big, 'x', sizeof big);
 	memcpy(big, "data: ", 6);
 	is_str(feed(big, sizeof big, 10, 100),
-	    "ERROR: server-sent event of more than 100 bytes",
+	    "ERROR: an event over 100 bytes",
 	    "a line without an end that outgrows the limit");
 	is_str(feed(big, 150, 10, 100), "",
 	    "a line may be longer than the limit by a field name");
