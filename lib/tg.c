@@ -18,117 +18,10 @@
 
 #include <sqlite3.h>
 
-#include "agentutils.h"
+#include "cfg.h"
 
 /* The characters of a word: of variable names and placeholders. */
 #define WORDCH "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
-
-/* ---- reading configuration files --------------------------------------- */
-
-/* The whole of path into b: 0, 66 missing, 74 unreadable. */
-static int
-slurp(const char *path, struct au_buf *b)
-{
-	char chunk[8192];
-	ssize_t r;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return au_seterr(errno == ENOENT ? EX_NOINPUT : EX_IOERR,
-		    "%s:", path);
-	au_buf_adds(b, "");
-	while ((r = read(fd, chunk, sizeof chunk)) != 0) {
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			au_seterr(EX_IOERR, "%s:", path);
-			close(fd);
-			return EX_IOERR;
-		}
-		au_buf_add(b, chunk, (size_t)r);
-	}
-	close(fd);
-	return 0;
-}
-
-/* What is being read, for messages: the file, its text, and the JSON
- * Pointer of the entry at hand ("" for the whole file). */
-struct cx {
-	const char *file;
-	const char *text;
-	size_t n;
-	char base[512];
-	const char *what;	/* the entry's name for messages, or NULL */
-	jv *problems;
-	int bad;		/* the entry has a problem */
-};
-
-/* Note "file:line: what" and mark the entry bad. */
-static void AU_PRINTF(3, 0)
-vproblem(struct cx *c, long line, const char *fmt, va_list ap)
-{
-	struct au_buf b = AU_BUF_INIT;
-
-	au_buf_addf(&b, "%s:%ld: ", au_esc(c->file), line);
-	if (c->what != NULL)
-		au_buf_addf(&b, "%s: ", c->what);
-	au_buf_grow(&b, 256);
-	b.len += (size_t)vsnprintf(b.s + b.len, b.cap - b.len, fmt, ap);
-	if (b.len >= b.cap)
-		b.len = b.cap - 1;
-	*c->problems = jv_array_append(*c->problems, jv_string(b.s));
-	au_buf_free(&b);
-	c->bad = 1;
-}
-
-static void AU_PRINTF(3, 4)
-problem_at(struct cx *c, long line, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vproblem(c, line, fmt, ap);
-	va_end(ap);
-}
-
-/* A problem with the value at base + ptr, at its line (or, if it is not
- * there, the entry's). */
-static void AU_PRINTF(3, 4)
-problem(struct cx *c, const char *ptr, const char *fmt, ...)
-{
-	struct au_buf p = AU_BUF_INIT;
-	long line;
-	va_list ap;
-
-	au_buf_adds(&p, c->base);
-	au_buf_adds(&p, ptr);
-	if ((line = au_json_line(c->text, c->n, p.s)) == 0)
-		line = au_json_line(c->text, c->n, c->base);
-	au_buf_free(&p);
-	va_start(ap, fmt);
-	vproblem(c, line, fmt, ap);
-	va_end(ap);
-}
-
-/* Parse the text of a configuration file: the value, or invalid with
- * the problem noted.  Keys given twice are left to the caller, which
- * knows its entries. */
-static jv
-parse(struct cx *c)
-{
-	size_t at = 0;
-	const char *err = au_json_check(c->text, c->n, &at);
-	long line = 1;
-	size_t i;
-
-	if (err != NULL) {
-		for (i = 0; i < at; i++)
-			line += c->text[i] == '\n';
-		problem_at(c, line, "%s", err);
-		return jv_invalid();
-	}
-	return jv_parse_sized(c->text, (int)c->n);
-}
 
 /* 1..128 of the characters MCP allows in a tool name, less '/'. */
 static int
@@ -194,21 +87,10 @@ au_tg_glob_check(const char *g)
 	return 0;
 }
 
-/* A string with no NUL in it, or NULL. */
-static const char *
-jstr(jv v)
-{
-	if (jv_get_kind(v) != JV_KIND_STRING ||
-	    strlen(jv_string_value(v)) != (size_t)jv_string_length_bytes(
-	    jv_copy(v)))
-		return NULL;
-	return jv_string_value(v);
-}
-
 /* The strings of array v (borrowed) as a NULL-terminated array, or NULL
  * with a problem noted for field at ptr; ok says which strings will do. */
 static char **
-strings(struct cx *c, jv v, const char *ptr, int (*ok)(const char *),
+strings(struct cfg *c, jv v, const char *ptr, int (*ok)(const char *),
     const char *want)
 {
 	char **a, field[64], *p;
@@ -218,7 +100,7 @@ strings(struct cx *c, jv v, const char *ptr, int (*ok)(const char *),
 	for (p = field; (p = strchr(p, '/')) != NULL; )
 		*p = '.';
 	if (jv_get_kind(v) != JV_KIND_ARRAY) {
-		problem(c, ptr, "%s: expected an array of %s, not %s",
+		cfg_problem(c, ptr, "%s: expected an array of %s, not %s",
 		    field, want, au_jv_kind(v));
 		return NULL;
 	}
@@ -226,12 +108,12 @@ strings(struct cx *c, jv v, const char *ptr, int (*ok)(const char *),
 	a = au_xcalloc((size_t)n + 1, sizeof *a);
 	for (i = 0; i < n; i++) {
 		jv e = jv_array_get(jv_copy(v), i);
-		const char *s = jstr(e);
+		const char *s = cfg_jstr(e);
 		char sub[64];
 
 		snprintf(sub, sizeof sub, "%s/%d", ptr, i);
 		if (s == NULL || (ok != NULL && !ok(s)))
-			problem(c, sub, "%s[%d]: expected %s", field, i,
+			cfg_problem(c, sub, "%s[%d]: expected %s", field, i,
 			    want);
 		else
 			a[i] = au_xstrdup(s);
@@ -271,29 +153,6 @@ path_ok(const char *s)
 	return 1;
 }
 
-/* Check that object o (borrowed) has only the keys in known (a
- * NULL-terminated list); unknown ones are problems. */
-static void
-only(struct cx *c, jv o, const char *ptr, const char *const *known)
-{
-	int i;
-
-	jv_object_foreach(o, k, v) {
-		const char *s = jv_string_value(k);
-
-		for (i = 0; known[i] != NULL && strcmp(known[i], s) != 0; i++)
-			;
-		if (known[i] == NULL) {
-			char sub[512];
-
-			snprintf(sub, sizeof sub, "%s/%s", ptr, s);
-			problem(c, sub, "unknown field %s", au_quote(s));
-		}
-		jv_free(k);
-		jv_free(v);
-	}
-}
-
 /* ---- sandbox needs and annotations -------------------------------------- */
 
 /* A size, as bytes or as text ("512M"): 0 or -1. */
@@ -321,7 +180,7 @@ add_limit(struct au_tg_sandbox *sb, int res, rlim_t n)
 /* The limits at ptr (a member of sandbox): into sb, and rec's normal
  * form in *out. */
 static void
-limits(struct cx *c, jv l, struct au_tg_sandbox *sb, jv *out)
+limits(struct cfg *c, jv l, struct au_tg_sandbox *sb, jv *out)
 {
 	static const char *const known[] = { "as", "cpu", "nproc", "fsize",
 	    NULL };
@@ -334,17 +193,17 @@ limits(struct cx *c, jv l, struct au_tg_sandbox *sb, jv *out)
 
 	*out = jv_object();
 	if (jv_get_kind(l) != JV_KIND_OBJECT) {
-		problem(c, "/sandbox/limits", "sandbox.limits: expected an "
+		cfg_problem(c, "/sandbox/limits", "sandbox.limits: expected an "
 		    "object, not %s", au_jv_kind(l));
 		return;
 	}
-	only(c, l, "/sandbox/limits", known);
+	cfg_only(c, l, "/sandbox/limits", known);
 	for (i = 0; i < 2; i++) {
 		v = jv_object_get(jv_copy(l), jv_string(bytes[i]));
 		if (!jv_is_valid(v))
 			continue;
 		if (size_of(v, &n) != 0 || n == 0)
-			problem(c, i ? "/sandbox/limits/fsize" :
+			cfg_problem(c, i ? "/sandbox/limits/fsize" :
 			    "/sandbox/limits/as", "sandbox.limits.%s: expected "
 			    "a size (bytes, or \"64M\")", bytes[i]);
 		else {
@@ -358,7 +217,7 @@ limits(struct cx *c, jv l, struct au_tg_sandbox *sb, jv *out)
 	if (jv_is_valid(v)) {
 		if (jv_get_kind(v) != JV_KIND_STRING ||
 		    au_dur_parse(jv_string_value(v), &ms) != 0 || ms <= 0)
-			problem(c, "/sandbox/limits/cpu", "sandbox.limits.cpu: "
+			cfg_problem(c, "/sandbox/limits/cpu", "sandbox.limits.cpu: "
 			    "expected a duration (\"10s\")");
 		else {
 			add_limit(sb, RLIMIT_CPU, (rlim_t)((ms + 999) / 1000));
@@ -371,7 +230,7 @@ limits(struct cx *c, jv l, struct au_tg_sandbox *sb, jv *out)
 	if (jv_is_valid(v)) {
 		if (!au_jv_isint(v) || jv_number_value(v) < 1 ||
 		    jv_number_value(v) > 1e6)
-			problem(c, "/sandbox/limits/nproc", "sandbox.limits."
+			cfg_problem(c, "/sandbox/limits/nproc", "sandbox.limits."
 			    "nproc: expected an integer from 1 to 1000000");
 		else {
 			add_limit(sb, RLIMIT_NPROC, (rlim_t)jv_number_value(v));
@@ -385,7 +244,7 @@ limits(struct cx *c, jv l, struct au_tg_sandbox *sb, jv *out)
 /* The sandbox needs in s (borrowed; invalid: none given) into sb, and
  * their normal form for the record. */
 static jv
-sandbox(struct cx *c, jv s, struct au_tg_sandbox *sb)
+sandbox(struct cfg *c, jv s, struct au_tg_sandbox *sb)
 {
 	static const char *const known[] = { "network", "read", "write",
 	    "limits", "timeout", "env", NULL };
@@ -396,17 +255,17 @@ sandbox(struct cx *c, jv s, struct au_tg_sandbox *sb)
 
 	memset(sb, 0, sizeof *sb);
 	if (jv_is_valid(s) && jv_get_kind(s) != JV_KIND_OBJECT) {
-		problem(c, "/sandbox", "sandbox: expected an object, not %s",
+		cfg_problem(c, "/sandbox", "sandbox: expected an object, not %s",
 		    au_jv_kind(s));
 		return out;
 	}
 	if (jv_is_valid(s))
-		only(c, s, "/sandbox", known);
+		cfg_only(c, s, "/sandbox", known);
 	v = jv_is_valid(s) ? jv_object_get(jv_copy(s), jv_string("network")) :
 	    jv_invalid();
 	if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_TRUE &&
 	    jv_get_kind(v) != JV_KIND_FALSE)
-		problem(c, "/sandbox/network", "sandbox.network: expected "
+		cfg_problem(c, "/sandbox/network", "sandbox.network: expected "
 		    "true or false, not %s", au_jv_kind(v));
 	sb->network = jv_get_kind(v) == JV_KIND_TRUE;
 	jv_free(v);
@@ -444,7 +303,7 @@ sandbox(struct cx *c, jv s, struct au_tg_sandbox *sb)
 		if (jv_get_kind(v) != JV_KIND_STRING || au_dur_parse(
 		    jv_string_value(v), &sb->timeout_ms) != 0 ||
 		    sb->timeout_ms <= 0)
-			problem(c, "/sandbox/timeout", "sandbox.timeout: "
+			cfg_problem(c, "/sandbox/timeout", "sandbox.timeout: "
 			    "expected a duration (\"30s\")");
 		else
 			out = jv_object_set(out, jv_string("timeout_ms"),
@@ -469,17 +328,17 @@ static const char *const annotation_names[] = { "read_only", "destructive",
  * MCP's defaults for those not given (a read-only tool is taken as not
  * destructive); their normal form in *out. */
 static unsigned
-annotations(struct cx *c, jv a, jv *out)
+annotations(struct cfg *c, jv a, jv *out)
 {
 	unsigned bits = AU_TG_OPEN_WORLD, given = 0;
 	int i;
 
 	*out = jv_object();
 	if (jv_is_valid(a) && jv_get_kind(a) != JV_KIND_OBJECT)
-		problem(c, "/annotations", "annotations: expected an object, "
+		cfg_problem(c, "/annotations", "annotations: expected an object, "
 		    "not %s", au_jv_kind(a));
 	else if (jv_is_valid(a))
-		only(c, a, "/annotations", annotation_names);
+		cfg_only(c, a, "/annotations", annotation_names);
 	for (i = 0; annotation_names[i] != NULL; i++) {
 		jv v = jv_get_kind(a) == JV_KIND_OBJECT ? jv_object_get(
 		    jv_copy(a), jv_string(annotation_names[i])) : jv_invalid();
@@ -495,7 +354,7 @@ annotations(struct cx *c, jv a, jv *out)
 		else if (jv_get_kind(v) == JV_KIND_FALSE)
 			bits &= ~(1u << i);
 		else if (jv_is_valid(v))
-			problem(c, ptr, "annotations.%s: expected true or "
+			cfg_problem(c, ptr, "annotations.%s: expected true or "
 			    "false, not %s", annotation_names[i],
 			    au_jv_kind(v));
 		jv_free(v);
@@ -575,7 +434,7 @@ au_tg_argv(char *const *tmpl, jv args, char ***out)
 			jv_free(v);
 			continue;
 		}
-		if (jv_get_kind(v) == JV_KIND_STRING && jstr(v) == NULL) {
+		if (jv_get_kind(v) == JV_KIND_STRING && cfg_jstr(v) == NULL) {
 			jv_free(v);
 			au_tg_strv_free(argv);
 			return au_seterr(EX_DATAERR, "argument %.*s: a NUL "
@@ -598,7 +457,7 @@ au_tg_argv(char *const *tmpl, jv args, char ***out)
 
 /* The placeholders of command must name properties of the schema. */
 static void
-check_command(struct cx *c, char **cmd, jv schema)
+check_command(struct cfg *c, char **cmd, jv schema)
 {
 	jv props = jv_object_get(jv_copy(schema), jv_string("properties"));
 	char ptr[32];
@@ -606,22 +465,22 @@ check_command(struct cx *c, char **cmd, jv schema)
 	int i;
 
 	if (cmd[0] == NULL)
-		problem(c, "/command", "command: expected at least the "
+		cfg_problem(c, "/command", "command: expected at least the "
 		    "program");
 	for (i = 0; cmd[i] != NULL; i++) {
 		snprintf(ptr, sizeof ptr, "/command/%d", i);
 		if (partial_placeholder(cmd[i]))
-			problem(c, ptr, "command[%d]: a placeholder must be a "
+			cfg_problem(c, ptr, "command[%d]: a placeholder must be a "
 			    "whole word: %s", i, au_quote(cmd[i]));
 		if ((len = placeholder(cmd[i])) == 0)
 			continue;
 		if (i == 0)
-			problem(c, ptr, "command[0]: the program cannot come "
+			cfg_problem(c, ptr, "command[0]: the program cannot come "
 			    "from an argument");
 		else if (jv_get_kind(props) != JV_KIND_OBJECT ||
 		    !jv_object_has(jv_copy(props), jv_string_sized(cmd[i] + 1,
 		    (int)len)))
-			problem(c, ptr, "command[%d]: %s is not a property of "
+			cfg_problem(c, ptr, "command[%d]: %s is not a property of "
 			    "input_schema", i, au_quote(cmd[i]));
 	}
 	jv_free(props);
@@ -637,7 +496,7 @@ struct au_tg_reg_x {
  * but is not an object (with "type":"object" for input_schema), or not a
  * schema au_jschema takes. */
 static jv
-schema(struct cx *c, jv spec, const char *key, int required)
+schema(struct cfg *c, jv spec, const char *key, int required)
 {
 	jv v = jv_object_get(jv_copy(spec), jv_string(key));
 	struct au_jschema *js;
@@ -647,20 +506,20 @@ schema(struct cx *c, jv spec, const char *key, int required)
 	snprintf(ptr, sizeof ptr, "/%s", key);
 	if (!jv_is_valid(v)) {
 		if (required)
-			problem(c, "", "%s: missing", key);
+			cfg_problem(c, "", "%s: missing", key);
 		return v;
 	}
 	if (jv_get_kind(v) != JV_KIND_OBJECT) {
-		problem(c, ptr, "%s: expected a JSON Schema object, not %s",
+		cfg_problem(c, ptr, "%s: expected a JSON Schema object, not %s",
 		    key, au_jv_kind(v));
 		jv_free(v);
 		return jv_invalid();
 	}
 	t = au_jv_str(v, "type");
 	if (required && (t == NULL || strcmp(t, "object") != 0))
-		problem(c, ptr, "%s: its \"type\" must be \"object\"", key);
+		cfg_problem(c, ptr, "%s: its \"type\" must be \"object\"", key);
 	else if (au_jschema_compile(jv_copy(v), &js) != 0) {
-		problem(c, ptr, "%s: %s", key, au_errmsg());
+		cfg_problem(c, ptr, "%s: %s", key, au_errmsg());
 		jv_free(v);
 		return jv_invalid();
 	} else
@@ -670,7 +529,7 @@ schema(struct cx *c, jv spec, const char *key, int required)
 
 /* A ToolSpec: added to the registry unless it has problems. */
 static void
-add_tool(struct au_tg_reg_x *r, struct cx *c, jv spec)
+add_tool(struct au_tg_reg_x *r, struct cfg *c, jv spec)
 {
 	static const char *const known[] = { "name", "title", "description",
 	    "input_schema", "output_schema", "command", "sandbox",
@@ -685,27 +544,27 @@ add_tool(struct au_tg_reg_x *r, struct cx *c, jv spec)
 	c->bad = 0;
 	c->what = NULL;
 	if (jv_get_kind(spec) != JV_KIND_OBJECT) {
-		problem(c, "", "expected a ToolSpec object, not %s",
+		cfg_problem(c, "", "expected a ToolSpec object, not %s",
 		    au_jv_kind(spec));
 		jv_free(spec);
 		return;
 	}
 	name = au_jv_str(spec, "name");
 	if (name == NULL || !name_ok(name)) {
-		problem(c, "/name", "name: expected 1 to 128 letters, digits, "
+		cfg_problem(c, "/name", "name: expected 1 to 128 letters, digits, "
 		    "'_', '.' or '-'");
 		jv_free(spec);
 		return;
 	}
 	snprintf(what, sizeof what, "tool %s", au_quote(name));
 	c->what = what;
-	only(c, spec, "", known);
+	cfg_only(c, spec, "", known);
 	rec = JV_OBJECT(jv_string("type"), jv_string("tool"),
 	    jv_string("name"), jv_string(name));
 	for (s = "title"; s != NULL; s = *s == 't' ? "description" : NULL) {
 		v = jv_object_get(jv_copy(spec), jv_string(s));
 		if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_STRING)
-			problem(c, *s == 't' ? "/title" : "/description",
+			cfg_problem(c, *s == 't' ? "/title" : "/description",
 			    "%s: expected a string, not %s", s, au_jv_kind(v));
 		if (jv_get_kind(v) == JV_KIND_STRING)
 			rec = jv_object_set(rec, jv_string(s), v);
@@ -716,7 +575,7 @@ add_tool(struct au_tg_reg_x *r, struct cx *c, jv spec)
 	outs = schema(c, spec, "output_schema", 0);
 	cmd = jv_object_get(jv_copy(spec), jv_string("command"));
 	if (!jv_is_valid(cmd))
-		problem(c, "", "command: missing");
+		cfg_problem(c, "", "command: missing");
 	else if ((t.command = strings(c, cmd, "/command", NULL,
 	    "strings")) != NULL && jv_is_valid(in))
 		check_command(c, t.command, in);
@@ -740,7 +599,7 @@ add_tool(struct au_tg_reg_x *r, struct cx *c, jv spec)
 	rec = jv_object_set(rec, jv_string("file"), jv_string(c->file));
 	rec = jv_object_set(rec, jv_string("line"), jv_number(t.line));
 	if (!c->bad && (prev = au_map_get(r->names, name, strlen(name))) >= 0)
-		problem(c, "", "defined already at %s:%ld",
+		cfg_problem(c, "", "defined already at %s:%ld",
 		    au_esc(r->pub.tools[prev].file), r->pub.tools[prev].line);
 	if (c->bad) {
 		au_tg_strv_free(t.command);
@@ -759,44 +618,16 @@ add_tool(struct au_tg_reg_x *r, struct cx *c, jv spec)
 	jv_free(spec);
 }
 
-/* Note the keys of dups (au_json_dups) that repeat in the entry at
- * base, or with exact, the entry itself repeated: whether there were. */
-static int
-dups_in(struct cx *c, jv dups, const char *base, int exact)
-{
-	size_t len = strlen(base);
-	int found = 0;
-
-	jv_array_foreach(dups, i, d) {
-		const char *p = au_jv_str(d, "pointer");
-		jv line = jv_object_get(jv_copy(d), jv_string("line"));
-		jv first = jv_object_get(jv_copy(d), jv_string("first"));
-
-		if (exact ? strcmp(p, base) == 0 : strncmp(p, base, len) == 0 &&
-		    p[len] == '/') {
-			problem_at(c, (long)jv_number_value(line), "key %s is "
-			    "given twice (first at line %ld)",
-			    au_quote(strrchr(p, '/') + 1),
-			    (long)jv_number_value(first));
-			found = 1;
-		}
-		jv_free(line);
-		jv_free(first);
-		jv_free(d);
-	}
-	return found;
-}
-
 /* One file of tools.d: a ToolSpec, or an array of them. */
 static void
 load_tools_file(struct au_tg_reg_x *r, const char *path, jv *problems)
 {
 	struct au_buf b = AU_BUF_INIT;
-	struct cx c = { path, NULL, 0, "", NULL, problems, 0 };
+	struct cfg c = { path, NULL, 0, "", NULL, problems, 0 };
 	jv v, dups;
 	int i, n;
 
-	if (slurp(path, &b) != 0) {
+	if (cfg_slurp(path, &b) != 0) {
 		*problems = jv_array_append(*problems,
 		    jv_string(au_errmsg()));
 		au_buf_free(&b);
@@ -804,7 +635,7 @@ load_tools_file(struct au_tg_reg_x *r, const char *path, jv *problems)
 	}
 	c.text = b.s;
 	c.n = b.len;
-	v = parse(&c);
+	v = cfg_parse(&c);
 	if (!jv_is_valid(v)) {
 		au_buf_free(&b);
 		return;
@@ -815,12 +646,12 @@ load_tools_file(struct au_tg_reg_x *r, const char *path, jv *problems)
 		for (i = 0; i < n; i++) {
 			snprintf(c.base, sizeof c.base, "/%d", i);
 			c.what = NULL;
-			if (dups_in(&c, dups, c.base, 0))
+			if (cfg_dups(&c, dups, c.base, 0))
 				continue;
 			add_tool(r, &c, jv_array_get(jv_copy(v), i));
 		}
 		jv_free(v);
-	} else if (!dups_in(&c, dups, "", 0)) {
+	} else if (!cfg_dups(&c, dups, "", 0)) {
 		add_tool(r, &c, v);
 	} else {
 		jv_free(v);
@@ -875,7 +706,7 @@ header_ok(const char *name, const char *value)
 /* A string-valued object at key of s (borrowed), as NAME=VALUE strings
  * for env, or kept as it is for headers; the names go to the record. */
 static jv
-string_map(struct cx *c, jv s, const char *key, jv *names)
+string_map(struct cfg *c, jv s, const char *key, jv *names)
 {
 	jv v = jv_object_get(jv_copy(s), jv_string(key));
 	char ptr[160];
@@ -885,22 +716,22 @@ string_map(struct cx *c, jv s, const char *key, jv *names)
 	if (!jv_is_valid(v))
 		return jv_object();
 	if (jv_get_kind(v) != JV_KIND_OBJECT) {
-		problem(c, ptr, "%s: expected an object of strings, not %s",
+		cfg_problem(c, ptr, "%s: expected an object of strings, not %s",
 		    key, au_jv_kind(v));
 		jv_free(v);
 		return jv_object();
 	}
 	jv_object_foreach(v, k, e) {
 		snprintf(ptr, sizeof ptr, "/%s/%s", key, jv_string_value(k));
-		if (jstr(e) == NULL)
-			problem(c, ptr, "%s.%s: expected a string", key,
+		if (cfg_jstr(e) == NULL)
+			cfg_problem(c, ptr, "%s.%s: expected a string", key,
 			    jv_string_value(k));
 		else if (*key == 'e' && !envname_ok(jv_string_value(k)))
-			problem(c, ptr, "env: %s is not a variable name",
+			cfg_problem(c, ptr, "env: %s is not a variable name",
 			    au_quote(jv_string_value(k)));
 		else if (*key == 'h' && !header_ok(jv_string_value(k),
 		    jv_string_value(e)))
-			problem(c, ptr, "headers: %s: expected a header name "
+			cfg_problem(c, ptr, "headers: %s: expected a header name "
 			    "and a value of one line", au_quote(
 			    jv_string_value(k)));
 		*names = jv_array_append(*names, k);
@@ -911,7 +742,7 @@ string_map(struct cx *c, jv s, const char *key, jv *names)
 
 /* One entry of mcpServers. */
 static void
-add_server(struct au_tg_reg_x *r, struct cx *c, const char *name, jv s)
+add_server(struct au_tg_reg_x *r, struct cfg *c, const char *name, jv s)
 {
 	struct au_tg_server sv;
 	jv rec, v, names, sb;
@@ -922,7 +753,7 @@ add_server(struct au_tg_reg_x *r, struct cx *c, const char *name, jv s)
 	c->bad = 0;
 	c->what = NULL;
 	if (!name_ok(name)) {
-		problem(c, "", "server name %s: expected 1 to 128 letters, "
+		cfg_problem(c, "", "server name %s: expected 1 to 128 letters, "
 		    "digits, '_', '.' or '-'", au_quote(name));
 		jv_free(s);
 		return;
@@ -930,33 +761,33 @@ add_server(struct au_tg_reg_x *r, struct cx *c, const char *name, jv s)
 	snprintf(what, sizeof what, "server %s", au_quote(name));
 	c->what = what;
 	if (jv_get_kind(s) != JV_KIND_OBJECT) {
-		problem(c, "", "expected an object, not %s", au_jv_kind(s));
+		cfg_problem(c, "", "expected an object, not %s", au_jv_kind(s));
 		jv_free(s);
 		return;
 	}
 	rec = JV_OBJECT(jv_string("type"), jv_string("mcp.server"),
 	    jv_string("name"), jv_string(name));
-	cmd = jstr(v = jv_object_get(jv_copy(s), jv_string("command")));
+	cmd = cfg_jstr(v = jv_object_get(jv_copy(s), jv_string("command")));
 	if (jv_is_valid(v) && (cmd == NULL || *cmd == '\0'))
-		problem(c, "/command", "command: expected a string");
+		cfg_problem(c, "/command", "command: expected a string");
 	jv_free(v);
-	url = jstr(v = jv_object_get(jv_copy(s), jv_string("url")));
+	url = cfg_jstr(v = jv_object_get(jv_copy(s), jv_string("url")));
 	if (jv_is_valid(v) && (url == NULL || (strncmp(url, "http://", 7) &&
 	    strncmp(url, "https://", 8))))
-		problem(c, "/url", "url: expected an http or https URL");
+		cfg_problem(c, "/url", "url: expected an http or https URL");
 	jv_free(v);
-	type = jstr(v = jv_object_get(jv_copy(s), jv_string("type")));
+	type = cfg_jstr(v = jv_object_get(jv_copy(s), jv_string("type")));
 	if (jv_is_valid(v) && (type == NULL || (strcmp(type, "stdio") != 0 &&
 	    strcmp(type, "http") != 0)))
-		problem(c, "/type", "type: expected \"stdio\" or \"http\"");
+		cfg_problem(c, "/type", "type: expected \"stdio\" or \"http\"");
 	jv_free(v);
 	cmd = au_jv_str(s, "command");
 	url = au_jv_str(s, "url");
 	type = au_jv_str(s, "type");
 	if ((cmd == NULL) == (url == NULL))
-		problem(c, "", "expected either \"command\" or \"url\"");
+		cfg_problem(c, "", "expected either \"command\" or \"url\"");
 	else if (type != NULL && (*type == 's') != (cmd != NULL))
-		problem(c, "/type", "type %s does not fit %s", au_quote(type),
+		cfg_problem(c, "/type", "type %s does not fit %s", au_quote(type),
 		    cmd ? "\"command\"" : "\"url\"");
 	if (cmd != NULL) {
 		sv.command = au_xstrdup(cmd);
@@ -988,7 +819,7 @@ add_server(struct au_tg_reg_x *r, struct cx *c, const char *name, jv s)
 		sv.headers = string_map(c, s, "headers", &names);
 		rec = jv_object_set(rec, jv_string("headers"), names);
 		if (jv_object_has(jv_copy(s), jv_string("sandbox")))
-			problem(c, "/sandbox", "sandbox: only for a server "
+			cfg_problem(c, "/sandbox", "sandbox: only for a server "
 			    "started by \"command\"");
 		sv.env = jv_object();
 	}
@@ -1018,22 +849,22 @@ static int
 load_mcp(struct au_tg_reg_x *r, const char *path, int named, jv *problems)
 {
 	struct au_buf b = AU_BUF_INIT;
-	struct cx c = { path, NULL, 0, "", NULL, problems, 0 };
+	struct cfg c = { path, NULL, 0, "", NULL, problems, 0 };
 	jv v, servers, dups;
 	int rc;
 
-	if ((rc = slurp(path, &b)) != 0) {
+	if ((rc = cfg_slurp(path, &b)) != 0) {
 		au_buf_free(&b);
 		return rc == EX_NOINPUT && !named ? 0 : rc;
 	}
 	c.text = b.s;
 	c.n = b.len;
-	v = parse(&c);
+	v = cfg_parse(&c);
 	dups = jv_is_valid(v) ? au_json_dups(c.text, c.n) : jv_array();
-	if (!jv_is_valid(v) || dups_in(&c, dups, "/mcpServers", 1) ||
+	if (!jv_is_valid(v) || cfg_dups(&c, dups, "/mcpServers", 1) ||
 	    jv_get_kind(v) != JV_KIND_OBJECT) {
 		if (jv_is_valid(v) && !c.bad)
-			problem(&c, "", "expected an object with "
+			cfg_problem(&c, "", "expected an object with "
 			    "\"mcpServers\", not %s", au_jv_kind(v));
 		jv_free(v);
 		jv_free(dups);
@@ -1043,7 +874,7 @@ load_mcp(struct au_tg_reg_x *r, const char *path, int named, jv *problems)
 	servers = jv_object_get(v, jv_string("mcpServers"));
 	if (jv_get_kind(servers) != JV_KIND_OBJECT) {
 		jv_free(dups);
-		problem(&c, jv_is_valid(servers) ? "/mcpServers" : "",
+		cfg_problem(&c, jv_is_valid(servers) ? "/mcpServers" : "",
 		    "mcpServers: expected an object of servers");
 		jv_free(servers);
 		au_buf_free(&b);
@@ -1059,8 +890,8 @@ load_mcp(struct au_tg_reg_x *r, const char *path, int named, jv *problems)
 			    "~1" : (char[]){ *name, '\0' });
 		name = jv_string_value(k);
 		c.what = NULL;
-		if (dups_in(&c, dups, c.base, 1) ||
-		    dups_in(&c, dups, c.base, 0)) {
+		if (cfg_dups(&c, dups, c.base, 1) ||
+		    cfg_dups(&c, dups, c.base, 0)) {
 			jv_free(k);
 			jv_free(s);
 			continue;
@@ -1192,7 +1023,7 @@ glob_ok(const char *g)
 /* The rule o (consumed) at index i of the policy into *r; problems
  * noted. */
 static void
-parse_rule(struct cx *c, jv o, int i, struct rule *r)
+parse_rule(struct cfg *c, jv o, int i, struct rule *r)
 {
 	static const char *const known[] = { "label", "tool", "server",
 	    "annotations", "where", "decision", NULL };
@@ -1205,20 +1036,20 @@ parse_rule(struct cx *c, jv o, int i, struct rule *r)
 	snprintf(what, sizeof what, "rules[%d]", i);
 	c->what = what;
 	if (jv_get_kind(o) != JV_KIND_OBJECT) {
-		problem(c, "", "expected an object, not %s", au_jv_kind(o));
+		cfg_problem(c, "", "expected an object, not %s", au_jv_kind(o));
 		jv_free(o);
 		return;
 	}
-	only(c, o, "", known);
+	cfg_only(c, o, "", known);
 	v = jv_object_get(jv_copy(o), jv_string("label"));
-	if (jv_is_valid(v) && jstr(v) == NULL)
-		problem(c, "/label", "label: expected a string");
-	r->label = jstr(v) ? au_xstrdup(jv_string_value(v)) :
+	if (jv_is_valid(v) && cfg_jstr(v) == NULL)
+		cfg_problem(c, "/label", "label: expected a string");
+	r->label = cfg_jstr(v) ? au_xstrdup(jv_string_value(v)) :
 	    au_xstrdup(what);
 	jv_free(v);
 	v = jv_object_get(jv_copy(o), jv_string("decision"));
-	if ((r->decision = decision_of(jstr(v))) < 0)
-		problem(c, jv_is_valid(v) ? "/decision" : "", "decision: "
+	if ((r->decision = decision_of(cfg_jstr(v))) < 0)
+		cfg_problem(c, jv_is_valid(v) ? "/decision" : "", "decision: "
 		    "expected \"allow\", \"deny\" or \"ask\"");
 	jv_free(v);
 	v = jv_object_get(jv_copy(o), jv_string("tool"));
@@ -1226,17 +1057,17 @@ parse_rule(struct cx *c, jv o, int i, struct rule *r)
 		v = JV_ARRAY(v);
 	if (jv_is_valid(v) && (r->tools = strings(c, v, "/tool", glob_ok,
 	    "globs")) != NULL && r->tools[0] == NULL)
-		problem(c, "/tool", "tool: no glob");
+		cfg_problem(c, "/tool", "tool: no glob");
 	jv_free(v);
 	v = jv_object_get(jv_copy(o), jv_string("server"));
-	if (jv_is_valid(v) && (jstr(v) == NULL || !glob_ok(jstr(v))))
-		problem(c, "/server", "server: expected a glob");
+	if (jv_is_valid(v) && (cfg_jstr(v) == NULL || !glob_ok(cfg_jstr(v))))
+		cfg_problem(c, "/server", "server: expected a glob");
 	else if (jv_is_valid(v))
 		r->server = au_xstrdup(jv_string_value(v));
 	jv_free(v);
 	v = jv_object_get(jv_copy(o), jv_string("annotations"));
 	if (jv_get_kind(v) == JV_KIND_OBJECT) {
-		only(c, v, "/annotations", annotation_names);
+		cfg_only(c, v, "/annotations", annotation_names);
 		for (k = 0; annotation_names[k] != NULL; k++) {
 			jv b = jv_object_get(jv_copy(v),
 			    jv_string(annotation_names[k]));
@@ -1251,22 +1082,22 @@ parse_rule(struct cx *c, jv o, int i, struct rule *r)
 
 				snprintf(ptr, sizeof ptr, "/annotations/%s",
 				    annotation_names[k]);
-				problem(c, ptr, "annotations.%s: expected "
+				cfg_problem(c, ptr, "annotations.%s: expected "
 				    "true or false", annotation_names[k]);
 			}
 			jv_free(b);
 		}
 	} else if (jv_is_valid(v)) {
-		problem(c, "/annotations", "annotations: expected an "
+		cfg_problem(c, "/annotations", "annotations: expected an "
 		    "object");
 	}
 	jv_free(v);
 	v = jv_object_get(jv_copy(o), jv_string("where"));
-	if (jv_is_valid(v) && jstr(v) == NULL)
-		problem(c, "/where", "where: expected a jq expression");
+	if (jv_is_valid(v) && cfg_jstr(v) == NULL)
+		cfg_problem(c, "/where", "where: expected a jq expression");
 	else if (jv_is_valid(v) && (r->where = au_where_new(
 	    jv_string_value(v))) == NULL)
-		problem(c, "/where", "where: %s", au_errmsg());
+		cfg_problem(c, "/where", "where: %s", au_errmsg());
 	jv_free(v);
 	jv_free(o);
 }
@@ -1285,29 +1116,29 @@ au_tg_policy_parse(const char *file, const char *text, size_t n,
     struct au_tg_policy **out, jv *problems)
 {
 	static const char *const known[] = { "default", "rules", NULL };
-	struct cx c = { file, text, n, "", NULL, problems, 0 };
+	struct cfg c = { file, text, n, "", NULL, problems, 0 };
 	struct au_tg_policy *p;
 	jv v, rules, dups;
 	int i;
 
 	*out = NULL;
-	v = parse(&c);
+	v = cfg_parse(&c);
 	if (!jv_is_valid(v))
 		return EX_CONFIG;
 	dups = au_json_dups(text, n);
-	dups_in(&c, dups, "", 0);
+	cfg_dups(&c, dups, "", 0);
 	jv_free(dups);
 	if (jv_get_kind(v) != JV_KIND_OBJECT) {
-		problem(&c, "", "expected an object, not %s", au_jv_kind(v));
+		cfg_problem(&c, "", "expected an object, not %s", au_jv_kind(v));
 		jv_free(v);
 		return EX_CONFIG;
 	}
-	only(&c, v, "", known);
+	cfg_only(&c, v, "", known);
 	p = au_xcalloc(1, sizeof *p);
 	p->dflt = ASK;
 	rules = jv_object_get(jv_copy(v), jv_string("default"));
-	if (jv_is_valid(rules) && (p->dflt = decision_of(jstr(rules))) < 0)
-		problem(&c, "/default", "default: expected \"allow\", \"deny\" "
+	if (jv_is_valid(rules) && (p->dflt = decision_of(cfg_jstr(rules))) < 0)
+		cfg_problem(&c, "/default", "default: expected \"allow\", \"deny\" "
 		    "or \"ask\"");
 	jv_free(rules);
 	rules = jv_object_get(v, jv_string("rules"));
@@ -1319,7 +1150,7 @@ au_tg_policy_parse(const char *file, const char *text, size_t n,
 			    &p->rules[i]);
 		c.what = NULL;
 	} else if (jv_is_valid(rules)) {
-		problem(&c, "/rules", "rules: expected an array, not %s",
+		cfg_problem(&c, "/rules", "rules: expected an array, not %s",
 		    au_jv_kind(rules));
 	}
 	jv_free(rules);
@@ -1341,7 +1172,7 @@ au_tg_policy_load(const char *path, struct au_tg_policy **out, jv *problems)
 	*out = NULL;
 	if (file == NULL)
 		return EX_CONFIG;
-	rc = slurp(file, &b);
+	rc = cfg_slurp(file, &b);
 	if (rc == EX_NOINPUT && path == NULL) {
 		*out = au_xcalloc(1, sizeof **out);
 		(*out)->dflt = ASK;
