@@ -27,7 +27,7 @@ CFLAGS = -O2 -g
 WARNINGS = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
 AU_CPPFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L \
-	-DAU_VERSION='"$(VERSION)"' -Ilib
+	-DAU_VERSION='"$(VERSION)"' -DAU_DATADIR='"$(DATADIR)/agentutils"' -Ilib
 
 # SAN=1 builds everything with AddressSanitizer and UndefinedBehaviorSanitizer
 # into a tree of its own, so the two builds never mix objects.
@@ -164,6 +164,7 @@ install: all
 		$(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(SCHEMADIR) \
+		$(DESTDIR)$(DATADIR)/agentutils \
 		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) \
 		$(DESTDIR)$(FISHCOMPDIR)
 	cp $(BINS) $(DESTDIR)$(BINDIR)/
@@ -180,6 +181,7 @@ install: all
 	cp $(MAN5) $(DESTDIR)$(MANDIR)/man5/
 	cp $(MAN7) $(DESTDIR)$(MANDIR)/man7/
 	cp $(SCHEMAS) $(DESTDIR)$(SCHEMADIR)/
+	cp share/agentutils/planner.md $(DESTDIR)$(DATADIR)/agentutils/
 	for p in $(PROGS); do \
 		cp completions/bash/$$p $(DESTDIR)$(BASHCOMPDIR)/$$p; \
 		cp completions/zsh/_$$p $(DESTDIR)$(ZSHCOMPDIR)/_$$p; \
@@ -200,7 +202,8 @@ uninstall:
 		$(DESTDIR)$(PKGCONFIGDIR)/agentutils.pc \
 		$(MAN5:man/%=$(DESTDIR)$(MANDIR)/%) \
 		$(MAN7:man/%=$(DESTDIR)$(MANDIR)/%) \
-		$(SCHEMAS:share/schemas/%=$(DESTDIR)$(SCHEMADIR)/%)
+		$(SCHEMAS:share/schemas/%=$(DESTDIR)$(SCHEMADIR)/%) \
+		$(DESTDIR)$(DATADIR)/agentutils/planner.md
 	-rmdir $(DESTDIR)$(SCHEMADIR) $(DESTDIR)$(DATADIR)/agentutils 2>/dev/null
 
 clean:

@@ -7,6 +7,8 @@
  * Kahn's algorithm with a heap of ready tasks (higher priority first, then
  * input order), so the same input always gives the same plan.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -17,7 +19,8 @@
 
 #include "agentutils.h"
 
-enum { O_CRITICAL = AU_LONG, O_GOAL, O_PLANNER };
+enum { O_CRITICAL = AU_LONG, O_GOAL, O_PLANNER, O_PLANNERCMD, O_MODEL,
+    O_PROMPT };
 
 static const struct au_opt opts[] = {
 	{ 'n', "dry-run", NULL, "check and print the plan, store nothing",
@@ -28,8 +31,14 @@ static const struct au_opt opts[] = {
 	    "estimate instead of the plan", NULL },
 	{ O_GOAL, "goal", "TEXT", "plan the tasks a planner makes for TEXT",
 	    NULL },
-	{ O_PLANNER, "planner-cmd", "CMD", "the planner to run for --goal",
-	    "CMD" },
+	{ O_PLANNER, "planner", "NAME", "--goal: the planner, mf (a model "
+	    "through mf-route)", "mf" },
+	{ O_MODEL, "model", "NAME", "--planner mf: the model or route "
+	    "(default planner)", NULL },
+	{ O_PROMPT, "prompt", "FILE", "--planner mf: the system prompt "
+	    "(default: the planner.md installed)", "FILE" },
+	{ O_PLANNERCMD, "planner-cmd", "CMD", "the planner to run for "
+	    "--goal", "CMD" },
 	{ 0, NULL, NULL, NULL, NULL }
 };
 
@@ -1109,43 +1118,141 @@ store(jv run, const char *runid, const char *goal)
 	au_note("stored run %s: %zu tasks, %d levels", runid, ntasks, nlevels);
 }
 
-/* Run the planner with the goal on its standard input; read its tasks.
- * The goal comes from an unlinked file, not a pipe, so that a planner
- * that writes before it reads (or never reads) cannot block us. */
+/* Start argv with the n bytes at text on its standard input, its
+ * standard output a pipe.  The text comes from an unlinked file, not a
+ * pipe, so that a child that writes before it reads (or never reads)
+ * cannot block us. */
+static void
+spawn_fed(char *const *argv, const char *what, const char *text, size_t n,
+    struct au_proc *p)
+{
+	struct au_spawn sp = { argv, NULL, NULL,
+	    { AU_FD_PIPE, AU_FD_PIPE, AU_FD_INHERIT }, 0, NULL, 0 };
+	FILE *f;
+	int rc;
+
+	if ((f = tmpfile()) == NULL || fwrite(text, 1, n, f) != n ||
+	    fflush(f) != 0 || lseek(fileno(f), 0, SEEK_SET) != 0)
+		au_die(EX_CANTCREAT, "%s: its input's file:", what);
+	sp.fd[0] = fileno(f);
+	if ((rc = au_spawn(&sp, p)) != 0)
+		au_die(rc, "%s: %s", what, au_errmsg());
+	fclose(f);
+}
+
+/* The child p's end, reported as what's: 0 when it exited 0. */
+static int
+reap(struct au_proc *p, const char *what)
+{
+	int rc = au_proc_wait(p, -1, 0, NULL);
+
+	if (rc > 128)
+		au_err("%s: killed by signal %d", what, rc - 128);
+	else if (rc != 0)
+		au_err("%s: exited with status %d", what, rc);
+	return rc;
+}
+
+/* Run the planner with the goal on its standard input; read its tasks. */
 static int
 plan_goal(const char *goal, const char *plannercmd, struct au_where *where)
 {
 	char *argv[] = { "/bin/sh", "-c", (char *)plannercmd, NULL };
-	struct au_spawn sp = { argv, NULL, NULL,
-	    { AU_FD_PIPE, AU_FD_PIPE, AU_FD_INHERIT }, 0, NULL, 0 };
 	struct au_buf b = AU_BUF_INIT;
 	struct au_proc p;
 	struct au_in *in;
-	FILE *f;
 	jv g;
-	int rc;
 
 	g = jv_object_set(jv_object(), jv_string("type"), jv_string("goal"));
 	g = jv_object_set(g, jv_string("text"), jv_string(goal));
 	au_json_dump(&b, g);
 	au_buf_addc(&b, '\n');
 	jv_free(g);
-	if ((f = tmpfile()) == NULL || fwrite(b.s, 1, b.len, f) != b.len ||
-	    fflush(f) != 0 || lseek(fileno(f), 0, SEEK_SET) != 0)
-		au_die(EX_CANTCREAT, "planner: the goal's file:");
+	spawn_fed(argv, "planner", b.s, b.len, &p);
 	au_buf_free(&b);
-	sp.fd[0] = fileno(f);
-	if ((rc = au_spawn(&sp, &p)) != 0)
-		au_die(rc, "planner: %s", au_errmsg());
-	fclose(f);
 	in = au_in_fdopen(p.fd[1], "planner");
 	readtasks(in, where);
 	au_in_close(in);
-	rc = au_proc_wait(&p, -1, 0, NULL);
-	if (rc > 128)
-		au_err("planner: killed by signal %d", rc - 128);
-	else if (rc != 0)
-		au_err("planner: exited with status %d", rc);
+	return reap(&p, "planner");
+}
+
+/* Ask a model, through mf-route, to break the goal into tasks: the
+ * system prompt from the file prompt, the goal as the user's message.
+ * Its answer's lines are read as task records, code fences aside, under
+ * the name "model" for messages: the input's status (65 for bad lines). */
+static int
+plan_model(const char *goal, const char *model, const char *prompt,
+    const char *runid, struct au_where *where)
+{
+	char *argv[] = { "mf-route", NULL };
+	struct au_buf b = AU_BUF_INIT, out = AU_BUF_INIT;
+	struct au_proc p;
+	struct au_in *in;
+	char chunk[8192], *ln, *end;
+	const char *text, *err;
+	ssize_t n;
+	FILE *f;
+	jv req, resp;
+	int rc, fd;
+
+	if ((fd = open(prompt, O_RDONLY | O_CLOEXEC)) < 0)
+		au_die(errno == ENOENT ? EX_NOINPUT : EX_IOERR, "%s:", prompt);
+	while ((n = read(fd, chunk, sizeof chunk)) > 0)
+		au_buf_add(&b, chunk, (size_t)n);
+	if (n < 0)
+		au_die(EX_IOERR, "%s:", prompt);
+	close(fd);
+	if (b.len == 0 || au_utf8_valid(b.s, b.len) != b.len)
+		au_die(EX_DATAERR, "%s: an empty prompt, or not UTF-8", prompt);
+	req = JV_OBJECT(jv_string("type"), jv_string("model.request"),
+	    jv_string("id"), jv_string("plan"), jv_string("model"),
+	    jv_string(model), jv_string("system"),
+	    jv_string_sized(b.s, (int)b.len), jv_string("messages"),
+	    JV_ARRAY(JV_OBJECT(jv_string("role"), jv_string("user"),
+	    jv_string("content"), jv_string(goal))), jv_string("metadata"),
+	    JV_OBJECT(jv_string("run"), jv_string(runid), jv_string("task"),
+	    jv_string("plan")));
+	b.len = 0;
+	au_json_dump(&b, req);
+	au_buf_addc(&b, '\n');
+	jv_free(req);
+	spawn_fed(argv, "mf-route", b.s, b.len, &p);
+	au_buf_free(&b);
+	au_buf_adds(&out, "");
+	while ((n = read(p.fd[1], chunk, sizeof chunk)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			au_die(EX_IOERR, "mf-route:");
+		au_buf_add(&out, chunk, (size_t)n);
+	}
+	if ((rc = reap(&p, "mf-route")) != 0 && out.len == 0)
+		au_die(rc > 128 ? EX_SOFTWARE : rc, "the model planner failed");
+	resp = jv_parse_sized(out.s, (int)out.len);
+	au_buf_free(&out);
+	if (jv_get_kind(resp) != JV_KIND_OBJECT)
+		au_die(EX_SOFTWARE, "mf-route: not one model.response record");
+	if ((err = au_jv_str(resp, "error")) != NULL)
+		au_die(rc ? rc : EX_UNAVAILABLE, "the model planner: %s", err);
+	if ((text = au_jv_str(resp, "content")) == NULL)
+		au_die(EX_DATAERR, "the model planner: an answer without text");
+	if ((f = tmpfile()) == NULL)
+		au_die(EX_CANTCREAT, "the model's answer's file:");
+	for (ln = (char *)text; *ln != '\0'; ln = end) {
+		end = ln + strcspn(ln, "\n");
+		if (*end == '\n')
+			end++;
+		if (strncmp(ln, "```", 3) != 0)
+			fwrite(ln, 1, (size_t)(end - ln), f);
+	}
+	if (fflush(f) != 0 || lseek(fileno(f), 0, SEEK_SET) != 0)
+		au_die(EX_CANTCREAT, "the model's answer's file:");
+	jv_free(resp);
+	in = au_in_fdopen(fileno(f), "model");
+	readtasks(in, where);
+	rc = au_in_status(in);
+	au_in_close(in);
+	fclose(f);
 	return rc;
 }
 
@@ -1175,7 +1282,8 @@ cleanup(void)
 int
 main(int argc, char **argv)
 {
-	const char *arg, *goal = NULL, *plannercmd = NULL;
+	const char *arg, *goal = NULL, *plannercmd = NULL, *planner = NULL;
+	const char *model = "planner", *prompt = AU_DATADIR "/planner.md";
 	struct au_where *where = NULL;
 	struct au_in *in;
 	enum fmt fmt = NDJSON;
@@ -1210,17 +1318,28 @@ main(int argc, char **argv)
 			goal = arg;
 			break;
 		case O_PLANNER:
+			if (strcmp(arg, "mf") != 0)
+				au_usage_die(&cmd, "--planner: unknown planner "
+				    "%s (mf)", au_quote(arg));
+			planner = arg;
+			break;
+		case O_MODEL:
+			model = arg;
+			break;
+		case O_PROMPT:
+			prompt = arg;
+			break;
+		case O_PLANNERCMD:
 			plannercmd = arg;
 			break;
 		}
 	}
 	argc -= au_optind;
 	argv += au_optind;
-	if (goal != NULL && plannercmd == NULL)
-		au_usage_die(&cmd, "--goal needs --planner-cmd (the model "
-		    "planner comes with mf-route)");
-	if (plannercmd != NULL && goal == NULL)
-		au_usage_die(&cmd, "--planner-cmd needs --goal");
+	if (goal != NULL && (plannercmd == NULL) == (planner == NULL))
+		au_usage_die(&cmd, "--goal needs --planner mf or --planner-cmd");
+	if ((plannercmd != NULL || planner != NULL) && goal == NULL)
+		au_usage_die(&cmd, "--planner and --planner-cmd need --goal");
 	if (goal != NULL && argc > 0)
 		au_usage_die(&cmd, "--goal takes no file operands");
 
@@ -1231,7 +1350,10 @@ main(int argc, char **argv)
 	byid = au_map_new(1024);
 	dropped = au_map_new(16);
 	rc = 0;
-	if (goal != NULL) {
+	au_ulid(runid);
+	if (planner != NULL)
+		instatus = plan_model(goal, model, prompt, runid, where);
+	else if (goal != NULL) {
 		rc = plan_goal(goal, plannercmd, where);
 	} else {
 		in = au_in_open(argv, argc);
@@ -1252,7 +1374,6 @@ main(int argc, char **argv)
 	if (bad)
 		exit(instatus ? instatus : EX_DATAERR);
 
-	au_ulid(runid);
 	run = runrec(runid, goal, argv, goal ? 0 : argc);
 	if (crit) {
 		npath = critical(&path, &total);

@@ -3,6 +3,7 @@
 # and every kind of bad input with its exact message and exit status.
 
 load helper
+load mf/provider
 
 F=$BATS_TEST_DIRNAME/fixtures/aw-plan
 
@@ -359,9 +360,14 @@ sys.exit(subprocess.run(sys.argv[1:], preexec_fn=lambda: signal.signal(signal.SI
 @test "planner: usage errors" {
 	run --separate-stderr aw-plan --goal x
 	assert_failure 64
-	assert_equal "${stderr_lines[0]}" 'aw-plan: --goal needs --planner-cmd (the model planner comes with mf-route)'
+	assert_equal "${stderr_lines[0]}" 'aw-plan: --goal needs --planner mf or --planner-cmd'
 	run --separate-stderr aw-plan --planner-cmd true
 	assert_failure 64
+	run --separate-stderr aw-plan --goal x --planner mf --planner-cmd true
+	assert_failure 64
+	run --separate-stderr aw-plan --goal x --planner oracle
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" 'aw-plan: --planner: unknown planner "oracle" (mf)'
 	run --separate-stderr aw-plan --goal x --planner-cmd true file.ndjson
 	assert_failure 64
 	assert_equal "${stderr_lines[0]}" 'aw-plan: --goal takes no file operands'
@@ -487,4 +493,59 @@ aw-plan: t.ndjson:2: deps[0]: control character in "a"'
 	run aw-plan -n -q -f tsv big.ndjson
 	assert_success
 	assert_equal "${#lines[@]}" 20001
+}
+
+# planner_models: models.json with the route "planner" to the provider.
+planner_models() {
+	mkdir -p "$XDG_CONFIG_HOME/agentutils"
+	cat >"$XDG_CONFIG_HOME/agentutils/models.json" <<-EOF
+	{"providers": {"fake": {"kind": "openai", "base_url": "$URL/v1"}},
+	 "models": {"m": {"provider": "fake", "price": {"input": 1, "output": 1}}},
+	 "routes": {"planner": {"candidates": ["m"]}}}
+	EOF
+}
+
+@test "--planner mf: the model's tasks, code fences aside, planned and stored; the request is the prompt and the goal" {
+	cat >answer <<-'EOF'
+	```json
+	{"type":"task","id":"fetch","kind":"run","run":"echo fetch"}
+	{"type":"task","id":"build","kind":"run","run":"echo build","deps":["fetch"]}
+	```
+	EOF
+	provider --reply-file answer --log requests.log
+	planner_models
+	run --separate-stderr aw-plan --goal 'build the thing' --planner mf --prompt "$TOP/share/agentutils/planner.md"
+	assert_success
+	echo "$output" | valid
+	assert_equal "$(jq -r 'select(.type == "task") | .id' <<<"$output" | paste -sd ' ')" "fetch build"
+	run_id=$(head -1 <<<"$output" | jq -r .id)
+	assert_equal "$(db "SELECT count(*) FROM aw_tasks WHERE run_id = '$run_id'")" 2
+	assert_equal "$(jq -r '.body.messages[0].content' requests.log)" "$(cat "$TOP/share/agentutils/planner.md")"
+	assert_equal "$(jq -r '.body.messages[1].content' requests.log)" "build the thing"
+	assert_equal "$(db "SELECT run_id, task_id, status FROM mf_usage")" "$run_id|plan|ok"
+}
+
+@test "--planner mf: bad model output is reported as model:LINE, exit 65, nothing stored" {
+	printf '%s\n' 'Here is your plan:' '{"type":"task","id":"a","kind":"run","run":"x","deps":["nope"]}' >answer
+	provider --reply-file answer
+	planner_models
+	run --separate-stderr aw-plan --goal g --planner mf --prompt "$TOP/share/agentutils/planner.md"
+	assert_failure 65
+	assert_output ''
+	[[ $stderr == *"model:1: invalid JSON"* ]]
+	[[ $stderr == *'model:2: unknown dependency "nope"'* ]]
+	assert_equal "$(db 'SELECT count(*) FROM aw_runs')" 0
+}
+
+@test "--planner mf: a model that cannot answer, a missing prompt, --model" {
+	provider --status 500
+	planner_models
+	run --separate-stderr aw-plan --goal g --planner mf --prompt "$TOP/share/agentutils/planner.md"
+	assert_failure 69
+	[[ $stderr == *"the model planner: HTTP 500"* ]]
+	run --separate-stderr aw-plan --goal g --planner mf --prompt nowhere.md
+	assert_failure 66
+	run --separate-stderr aw-plan --goal g --planner mf --model gpt-9 --prompt "$TOP/share/agentutils/planner.md"
+	assert_failure 65
+	[[ $stderr == *'"gpt-9" is neither a model nor a route'* ]]
 }
