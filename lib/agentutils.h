@@ -1348,4 +1348,41 @@ int au_mf_stream_event(struct au_mf_stream *s, const char *event,
 jv au_mf_stream_result(struct au_mf_stream *s);
 void au_mf_stream_free(struct au_mf_stream *s);
 
+/* ---- paths beneath a root (beneath.c) ---------------------------------
+ *
+ * A path given to a confined program is relative to a root directory and
+ * may not leave it: it is checked first (not absolute, no "..", shorter
+ * than PATH_MAX), then resolved from the root's descriptor by openat2(2)
+ * with RESOLVE_BENEATH, RESOLVE_NO_SYMLINKS and RESOLVE_NO_MAGICLINKS, or,
+ * without openat2 (or with $AGENTUTILS_NO_OPENAT2 set, for tests), one
+ * component at a time with O_NOFOLLOW.  No symlink is followed, not even
+ * one that stays inside.  Calls return 0, or with au_errmsg() set: 65 a
+ * bad path (empty, too long), 66 missing or a component not a directory,
+ * 73 exists (au_beneath_mkdir), 75 renamed under us too often, 77 an
+ * absolute path, "..", a symlink on the way, or permission denied; 74
+ * anything else. */
+
+/* Check path: 0 with *clean (if not NULL) its components joined by one
+ * '/' ("." for the root itself; malloc'd). */
+int au_beneath_check(const char *path, char **clean);
+/* Open path beneath the directory root with flags (O_CLOEXEC added;
+ * O_NOFOLLOW in effect) and mode (for O_CREAT): *fd. */
+int au_beneath_open(int root, const char *path, int flags, mode_t mode,
+    int *fd);
+/* Open the directory holding path's last component: *dir (O_RDONLY) and
+ * *name, that component (malloc'd); 65 for the root itself. */
+int au_beneath_parent(int root, const char *path, int *dir, char **name);
+/* Make the directory path (mode before the umask), and with parents
+ * its missing parents, none of them through a symlink; with parents an
+ * existing directory is no error. */
+int au_beneath_mkdir(int root, const char *path, int parents, mode_t mode);
+/* Open the directory name in dir (one component) without following a
+ * symlink: its fd, or -1 with errno set (ELOOP for a symlink). */
+int au_beneath_opendir(int dir, const char *name);
+/* The exit code for errno e met at path, as above, with au_errmsg()
+ * "\"PATH\": what". */
+int au_beneath_err(int e, const char *path);
+/* Whether paths are resolved by the walk rather than openat2: 1 or 0. */
+int au_beneath_walking(void);
+
 #endif
