@@ -69,8 +69,10 @@ tg-serve_LIBS = -ljq -lonig -lsqlite3 -lcrypto -lcurl -lm
 mf-route_LIBS = -lcurl -lpthread -ljq -lonig -lsqlite3 -lcrypto -lm
 mf-usage_LIBS = -ljq -lsqlite3 -lcrypto -lm
 tk-note_LIBS = -ljq -lonig -lsqlite3 -lcrypto -lm
-
-PROGS = aw-plan aw-sched aw-ctl ws-approve audit-write audit-verify audit-export tg-list tg-grant tg-invoke tg-serve mf-route mf-usage tk-note
+tg-invoke_LIBS = -ljq -lonig -lsqlite3 -lcrypto -lm
+tg-serve_LIBS = -ljq -lonig -lsqlite3 -lcrypto -lm
+tk-file_LIBS = -ljq -lonig -lsqlite3 -lcrypto -lm
+PROGS = aw-plan aw-sched aw-ctl ws-approve audit-write audit-verify audit-export tg-list tg-grant tg-invoke tg-serve mf-route mf-usage tk-note tk-file
 
 LIB_SRC = lib/approval.c lib/audit.c lib/aw.c lib/beneath.c lib/cfg.c \
 	lib/conf.c lib/db.c lib/err.c lib/gateway.c lib/jschema.c lib/json.c \
