@@ -1164,24 +1164,20 @@ list_one(int dir, const char *name, const char *rel, const struct stat *st,
 	return 0;
 }
 
+/* fn on every entry beneath o's path, depth levels deep, when it is a
+ * directory; else on what it names. */
 static int
-op_list(struct op *o)
+visit(struct op *o, int64_t depth, visit_fn *fn)
 {
 	struct stat st;
 	char *name;
-	int64_t depth;
-	int dir, fd, rc, rec;
+	int dir, fd, rc;
 
-	if ((rc = getbool(o->rec, "recursive", &rec)) != 0 ||
-	    (rc = getint(o->rec, "depth", rec ? -1 : 1, &depth)) != 0)
-		return rc;
 	if ((rc = start(o->path, &fd, &dir, &name, &st)) == 0) {
 		if (fd >= 0)
-			tree(fd, o->path, depth, list_one, o);
+			tree(fd, o->path, depth, fn, o);
 		else
-			list_one(dir, name, o->path, &st, o);
-		o->res = jv_object_set(o->res, jv_string("entries"),
-		    jv_number((double)o->count));
+			fn(dir, name, o->path, &st, o);
 	}
 	if (fd >= 0)
 		close(fd);
@@ -1189,6 +1185,21 @@ op_list(struct op *o)
 		close(dir);
 	free(name);
 	return rc;
+}
+
+static int
+op_list(struct op *o)
+{
+	int64_t depth;
+	int rc, rec;
+
+	if ((rc = getbool(o->rec, "recursive", &rec)) != 0 ||
+	    (rc = getint(o->rec, "depth", rec ? -1 : 1, &depth)) != 0 ||
+	    (rc = visit(o, depth, list_one)) != 0)
+		return rc;
+	o->res = jv_object_set(o->res, jv_string("entries"),
+	    jv_number((double)o->count));
+	return 0;
 }
 
 static int
@@ -1243,10 +1254,9 @@ search_one(int dir, const char *name, const char *rel, const struct stat *st,
 static int
 op_search(struct op *o)
 {
-	struct stat st;
-	char *name, msg[256];
+	char msg[256];
 	int64_t depth;
-	int dir, fd, rc, e;
+	int rc, e;
 
 	if ((o->pattern = au_jv_str(o->rec, "pattern")) == NULL ||
 	    *o->pattern == '\0')
@@ -1260,11 +1270,7 @@ op_search(struct op *o)
 		regerror(e, &o->re, msg, sizeof msg);
 		return au_seterr(EX_DATAERR, "\"pattern\": %s", msg);
 	}
-	if ((rc = start(o->path, &fd, &dir, &name, &st)) == 0) {
-		if (fd >= 0)
-			tree(fd, o->path, depth, search_one, o);
-		else
-			search_one(dir, name, o->path, &st, o);
+	if ((rc = visit(o, depth, search_one)) == 0) {
 		o->res = jv_object_set(o->res, jv_string("matches"),
 		    jv_number((double)o->count));
 		o->res = jv_object_set(o->res, jv_string("files"),
@@ -1277,11 +1283,6 @@ op_search(struct op *o)
 	}
 	if (o->regex)
 		regfree(&o->re);
-	if (fd >= 0)
-		close(fd);
-	if (dir >= 0)
-		close(dir);
-	free(name);
 	return rc;
 }
 
