@@ -471,7 +471,8 @@ names(int fd, const char *path, char ***names, size_t *n)
 		(*names)[(*n)++] = au_xstrdup(d->d_name);
 	}
 	closedir(dp);
-	qsort(*names, *n, sizeof **names, bystr);
+	if (*n > 0)
+		qsort(*names, *n, sizeof **names, bystr);
 	return 0;
 }
 
@@ -1431,11 +1432,12 @@ static const char *const audited[] = {
 static void
 audit_change(jv res)
 {
-	jv r = jv_object();
+	jv r;
 	int rc, i;
 
 	if (audit == NULL)
 		return;
+	r = jv_object();
 	for (i = 0; audited[i] != NULL; i++) {
 		jv v = jv_object_get(jv_copy(res), jv_string(audited[i]));
 
