@@ -406,6 +406,7 @@ one(const char *path)
 	size_t len = strlen(path);
 	char *hexname;
 	struct stat st, fst;
+	int64_t t0 = au_mono_ms();
 	int fd;
 
 	rec = jv_object_set(rec, jv_string("path"),
@@ -433,6 +434,7 @@ one(const char *path)
 			rec = regular(rec, path, fd);
 		close(fd);
 	}
+	au_note("%s: %lld ms", au_esc(path), (long long)(au_mono_ms() - t0));
 	au_out_rec(rec);
 	jv_free(rec);
 }
