@@ -288,23 +288,26 @@ av(jv rec, const char *path, int fd, int64_t size, int image)
 	rc = avformat_open_input(&f, NULL, NULL, NULL);
 	if (rc == 0)
 		rc = avformat_find_stream_info(f, NULL);
-	if (rc < 0 || f->nb_streams == 0) {
-		char e[AV_ERROR_MAX_STRING_SIZE] = "no streams";
+	for (i = 0; rc >= 0 && i < f->nb_streams; i++)
+		if (v == NULL && f->streams[i]->codecpar->codec_type ==
+		    AVMEDIA_TYPE_VIDEO && f->streams[i]->codecpar->width > 0)
+			v = f->streams[i];
+	/* An image is its picture: one without dimensions is broken. */
+	if (rc < 0 || f->nb_streams == 0 || (image && v == NULL)) {
+		char e[AV_ERROR_MAX_STRING_SIZE] = "no picture";
 
 		if (rc < 0)
 			av_strerror(rc, e, sizeof e);
+		else if (f->nb_streams == 0)
+			strcpy(e, "no streams");
 		avformat_close_input(&f);
 		av_freep(&io->buffer);
 		avio_context_free(&io);
 		jv_free(streams);
 		return fail(rec, path, EX_DATAERR, "unreadable media: %s", e);
 	}
-	for (i = 0; i < f->nb_streams; i++) {
-		if (v == NULL && f->streams[i]->codecpar->codec_type ==
-		    AVMEDIA_TYPE_VIDEO && f->streams[i]->codecpar->width > 0)
-			v = f->streams[i];
+	for (i = 0; i < f->nb_streams; i++)
 		streams = jv_array_append(streams, stream(f->streams[i]));
-	}
 	if (v != NULL) {
 		rec = jv_object_set(rec, jv_string("width"),
 		    jv_number(v->codecpar->width));
