@@ -76,7 +76,8 @@ cmp64(const void *a, const void *b)
 static jv
 percentiles(int64_t *v, size_t n)
 {
-	qsort(v, n, sizeof *v, cmp64);
+	if (n > 0)
+		qsort(v, n, sizeof *v, cmp64);
 	return JV_OBJECT(jv_string("p50"), quantile(v, n, 0.5),
 	    jv_string("p90"), quantile(v, n, 0.9), jv_string("p99"),
 	    quantile(v, n, 0.99), jv_string("max"), quantile(v, n, 1));
