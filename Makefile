@@ -69,17 +69,16 @@ tg-serve_LIBS = -ljq -lonig -lsqlite3 -lcrypto -lcurl -lm
 mf-route_LIBS = -lcurl -lpthread -ljq -lonig -lsqlite3 -lcrypto -lm
 mf-usage_LIBS = -ljq -lsqlite3 -lcrypto -lm
 tk-note_LIBS = -ljq -lonig -lsqlite3 -lcrypto -lm
+tk-file_LIBS = -ljq -lsqlite3 -lcrypto -lm
+tk-media_LIBS = -lmagic -lexif -lavformat -lavcodec -lavutil -ljq -lsqlite3 -lcrypto -lm
+
+PROGS = aw-plan aw-sched aw-ctl ws-approve audit-write audit-verify audit-export tg-list tg-grant tg-invoke tg-serve mf-route mf-usage tk-note tk-file tk-media
+
 LIB_SRC = lib/approval.c lib/audit.c lib/aw.c lib/beneath.c lib/cfg.c \
 	lib/conf.c lib/db.c lib/err.c lib/gateway.c lib/jschema.c lib/json.c \
 	lib/map.c lib/mcp.c lib/mem.c lib/mf.c lib/mfwire.c lib/ndjson.c \
 	lib/opt.c lib/proc.c lib/run.c lib/sandbox.c lib/schema.c lib/sse.c \
 	lib/tg.c lib/time.c lib/where.c
-tg-invoke_LIBS = -ljq -lonig -lsqlite3 -lcrypto -lm
-tg-serve_LIBS = -ljq -lonig -lsqlite3 -lcrypto -lm
-tk-file_LIBS = -ljq -lonig -lsqlite3 -lcrypto -lm
-tk-file_LIBS = -ljq -lsqlite3 -lcrypto -lm
-tk-media_LIBS = -lmagic -lexif -lavformat -lavcodec -lavutil -ljq -lsqlite3 -lcrypto -lm
-PROGS = aw-plan aw-sched aw-ctl ws-approve audit-write audit-verify audit-export tg-list tg-grant tg-invoke tg-serve mf-route mf-usage tk-note tk-file tk-media
 LIB_OBJ = $(LIB_SRC:%.c=$(B)/%.o)
 UNIT_SRC = $(wildcard tests/lib/test-*.c)
 UNITS = $(UNIT_SRC:tests/lib/%.c=$(B)/tests/%)
