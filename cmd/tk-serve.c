@@ -735,8 +735,13 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 	(void)cls;
 	(void)version;
 	(void)data;
-	(void)size;
-	(void)state;
+	/* The first call has the headers alone: a response queued then
+	 * would close the connection. */
+	if (*state == NULL) {
+		*state = c;
+		return MHD_YES;
+	}
+	*size = 0;
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
 		res = MHD_create_response_from_buffer(0, (void *)"",
 		    MHD_RESPMEM_PERSISTENT);
