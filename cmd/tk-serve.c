@@ -773,6 +773,7 @@ static void
 watch(const char *path)
 {
 	int wd = inotify_add_watch(ino, path, WATCHED);
+	size_t had = wdcap;
 
 	if (wd < 0) {
 		if (errno == ENOSPC)
@@ -781,6 +782,7 @@ watch(const char *path)
 		return;
 	}
 	wdpath = au_grow(wdpath, &wdcap, (size_t)wd + 1, sizeof *wdpath);
+	memset(wdpath + had, 0, (wdcap - had) * sizeof *wdpath);
 	free(wdpath[wd]);
 	wdpath[wd] = au_xstrdup(path);
 }
