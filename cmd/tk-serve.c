@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <limits.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -354,7 +353,7 @@ fresh(struct req *r, const struct stat *st, const char *sfx,
 	const char *inm, *ims;
 	struct tm tm;
 	char *end;
-	size_t n = strlen(etag);
+	size_t n;
 
 	snprintf(etag, 96, "\"%jx-%jx-%jx%s\"", (uintmax_t)st->st_ino,
 	    (uintmax_t)st->st_size, (uintmax_t)st->st_mtim.tv_sec *
@@ -454,7 +453,7 @@ static enum MHD_Result
 file(struct req *r, int fd, const struct stat *st, const char *name)
 {
 	struct MHD_Response *res;
-	char etag[96] = "", lm[40], cr[80];
+	char etag[96], lm[40], cr[80];
 	const char *ir;
 	uint64_t from = 0, to = 0, n = (uint64_t)st->st_size;
 	int rg;
@@ -505,7 +504,7 @@ markdown(struct req *r, int fd, const struct stat *st, const char *name)
 	struct MHD_Response *res;
 	cmark_parser *p;
 	cmark_node *doc;
-	char etag[96] = "", lm[40], buf[65536], *html;
+	char etag[96], lm[40], buf[65536], *html;
 	const char *base = strrchr(name, '/');
 	ssize_t n;
 	size_t i;
