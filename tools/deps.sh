@@ -9,8 +9,7 @@ set -eu
 # build: the compiler, and the libraries the programs link
 build="gcc make libc6-dev libjq-dev libonig-dev libsqlite3-dev libssl-dev
     libarchive-dev libcurl4-openssl-dev
-    libmagic-dev libexif-dev libavformat-dev libavcodec-dev libavutil-dev"
-
+    libmagic-dev libexif-dev libavformat-dev libavcodec-dev libavutil-dev
     libmicrohttpd-dev libcmark-gfm-dev libcmark-gfm-extensions-dev"
 # run: what the programs call (tg-invoke's sandbox)
 run="firejail"
@@ -19,9 +18,7 @@ run="firejail"
 check="bats bats-assert bats-support mandoc python3 python3-jsonschema
     jq sqlite3 graphviz zsh fish bsdextrautils binutils pkg-config
     openssl unzip curl
-    imagemagick libimage-exiftool-perl sox ffmpeg"
-
-    chromium"
+    imagemagick libimage-exiftool-perl sox ffmpeg chromium"
 # bench and demo (GNU parallel is a peer of aw-sched in tests/bench)
 other="time coreutils parallel"
 
