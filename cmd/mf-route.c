@@ -119,17 +119,22 @@ struct queue {
 static struct queue q = { PTHREAD_MUTEX_INITIALIZER,
     PTHREAD_COND_INITIALIZER, NULL, 0, 0, 0, 0, 0 };
 
-/* What is wrong with a model.request, or NULL. */
+/* What is wrong with a model.request (or a prompt task), or NULL. */
 static const char *
 bad_request(jv r)
 {
-	const char *type = au_jv_str(r, "type");
+	const char *type = au_jv_str(r, "type"), *kind = au_jv_str(r, "kind");
 	jv m = jv_object_get(jv_copy(r), jv_string("messages"));
 	jv_kind mk = jv_get_kind(m);
 	const char *why = NULL;
 
 	jv_free(m);
-	if (type == NULL || strcmp(type, "model.request") != 0)
+	if (type != NULL && strcmp(type, "task") == 0) {
+		if (kind == NULL || strcmp(kind, "prompt") != 0)
+			why = "not a prompt task";
+		else if (au_jv_str(r, "prompt") == NULL)
+			why = "a prompt task needs a \"prompt\"";
+	} else if (type == NULL || strcmp(type, "model.request") != 0)
 		why = "not a model.request record";
 	else if (au_jv_str(r, "model") == NULL && au_jv_str(r, "route") ==
 	    NULL)
@@ -137,6 +142,36 @@ bad_request(jv r)
 	else if (mk != JV_KIND_ARRAY)
 		why = "\"messages\" must be an array";
 	return why;
+}
+
+/* r (consumed) as a model.request: a prompt task of aw-sched (its record
+ * on our standard input) asks its "model", or the model or route named
+ * "default", its prompt as the user's message, its run and id as the
+ * metadata. */
+static jv
+as_request(jv r)
+{
+	const char *type = au_jv_str(r, "type"), *model;
+	const char *run = au_jv_str(r, "run_id"), *id = au_jv_str(r, "id");
+	jv req, meta = jv_object();
+
+	if (strcmp(type, "task") != 0)
+		return r;
+	model = au_jv_str(r, "model");
+	req = JV_OBJECT(jv_string("type"), jv_string("model.request"),
+	    jv_string("model"), jv_string(model ? model : "default"),
+	    jv_string("messages"), JV_ARRAY(JV_OBJECT(jv_string("role"),
+	    jv_string("user"), jv_string("content"),
+	    jv_object_get(jv_copy(r), jv_string("prompt")))));
+	if (id != NULL) {
+		req = jv_object_set(req, jv_string("id"), jv_string(id));
+		meta = jv_object_set(meta, jv_string("task"), jv_string(id));
+	}
+	if (run != NULL)
+		meta = jv_object_set(meta, jv_string("run"), jv_string(run));
+	req = jv_object_set(req, jv_string("metadata"), meta);
+	jv_free(r);
+	return req;
 }
 
 static void
@@ -169,7 +204,7 @@ reader(void *arg)
 		if ((why = bad_request(rec.v)) != NULL)
 			au_in_reject(in, &rec, "%s", why);
 		else if (where == NULL || au_where_test(where, rec.v) == 1) {
-			push(rec.v);
+			push(as_request(rec.v));
 			continue;
 		}
 		jv_free(rec.v);

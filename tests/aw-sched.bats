@@ -243,13 +243,31 @@ EOF
 aw-sched: run $RUN: task \"notexec\": ./notexec: cannot execute: Permission denied"
 }
 
+@test "a prompt task asks its model through mf-route; the usage row names the run and the task" {
+	load mf/provider
+	provider
+	mkdir -p "$XDG_CONFIG_HOME/agentutils"
+	printf '%s\n' "{\"providers\": {\"fake\": {\"kind\": \"anthropic\", \"base_url\": \"$URL/v1\"}}," \
+	    '"models": {"default": {"provider": "fake"}, "big": {"provider": "fake"}}}' \
+	    >"$XDG_CONFIG_HOME/agentutils/models.json"
+	printf '%s\n' '{"id":"p","kind":"prompt","prompt":"hello there"}' \
+	    '{"id":"q","kind":"prompt","prompt":"and you","model":"big","deps":["p"]}' >tasks.ndjson
+	plan tasks.ndjson
+	run --separate-stderr sched -j1 plan.ndjson
+	assert_success
+	assert_equal "$(moves p)" "p:pending>ready p:ready>running p:running>done"
+	assert_equal "$(db "SELECT run_id, task_id, model, status FROM mf_usage ORDER BY id" | paste -sd ' ')" "$RUN|p|default|ok $RUN|q|big|ok"
+}
+
 @test "a prompt task dies at once: mf-route is not available" {
 	cat >tasks.ndjson <<'EOF'
 {"id":"p","kind":"prompt","prompt":"hello","retry":{"attempts":3,"delay":"10ms"}}
 {"id":"after","run":"true","deps":["p"]}
 EOF
 	plan tasks.ndjson
-	PATH=$AU_BIN:/usr/bin:/bin run --separate-stderr sched -j1 plan.ndjson
+	mkdir bin
+	ln -s "$AU_BIN/aw-sched" bin/aw-sched
+	PATH=$PWD/bin:/usr/bin:/bin run --separate-stderr sched -j1 plan.ndjson
 	assert_failure 1
 	printf '%s\n' "$output" | valid
 	assert_equal "$(moves)" "p:pending>ready p:ready>running p:running>failed p:failed>dead after:pending>skipped"
