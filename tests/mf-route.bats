@@ -399,13 +399,14 @@ blind: lacks capability vision"
 @test "a bad record is reported with its line and skipped; the others are answered" {
 	provider a
 	one openai
-	{ req r1 m hi; echo '{"type":"task","id":"x"}'; echo '{"type":"model.request","id":"r3","model":"m","messages":{}}';
+	{ req r1 m hi; echo '{"type":"task","id":"x"}'; echo '{"type":"tool.call"}'; echo '{"type":"model.request","id":"r3","model":"m","messages":{}}';
 	  echo '{"type":"model.request","id":"r4","model":"nope","messages":[]}'; req r5 m hi; } >in.ndjson
 	run --separate-stderr mf-route in.ndjson
 	assert_failure 65
 	assert_equal "$(jq -r .request_id <<<"$output" | sort | tr '\n' ' ')" "r1 r4 r5 "
-	[[ $stderr == *"in.ndjson:2: not a model.request record"* ]]
-	[[ $stderr == *'in.ndjson:3: "messages" must be an array'* ]]
+	[[ $stderr == *"in.ndjson:2: not a prompt task"* ]]
+	[[ $stderr == *"in.ndjson:3: not a model.request record"* ]]
+	[[ $stderr == *'in.ndjson:4: "messages" must be an array'* ]]
 	assert_equal "$(jq -r 'select(.request_id == "r4") | .error' <<<"$output")" '"nope" is neither a model nor a route in models.json'
 }
 
