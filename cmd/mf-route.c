@@ -6,12 +6,12 @@
  * model.delta records if asked, and answered with a model.response
  * record; each is a row of mf_usage and an audit event.
  *
- * A reading thread hands requests over and wakes the loop with
- * curl_multi_wakeup, so that input and transfers are waited for at once.
+ * The input's reading thread wakes the loop with curl_multi_wakeup when
+ * records are ready, so that input and transfers are waited for at once
+ * by one thread.
  */
 #define _GNU_SOURCE
 #include <math.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,18 +106,11 @@ outcome(int rc)
 		worst = rc;
 }
 
-/* ---- requests read by the reading thread ----------------------------- */
+/* ---- requests in ------------------------------------------------------ */
 
-struct queue {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	jv *recs;
-	size_t head, n, cap;
-	int done;
-	size_t room;
-};
-static struct queue q = { PTHREAD_MUTEX_INITIALIZER,
-    PTHREAD_COND_INITIALIZER, NULL, 0, 0, 0, 0, 0 };
+static struct au_in *input;	/* the records read, or NULL with -m */
+static jv prompt_req;		/* -m's request, until it is taken */
+static struct au_where *where;
 
 /* What is wrong with a model.request (or a prompt task), or NULL. */
 static const char *
@@ -153,10 +146,11 @@ as_request(jv r)
 {
 	const char *type = au_jv_str(r, "type"), *model;
 	const char *run = au_jv_str(r, "run_id"), *id = au_jv_str(r, "id");
-	jv req, meta = jv_object();
+	jv req, meta;
 
 	if (strcmp(type, "task") != 0)
 		return r;
+	meta = jv_object();
 	model = au_jv_str(r, "model");
 	req = JV_OBJECT(jv_string("type"), jv_string("model.request"),
 	    jv_string("model"), jv_string(model ? model : "default"),
@@ -174,64 +168,42 @@ as_request(jv r)
 	return req;
 }
 
+/* au_in's reading thread has records ready: wake the loop. */
 static void
-push(jv r)
+wake(void *arg)
 {
-	pthread_mutex_lock(&q.mu);
-	while (q.n >= q.room && !stop)
-		pthread_cond_wait(&q.cv, &q.mu);
-	if (q.head + q.n == q.cap && q.head > 0) {
-		memmove(q.recs, q.recs + q.head, q.n * sizeof *q.recs);
-		q.head = 0;
-	}
-	if (q.n == q.cap)
-		q.recs = au_grow(q.recs, &q.cap, q.n + 1, sizeof *q.recs);
-	q.recs[q.head + q.n++] = r;
-	pthread_mutex_unlock(&q.mu);
+	(void)arg;
 	curl_multi_wakeup(multi);
 }
 
-static void *
-reader(void *arg)
+/* The next request, if one is ready now (or, with block, once one is),
+ * else invalid; *done when none will come.  Bad records are reported
+ * with their file and line here. */
+static jv
+next_request(int block, int *done)
 {
-	struct au_in *in = arg;
-	struct au_where *where = au_opts.where ? au_xwhere_new(au_opts.where) :
-	    NULL;
 	struct au_rec rec;
 	const char *why;
+	jv r;
 
-	while (!stop && au_in_next(in, &rec)) {
-		if ((why = bad_request(rec.v)) != NULL)
-			au_in_reject(in, &rec, "%s", why);
-		else if (where == NULL || au_where_test(where, rec.v) == 1) {
-			push(as_request(rec.v));
-			continue;
+	if (input == NULL) {
+		r = prompt_req;
+		prompt_req = jv_invalid();
+		*done = 1;
+		return r;
+	}
+	while (block || au_in_wait(input, 0)) {
+		if (!au_in_next(input, &rec)) {
+			*done = 1;
+			break;
 		}
+		if ((why = bad_request(rec.v)) != NULL)
+			au_in_reject(input, &rec, "%s", why);
+		else if (where == NULL || au_where_test(where, rec.v) == 1)
+			return as_request(rec.v);
 		jv_free(rec.v);
 	}
-	au_where_free(where);
-	pthread_mutex_lock(&q.mu);
-	q.done = 1;
-	pthread_mutex_unlock(&q.mu);
-	curl_multi_wakeup(multi);
-	return NULL;
-}
-
-/* The next request read, or invalid; *done when none will come. */
-static jv
-pull(int *done)
-{
-	jv r = jv_invalid();
-
-	pthread_mutex_lock(&q.mu);
-	if (q.n > 0) {
-		r = q.recs[q.head++];
-		q.n--;
-		pthread_cond_signal(&q.cv);
-	}
-	*done = q.done && q.n == 0;
-	pthread_mutex_unlock(&q.mu);
-	return r;
+	return jv_invalid();
 }
 
 /* ---- one request -------------------------------------------------------- */
@@ -1165,7 +1137,7 @@ run(void)
 		for (active = 0, r = live; r != NULL; r = r->next)
 			active += r->state != R_DONE;
 		while (!done && active < jobs) {
-			jv rec = pull(&done);
+			jv rec = next_request(0, &done);
 
 			if (!jv_is_valid(rec))
 				break;
@@ -1301,12 +1273,9 @@ explain(void)
 	order = au_xcalloc((size_t)conf->nmodels * 2 + 1, sizeof *order);
 	while (!done && !stop) {
 		memset(&r, 0, sizeof r);
-		r.rec = pull(&done);
-		if (!jv_is_valid(r.rec)) {
-			if (!done)
-				curl_multi_poll(multi, NULL, 0, 1000, NULL);
+		r.rec = next_request(1, &done);
+		if (!jv_is_valid(r.rec))
 			continue;
-		}
 		why = want_of(&r, &w);
 		if (jv_is_valid(why)) {
 			au_err("%s: %s", au_jv_str(r.rec, "id") ?
@@ -1338,8 +1307,6 @@ main(int argc, char **argv)
 	const char *arg, *model = NULL, *models = NULL, *system = NULL;
 	int64_t max_tokens = 0;
 	int c, no_audit = 0, explaining = 0, rc;
-	struct au_in *in = NULL;
-	pthread_t th;
 	jv problems = jv_array();
 	struct sigaction sa;
 	char *end;
@@ -1442,41 +1409,25 @@ main(int argc, char **argv)
 	sigaction(SIGPIPE, &sa, NULL);
 
 	au_out_init();
-	q.room = (size_t)jobs;
-	if (model != NULL) {
-		jv r = prompt_request(model, argv + au_optind,
+	if (model != NULL)
+		prompt_req = prompt_request(model, argv + au_optind,
 		    argc - au_optind, system, max_tokens);
-
-		q.recs = au_xmalloc(sizeof *q.recs);
-		q.cap = 1;
-		q.recs[0] = r;
-		q.n = 1;
-		q.done = 1;
-	} else {
-		in = au_in_open(argv + au_optind, argc - au_optind);
-		if (pthread_create(&th, NULL, reader, in) != 0)
-			au_die(EX_SOFTWARE, "cannot start a thread:");
+	else {
+		if (au_opts.where != NULL)
+			where = au_xwhere_new(au_opts.where);
+		input = au_in_open(argv + au_optind, argc - au_optind);
+		au_in_notify(input, wake, NULL);
 	}
 	if (explaining)
 		explain();
 	else
 		run();
-	if (in != NULL) {
-		if (stop) {
-			au_in_stop(in);
-			pthread_mutex_lock(&q.mu);
-			pthread_cond_broadcast(&q.cv);
-			pthread_mutex_unlock(&q.mu);
-		}
-		pthread_join(th, NULL);
-		outcome(au_in_status(in));
-		au_in_close(in);
+	if (input != NULL) {
+		outcome(au_in_status(input));
+		au_in_close(input);
 	}
-	while (q.n > 0) {
-		jv_free(q.recs[q.head++]);
-		q.n--;
-	}
-	free(q.recs);
+	jv_free(prompt_req);
+	au_where_free(where);
 	curl_multi_cleanup(multi);
 	curl_global_cleanup();
 	sqlite3_finalize(ins);

@@ -277,6 +277,11 @@ void au_in_prepare_text(struct au_in *in,
 /* Keep each record's line as read, for rec->raw.  Call before the
  * first au_in_next. */
 void au_in_keepraw(struct au_in *in);
+/* Call fn(arg) in the reading thread whenever records, or the end, have
+ * become ready for au_in_next: to wake a loop that polls other things
+ * too (curl_multi_wakeup, a write to a pipe).  fn must be thread-safe.
+ * Call before the first au_in_next. */
+void au_in_notify(struct au_in *in, void (*fn)(void *), void *arg);
 /* Whether au_in_next would return at once (a record, or the end), waiting
  * up to ms milliseconds for it: 1 or 0.  Bad lines before the next
  * record are reported here, as au_in_next would. */

@@ -93,6 +93,8 @@ struct au_in {
 	/* Shared, under mu. */
 	pthread_mutex_t mu;
 	pthread_cond_t ready, room;
+	void (*notify)(void *);	/* au_in_notify */
+	void *notify_arg;
 	struct batch *head, *tail;
 	int queued, done, closing;
 	int wake[2];		/* au_in_close's word to the reader */
@@ -387,6 +389,8 @@ enqueue(struct au_in *in, struct batch *b)
 		pthread_cond_signal(&in->ready);
 	}
 	pthread_mutex_unlock(&in->mu);
+	if (open && in->notify != NULL)
+		in->notify(in->notify_arg);
 	if (!open)
 		freebatch(b);
 	return open;
@@ -562,6 +566,8 @@ out:
 	in->done = 1;
 	pthread_cond_signal(&in->ready);
 	pthread_mutex_unlock(&in->mu);
+	if (in->notify != NULL)
+		in->notify(in->notify_arg);
 	return NULL;
 }
 
@@ -658,6 +664,13 @@ au_in_prepare_text(struct au_in *in,
     void *(*text)(const char *, size_t, void *))
 {
 	in->prep.text = text;
+}
+
+void
+au_in_notify(struct au_in *in, void (*fn)(void *), void *arg)
+{
+	in->notify = fn;
+	in->notify_arg = arg;
 }
 
 void
