@@ -844,6 +844,49 @@ test_out(void)
 	close(null);
 }
 
+/* au_in_notify: the callback runs in the reading thread when records
+ * are ready and at the end, so that a poll loop can be woken. */
+static int notified_fd = -1;
+
+static void
+notified(void *arg)
+{
+	(void)arg;
+	if (write(notified_fd, "n", 1) != 1)
+		_exit(2);
+}
+
+static void
+test_notify(void)
+{
+	struct au_rec rec;
+	struct au_in *in;
+	int fds[2], wake[2], n = 0;
+	char c;
+
+	if (pipe(fds) != 0 || pipe(wake) != 0)
+		_exit(2);
+	notified_fd = wake[1];
+	in = au_in_fdopen(fds[0], "pipe");
+	au_in_notify(in, notified, NULL);
+	is_int(au_in_wait(in, 0), 0, "notify: nothing ready yet");
+	if (write(fds[1], "{\"x\":1}\n", 8) != 8)
+		_exit(2);
+	is_int(read(wake[0], &c, 1), 1, "notify: called once a record is ready");
+	is_int(au_in_wait(in, 0), 1, "notify: and then the record is there");
+	if (au_in_next(in, &rec) == 1)
+		n++;
+	jv_free(rec.v);
+	close(fds[1]);
+	is_int(read(wake[0], &c, 1), 1, "notify: called at the end");
+	is_int(au_in_next(in, &rec), 0, "notify: the end");
+	is_int(n, 1, "notify: one record");
+	au_in_close(in);
+	close(fds[0]);
+	close(wake[0]);
+	close(wake[1]);
+}
+
 int
 main(void)
 {
@@ -862,6 +905,7 @@ main(void)
 	test_pipe();
 	test_endless();
 	test_early_close();
+	test_notify();
 	close(errfd);
 	tmpdir_remove();
 	return done();
