@@ -1205,6 +1205,10 @@ run(void)
 			wake = flush_due - now;
 		if (done && nlive == 0)
 			break;
+		/* Requests read already wake nothing: take them at once. */
+		if (!done && active < jobs && (input == NULL ||
+		    au_in_wait(input, 0)))
+			continue;
 		curl_multi_poll(multi, NULL, 0, (int)(wake > 0 ? wake : 0),
 		    NULL);
 	}

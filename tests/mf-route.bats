@@ -384,6 +384,19 @@ blind: lacks capability vision"
 	assert_equal "$(db 'SELECT count(*) FROM mf_usage')" 40
 }
 
+@test "-j 1: requests read already go one after the other without waiting for anything else" {
+	provider a
+	one openai
+	for i in $(seq 30); do req "r$i" m hi; done >in.ndjson
+	start=$(date +%s%N)
+	run --separate-stderr mf-route -j 1 in.ndjson
+	end=$(date +%s%N)
+	assert_success
+	assert_equal "$(jq -r .request_id <<<"$output" | paste -sd ' ')" "$(seq 30 | sed 's/^/r/' | paste -sd ' ')"
+	# each used to wait out a second of idle polling
+	(( (end - start) / 1000000 < 10000 ))
+}
+
 @test "max_concurrency holds a provider to that many requests in flight" {
 	provider a --delay 300
 	one openai
