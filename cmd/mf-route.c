@@ -94,16 +94,8 @@ outcome(int rc)
 {
 	static const int rank[] = { 0, EX_UNAVAILABLE, EX_NOPERM, EX_DATAERR,
 	    EX_CONFIG };
-	int i, r = 0, w = 0;
 
-	for (i = 0; i < (int)(sizeof rank / sizeof rank[0]); i++) {
-		if (rank[i] == rc)
-			r = i;
-		if (rank[i] == worst)
-			w = i;
-	}
-	if (r > w)
-		worst = rc;
+	worst = au_worse(worst, rc, rank, sizeof rank / sizeof rank[0]);
 }
 
 /* ---- requests in ------------------------------------------------------ */

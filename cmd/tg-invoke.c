@@ -51,16 +51,8 @@ outcome(int rc)
 {
 	static const int rank[] = { 0, 1, EX_TEMPFAIL, EX_DATAERR, EX_NOPERM,
 	    EX_UNAVAILABLE };
-	int i, r = -1, w = -1;
 
-	for (i = 0; i < (int)(sizeof rank / sizeof rank[0]); i++) {
-		if (rank[i] == rc)
-			r = i;
-		if (rank[i] == worst)
-			w = i;
-	}
-	if (r > w)
-		worst = rc;
+	worst = au_worse(worst, rc, rank, sizeof rank / sizeof rank[0]);
 }
 
 /* The call rec stands for (a new value): a tool.call as it is, or a tool

@@ -95,16 +95,8 @@ outcome(int rc)
 {
 	static const int rank[] = { 0, 1, EX_TEMPFAIL, EX_NOINPUT,
 	    EX_DATAERR, EX_CANTCREAT, EX_NOPERM, EX_IOERR, EX_SOFTWARE };
-	int i, r = -1, w = -1;
 
-	for (i = 0; i < (int)(sizeof rank / sizeof rank[0]); i++) {
-		if (rank[i] == rc)
-			r = i;
-		if (rank[i] == worst)
-			w = i;
-	}
-	if (r > w)
-		worst = rc;
+	worst = au_worse(worst, rc, rank, sizeof rank / sizeof rank[0]);
 }
 
 static int

@@ -48,16 +48,8 @@ static void
 worse(int rc)
 {
 	static const int rank[] = { 0, EX_NOINPUT, EX_DATAERR, EX_IOERR };
-	int i, r = 0, w = 0;
 
-	for (i = 0; i < 4; i++) {
-		if (rank[i] == rc)
-			r = i;
-		if (rank[i] == status)
-			w = i;
-	}
-	if (r > w)
-		status = rc;
+	status = au_worse(status, rc, rank, sizeof rank / sizeof rank[0]);
 }
 
 /* rec with its error: said on standard error too, and counted. */

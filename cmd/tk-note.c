@@ -76,16 +76,8 @@ worse(int rc)
 {
 	static const int rank[] = { 0, 1, EX_NOINPUT, EX_CANTCREAT,
 	    EX_DATAERR };
-	int i, r = 0, w = 0;
 
-	for (i = 0; i < (int)(sizeof rank / sizeof rank[0]); i++) {
-		if (rank[i] == rc)
-			r = i;
-		if (rank[i] == status)
-			w = i;
-	}
-	if (r > w)
-		status = rc;
+	status = au_worse(status, rc, rank, sizeof rank / sizeof rank[0]);
 }
 
 /* ---- the state file ---- */

@@ -58,6 +58,10 @@ void au_note(const char *fmt, ...) AU_PRINTF(1, 2);
 int au_seterr(int code, const char *fmt, ...) AU_PRINTF(2, 3);
 /* The message of the last failed plain call in this thread. */
 const char *au_errmsg(void);
+/* Of the exit statuses worst and rc, the one further along rank (n
+ * statuses, from best to worst; worst must be among them): a program's
+ * overall status over many inputs.  An rc not in rank changes nothing. */
+int au_worse(int worst, int rc, const int *rank, size_t n);
 /* s in double quotes with control characters, '"' and '\' escaped; the
  * result lives in one of eight rotating per-thread buffers (256 bytes,
  * longer names are cut with "..."). */

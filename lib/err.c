@@ -207,3 +207,20 @@ au_errat(const char *file, long line, const char *fmt, ...)
 	va_end(ap);
 	au_err("%s:%ld: %s", au_esc(file), line, msg);
 }
+
+int
+au_worse(int worst, int rc, const int *rank, size_t n)
+{
+	size_t i, r = 0, w = 0;
+	int found = 0;
+
+	for (i = 0; i < n; i++) {
+		if (rank[i] == rc) {
+			r = i;
+			found = 1;
+		}
+		if (rank[i] == worst)
+			w = i;
+	}
+	return found && r > w ? rc : worst;
+}

@@ -322,9 +322,27 @@ test_die(void)
 	    "note: only with -v and without -q");
 }
 
+static void
+test_worse(void)
+{
+	static const int rank[] = { 0, 1, EX_TEMPFAIL, EX_DATAERR };
+	size_t n = sizeof rank / sizeof rank[0];
+
+	is_int(au_worse(0, 1, rank, n), 1, "worse: 1 after 0");
+	is_int(au_worse(EX_DATAERR, 1, rank, n), EX_DATAERR, "worse: 65 stays "
+	    "over 1");
+	is_int(au_worse(1, EX_TEMPFAIL, rank, n), EX_TEMPFAIL, "worse: 75 "
+	    "over 1");
+	is_int(au_worse(1, EX_IOERR, rank, n), 1, "worse: a status not "
+	    "ranked changes nothing");
+	is_int(au_worse(EX_TEMPFAIL, 0, rank, n), EX_TEMPFAIL, "worse: 0 "
+	    "never wins");
+}
+
 int
 main(void)
 {
+	test_worse();
 	test_quote();
 	test_esc();
 	test_seterr();
