@@ -97,14 +97,10 @@ SCHEMAS = $(wildcard share/schemas/*.schema.json)
 
 all: $(BINS) $(STATIC) $(SHARED) $(UNITS) $(DRIVERS)
 
-$(B)/lib $(B)/cmd $(B)/bin $(B)/tests:
+$(B)/lib $(B)/bin $(B)/tests:
 	$(Q)mkdir -p $@
 
 $(B)/lib/%.o: lib/%.c | $(B)/lib
-	$(SAY) CC $<
-	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
-
-$(B)/cmd/%.o: cmd/%.c | $(B)/cmd
 	$(SAY) CC $<
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -120,9 +116,18 @@ $(SHARED): $(LIB_OBJ) lib/agentutils.map
 		-Wl,--version-script=lib/agentutils.map -o $@ $(LIB_OBJ) \
 		$(LIB_LIBS)
 
-$(B)/bin/%: $(B)/cmd/%.o $(STATIC) | $(B)/bin
+# A program of several files keeps the rest in cmd/<prog>/ and names
+# their objects in <prog>_OBJ; they are its own, never another's.
+$(B)/cmd/%.o: cmd/%.c
+	$(SAY) CC $<
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+.SECONDEXPANSION:
+
+$(B)/bin/%: $(B)/cmd/%.o $$($$*_OBJ) $(STATIC) | $(B)/bin
 	$(SAY) LD $@
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(STATIC) $($*_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $($*_OBJ) $(STATIC) $($*_LIBS)
 
 $(B)/tests/%: tests/lib/%.c tests/lib/tap.h $(STATIC) | $(B)/tests
 	$(SAY) CC $<
@@ -137,7 +142,8 @@ $(B)/tests/mfwire-driver: tests/mfwire-driver.c $(STATIC) | $(B)/tests
 	$(SAY) CC $<
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATIC) $(LIB_LIBS)
 
--include $(LIB_OBJ:.o=.d) $(PROGS:%=$(B)/cmd/%.d) $(UNITS:=.d) $(DRIVERS:=.d)
+-include $(LIB_OBJ:.o=.d) $(PROGS:%=$(B)/cmd/%.d) $(UNITS:=.d) $(DRIVERS:=.d) \
+	$(foreach p,$(PROGS),$($(p)_OBJ:.o=.d))
 
 deps:
 	@tools/deps.sh

@@ -1,0 +1,95 @@
+/*
+ * tkmd.h - what tk-md's converters share: one document in, Markdown out.
+ *
+ * tk-md.c reads options and files, detects the format by content and
+ * calls one converter per document; the converters live beside this
+ * header (cmd/tk-md/*.c), one file per family of formats.  They write
+ * Markdown to d->out, add what they learn to d->meta, and return 0, or
+ * -1 after tkmd_fail() said why (the file then exits 65 and the other
+ * files still convert).  Nothing here is shared with other programs.
+ */
+#ifndef TKMD_H
+#define TKMD_H
+
+#include <stdio.h>
+
+#include <libxml/tree.h>
+
+#include "agentutils.h"
+
+struct tkmd_zip;
+
+struct tkmd {
+	const char *path;		/* the file's name in messages and records */
+	const unsigned char *data;	/* the whole file, read or mapped */
+	size_t len;
+	struct tkmd_zip *zip;		/* the members, when the file is a zip */
+	FILE *out;			/* the Markdown */
+	jv meta;			/* title, pages, sheets, slides, ... */
+	const char *media;		/* --extract-media DIR, or NULL */
+	size_t max_size;		/* --max-size: a member, and all expanded */
+	unsigned nmedia;		/* media written so far, for names */
+	char why[256];			/* why the conversion failed */
+};
+
+/* Set d->why from the format and return -1. */
+int tkmd_fail(struct tkmd *d, const char *fmt, ...) AU_PRINTF(2, 3);
+
+/*
+ * The zip member NAME, whole and NUL-terminated (*len excludes the NUL).
+ * Returns 0; 1 when there is no such member (why untouched); -1 when the
+ * member is over the limits or corrupt (why set).  The buffer is owned
+ * by the zip and lives as long as the document.
+ */
+int tkmd_member(struct tkmd *d, const char *name, const unsigned char **buf,
+    size_t *len);
+
+/*
+ * A zip member parsed as XML with no network, no external entities and
+ * no entity expansion, or NULL: when missing (why says so if REQUIRED)
+ * or malformed (why set).  The caller frees it with xmlFreeDoc.
+ */
+xmlDocPtr tkmd_xml(struct tkmd *d, const char *name, int required);
+
+/* Bytes parsed as HTML the same safe way (libxml2's HTML parser). */
+xmlDocPtr tkmd_html(struct tkmd *d, const unsigned char *buf, size_t len,
+    const char *url);
+
+/* Resolve TARGET against the directory of zip member BASE ("a/b.xml" and
+ * "../media/x.png" give "media/x.png").  The caller frees the result. */
+char *tkmd_resolve(const char *base, const char *target);
+
+/*
+ * Write zip member NAME to the --extract-media directory and return the
+ * path to use in the Markdown link (the caller frees it); NULL when
+ * media are not extracted (the link then names the member itself).
+ */
+char *tkmd_media(struct tkmd *d, const char *name);
+
+/* Markdown-escape text onto out (inline context: * _ ` [ ] < > \ and a
+ * leading # + - or digit-dot that would start a block). */
+void tkmd_text(FILE *out, const char *s, size_t n);
+
+/*
+ * A GFM table of rows x cols cells (row-major, NULL for an empty cell):
+ * the first row is the header, | and newlines in cells are escaped, and
+ * empty trailing rows and columns are trimmed.
+ */
+void tkmd_table(FILE *out, char *const *cells, size_t rows, size_t cols);
+
+/* The converters, one per format.  Each returns 0 or -1 (why set). */
+int tkmd_docx(struct tkmd *d);
+int tkmd_xlsx(struct tkmd *d);
+int tkmd_pptx(struct tkmd *d);
+int tkmd_odt(struct tkmd *d);
+int tkmd_ods(struct tkmd *d);
+int tkmd_odp(struct tkmd *d);
+int tkmd_epub(struct tkmd *d);
+int tkmd_htmldoc(struct tkmd *d);
+int tkmd_csv(struct tkmd *d);	/* the delimiter sniffed: CSV or TSV */
+int tkmd_json(struct tkmd *d);	/* JSON and NDJSON */
+
+/* HTML already parsed, as Markdown onto d->out (EPUB chapters use it). */
+int tkmd_html_body(struct tkmd *d, xmlDocPtr doc, const char *base);
+
+#endif
