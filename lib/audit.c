@@ -1064,6 +1064,54 @@ key_last(const struct au_audit_keys *k)
 	return best;
 }
 
+/*
+ * The Ed25519 key in PEM text b as OpenSSL writes it (PKCS#8 or SPKI: a
+ * fixed DER prefix, then the 32 key bytes), or NULL for any other form,
+ * which PEM_read_bio_* then reads.  OpenSSL 3's decoders cost about as
+ * much as the rest of opening the log; short-lived programs (tg-invoke,
+ * aw-ctl) open it on every call.
+ */
+static EVP_PKEY *
+pem_ed25519(const struct au_buf *b, int private)
+{
+	static const unsigned char pkcs8[16] = { 0x30, 0x2e, 0x02, 0x01,
+	    0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
+	    0x20 };
+	static const unsigned char spki[12] = { 0x30, 0x2a, 0x30, 0x05,
+	    0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00 };
+	const char *begin = private ? "-----BEGIN PRIVATE KEY-----\n" :
+	    "-----BEGIN PUBLIC KEY-----\n";
+	const char *end = private ? "-----END PRIVATE KEY-----\n" :
+	    "-----END PUBLIC KEY-----\n";
+	const unsigned char *pre = private ? pkcs8 : spki;
+	size_t npre = private ? sizeof pkcs8 : sizeof spki;
+	unsigned char der[64], b64[65];
+	size_t nb = strlen(begin), n = 0, i;
+	EVP_PKEY *pk = NULL;
+
+	if (b->len < nb || memcmp(b->s, begin, nb) != 0)
+		return NULL;
+	for (i = nb; i < b->len && b->s[i] != '-'; i++)
+		if (b->s[i] != '\n') {
+			if (n == sizeof b64 - 1)
+				goto out;
+			b64[n++] = (unsigned char)b->s[i];
+		}
+	b64[n] = '\0';
+	if (b->len - i != strlen(end) || memcmp(b->s + i, end, b->len - i)
+	    != 0 || n != ((npre + 32 + 2) / 3) * 4 ||
+	    EVP_DecodeBlock(der, b64, (int)n) != (int)n / 4 * 3 ||
+	    memcmp(der, pre, npre) != 0)
+		goto out;
+	pk = private ? EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL,
+	    der + npre, 32) : EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519,
+	    NULL, der + npre, 32);
+out:
+	OPENSSL_cleanse(der, sizeof der);
+	OPENSSL_cleanse(b64, sizeof b64);
+	return pk;
+}
+
 static int
 pem_read(const char *path, int private, EVP_PKEY **pk)
 {
@@ -1082,11 +1130,13 @@ pem_read(const char *path, int private, EVP_PKEY **pk)
 		return rc;
 	rc = slurp(fd, path, &b);
 	close(fd);
-	if (rc == 0) {
+	if (rc == 0 && (*pk = pem_ed25519(&b, private)) == NULL) {
 		bio = BIO_new_mem_buf(b.s == NULL ? "" : b.s, (int)b.len);
 		*pk = private ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) :
 		    PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
 		BIO_free(bio);
+	}
+	if (rc == 0) {
 		if (*pk == NULL ||
 		    EVP_PKEY_get_base_id(*pk) != EVP_PKEY_ED25519) {
 			EVP_PKEY_free(*pk);

@@ -197,6 +197,41 @@ waitrows() {
 	assert_equal "$(grep -v '^#' k/enc | cut -d' ' -f1 | paste -sd ' ')" "1 2"
 }
 
+@test "signing keys made by openssl: read in either PEM form; not Ed25519 is 78" {
+	audit-write --init --key k/enc --signing-key k/sign --pubkey k/pub
+	openssl genpkey -algorithm ed25519 -out s.pem 2>/dev/null
+	openssl pkey -in s.pem -pubout -out p.pem
+	chmod 600 s.pem
+	events 3 | audit-write --key k/enc --signing-key s.pem
+	run --separate-stderr audit-verify --pubkey p.pem --key k/enc
+	assert_success
+	assert_equal "$(jq -c '[.events, .decrypted]' <<<"$output")" '[3,true]'
+	# the other key's checkpoints do not verify under this one
+	run --separate-stderr audit-verify --pubkey k/pub
+	assert_failure
+	# the same keys with CRLF line ends and a comment before them
+	{ echo 'made by openssl'; sed 's/$/\r/' s.pem; } >s2.pem
+	{ echo 'made by openssl'; sed 's/$/\r/' p.pem; } >p2.pem
+	chmod 600 s2.pem
+	events 2 4 | audit-write --key k/enc --signing-key s2.pem
+	run --separate-stderr audit-verify --pubkey p2.pem --key k/enc
+	assert_success
+	assert_equal "$(jq -c '[.events, .decrypted]' <<<"$output")" '[5,true]'
+	# not an Ed25519 key
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+	    -out ec.pem 2>/dev/null
+	chmod 600 ec.pem
+	run --separate-stderr audit-write --key k/enc --signing-key ec.pem <<<'{"a":1}'
+	assert_failure 78
+	assert_equal "$stderr" "audit-write: ec.pem: not an Ed25519 private key in PEM"
+	# the first 16 bytes of an Ed25519 key before other bytes
+	head -c 40 s.pem >cut.pem
+	chmod 600 cut.pem
+	run --separate-stderr audit-write --key k/enc --signing-key cut.pem <<<'{"a":1}'
+	assert_failure 78
+	gapless 5
+}
+
 # ---- appending ----
 
 @test "N records: seq 1..N, a receipt per record equal to its row, audit-verify passes" {
