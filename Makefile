@@ -54,7 +54,7 @@ ALL_CFLAGS = $(AU_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) $(WARNINGS) $(SANFLAGS) \
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
 # The libraries each part links, skarnet style: a program names its own.
-LIB_LIBS = -ljq -lonig -lsqlite3 -lcrypto -lcurl -lm
+LIB_LIBS = -ljq -lonig -lsqlite3 -lcrypto -lm
 aw-plan_LIBS = -ljq -lsqlite3 -lcrypto -lm
 aw-sched_LIBS = -ljq -lsqlite3 -lcrypto -lm
 aw-ctl_LIBS = -ljq -lsqlite3 -lcrypto -lm
@@ -62,10 +62,10 @@ ws-approve_LIBS = -ljq -lonig -lsqlite3 -lcrypto -lm
 audit-write_LIBS = -ljq -lsqlite3 -lcrypto -lm
 audit-verify_LIBS = -ljq -lsqlite3 -lcrypto -larchive -lm
 audit-export_LIBS = -ljq -lsqlite3 -lcrypto -larchive -lm
-tg-list_LIBS = -ljq -lonig -lsqlite3 -lcrypto -lcurl -lm
+tg-list_LIBS = -ljq -lonig -lsqlite3 -lcrypto -lm
 tg-grant_LIBS = -ljq -lonig -lsqlite3 -lcrypto -lm
-tg-invoke_LIBS = -ljq -lonig -lsqlite3 -lcrypto -lcurl -lm
-tg-serve_LIBS = -ljq -lonig -lsqlite3 -lcrypto -lcurl -lm
+tg-invoke_LIBS = -ljq -lonig -lsqlite3 -lcrypto -lm
+tg-serve_LIBS = -ljq -lonig -lsqlite3 -lcrypto -lm
 mf-route_LIBS = -lcurl -lpthread -ljq -lonig -lsqlite3 -lcrypto -lm
 mf-usage_LIBS = -ljq -lsqlite3 -lcrypto -lm
 tk-note_LIBS = -ljq -lonig -lsqlite3 -lcrypto -lm

@@ -5,7 +5,8 @@
  * notifications) over a transport that carries JSON-RPC messages: stdio,
  * the server as our child, a message per line on its stdin and stdout;
  * or Streamable HTTP, each message POSTed to the server's URL through
- * libcurl and a request's reply one JSON body or an event stream of
+ * libcurl (loaded when first needed) and a request's reply one JSON body
+ * or an event stream of
  * messages.  Every wait is a poll against a deadline, so that a server
  * that floods, stalls, lies or dies costs an error message and never a
  * hang.
@@ -22,6 +23,8 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <dlfcn.h>
+#include <pthread.h>
 
 #include "agentutils.h"
 
@@ -466,6 +469,62 @@ stdio_start(const struct au_mcp_conf *c, struct stdio **tp)
 /* ---- the Streamable HTTP transport ------------------------------------ */
 
 /*
+ * libcurl, loaded by the first HTTP transport.  Linked, it and the thirty
+ * libraries it needs would be mapped into every tg- program at start:
+ * some nine million instructions, a third of a sandboxed tg-invoke call,
+ * for a transport most configurations never use.  (systemd loads its
+ * optional libraries the same way.)
+ */
+static struct {
+	CURLcode (*global_init)(long);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	CURLcode (*easy_perform)(CURL *);
+	const char *(*easy_strerror)(CURLcode);
+	void (*easy_cleanup)(CURL *);
+	CURLM *(*multi_init)(void);
+	CURLMcode (*multi_add_handle)(CURLM *, CURL *);
+	CURLMcode (*multi_remove_handle)(CURLM *, CURL *);
+	CURLMcode (*multi_perform)(CURLM *, int *);
+	CURLMcode (*multi_poll)(CURLM *, struct curl_waitfd *, unsigned int,
+	    int, int *);
+	CURLMsg *(*multi_info_read)(CURLM *, int *);
+	CURLMcode (*multi_cleanup)(CURLM *);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void (*slist_free_all)(struct curl_slist *);
+} cu;
+static pthread_once_t cu_once = PTHREAD_ONCE_INIT;
+static char cu_err[256];
+
+static void
+cu_load(void)
+{
+	void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+
+#define CU(f) (*(void **)&cu.f = dlsym(h, "curl_" #f)) == NULL
+	if (h == NULL) {
+		snprintf(cu_err, sizeof cu_err, "%s", dlerror());
+		return;
+	}
+	if (CU(global_init) || CU(easy_init) || CU(easy_setopt) ||
+	    CU(easy_getinfo) || CU(easy_perform) || CU(easy_strerror) ||
+	    CU(easy_cleanup) || CU(multi_init) || CU(multi_add_handle) ||
+	    CU(multi_remove_handle) || CU(multi_perform) || CU(multi_poll) ||
+	    CU(multi_info_read) || CU(multi_cleanup) || CU(slist_append) ||
+	    CU(slist_free_all)) {
+		snprintf(cu_err, sizeof cu_err, "%s", dlerror());
+		cu.global_init = NULL;
+		return;
+	}
+#undef CU
+	if (cu.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		snprintf(cu_err, sizeof cu_err, "curl_global_init failed");
+		cu.global_init = NULL;
+	}
+}
+
+/*
  * A request of ours is POSTed on the main handle, in a multi handle so
  * that its reply is read as it comes, against our deadline: one JSON
  * body, or an event stream whose messages (the server's notifications
@@ -547,8 +606,8 @@ classify(struct http *t)
 	const char *ct = NULL;
 	long status = 0;
 
-	curl_easy_getinfo(t->main, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_getinfo(t->main, CURLINFO_CONTENT_TYPE, &ct);
+	cu.easy_getinfo(t->main, CURLINFO_RESPONSE_CODE, &status);
+	cu.easy_getinfo(t->main, CURLINFO_CONTENT_TYPE, &ct);
 	if (status < 200 || status > 299)
 		t->reply = R_STATUS;
 	else if (ct != NULL && strncasecmp(ct, "application/json", 16) == 0)
@@ -641,21 +700,21 @@ headers(struct http *t)
 	if (t->hdrs != NULL && !t->dirty)
 		return t->hdrs;
 	for (l = t->base; l != NULL; l = l->next)
-		if ((n = curl_slist_append(h, l->data)) != NULL)
+		if ((n = cu.slist_append(h, l->data)) != NULL)
 			h = n;
 	if (t->session != NULL) {
 		line = au_xasprintf("Mcp-Session-Id: %s", t->session);
-		if ((n = curl_slist_append(h, line)) != NULL)
+		if ((n = cu.slist_append(h, line)) != NULL)
 			h = n;
 		free(line);
 	}
 	if (t->version != NULL) {
 		line = au_xasprintf("MCP-Protocol-Version: %s", t->version);
-		if ((n = curl_slist_append(h, line)) != NULL)
+		if ((n = cu.slist_append(h, line)) != NULL)
 			h = n;
 		free(line);
 	}
-	curl_slist_free_all(t->hdrs);
+	cu.slist_free_all(t->hdrs);
 	t->hdrs = h;
 	t->dirty = 0;
 	return h;
@@ -671,14 +730,14 @@ finish(struct http *t, CURLcode code)
 	jv msg;
 
 	t->active = 0;
-	curl_multi_remove_handle(t->multi, t->main);
+	cu.multi_remove_handle(t->multi, t->main);
 	if (t->err != NULL || (t->answered && code != CURLE_OK))
 		return;
-	curl_easy_getinfo(t->main, CURLINFO_RESPONSE_CODE, &status);
+	cu.easy_getinfo(t->main, CURLINFO_RESPONSE_CODE, &status);
 	if (code != CURLE_OK) {
 		au_seterr(EX_UNAVAILABLE, "%s: %s", status ? "the server's "
 		    "reply broke off" : "cannot reach the server",
-		    *t->errbuf ? t->errbuf : curl_easy_strerror(code));
+		    *t->errbuf ? t->errbuf : cu.easy_strerror(code));
 	} else if (status == 404 && t->session != NULL) {
 		au_seterr(EX_UNAVAILABLE, "the session expired: the server "
 		    "answered HTTP 404 to its id");
@@ -716,14 +775,14 @@ http_pump(struct http *t, int64_t deadline)
 
 	if (left <= 0)
 		return TIMEOUT;
-	if (curl_multi_perform(t->multi, &still) != CURLM_OK)
+	if (cu.multi_perform(t->multi, &still) != CURLM_OK)
 		return au_seterr(EX_SOFTWARE, "curl_multi_perform failed");
-	while ((cm = curl_multi_info_read(t->multi, &n)) != NULL)
+	while ((cm = cu.multi_info_read(t->multi, &n)) != NULL)
 		if (cm->msg == CURLMSG_DONE)
 			finish(t, cm->data.result);
 	if (!t->active || t->qhead < t->qlen)
 		return 0;
-	if (curl_multi_poll(t->multi, NULL, 0, left > INT_MAX ? INT_MAX :
+	if (cu.multi_poll(t->multi, NULL, 0, left > INT_MAX ? INT_MAX :
 	    (int)left, NULL) != CURLM_OK)
 		return au_seterr(EX_SOFTWARE, "curl_multi_poll failed");
 	return 0;
@@ -734,7 +793,7 @@ static void
 http_drop(struct http *t)
 {
 	if (t->active)
-		curl_multi_remove_handle(t->multi, t->main);
+		cu.multi_remove_handle(t->multi, t->main);
 	t->active = 0;
 }
 
@@ -746,21 +805,21 @@ http_side(struct http *t, const char *s, size_t n)
 	CURLcode code;
 	long status = 0;
 
-	curl_easy_setopt(t->side, CURLOPT_HTTPHEADER, headers(t));
+	cu.easy_setopt(t->side, CURLOPT_HTTPHEADER, headers(t));
 	if (s != NULL) {
-		curl_easy_setopt(t->side, CURLOPT_CUSTOMREQUEST, NULL);
-		curl_easy_setopt(t->side, CURLOPT_POSTFIELDSIZE, (long)n);
-		curl_easy_setopt(t->side, CURLOPT_COPYPOSTFIELDS, s);
+		cu.easy_setopt(t->side, CURLOPT_CUSTOMREQUEST, NULL);
+		cu.easy_setopt(t->side, CURLOPT_POSTFIELDSIZE, (long)n);
+		cu.easy_setopt(t->side, CURLOPT_COPYPOSTFIELDS, s);
 	} else {
-		curl_easy_setopt(t->side, CURLOPT_HTTPGET, 1L);
-		curl_easy_setopt(t->side, CURLOPT_CUSTOMREQUEST, "DELETE");
+		cu.easy_setopt(t->side, CURLOPT_HTTPGET, 1L);
+		cu.easy_setopt(t->side, CURLOPT_CUSTOMREQUEST, "DELETE");
 	}
 	*t->errbuf = '\0';
-	code = curl_easy_perform(t->side);
-	curl_easy_getinfo(t->side, CURLINFO_RESPONSE_CODE, &status);
+	code = cu.easy_perform(t->side);
+	cu.easy_getinfo(t->side, CURLINFO_RESPONSE_CODE, &status);
 	if (code != CURLE_OK)
 		return au_seterr(EX_UNAVAILABLE, "cannot reach the server: %s",
-		    *t->errbuf ? t->errbuf : curl_easy_strerror(code));
+		    *t->errbuf ? t->errbuf : cu.easy_strerror(code));
 	if (status == 404 && t->session != NULL)
 		return au_seterr(EX_UNAVAILABLE, "the session expired: the "
 		    "server answered HTTP 404 to its id");
@@ -796,10 +855,10 @@ http_send(void *vt, const char *s, size_t n, int request)
 	au_sse_free(t->sse);
 	t->sse = au_sse_new(t->max_msg);
 	*t->errbuf = '\0';
-	curl_easy_setopt(t->main, CURLOPT_HTTPHEADER, headers(t));
-	curl_easy_setopt(t->main, CURLOPT_POSTFIELDSIZE, (long)n);
-	curl_easy_setopt(t->main, CURLOPT_COPYPOSTFIELDS, s);
-	if (curl_multi_add_handle(t->multi, t->main) != CURLM_OK)
+	cu.easy_setopt(t->main, CURLOPT_HTTPHEADER, headers(t));
+	cu.easy_setopt(t->main, CURLOPT_POSTFIELDSIZE, (long)n);
+	cu.easy_setopt(t->main, CURLOPT_COPYPOSTFIELDS, s);
+	if (cu.multi_add_handle(t->multi, t->main) != CURLM_OK)
 		return au_seterr(EX_SOFTWARE, "curl_multi_add_handle failed");
 	t->active = 1;
 	return 0;
@@ -852,11 +911,11 @@ http_end(void *vt)
 	while (t->qhead < t->qlen)
 		jv_free(t->queue[t->qhead++]);
 	free(t->queue);
-	curl_easy_cleanup(t->main);
-	curl_easy_cleanup(t->side);
-	curl_multi_cleanup(t->multi);
-	curl_slist_free_all(t->base);
-	curl_slist_free_all(t->hdrs);
+	cu.easy_cleanup(t->main);
+	cu.easy_cleanup(t->side);
+	cu.multi_cleanup(t->multi);
+	cu.slist_free_all(t->base);
+	cu.slist_free_all(t->hdrs);
 	au_sse_free(t->sse);
 	au_buf_free(&t->in);
 	free(t->url);
@@ -886,18 +945,18 @@ http_handle(struct http *t, CURL **hp, size_t (*data)(char *, size_t,
 {
 	CURL *h;
 
-	if ((*hp = h = curl_easy_init()) == NULL)
+	if ((*hp = h = cu.easy_init()) == NULL)
 		return au_seterr(EX_SOFTWARE, "curl_easy_init failed");
-	curl_easy_setopt(h, CURLOPT_URL, t->url);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, t->errbuf);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "agentutils/" AU_VERSION);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, data);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, t);
-	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+	cu.easy_setopt(h, CURLOPT_URL, t->url);
+	cu.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	cu.easy_setopt(h, CURLOPT_ERRORBUFFER, t->errbuf);
+	cu.easy_setopt(h, CURLOPT_USERAGENT, "agentutils/" AU_VERSION);
+	cu.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	cu.easy_setopt(h, CURLOPT_WRITEFUNCTION, data);
+	cu.easy_setopt(h, CURLOPT_WRITEDATA, t);
+	cu.easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	cu.easy_setopt(h, CURLOPT_HEADERDATA, t);
+	cu.easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
 	return 0;
 }
 
@@ -922,8 +981,10 @@ http_start(const struct au_mcp_conf *c, struct http **tp)
 	char *const *h;
 	size_t i;
 
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		return au_seterr(EX_SOFTWARE, "curl_global_init failed");
+	pthread_once(&cu_once, cu_load);
+	if (cu.global_init == NULL)
+		return au_seterr(EX_UNAVAILABLE, "MCP over HTTP needs libcurl "
+		    "(Debian: libcurl4): %s", cu_err);
 	t = au_xcalloc(1, sizeof *t);
 	t->url = au_xstrdup(c->url);
 	t->max_msg = c->max_msg ? c->max_msg : DEF_MAX_MSG;
@@ -931,19 +992,19 @@ http_start(const struct au_mcp_conf *c, struct http **tp)
 		t->max_msg = INT_MAX - 1;
 	t->grace = c->grace_ms > 0 ? c->grace_ms : DEF_GRACE;
 	for (h = c->headers; h != NULL && *h != NULL; h++)
-		if ((n = curl_slist_append(t->base, *h)) != NULL)
+		if ((n = cu.slist_append(t->base, *h)) != NULL)
 			t->base = n;
 	for (i = 0; i < sizeof ours / sizeof ours[0]; i++)
-		if ((n = curl_slist_append(t->base, ours[i])) != NULL)
+		if ((n = cu.slist_append(t->base, ours[i])) != NULL)
 			t->base = n;
-	if ((t->multi = curl_multi_init()) == NULL ||
+	if ((t->multi = cu.multi_init()) == NULL ||
 	    http_handle(t, &t->main, on_data) != 0 ||
 	    http_handle(t, &t->side, on_side) != 0) {
 		http_end(t);
 		return au_seterr(EX_SOFTWARE, "cannot set up libcurl");
 	}
-	curl_easy_setopt(t->side, CURLOPT_TIMEOUT_MS, (long)t->grace);
-	curl_easy_setopt(t->main, CURLOPT_POST, 1L);
+	cu.easy_setopt(t->side, CURLOPT_TIMEOUT_MS, (long)t->grace);
+	cu.easy_setopt(t->main, CURLOPT_POST, 1L);
 	*tp = t;
 	return 0;
 }
