@@ -257,6 +257,13 @@ au_db_open(const char *path, sqlite3 **out)
 	}
 	sqlite3_busy_timeout(db, busy_ms());
 	sqlite3_extended_result_codes(db, 0);
+	/* The last process to close the file would checkpoint the log into
+	 * it, sync both and delete the log, and the next would make it
+	 * anew and sync it and its directory: four syncs for every short
+	 * run (a tg-invoke call, an aw-ctl command).  The log stays instead,
+	 * beside the file, and is checkpointed as it grows (every 1000
+	 * pages) by whoever commits then. */
+	sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	if ((rc = wal(db)) != 0 || (rc = au_db_exec(db, "PRAGMA synchronous = "
 	    "NORMAL; PRAGMA foreign_keys = ON")) != 0 ||
 	    (rc = migrate(db)) != 0) {

@@ -335,6 +335,32 @@ test_xopen(void)
 	is_str(c.err, want, "xopen: with the message");
 }
 
+/* A run leaves the log beside the file, its commits in it, for the next
+ * run to read; nothing is lost when nobody folds it back. */
+static void
+test_keep_log(void)
+{
+	const char *path = at("k/state.db");
+	sqlite3 *db = NULL;
+	struct stat st;
+
+	if (au_db_open(path, &db) != 0 || au_db_exec(db, "CREATE TABLE "
+	    "aw_kept (x); INSERT INTO aw_kept VALUES (42)") != 0) {
+		ok(0, "keep: open and write: %s", au_errmsg());
+		return;
+	}
+	au_db_close(db);
+	ok(stat(at("k/state.db-wal"), &st) == 0 && st.st_size > 0,
+	    "keep: the log stays after the last close, not empty");
+	db = NULL;
+	is_int(au_db_open(path, &db), 0, "keep: opened again");
+	if (db == NULL)
+		return;
+	is_int(qint(db, "SELECT x FROM aw_kept"), 42,
+	    "keep: the next run reads what the last one wrote");
+	au_db_close(db);
+}
+
 int
 main(void)
 {
@@ -346,6 +372,7 @@ main(void)
 	test_busy();
 	test_refuse();
 	test_xopen();
+	test_keep_log();
 	tmpdir_remove();
 	return done();
 }
