@@ -72,8 +72,10 @@ tk-note_LIBS = -ljq -lonig -lsqlite3 -lcrypto -lm
 tk-file_LIBS = -ljq -lsqlite3 -lcrypto -lm
 tk-media_LIBS = -lmagic -lexif -lavformat -lavcodec -lavutil -ljq -lsqlite3 -lcrypto -lm
 tk-serve_LIBS = -lmicrohttpd -lcmark-gfm-extensions -lcmark-gfm -lpthread -ljq -lm
+tk-doc_OBJ = $(B)/cmd/tk-doc/xlsx.o
+tk-doc_LIBS = -lxlsxwriter -ljq -lm
 
-PROGS = aw-plan aw-sched aw-ctl ws-approve audit-write audit-verify audit-export tg-list tg-grant tg-invoke tg-serve mf-route mf-usage tk-note tk-file tk-media tk-serve
+PROGS = aw-plan aw-sched aw-ctl ws-approve audit-write audit-verify audit-export tg-list tg-grant tg-invoke tg-serve mf-route mf-usage tk-note tk-file tk-media tk-serve tk-doc
 
 LIB_SRC = lib/approval.c lib/audit.c lib/aw.c lib/beneath.c lib/cfg.c \
 	lib/conf.c lib/db.c lib/err.c lib/gateway.c lib/jschema.c lib/json.c \
