@@ -72,8 +72,12 @@ tk-note_LIBS = -ljq -lonig -lsqlite3 -lcrypto -lm
 tk-file_LIBS = -ljq -lsqlite3 -lcrypto -lm
 tk-media_LIBS = -lmagic -lexif -lavformat -lavcodec -lavutil -ljq -lsqlite3 -lcrypto -lm
 tk-serve_LIBS = -lmicrohttpd -lcmark-gfm-extensions -lcmark-gfm -lpthread -ljq -lm
-tk-doc_OBJ = $(B)/cmd/tk-doc/xlsx.o
-tk-doc_LIBS = -lxlsxwriter -ljq -lm
+tk-doc_OBJ = $(B)/cmd/tk-doc/xlsx.o $(B)/cmd/tk-doc/input.o \
+	$(B)/cmd/tk-doc/ooxml.o $(B)/cmd/tk-doc/pptx.o $(B)/cmd/tk-doc/docx.o
+tk-doc_LIBS = -lxlsxwriter -larchive -lxml2 -lcmark-gfm-extensions \
+	-lcmark-gfm -ljq -lm
+# libxml2 keeps its headers beneath a directory of their own.
+$(B)/cmd/tk-doc.o $(tk-doc_OBJ): CPPFLAGS += -I/usr/include/libxml2
 
 PROGS = aw-plan aw-sched aw-ctl ws-approve audit-write audit-verify audit-export tg-list tg-grant tg-invoke tg-serve mf-route mf-usage tk-note tk-file tk-media tk-serve tk-doc
 

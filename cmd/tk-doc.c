@@ -19,11 +19,14 @@
 
 #include "tk-doc/tkdoc.h"
 
-enum { O_SHEET_BY = AU_LONG, O_COLUMNS };
+enum { O_FROM = AU_LONG, O_SHEET_BY, O_COLUMNS };
 
 static const struct au_opt opts[] = {
 	{ 'o', "output", "FILE", "write the document to FILE (needed when "
 	    "standard output is a terminal)", "FILE" },
+	{ O_FROM, "from", "FORMAT", "pptx: the input is Markdown (md) or "
+	    "slide records (records); default: records when it starts with "
+	    "'{'", "md records" },
 	{ O_SHEET_BY, "sheet-by", "FIELD", "xlsx: one sheet for each value "
 	    "of FIELD", NULL },
 	{ O_COLUMNS, "columns", "LIST", "xlsx: these columns (comma-"
@@ -32,9 +35,9 @@ static const struct au_opt opts[] = {
 };
 
 static const struct au_cmd cmd = {
-	"tk-doc", "xlsx [file ...]",
+	"tk-doc", "xlsx|pptx|docx [file ...]",
 	"Write XLSX, PPTX and DOCX documents from records and Markdown.",
-	opts, 0, "xlsx"
+	opts, 0, "xlsx pptx docx"
 };
 
 static char *tmpname;
@@ -154,8 +157,9 @@ columns(const char *arg, size_t *n)
 int
 main(int argc, char **argv)
 {
-	static const char *const fmts[] = { "xlsx", NULL };
-	static int (*const writer[])(struct tkdoc *) = { tkdoc_xlsx };
+	static const char *const fmts[] = { "xlsx", "pptx", "docx", NULL };
+	static int (*const writer[])(struct tkdoc *) = { tkdoc_xlsx,
+	    tkdoc_pptx, tkdoc_docx };
 	struct tkdoc d = { NULL, 0, NULL, NULL, TKDOC_AUTO, NULL, NULL, 0, 0 };
 	const char *arg, *out = NULL;
 	size_t i;
@@ -166,6 +170,15 @@ main(int argc, char **argv)
 		switch (c) {
 		case 'o':
 			out = arg;
+			break;
+		case O_FROM:
+			if (strcmp(arg, "md") == 0)
+				d.from = TKDOC_MD;
+			else if (strcmp(arg, "records") == 0)
+				d.from = TKDOC_RECORDS;
+			else
+				au_usage_die(&cmd, "--from: %s is neither md "
+				    "nor records", au_quote(arg));
 			break;
 		case O_SHEET_BY:
 			d.sheet_by = arg;
@@ -186,6 +199,8 @@ main(int argc, char **argv)
 	if (k != 0 && (d.sheet_by != NULL || d.columns != NULL))
 		au_usage_die(&cmd, "%s: --sheet-by and --columns are for xlsx",
 		    fmts[k]);
+	if (k != 1 && d.from != TKDOC_AUTO)
+		au_usage_die(&cmd, "%s: --from is for pptx", fmts[k]);
 	if (out == NULL && isatty(1))
 		au_usage_die(&cmd, "standard output is a terminal: name a "
 		    "file with -o");

@@ -10,7 +10,8 @@ set -eu
 build="gcc make libc6-dev libjq-dev libonig-dev libsqlite3-dev libssl-dev
     libarchive-dev libcurl4-openssl-dev
     libmagic-dev libexif-dev libavformat-dev libavcodec-dev libavutil-dev
-    libmicrohttpd-dev libcmark-gfm-dev libcmark-gfm-extensions-dev"
+    libmicrohttpd-dev libcmark-gfm-dev libcmark-gfm-extensions-dev
+    libxlsxwriter-dev libxml2-dev"
 # run: what the programs call (tg-invoke's sandbox)
 run="firejail"
 # check: the test drivers, the oracles they compare against, the shells
@@ -18,7 +19,9 @@ run="firejail"
 check="bats bats-assert bats-support mandoc python3 python3-jsonschema
     jq sqlite3 graphviz zsh fish bsdextrautils binutils pkg-config
     openssl unzip curl
-    imagemagick libimage-exiftool-perl sox ffmpeg chromium"
+    imagemagick libimage-exiftool-perl sox ffmpeg chromium
+    libreoffice-calc-nogui libreoffice-writer-nogui libreoffice-impress-nogui
+    poppler-utils libxml2-utils"
 # bench and demo (GNU parallel is a peer of aw-sched in tests/bench)
 other="time coreutils parallel"
 
