@@ -36,11 +36,12 @@
 #define EMU_PX 9525L		/* EMU a pixel at 96 an inch */
 #define TEXT_W 5943600L		/* 6.5 inches, the text's width */
 
-#define HEADING(n, sz) "<w:style w:type=\"paragraph\" w:styleId=\"Heading" \
+#define HEADING(n, lvl, sz) "<w:style w:type=\"paragraph\" " \
+	"w:styleId=\"Heading" \
 	#n "\"><w:name w:val=\"heading " #n "\"/><w:basedOn w:val=\"Normal\"/>" \
 	"<w:next w:val=\"Normal\"/><w:qFormat/><w:pPr><w:keepNext/>" \
 	"<w:keepLines/><w:spacing w:before=\"240\" w:after=\"80\"/>" \
-	"<w:outlineLvl w:val=\"" #n "\"/></w:pPr><w:rPr><w:b/><w:sz w:val=\"" \
+	"<w:outlineLvl w:val=\"" #lvl "\"/></w:pPr><w:rPr><w:b/><w:sz w:val=\"" \
 	sz "\"/></w:rPr></w:style>"
 #define LVL(n, fmt, text, ind) "<w:lvl w:ilvl=\"" #n "\"><w:start " \
 	"w:val=\"1\"/><w:numFmt w:val=\"" fmt "\"/><w:lvlText w:val=\"" \
@@ -62,8 +63,8 @@ static const char styles[] = XMLDECL "<w:styles xmlns:w=\"" NS_W "\">"
     "<w:style w:type=\"character\" w:default=\"1\" "
     "w:styleId=\"DefaultParagraphFont\"><w:name w:val=\"Default Paragraph "
     "Font\"/><w:uiPriority w:val=\"1\"/><w:semiHidden/></w:style>"
-    HEADING(1, "32") HEADING(2, "28") HEADING(3, "26") HEADING(4, "24")
-    HEADING(5, "22") HEADING(6, "22")
+    HEADING(1, 0, "32") HEADING(2, 1, "28") HEADING(3, 2, "26")
+    HEADING(4, 3, "24") HEADING(5, 4, "22") HEADING(6, 5, "22")
     "<w:style w:type=\"paragraph\" w:styleId=\"ListParagraph\"><w:name "
     "w:val=\"List Paragraph\"/><w:basedOn w:val=\"Normal\"/><w:qFormat/>"
     "<w:pPr><w:spacing w:after=\"60\"/><w:ind w:left=\"720\"/>"
@@ -300,8 +301,9 @@ para(struct doc *k, cmark_node *node, const char *style, int num, int ilvl,
 			tkdoc_empty(w, "w:pStyle", "w:val", style);
 		if (num > 0) {
 			tkdoc_start(w, "w:numPr");
-			tkdoc_empty(w, "w:ilvl", "w:val", (const char *[]){ "0",
-			    "1", "2", "3", "4", "5", "6", "7", "8" }[ilvl]);
+			tkdoc_start(w, "w:ilvl");
+			tkdoc_attrf(w, "w:val", "%d", ilvl);
+			tkdoc_end(w);
 			tkdoc_start(w, "w:numId");
 			tkdoc_attrf(w, "w:val", "%d", num);
 			tkdoc_end(w);

@@ -161,8 +161,8 @@ static const char theme[] = XMLDECL "<a:theme xmlns:a=\"" NS_A "\" "
     "</a:theme>";
 
 static const char pres_props[] = XMLDECL "<p:presentationPr " NSDECL "/>";
-static const char view_props[] = XMLDECL "<p:viewPr " NSDECL "><p:normalViewPr/>"
-    "<p:gridSpacing cx=\"76200\" cy=\"76200\"/></p:viewPr>";
+static const char view_props[] = XMLDECL "<p:viewPr " NSDECL "><p:gridSpacing "
+    "cx=\"76200\" cy=\"76200\"/></p:viewPr>";
 static const char table_styles[] = XMLDECL "<a:tblStyleLst xmlns:a=\"" NS_A
     "\" def=\"{5C22544A-7EE6-4342-B048-85BDC9FD1C3A}\"/>";
 
