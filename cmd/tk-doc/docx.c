@@ -572,7 +572,8 @@ tkdoc_docx(struct tkdoc *d)
 
 		au_buf_adds(&b, XMLDECL "<w:numbering xmlns:w=\"" NS_W "\">");
 		au_buf_adds(&b, abstract_nums);
-		au_buf_add(&b, k.nums.s, k.nums.len);
+		if (k.nums.len > 0)
+			au_buf_add(&b, k.nums.s, k.nums.len);
 		au_buf_adds(&b, "</w:numbering>");
 		rc = tkdoc_zip_add(k.z, "word/numbering.xml", b.s, b.len);
 		au_buf_free(&b);

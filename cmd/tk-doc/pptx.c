@@ -368,7 +368,7 @@ md_block(struct mdck *m, cmark_node *n)
 	struct au_buf t = AU_BUF_INIT;
 	const char *type = tkdoc_md_type(n), *lit;
 	cmark_node *c, *cell, *img;
-	jv row, table;
+	jv row, table, list;
 
 	au_buf_adds(&t, "");
 	switch (cmark_node_get_type(n)) {
@@ -404,10 +404,12 @@ md_block(struct mdck *m, cmark_node *n)
 			md_push(m, n, "bullets", jv_string(t.s));
 		break;
 	case CMARK_NODE_LIST:
-		jv_array_foreach(md_list(n), i, x) {
+		list = md_list(n);
+		jv_array_foreach(list, i, x) {
 			md_push(m, n, "bullets", x);
 			(void)i;
 		}
+		jv_free(list);
 		break;
 	case CMARK_NODE_CODE_BLOCK:
 		lit = cmark_node_get_literal(n);
