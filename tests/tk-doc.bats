@@ -162,6 +162,16 @@ CSV
 	assert_equal "$(stat -c %a mode.xlsx)" 644
 }
 
+@test "-v says what was written" {
+	run --separate-stderr tk-doc -v xlsx --sheet-by k -o v.xlsx <<<'{"k":"a","n":1}'
+	assert_success
+	assert_equal "$stderr" 'tk-doc: sheet "a": 1 row, 2 columns'
+	run --separate-stderr tk-doc -v pptx -o v.pptx <<<'# one'
+	assert_equal "$stderr" 'tk-doc: 1 slide'
+	run --separate-stderr tk-doc -q docx -o v.docx <<<'# one'
+	assert_equal "$stderr" ''
+}
+
 @test "output: standard output when it is not a terminal; -o when it is" {
 	echo '{"a":1}' | tk-doc xlsx >piped.xlsx
 	assert_equal "$(unzip -l piped.xlsx | grep -c worksheets/sheet1.xml)" 1
@@ -264,6 +274,11 @@ ERR
 	assert_equal "$(part bad.pptx ppt/presentation.xml | grep -o '<p:sldId ' | wc -l)" 2
 	run tk-doc pptx -o gone.pptx <<<'{"type":"slide","image":"gone.png"}'
 	assert_failure 66
+	# A FIFO is not waited on.
+	mkfifo fifo.png
+	run --separate-stderr timeout 10 tk-doc pptx -o fifo.pptx <<<'{"type":"slide","image":"fifo.png"}'
+	assert_failure 65
+	assert_equal "$stderr" 'tk-doc: <stdin>:1: image: fifo.png: not a regular file'
 }
 
 @test "pptx: --from md reads Markdown that starts with a brace" {

@@ -151,6 +151,7 @@ drawing(struct doc *k, cmark_node *img)
 	long pw, ph, cx, cy;
 	char rid[16], name[64];
 	xmlTextWriterPtr w = k->w;
+	int rc;
 
 	if (url == NULL || strstr(url, "://") != NULL || *url == '\0')
 		return -1;
@@ -158,9 +159,9 @@ drawing(struct doc *k, cmark_node *img)
 		au_buf_adds(&path, url);
 	else
 		au_buf_addf(&path, "%s/%s", k->src->dir, url);
-	if ((p = tkdoc_load(path.s, &n)) == NULL) {
+	if ((rc = tkdoc_load(path.s, &p, &n)) != 0) {
 		au_err("%s: image: %s", au_esc(k->src->name), au_errmsg());
-		tkdoc_worse(k->d, EX_NOINPUT);
+		tkdoc_worse(k->d, rc);
 		au_buf_free(&path);
 		return -1;
 	}
@@ -582,7 +583,8 @@ tkdoc_docx(struct tkdoc *d)
 		rc = tkdoc_zip_close(k.z);
 	if (rc != 0)
 		au_die(rc, "%s: %s", au_esc(d->name), au_errmsg());
-	au_note("%d lists, %d images", k.nnum, k.nimages);
+	au_note("%d list%s, %d image%s", k.nnum, k.nnum == 1 ? "" : "s",
+	    k.nimages, k.nimages == 1 ? "" : "s");
 	au_buf_free(&k.nums);
 	tkdoc_src_free(srcs, nsrc);
 	return 0;

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmark-gfm.h>
@@ -75,25 +76,32 @@ tkdoc_read(struct tkdoc *d, struct tkdoc_src **srcs)
 	return n;
 }
 
-unsigned char *
-tkdoc_load(const char *path, size_t *n)
+int
+tkdoc_load(const char *path, unsigned char **p, size_t *n)
 {
 	struct tkdoc_src s;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 
 	if (fd < 0) {
-		au_seterr(EX_NOINPUT, "%s:", au_esc(path));
-		return NULL;
+		return au_seterr(EX_NOINPUT, "%s:", au_esc(path));
+	}
+	/* An image named by a record may be a FIFO or a device: never
+	 * waited on, never read without end. */
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return au_seterr(EX_DATAERR, "%s: not a regular file",
+		    au_esc(path));
 	}
 	if (slurp(fd, &s) != 0) {
-		au_seterr(EX_IOERR, "%s: read error:", au_esc(path));
 		close(fd);
 		free(s.buf);
-		return NULL;
+		return au_seterr(EX_IOERR, "%s: read error:", au_esc(path));
 	}
 	close(fd);
 	*n = s.len;
-	return (unsigned char *)s.buf;
+	*p = (unsigned char *)s.buf;
+	return 0;
 }
 
 void

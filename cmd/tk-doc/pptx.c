@@ -708,12 +708,13 @@ image(struct deck *k, jv s, const char *file, long line, size_t *n,
 {
 	const char *path = au_jv_str(s, "image");
 	unsigned char *p;
+	int rc;
 
 	if (path == NULL)
 		return NULL;
-	if ((p = tkdoc_load(path, n)) == NULL) {
+	if ((rc = tkdoc_load(path, &p, n)) != 0) {
 		au_errat(file, line, "image: %s", au_errmsg());
-		tkdoc_worse(k->d, EX_NOINPUT);
+		tkdoc_worse(k->d, rc);
 		return NULL;
 	}
 	if (tkdoc_image(p, *n, pw, ph, ext) == NULL) {
@@ -1053,7 +1054,7 @@ tkdoc_pptx(struct tkdoc *d)
 		rc = tkdoc_zip_close(k.z);
 	if (rc != 0)
 		au_die(rc, "%s: %s", au_esc(d->name), au_errmsg());
-	au_note("%d slides", n);
+	au_note("%d slide%s", n, n == 1 ? "" : "s");
 	jv_free(k.slides);
 	free(k.pos);
 	tkdoc_src_free(srcs, nsrc);

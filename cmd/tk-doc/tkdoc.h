@@ -70,9 +70,10 @@ void tkdoc_md_text(struct cmark_node *node, struct au_buf *b);
 /* The type name of node: "paragraph", "table", "table_cell", ... */
 const char *tkdoc_md_type(struct cmark_node *node);
 
-/* The whole of file path (malloc'd), its size in *n; NULL with
- * au_errmsg() set (66 cannot be opened, 74 read error). */
-unsigned char *tkdoc_load(const char *path, size_t *n);
+/* The whole of regular file path into *p (malloc'd), its size in *n:
+ * 0, or with au_errmsg() set 66 cannot be opened, 65 not a regular file,
+ * 74 read error. */
+int tkdoc_load(const char *path, unsigned char **p, size_t *n);
 
 /* The pixel size of a PNG or JPEG image in the n bytes at p: its content
  * type ("image/png", "image/jpeg") and extension, or NULL if it is

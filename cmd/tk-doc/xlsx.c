@@ -444,8 +444,10 @@ tkdoc_xlsx(struct tkdoc *d)
 	}
 	for (i = 0; i < b.nsheets; i++) {
 		sh = &b.sheets[i];
-		au_note("sheet %s: %lu rows, %zu columns", au_quote(b.names[i]),
-		    (unsigned long)sh->rows - 1, sh->ncols);
+		au_note("sheet %s: %lu row%s, %zu column%s",
+		    au_quote(b.names[i]), (unsigned long)sh->rows - 1,
+		    sh->rows == 2 ? "" : "s", sh->ncols, sh->ncols == 1 ? "" :
+		    "s");
 		for (c = 0; c < sh->ncols; c++)
 			worksheet_set_column(sh->ws, (lxw_col_t)c,
 			    (lxw_col_t)c, sh->width[c] > MAXWIDTH ? MAXWIDTH :
