@@ -5,8 +5,10 @@
 
 load helper
 
+# programs: one per cmd/*.c; a program's other files, in cmd/<prog>/,
+# are its own and not programs.
 programs() {
-	for p in "$TOP"/cmd/*; do
+	for p in "$TOP"/cmd/*.c; do
 		p=${p##*/}
 		echo "${p%.c}"
 	done
