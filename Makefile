@@ -79,7 +79,11 @@ tk-doc_LIBS = -lxlsxwriter -larchive -lxml2 -lcmark-gfm-extensions \
 # libxml2 keeps its headers beneath a directory of their own.
 $(B)/cmd/tk-doc.o $(tk-doc_OBJ): CPPFLAGS += -I/usr/include/libxml2
 
-PROGS = aw-plan aw-sched aw-ctl ws-approve audit-write audit-verify audit-export tg-list tg-grant tg-invoke tg-serve mf-route mf-usage tk-note tk-file tk-media tk-serve tk-doc
+tk-md_LIBS = -lxml2 -larchive -lpthread -ljq -lm
+tk-md_OBJ = $(B)/cmd/tk-md/common.o $(B)/cmd/tk-md/csv.o $(B)/cmd/tk-md/json.o
+$(B)/cmd/tk-md.o $(tk-md_OBJ): CPPFLAGS += -I/usr/include/libxml2
+
+PROGS = aw-plan aw-sched aw-ctl ws-approve audit-write audit-verify audit-export tg-list tg-grant tg-invoke tg-serve mf-route mf-usage tk-note tk-file tk-media tk-serve tk-doc tk-md
 
 LIB_SRC = lib/approval.c lib/audit.c lib/aw.c lib/beneath.c lib/cfg.c \
 	lib/conf.c lib/db.c lib/err.c lib/gateway.c lib/jschema.c lib/json.c \

@@ -3,7 +3,7 @@
  *
  * tk-md.c reads options and files, detects the format by content and
  * calls one converter per document; the converters live beside this
- * header (cmd/tk-md/*.c), one file per family of formats.  They write
+ * header (the C files of cmd/tk-md/), one file per family of formats.  They write
  * Markdown to d->out, add what they learn to d->meta, and return 0, or
  * -1 after tkmd_fail() said why (the file then exits 65 and the other
  * files still convert).  Nothing here is shared with other programs.
@@ -13,6 +13,7 @@
 
 #include <stdio.h>
 
+#include <libxml/parser.h>
 #include <libxml/tree.h>
 
 #include "agentutils.h"
@@ -24,6 +25,8 @@ struct tkmd {
 	const unsigned char *data;	/* the whole file, read or mapped */
 	size_t len;
 	struct tkmd_zip *zip;		/* the members, when the file is a zip */
+	const char *part;		/* OOXML: the main part's name, from
+					 * [Content_Types].xml */
 	FILE *out;			/* the Markdown */
 	jv meta;			/* title, pages, sheets, slides, ... */
 	const char *media;		/* --extract-media DIR, or NULL */
@@ -34,6 +37,15 @@ struct tkmd {
 
 /* Set d->why from the format and return -1. */
 int tkmd_fail(struct tkmd *d, const char *fmt, ...) AU_PRINTF(2, 3);
+
+/*
+ * Open d->data as a zip (d->zip): its central directory read, every
+ * member's name and sizes known, nothing expanded yet.  Returns 0, or -1
+ * (why set) for a truncated or corrupt zip or one with too many members.
+ * tkmd_zip_close frees it and every member read.
+ */
+int tkmd_zip_open(struct tkmd *d);
+void tkmd_zip_close(struct tkmd *d);
 
 /*
  * The zip member NAME, whole and NUL-terminated (*len excludes the NUL).
@@ -51,6 +63,15 @@ int tkmd_member(struct tkmd *d, const char *name, const unsigned char **buf,
  */
 xmlDocPtr tkmd_xml(struct tkmd *d, const char *name, int required);
 
+/*
+ * Stream zip member NAME through the SAX2 callbacks of h (its other
+ * members zeroed) with ARG as their user data, as safely as tkmd_xml: a
+ * DOCTYPE stops the parse.  For parts too large for a tree (sheets).
+ * Returns 0, 1 when missing (why says so if REQUIRED), -1 (why set).
+ */
+int tkmd_sax(struct tkmd *d, const char *name, xmlSAXHandler *h, void *arg,
+    int required);
+
 /* Bytes parsed as HTML the same safe way (libxml2's HTML parser). */
 xmlDocPtr tkmd_html(struct tkmd *d, const unsigned char *buf, size_t len,
     const char *url);
@@ -65,6 +86,13 @@ char *tkmd_resolve(const char *base, const char *target);
  * media are not extracted (the link then names the member itself).
  */
 char *tkmd_media(struct tkmd *d, const char *name);
+
+/* Markdown-escape the n bytes at s onto b, as tkmd_text does. */
+void tkmd_esc(struct au_buf *b, const char *s, size_t n);
+
+/* A fenced code block of the n bytes at s, its fence longer than any run
+ * of backticks inside, with the info string LANG (or NULL). */
+void tkmd_code(FILE *out, const char *lang, const char *s, size_t n);
 
 /* Markdown-escape text onto out (inline context: * _ ` [ ] < > \ and a
  * leading # + - or digit-dot that would start a block). */
@@ -87,6 +115,10 @@ int tkmd_odp(struct tkmd *d);
 int tkmd_epub(struct tkmd *d);
 int tkmd_htmldoc(struct tkmd *d);
 int tkmd_csv(struct tkmd *d);	/* the delimiter sniffed: CSV or TSV */
+/* The delimiter of the n bytes at s if they read as CSV or TSV (',', ';'
+ * or a tab: every record of the same number of fields, two at least, on
+ * two records at least), else 0. */
+int tkmd_csv_sniff(const char *s, size_t n);
 int tkmd_json(struct tkmd *d);	/* JSON and NDJSON */
 
 /* HTML already parsed, as Markdown onto d->out (EPUB chapters use it). */

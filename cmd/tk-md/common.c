@@ -1,0 +1,568 @@
+/*
+ * common.c - what tk-md's converters share (see tkmd.h): zip members read
+ * through libarchive with limits against zip bombs, XML and HTML parsed by
+ * libxml2 with nothing fetched and no entity expanded, paths resolved
+ * inside a package, media written beneath --extract-media, and Markdown
+ * written: escaped text, fenced code and GFM tables.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <libxml/HTMLparser.h>
+#include <libxml/xmlerror.h>
+
+#include "tkmd.h"
+
+/* More members than any document has, and a ratio of expanded to
+ * compressed bytes that only a bomb reaches (deflate's own limit is
+ * about 1030), checked on members of more than RATIO_MIN bytes. */
+#define MAX_MEMBERS 20000
+#define MAX_RATIO 500
+#define RATIO_MIN (1 << 20)
+
+struct member {
+	char *name;
+	uint64_t csize, usize;	/* as the central directory says */
+	unsigned char *buf;	/* once read */
+	size_t len;
+};
+
+struct tkmd_zip {
+	struct member *m;
+	size_t n;
+	struct au_map *names;
+	uint64_t expanded;	/* bytes expanded so far, of all members */
+};
+
+int
+tkmd_fail(struct tkmd *d, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(d->why, sizeof d->why, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static unsigned
+le16(const unsigned char *p)
+{
+	return (unsigned)p[0] | (unsigned)p[1] << 8;
+}
+
+static uint32_t
+le32(const unsigned char *p)
+{
+	return (uint32_t)le16(p) | (uint32_t)le16(p + 2) << 16;
+}
+
+/*
+ * The central directory gives the names and both sizes of every member
+ * before anything is expanded: libarchive expands, and counts, but does
+ * not say how many compressed bytes a member took.
+ */
+int
+tkmd_zip_open(struct tkmd *d)
+{
+	const unsigned char *p = d->data, *eocd = NULL, *c, *end;
+	struct tkmd_zip *z;
+	size_t i, n, off;
+
+	if (d->len < 22)
+		return tkmd_fail(d, "truncated zip (no end of central "
+		    "directory)");
+	for (off = d->len - 22;; off--) {
+		if (le32(p + off) == 0x06054b50 &&
+		    off + 22 + le16(p + off + 20) == d->len) {
+			eocd = p + off;
+			break;
+		}
+		if (off == 0 || d->len - off > 22 + 65535)
+			break;
+	}
+	if (eocd == NULL)
+		return tkmd_fail(d, "truncated zip (no end of central "
+		    "directory)");
+	n = le16(eocd + 10);
+	if (n > MAX_MEMBERS)
+		return tkmd_fail(d, "zip of %zu members (more than %d)", n,
+		    MAX_MEMBERS);
+	off = le32(eocd + 16);
+	if (off > (size_t)(eocd - p) || le32(eocd + 12) > (size_t)(eocd - p) -
+	    off)
+		return tkmd_fail(d, "corrupt zip (central directory out of "
+		    "bounds)");
+	z = au_xcalloc(1, sizeof *z);
+	z->m = au_xcalloc(n ? n : 1, sizeof *z->m);
+	z->names = au_map_new(n);
+	d->zip = z;
+	c = p + off;
+	end = eocd;
+	for (i = 0; i < n; i++) {
+		size_t nl;
+
+		if (end - c < 46 || le32(c) != 0x02014b50)
+			return tkmd_fail(d, "corrupt zip (bad central "
+			    "directory entry %zu)", i);
+		nl = le16(c + 28);
+		if ((size_t)(end - c) < 46 + nl + le16(c + 30) + le16(c + 32))
+			return tkmd_fail(d, "corrupt zip (bad central "
+			    "directory entry %zu)", i);
+		z->m[i].name = au_xstrndup((const char *)c + 46, nl);
+		z->m[i].csize = le32(c + 20);
+		z->m[i].usize = le32(c + 24);
+		z->n++;
+		au_map_put(z->names, z->m[i].name, strlen(z->m[i].name),
+		    (long)i);
+		c += 46 + nl + le16(c + 30) + le16(c + 32);
+	}
+	return 0;
+}
+
+void
+tkmd_zip_close(struct tkmd *d)
+{
+	struct tkmd_zip *z = d->zip;
+	size_t i;
+
+	if (z == NULL)
+		return;
+	for (i = 0; i < z->n; i++) {
+		free(z->m[i].name);
+		free(z->m[i].buf);
+	}
+	free(z->m);
+	au_map_free(z->names);
+	free(z);
+	d->zip = NULL;
+}
+
+/* Expand member m through libarchive, counting against the limits. */
+static int
+expand(struct tkmd *d, struct member *m)
+{
+	struct tkmd_zip *z = d->zip;
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	struct au_buf b = AU_BUF_INIT;
+	char chunk[65536];
+	ssize_t r;
+	int rc, found = 0;
+
+	archive_read_support_format_zip_seekable(a);
+	if (archive_read_open_memory(a, d->data, d->len) != ARCHIVE_OK) {
+		tkmd_fail(d, "corrupt zip: %s", archive_error_string(a));
+		archive_read_free(a);
+		return -1;
+	}
+	while ((rc = archive_read_next_header(a, &e)) == ARCHIVE_OK ||
+	    rc == ARCHIVE_WARN)
+		if (strcmp(archive_entry_pathname(e) ?
+		    archive_entry_pathname(e) : "", m->name) == 0) {
+			found = 1;
+			break;
+		}
+	if (!found) {
+		tkmd_fail(d, "corrupt zip: %s: %s", m->name, rc == ARCHIVE_EOF ?
+		    "not found" : archive_error_string(a));
+		archive_read_free(a);
+		return -1;
+	}
+	au_buf_add(&b, "", 0);
+	while ((r = archive_read_data(a, chunk, sizeof chunk)) > 0) {
+		z->expanded += (uint64_t)r;
+		if (b.len + (size_t)r > d->max_size) {
+			rc = tkmd_fail(d, "%s: expands beyond %zu bytes "
+			    "(--max-size)", m->name, d->max_size);
+			break;
+		}
+		if (z->expanded > d->max_size) {
+			rc = tkmd_fail(d, "members expand beyond %zu bytes "
+			    "in all (--max-size)", d->max_size);
+			break;
+		}
+		if (b.len + (size_t)r > RATIO_MIN && b.len + (size_t)r >
+		    (m->csize + 1) * MAX_RATIO) {
+			rc = tkmd_fail(d, "%s: expands more than %d times "
+			    "(a zip bomb)", m->name, MAX_RATIO);
+			break;
+		}
+		au_buf_add(&b, chunk, (size_t)r);
+	}
+	if (r < 0)
+		rc = tkmd_fail(d, "corrupt zip: %s: %s", m->name,
+		    archive_error_string(a));
+	archive_read_free(a);
+	if (rc == -1) {
+		au_buf_free(&b);
+		return -1;
+	}
+	m->buf = (unsigned char *)b.s;
+	m->len = b.len;
+	return 0;
+}
+
+int
+tkmd_member(struct tkmd *d, const char *name, const unsigned char **buf,
+    size_t *len)
+{
+	struct member *m;
+	long i;
+
+	if (d->zip == NULL ||
+	    (i = au_map_get(d->zip->names, name, strlen(name))) < 0)
+		return 1;
+	m = &d->zip->m[i];
+	if (m->buf == NULL) {
+		if (m->usize > d->max_size)
+			return tkmd_fail(d, "%s: expands to %llu bytes, more "
+			    "than %zu (--max-size)", name,
+			    (unsigned long long)m->usize, d->max_size);
+		if (expand(d, m) != 0)
+			return -1;
+	}
+	*buf = m->buf;
+	*len = m->len;
+	return 0;
+}
+
+/* libxml2's last error in this thread, without its newline. */
+static const char *
+xmlwhy(char *buf, size_t n)
+{
+	const xmlError *e = xmlGetLastError();
+	size_t l;
+
+	if (e == NULL || e->message == NULL)
+		return "malformed";
+	snprintf(buf, n, "line %d: %s", e->line, e->message);
+	l = strlen(buf);
+	while (l > 0 && (buf[l - 1] == '\n' || buf[l - 1] == ' '))
+		buf[--l] = '\0';
+	return buf;
+}
+
+#define XMLOPTS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
+
+xmlDocPtr
+tkmd_xml(struct tkmd *d, const char *name, int required)
+{
+	const unsigned char *buf;
+	size_t len;
+	xmlDocPtr doc;
+	char e[200];
+	int rc = tkmd_member(d, name, &buf, &len);
+
+	if (rc < 0)
+		return NULL;
+	if (rc > 0) {
+		if (required)
+			tkmd_fail(d, "missing part %s", name);
+		return NULL;
+	}
+	if (len > INT_MAX) {
+		tkmd_fail(d, "%s: too large", name);
+		return NULL;
+	}
+	xmlResetLastError();
+	doc = xmlReadMemory((const char *)buf, (int)len, name, NULL, XMLOPTS);
+	if (doc == NULL) {
+		tkmd_fail(d, "%s: malformed XML: %s", name, xmlwhy(e, sizeof e));
+		return NULL;
+	}
+	/* Office parts never declare a document type: one that does is
+	 * after entities (external ones, or a billion laughs). */
+	if (doc->intSubset != NULL || doc->extSubset != NULL) {
+		xmlFreeDoc(doc);
+		tkmd_fail(d, "%s: document type declaration refused", name);
+		return NULL;
+	}
+	return doc;
+}
+
+/* The parse under way in this thread, for the DOCTYPE refusal. */
+static _Thread_local xmlParserCtxtPtr saxctxt;
+static _Thread_local int saxdtd;
+
+static void
+nodtd(void *arg, const xmlChar *name, const xmlChar *ext, const xmlChar *sys)
+{
+	(void)arg, (void)name, (void)ext, (void)sys;
+	saxdtd = 1;
+	xmlStopParser(saxctxt);
+}
+
+int
+tkmd_sax(struct tkmd *d, const char *name, xmlSAXHandler *h, void *arg,
+    int required)
+{
+	const unsigned char *buf;
+	size_t len;
+	char e[200];
+	int rc = tkmd_member(d, name, &buf, &len), ok;
+
+	if (rc < 0)
+		return -1;
+	if (rc > 0) {
+		if (required)
+			tkmd_fail(d, "missing part %s", name);
+		return 1;
+	}
+	if (len > INT_MAX)
+		return tkmd_fail(d, "%s: too large", name);
+	h->initialized = XML_SAX2_MAGIC;
+	h->internalSubset = nodtd;
+	h->externalSubset = nodtd;
+	xmlResetLastError();
+	saxctxt = xmlCreatePushParserCtxt(h, arg, NULL, 0, name);
+	if (saxctxt == NULL)
+		au_die(EX_SOFTWARE, "out of memory");
+	saxdtd = 0;
+	xmlCtxtUseOptions(saxctxt, XMLOPTS);
+	xmlParseChunk(saxctxt, (const char *)buf, (int)len, 1);
+	ok = saxctxt->wellFormed;
+	xmlFreeParserCtxt(saxctxt);
+	saxctxt = NULL;
+	if (saxdtd)
+		return tkmd_fail(d, "%s: document type declaration refused",
+		    name);
+	if (!ok)
+		return tkmd_fail(d, "%s: malformed XML: %s", name,
+		    xmlwhy(e, sizeof e));
+	return 0;
+}
+
+xmlDocPtr
+tkmd_html(struct tkmd *d, const unsigned char *buf, size_t len,
+    const char *url)
+{
+	htmlDocPtr doc;
+
+	if (len > INT_MAX) {
+		tkmd_fail(d, "too large for the HTML parser");
+		return NULL;
+	}
+	doc = htmlReadMemory((const char *)buf, (int)len, url, NULL,
+	    HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING);
+	if (doc == NULL)
+		tkmd_fail(d, "unreadable HTML");
+	return doc;
+}
+
+char *
+tkmd_resolve(const char *base, const char *target)
+{
+	struct au_buf b = AU_BUF_INIT;
+	const char *s, *slash;
+	size_t n;
+
+	if (target[0] == '/') {
+		target++;
+	} else if ((slash = strrchr(base, '/')) != NULL) {
+		au_buf_add(&b, base, (size_t)(slash - base));
+	}
+	au_buf_add(&b, "", 0);
+	for (s = target; *s != '\0'; s += n + (s[n] == '/')) {
+		n = strcspn(s, "/");
+		if (n == 0 || (n == 1 && s[0] == '.'))
+			continue;
+		if (n == 2 && s[0] == '.' && s[1] == '.') {
+			char *up = strrchr(b.s, '/');
+
+			b.len = up != NULL ? (size_t)(up - b.s) : 0;
+			b.s[b.len] = '\0';
+			continue;
+		}
+		if (b.len > 0)
+			au_buf_addc(&b, '/');
+		au_buf_add(&b, s, n);
+	}
+	return b.s;
+}
+
+/* The n bytes at s with nothing but letters, digits, '.', '_' and '-'
+ * (others become '_', a leading '.' too), onto b. */
+static void
+safename(struct au_buf *b, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+		    (c == '.' && i > 0)))
+			c = '_';
+		au_buf_addc(b, c);
+	}
+}
+
+/*
+ * The file is named after the document and the member ("report-image1.png"
+ * for report.docx's word/media/image1.png), with nothing but safe
+ * characters, so that no name from the document leaves the directory;
+ * it is opened without following a symbolic link planted there.
+ */
+char *
+tkmd_media(struct tkmd *d, const char *name)
+{
+	const unsigned char *buf;
+	const char *base = strrchr(d->path, '/'), *mbase = strrchr(name, '/');
+	const char *dot;
+	struct au_buf b = AU_BUF_INIT;
+	size_t len, off = 0;
+	ssize_t w;
+	int dir, fd;
+
+	if (d->media == NULL || tkmd_member(d, name, &buf, &len) != 0)
+		return NULL;
+	base = base != NULL ? base + 1 : d->path;
+	dot = strrchr(base, '.');
+	safename(&b, base, dot != NULL && dot != base ? (size_t)(dot - base) :
+	    strlen(base));
+	au_buf_addc(&b, '-');
+	mbase = mbase != NULL ? mbase + 1 : name;
+	safename(&b, mbase, strlen(mbase));
+	d->nmedia++;
+	if ((dir = open(d->media, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    (fd = openat(dir, b.s, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0644)) < 0) {
+		au_warn("%s/%s: cannot create: %s", au_esc(d->media),
+		    au_esc(b.s), strerror(errno));
+		if (dir >= 0)
+			close(dir);
+		au_buf_free(&b);
+		return NULL;
+	}
+	close(dir);
+	while (off < len && ((w = write(fd, buf + off, len - off)) > 0 ||
+	    errno == EINTR))
+		if (w > 0)
+			off += (size_t)w;
+	if (off < len || close(fd) != 0)
+		au_warn("%s/%s: write error: %s", au_esc(d->media),
+		    au_esc(b.s), strerror(errno));
+	else if (off >= len)
+		return au_xasprintf("%s/%s", d->media, b.s);
+	au_buf_free(&b);
+	return NULL;
+}
+
+void
+tkmd_esc(struct au_buf *b, const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && s[i] == ' ')
+		au_buf_addc(b, s[i++]);
+	if (i < n && strchr("#>+-=", s[i]) != NULL) {
+		au_buf_addc(b, '\\');
+	} else {
+		size_t j = i;
+
+		while (j < n && s[j] >= '0' && s[j] <= '9')
+			j++;
+		if (j > i && j < n && (s[j] == '.' || s[j] == ')')) {
+			au_buf_add(b, s + i, j - i);
+			au_buf_addc(b, '\\');
+			i = j;
+		}
+	}
+	for (; i < n; i++) {
+		if (strchr("\\*_`[]<>", s[i]) != NULL && s[i] != '\0')
+			au_buf_addc(b, '\\');
+		au_buf_addc(b, s[i]);
+	}
+}
+
+void
+tkmd_text(FILE *out, const char *s, size_t n)
+{
+	struct au_buf b = AU_BUF_INIT;
+
+	tkmd_esc(&b, s, n);
+	fwrite(b.s, 1, b.len, out);
+	au_buf_free(&b);
+}
+
+void
+tkmd_code(FILE *out, const char *lang, const char *s, size_t n)
+{
+	size_t i, run = 0, most = 2;
+
+	for (i = 0; i < n; i++) {
+		run = s[i] == '`' ? run + 1 : 0;
+		if (run > most)
+			most = run;
+	}
+	for (i = 0; i <= most; i++)
+		putc('`', out);
+	fprintf(out, "%s\n", lang != NULL ? lang : "");
+	fwrite(s, 1, n, out);
+	if (n > 0 && s[n - 1] != '\n')
+		putc('\n', out);
+	for (i = 0; i <= most; i++)
+		putc('`', out);
+	putc('\n', out);
+}
+
+static int
+empty(const char *s)
+{
+	return s == NULL || *s == '\0';
+}
+
+/* One row of cols cells: '|' escaped, a line break as <br>. */
+static void
+row(FILE *out, char *const *cells, size_t cols)
+{
+	const char *s;
+	size_t j;
+
+	for (j = 0; j < cols; j++) {
+		fputs(j == 0 ? "| " : " | ", out);
+		for (s = cells[j] != NULL ? cells[j] : ""; *s != '\0'; s++)
+			if (*s == '|') {
+				fputs("\\|", out);
+			} else if (*s == '\n') {
+				fputs("<br>", out);
+			} else if (*s != '\r') {
+				putc_unlocked(*s, out);
+			}
+	}
+	fputs(" |\n", out);
+}
+
+void
+tkmd_table(FILE *out, char *const *cells, size_t rows, size_t cols)
+{
+	size_t i, j, nr = 0, nc = 0;
+
+	for (i = 0; i < rows; i++)
+		for (j = 0; j < cols; j++)
+			if (!empty(cells[i * cols + j])) {
+				nr = i + 1;
+				if (j + 1 > nc)
+					nc = j + 1;
+			}
+	if (nr == 0)
+		return;
+	for (i = 0; i < nr; i++) {
+		row(out, cells + i * cols, nc);
+		if (i == 0) {
+			for (j = 0; j < nc; j++)
+				fputs(j == 0 ? "| --- |" : " --- |", out);
+			putc('\n', out);
+		}
+	}
+}
