@@ -68,7 +68,7 @@ static const struct {
 	[F_NDJSON] = { "ndjson", tkmd_json },
 	[F_HTML] = { "html", NULL },
 	[F_DOCX] = { "docx", NULL },
-	[F_XLSX] = { "xlsx", NULL },
+	[F_XLSX] = { "xlsx", tkmd_xlsx },
 	[F_PPTX] = { "pptx", NULL },
 	[F_ODT] = { "odt", NULL },
 	[F_ODS] = { "ods", NULL },
@@ -82,7 +82,9 @@ struct job {
 	const char *name;	/* its name in messages and records */
 	int rc;			/* 0, or its exit status */
 	char why[256];
-	jv rec;			/* the document record, Markdown included */
+	jv rec;			/* the document record */
+	char *md;		/* the Markdown */
+	size_t mdlen;
 	int done;
 };
 
@@ -488,11 +490,16 @@ convert(struct job *j)
 		    md != NULL)
 			j->rec = jv_object_set(j->rec, jv_string("title"),
 			    heading(md, mdlen));
-		if (md != NULL) {
+		if (md != NULL)
 			j->rec = jv_object_set(j->rec, jv_string("words"),
 			    jv_number((double)words(md, mdlen)));
+		if (md != NULL && records)
 			j->rec = jv_object_set(j->rec, jv_string("markdown"),
 			    jv_string_sized(md, (int)mdlen));
+		if (md != NULL && !records) {
+			j->md = md;
+			j->mdlen = mdlen;
+			md = NULL;
 		}
 	}
 	jv_free(d.meta);
@@ -527,7 +534,6 @@ static void
 emit(struct job *j)
 {
 	static int written;
-	const char *md;
 
 	if (j->rc != 0) {
 		au_err("%s: %s", au_esc(j->name), j->why);
@@ -541,11 +547,11 @@ emit(struct job *j)
 	} else {
 		if (written++)
 			au_out_text("\n", 1);
-		md = au_jv_str(j->rec, "markdown");
-		au_out_text(md, strlen(md));
+		au_out_text(j->md, j->mdlen);
 		au_out_eol();
 	}
 	jv_free(j->rec);
+	free(j->md);
 }
 
 int

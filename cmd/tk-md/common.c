@@ -154,7 +154,6 @@ expand(struct tkmd *d, struct member *m)
 	struct archive *a = archive_read_new();
 	struct archive_entry *e;
 	struct au_buf b = AU_BUF_INIT;
-	char chunk[65536];
 	ssize_t r;
 	int rc, found = 0;
 
@@ -177,10 +176,16 @@ expand(struct tkmd *d, struct member *m)
 		archive_read_free(a);
 		return -1;
 	}
-	au_buf_add(&b, "", 0);
-	while ((r = archive_read_data(a, chunk, sizeof chunk)) > 0) {
+	/* Straight into the buffer, sized as the directory says. */
+	au_buf_grow(&b, (m->usize < d->max_size ? m->usize : d->max_size) + 1);
+	for (;;) {
+		au_buf_grow(&b, 65536);
+		if ((r = archive_read_data(a, b.s + b.len, b.cap - b.len - 1))
+		    <= 0)
+			break;
 		z->expanded += (uint64_t)r;
-		if (b.len + (size_t)r > d->max_size) {
+		b.len += (size_t)r;
+		if (b.len > d->max_size) {
 			rc = tkmd_fail(d, "%s: expands beyond %zu bytes "
 			    "(--max-size)", m->name, d->max_size);
 			break;
@@ -190,13 +195,11 @@ expand(struct tkmd *d, struct member *m)
 			    "in all (--max-size)", d->max_size);
 			break;
 		}
-		if (b.len + (size_t)r > RATIO_MIN && b.len + (size_t)r >
-		    (m->csize + 1) * MAX_RATIO) {
+		if (b.len > RATIO_MIN && b.len > (m->csize + 1) * MAX_RATIO) {
 			rc = tkmd_fail(d, "%s: expands more than %d times "
 			    "(a zip bomb)", m->name, MAX_RATIO);
 			break;
 		}
-		au_buf_add(&b, chunk, (size_t)r);
 	}
 	if (r < 0)
 		rc = tkmd_fail(d, "corrupt zip: %s: %s", m->name,
@@ -206,6 +209,7 @@ expand(struct tkmd *d, struct member *m)
 		au_buf_free(&b);
 		return -1;
 	}
+	b.s[b.len] = '\0';
 	m->buf = (unsigned char *)b.s;
 	m->len = b.len;
 	return 0;
@@ -289,6 +293,8 @@ tkmd_xml(struct tkmd *d, const char *name, int required)
 	return doc;
 }
 
+#define SAXCHUNK (4 << 20)
+
 /* The parse under way in this thread, for the DOCTYPE refusal. */
 static _Thread_local xmlParserCtxtPtr saxctxt;
 static _Thread_local int saxdtd;
@@ -306,7 +312,7 @@ tkmd_sax(struct tkmd *d, const char *name, xmlSAXHandler *h, void *arg,
     int required)
 {
 	const unsigned char *buf;
-	size_t len;
+	size_t len, off;
 	char e[200];
 	int rc = tkmd_member(d, name, &buf, &len), ok;
 
@@ -328,7 +334,14 @@ tkmd_sax(struct tkmd *d, const char *name, xmlSAXHandler *h, void *arg,
 		au_die(EX_SOFTWARE, "out of memory");
 	saxdtd = 0;
 	xmlCtxtUseOptions(saxctxt, XMLOPTS);
-	xmlParseChunk(saxctxt, (const char *)buf, (int)len, 1);
+	/* In pieces, which the parser drops once read: handed all at once,
+	 * a part over 10 MB trips libxml2's limit on lookahead (kept, as
+	 * is every limit of XML_PARSE_HUGE). */
+	for (off = 0; off < len && !saxdtd && saxctxt->wellFormed;
+	    off += SAXCHUNK)
+		xmlParseChunk(saxctxt, (const char *)buf + off,
+		    (int)(len - off < SAXCHUNK ? len - off : SAXCHUNK), 0);
+	xmlParseChunk(saxctxt, NULL, 0, 1);
 	ok = saxctxt->wellFormed;
 	xmlFreeParserCtxt(saxctxt);
 	saxctxt = NULL;
@@ -565,4 +578,97 @@ tkmd_table(FILE *out, char *const *cells, size_t rows, size_t cols)
 			putc('\n', out);
 		}
 	}
+}
+
+/* The name of the relationships part of part ("word/document.xml" has
+ * "word/_rels/document.xml.rels"). */
+static char *
+relsname(const char *part)
+{
+	const char *slash = strrchr(part, '/');
+
+	if (slash == NULL)
+		return au_xasprintf("_rels/%s.rels", part);
+	return au_xasprintf("%.*s/_rels/%s.rels", (int)(slash - part), part,
+	    slash + 1);
+}
+
+jv
+tkmd_rels(struct tkmd *d, const char *part)
+{
+	char *name = relsname(part);
+	xmlDocPtr doc = tkmd_xml(d, name, 0);
+	xmlNodePtr n;
+	jv rels = jv_object();
+
+	free(name);
+	if (doc == NULL) {
+		if (d->why[0] != '\0') {
+			jv_free(rels);
+			return jv_invalid();
+		}
+		return rels;
+	}
+	for (n = xmlDocGetRootElement(doc)->children; n != NULL; n = n->next) {
+		xmlChar *id, *target, *type, *mode;
+		const char *t;
+		jv r;
+
+		if (n->type != XML_ELEMENT_NODE ||
+		    !xmlStrEqual(n->name, BAD_CAST "Relationship"))
+			continue;
+		id = xmlGetProp(n, BAD_CAST "Id");
+		target = xmlGetProp(n, BAD_CAST "Target");
+		type = xmlGetProp(n, BAD_CAST "Type");
+		mode = xmlGetProp(n, BAD_CAST "TargetMode");
+		if (id != NULL && target != NULL) {
+			int ext = mode != NULL &&
+			    xmlStrEqual(mode, BAD_CAST "External");
+			char *to = ext ? au_xstrdup((char *)target) :
+			    tkmd_resolve(part, (char *)target);
+
+			t = type != NULL ? strrchr((char *)type, '/') : NULL;
+			r = jv_object_set(jv_object(), jv_string("target"),
+			    jv_string(to));
+			r = jv_object_set(r, jv_string("type"),
+			    jv_string(t != NULL ? t + 1 : ""));
+			r = jv_object_set(r, jv_string("external"),
+			    jv_bool(ext));
+			rels = jv_object_set(rels, jv_string((char *)id), r);
+			free(to);
+		}
+		xmlFree(id);
+		xmlFree(target);
+		xmlFree(type);
+		xmlFree(mode);
+	}
+	xmlFreeDoc(doc);
+	return rels;
+}
+
+char *
+tkmd_rel(jv rels, const char *id, const char *type)
+{
+	jv r = jv_object_get(jv_copy(rels), jv_string(id));
+	char *s = NULL;
+
+	if (jv_get_kind(r) == JV_KIND_OBJECT && (type == NULL ||
+	    strcmp(au_jv_str(r, "type"), type) == 0))
+		s = au_xstrdup(au_jv_str(r, "target"));
+	jv_free(r);
+	return s;
+}
+
+char *
+tkmd_reltype(jv rels, const char *type)
+{
+	char *s = NULL;
+
+	jv_object_foreach(rels, k, r) {
+		if (s == NULL && strcmp(au_jv_str(r, "type"), type) == 0)
+			s = au_xstrdup(au_jv_str(r, "target"));
+		jv_free(k);
+		jv_free(r);
+	}
+	return s;
 }

@@ -81,6 +81,20 @@ xmlDocPtr tkmd_html(struct tkmd *d, const unsigned char *buf, size_t len,
 char *tkmd_resolve(const char *base, const char *target);
 
 /*
+ * The relationships of zip member PART (from its _rels/NAME.rels), as an
+ * object of id -> {"target", "type", "external"}: target resolved to a
+ * member name, or the URL of an external one; type the last segment of
+ * the type's URI ("image", "hyperlink").  An empty object when there are
+ * none; jv_invalid() when they are malformed (why set).
+ */
+jv tkmd_rels(struct tkmd *d, const char *part);
+/* The target of relationship ID of rels (borrowed), if of TYPE (NULL:
+ * any); or NULL.  The caller frees it. */
+char *tkmd_rel(jv rels, const char *id, const char *type);
+/* The target of the first relationship of TYPE in rels (consumed). */
+char *tkmd_reltype(jv rels, const char *type);
+
+/*
  * Write zip member NAME to the --extract-media directory and return the
  * path to use in the Markdown link (the caller frees it); NULL when
  * media are not extracted (the link then names the member itself).

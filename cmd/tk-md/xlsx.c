@@ -1,0 +1,963 @@
+/*
+ * xlsx.c - XLSX: one "## sheet" section and one GFM table per sheet, in
+ * the workbook's order.  Cells show what a spreadsheet shows: shared and
+ * inline strings, numbers through their number formats (built-in and
+ * custom: decimals, thousands, percent, scientific, literal text, and
+ * dates and times in the 1900 or 1904 date system), TRUE and FALSE,
+ * errors, the cached values of formulas.  A merged range keeps its value
+ * in its first cell.  Empty rows and columns around the data are
+ * trimmed.  Sheets and shared strings are streamed through libxml2's SAX2
+ * parser, never built as trees, which keeps large sheets fast.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "tkmd.h"
+
+/* One cell read: its place, and its text (an offset into the sheet's
+ * arena, or a shared string). */
+struct cell {
+	uint32_t row, col;
+	uint32_t off;
+	int32_t sst;		/* shared string index, or -1 */
+};
+
+struct book {
+	struct tkmd *d;
+	int date1904;
+	char **sst;		/* shared strings, escaped */
+	size_t nsst, capsst;
+	int *xf;		/* number format id per cell style */
+	size_t nxf;
+	int *fmtid;		/* custom number formats: ids and codes */
+	char **fmtcode;
+	size_t nfmt;
+	/* the parse under way */
+	struct au_buf text;	/* characters being collected */
+	int collect, depth;
+	/* a sheet */
+	struct cell *cells;
+	size_t ncells, capcells;
+	struct au_buf arena;
+	uint32_t row, col;	/* of the cell being read */
+	int type, style;
+	uint32_t *merge;	/* ranges: r0 c0 r1 c1 each */
+	size_t nmerge, capmerge;
+	int fail;
+};
+
+/* Cell types. */
+enum { T_NUM, T_SST, T_INLINE, T_STR, T_BOOL, T_ERR, T_DATE };
+
+/* The value of attribute name among SAX2's attributes, or NULL with *n 0. */
+static const xmlChar *
+attr(const xmlChar **a, int na, const char *name, size_t *n)
+{
+	int i;
+
+	for (i = 0; i < na; i++, a += 5)
+		if (strcmp((const char *)a[0], name) == 0) {
+			*n = (size_t)(a[4] - a[3]);
+			return a[3];
+		}
+	*n = 0;
+	return NULL;
+}
+
+static long
+num(const xmlChar *s, size_t n)
+{
+	long v = 0;
+	size_t i;
+
+	for (i = 0; i < n && s[i] >= '0' && s[i] <= '9' && v < 100000000; i++)
+		v = v * 10 + (s[i] - '0');
+	return v;
+}
+
+/* "BC12" as column 54 and row 11 (from 0); 0, or -1 when not a
+ * reference. */
+static int
+ref(const char *s, size_t n, uint32_t *row, uint32_t *col)
+{
+	size_t i = 0;
+	uint32_t c = 0, r = 0;
+
+	for (; i < n && s[i] == '$'; i++)
+		;
+	for (; i < n && s[i] >= 'A' && s[i] <= 'Z' && c < 20000; i++)
+		c = c * 26 + (uint32_t)(s[i] - 'A' + 1);
+	for (; i < n && s[i] == '$'; i++)
+		;
+	for (; i < n && s[i] >= '0' && s[i] <= '9' && r < 2000000; i++)
+		r = r * 10 + (uint32_t)(s[i] - '0');
+	if (c == 0 || r == 0 || i != n)
+		return -1;
+	*row = r - 1;
+	*col = c - 1;
+	return 0;
+}
+
+static void
+chars(void *arg, const xmlChar *s, int n)
+{
+	struct book *b = arg;
+
+	if (b->collect)
+		au_buf_add(&b->text, s, (size_t)n);
+}
+
+/* Shared strings: the text of each si, less phonetic runs (rPh). */
+static void
+sst_start(void *arg, const xmlChar *name, const xmlChar *prefix,
+    const xmlChar *uri, int nns, const xmlChar **ns, int na, int nd,
+    const xmlChar **a)
+{
+	struct book *b = arg;
+
+	(void)prefix, (void)uri, (void)nns, (void)ns, (void)na, (void)nd;
+	(void)a;
+	if (strcmp((const char *)name, "si") == 0) {
+		b->text.len = 0;
+		au_buf_add(&b->text, "", 0);
+	} else if (strcmp((const char *)name, "rPh") == 0) {
+		b->depth++;
+	} else if (strcmp((const char *)name, "t") == 0 && b->depth == 0) {
+		b->collect = 1;
+	}
+}
+
+static void
+sst_end(void *arg, const xmlChar *name, const xmlChar *prefix,
+    const xmlChar *uri)
+{
+	struct book *b = arg;
+	struct au_buf e = AU_BUF_INIT;
+
+	(void)prefix, (void)uri;
+	if (strcmp((const char *)name, "t") == 0) {
+		b->collect = 0;
+	} else if (strcmp((const char *)name, "rPh") == 0) {
+		b->depth--;
+	} else if (strcmp((const char *)name, "si") == 0) {
+		tkmd_esc(&e, b->text.s, b->text.len);
+		au_buf_add(&e, "", 0);
+		b->sst = au_grow(b->sst, &b->capsst, b->nsst + 1,
+		    sizeof *b->sst);
+		b->sst[b->nsst++] = e.s;
+	}
+}
+
+/* ---- number formats --------------------------------------------------- */
+
+/* The built-in formats that differ from General; 14 and 22, the short
+ * date of the locale, are written the ISO 8601 way. */
+static const char *
+builtin(int id)
+{
+	switch (id) {
+	case 1: return "0";
+	case 2: return "0.00";
+	case 3: return "#,##0";
+	case 4: return "#,##0.00";
+	case 9: return "0%";
+	case 10: return "0.00%";
+	case 11: return "0.00E+00";
+	case 14: return "yyyy-mm-dd";
+	case 15: return "d-mmm-yy";
+	case 16: return "d-mmm";
+	case 17: return "mmm-yy";
+	case 18: return "h:mm AM/PM";
+	case 19: return "h:mm:ss AM/PM";
+	case 20: return "h:mm";
+	case 21: return "h:mm:ss";
+	case 22: return "yyyy-mm-dd h:mm";
+	case 37: return "#,##0 ;(#,##0)";
+	case 38: return "#,##0 ;[Red](#,##0)";
+	case 39: return "#,##0.00;(#,##0.00)";
+	case 40: return "#,##0.00;[Red](#,##0.00)";
+	case 45: return "mm:ss";
+	case 46: return "[h]:mm:ss";
+	case 47: return "mm:ss.0";
+	case 48: return "##0.0E+0";
+	default: return NULL;
+	}
+}
+
+static const char *
+fmtcode(const struct book *b, int style)
+{
+	size_t i;
+	int id;
+
+	if (style < 0 || (size_t)style >= b->nxf)
+		return NULL;
+	id = b->xf[style];
+	for (i = 0; i < b->nfmt; i++)
+		if (b->fmtid[i] == id)
+			return b->fmtcode[i];
+	return builtin(id);
+}
+
+/* General: integers as they are, others with 15 significant digits. */
+static void
+general(struct au_buf *o, double v)
+{
+	char buf[40];
+
+	if (v == floor(v) && fabs(v) < 1e15)
+		snprintf(buf, sizeof buf, "%.0f", v);
+	else
+		snprintf(buf, sizeof buf, "%.15G", v);
+	au_buf_adds(o, buf);
+}
+
+/* The section of code (sections split by ';' outside quotes) that applies
+ * to v: into sec, its length returned; *neg set when v's sign must be
+ * written (a single section, or a second one for negatives absent). */
+static size_t
+section(const char *code, double v, const char **sec, int *neg)
+{
+	const char *s[4], *p;
+	size_t len[4], n = 0;
+	int q = 0;
+
+	s[0] = code;
+	for (p = code;; p++) {
+		if (*p == '"')
+			q = !q;
+		else if (*p == '\\' && p[1] != '\0')
+			p++;
+		else if ((*p == ';' && !q) || *p == '\0') {
+			len[n] = (size_t)(p - s[n]);
+			if (*p == '\0' || n == 3)
+				break;
+			s[++n] = p + 1;
+		}
+	}
+	n++;
+	*neg = v < 0 && n < 2;
+	if (v < 0 && n >= 2) {
+		*sec = s[1];
+		return len[1];
+	}
+	if (v == 0 && n >= 3) {
+		*sec = s[2];
+		return len[2];
+	}
+	*sec = s[0];
+	return len[0];
+}
+
+/* Whether the section is a date or a time. */
+static int
+isdate(const char *s, size_t n)
+{
+	size_t i;
+	int q = 0;
+
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (c == '"')
+			q = !q;
+		else if (q)
+			continue;
+		else if (c == '\\' || c == '_' || c == '*')
+			i++;
+		else if (c == '[')
+			while (i < n && s[i] != ']' && !strchr("hHmMsS", s[i]))
+				i++;
+		else if (strchr("yYdDhHsS", c) != NULL)
+			return 1;
+		else if ((c == 'm' || c == 'M') && !(i > 0 &&
+		    strchr("0#?", s[i - 1]) != NULL))
+			return 1;
+	}
+	return 0;
+}
+
+static const char *const months[] = { "January", "February", "March",
+	"April", "May", "June", "July", "August", "September", "October",
+	"November", "December" };
+static const char *const days[] = { "Sunday", "Monday", "Tuesday",
+	"Wednesday", "Thursday", "Friday", "Saturday" };
+
+/* Days since 1970-01-01 as a civil date (Howard Hinnant's algorithm). */
+static void
+civil(long z, long *y, int *m, int *d)
+{
+	long era, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	yoe = z - era * 146097;
+	yoe = (yoe - yoe / 1460 + yoe / 36524 - yoe / 146096) / 365;
+	doy = z - era * 146097 - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+/* Count of c repeated at s (case-insensitive), up to n. */
+static size_t
+run(const char *s, size_t n, char c)
+{
+	size_t i = 0;
+
+	while (i < n && (s[i] | 0x20) == c)
+		i++;
+	return i;
+}
+
+/* A serial date as the section s says, onto o. */
+static void
+datefmt(const struct book *b, struct au_buf *o, double v, const char *s,
+    size_t n)
+{
+	long serial = (long)floor(v), y, secs, ms;
+	int mo, d, wd, h, mi, se, ampm = 0, hour = 0;
+	size_t i, k;
+	double frac = v - floor(v);
+
+	ms = lround(frac * 86400000.0);
+	secs = ms / 1000;
+	ms %= 1000;
+	if (secs >= 86400) {
+		serial++;
+		secs -= 86400;
+	}
+	if (b->date1904)
+		serial += 1462;
+	if (!b->date1904 && serial == 60) {
+		y = 1900, mo = 2, d = 29, wd = 3;
+	} else {
+		if (!b->date1904 && serial < 60)
+			serial++;
+		civil(serial - 25569, &y, &mo, &d);
+		wd = (int)(((serial - 25569) % 7 + 11) % 7);
+	}
+	h = (int)(secs / 3600);
+	mi = (int)(secs / 60 % 60);
+	se = (int)(secs % 60);
+	for (i = 0; i < n; i++)
+		if ((i + 5 <= n && strncasecmp(s + i, "AM/PM", 5) == 0) ||
+		    (i + 3 <= n && strncasecmp(s + i, "A/P", 3) == 0))
+			ampm = 1;
+	for (i = 0; i < n; i += k) {
+		char c = (char)(s[i] | 0x20);
+
+		k = 1;
+		if (s[i] == '"') {
+			for (k = 1; i + k < n && s[i + k] != '"'; k++)
+				au_buf_addc(o, s[i + k]);
+			k++;
+			continue;
+		}
+		if (s[i] == '\\' || s[i] == '_' || s[i] == '*') {
+			if (i + 1 < n && s[i] == '\\')
+				au_buf_addc(o, s[i + 1]);
+			else if (i + 1 < n && s[i] == '_')
+				au_buf_addc(o, ' ');
+			k = 2;
+			continue;
+		}
+		if (s[i] == '[') {
+			for (k = 1; i + k < n && s[i + k] != ']'; k++)
+				;
+			k++;
+			c = (char)(s[i + 1] | 0x20);
+			if (strchr("hms", c) == NULL)
+				continue;
+			if (c == 'h')
+				au_buf_addint(o, (int64_t)(v * 24));
+			else if (c == 'm')
+				au_buf_addint(o, (int64_t)(v * 1440));
+			else
+				au_buf_addint(o, (int64_t)(v * 86400));
+			continue;
+		}
+		if (strncasecmp(s + i, "AM/PM", 5) == 0 && i + 5 <= n) {
+			au_buf_adds(o, h < 12 ? "AM" : "PM");
+			k = 5;
+			continue;
+		}
+		if (strncasecmp(s + i, "A/P", 3) == 0 && i + 3 <= n) {
+			au_buf_adds(o, h < 12 ? "A" : "P");
+			k = 3;
+			continue;
+		}
+		switch (c) {
+		case 'y':
+			k = run(s + i, n - i, 'y');
+			if (k <= 2)
+				au_buf_addf(o, "%02ld", y % 100);
+			else
+				au_buf_addf(o, "%04ld", y);
+			break;
+		case 'd':
+			k = run(s + i, n - i, 'd');
+			if (k == 1)
+				au_buf_addf(o, "%d", d);
+			else if (k == 2)
+				au_buf_addf(o, "%02d", d);
+			else if (k == 3)
+				au_buf_addf(o, "%.3s", days[wd]);
+			else
+				au_buf_adds(o, days[wd]);
+			break;
+		case 'h':
+			k = run(s + i, n - i, 'h');
+			hour = 1;
+			au_buf_addf(o, k == 1 ? "%d" : "%02d",
+			    ampm ? (h % 12 == 0 ? 12 : h % 12) : h);
+			break;
+		case 's':
+			k = run(s + i, n - i, 's');
+			au_buf_addf(o, k == 1 ? "%d" : "%02d", se);
+			if (i + k < n && s[i + k] == '.') {
+				size_t z = run(s + i + k + 1, n - i - k - 1,
+				    '0');
+				char f[8];
+
+				snprintf(f, sizeof f, "%03ld", ms);
+				au_buf_addc(o, '.');
+				au_buf_add(o, f, z < 3 ? z : 3);
+				k += 1 + z;
+			}
+			break;
+		case 'm': {
+			/* Minutes after an hour or before seconds. */
+			size_t j = i + run(s + i, n - i, 'm');
+			int minute;
+
+			k = j - i;
+			while (j < n && strchr(":. ", s[j]) != NULL && s[j])
+				j++;
+			minute = (hour && k <= 2) || (k <= 2 && j < n &&
+			    (s[j] | 0x20) == 's');
+			if (minute)
+				au_buf_addf(o, k == 1 ? "%d" : "%02d", mi);
+			else if (k == 1)
+				au_buf_addf(o, "%d", mo);
+			else if (k == 2)
+				au_buf_addf(o, "%02d", mo);
+			else if (k == 3)
+				au_buf_addf(o, "%.3s", months[mo - 1]);
+			else if (k == 5)
+				au_buf_addc(o, months[mo - 1][0]);
+			else
+				au_buf_adds(o, months[mo - 1]);
+			hour = 0;
+			break;
+		}
+		default:
+			au_buf_addc(o, s[i]);
+		}
+	}
+}
+
+/* A number as the (non-date) section s says, onto o. */
+static void
+numfmt(struct au_buf *o, double v, const char *s, size_t n, int neg)
+{
+	struct au_buf pre = AU_BUF_INIT, post = AU_BUF_INIT, *lit = &pre;
+	size_t i, k, zeros = 0, dec = 0, decz = 0, expz = 0;
+	int point = 0, comma = 0, pct = 0, sci = 0, digits = 0;
+	char buf[400];
+
+	au_buf_add(&pre, "", 0);
+	au_buf_add(&post, "", 0);
+	for (i = 0; i < n; i += k) {
+		char c = s[i];
+
+		k = 1;
+		if (c == '"') {
+			for (k = 1; i + k < n && s[i + k] != '"'; k++)
+				au_buf_addc(lit, s[i + k]);
+			k++;
+		} else if (c == '\\' && i + 1 < n) {
+			au_buf_addc(lit, s[i + 1]);
+			k = 2;
+		} else if (c == '_' && i + 1 < n) {
+			au_buf_addc(lit, ' ');
+			k = 2;
+		} else if (c == '*' && i + 1 < n) {
+			k = 2;
+		} else if (c == '[') {
+			while (i + k < n && s[i + k] != ']')
+				k++;
+			k++;
+		} else if (sci && strchr("0#?", c) != NULL) {
+			expz += c == '0';
+		} else if (strchr("0#?", c) != NULL) {
+			digits = 1;
+			lit = &post;
+			if (point) {
+				dec++;
+				decz = c == '0' ? dec : decz;
+			} else {
+				zeros += c == '0';
+			}
+		} else if (c == '.' && !point &&
+		    (i + 1 < n && strchr("0#?", s[i + 1]) != NULL)) {
+			point = 1;
+			digits = 1;
+			lit = &post;
+		} else if (c == ',' && digits && !point) {
+			comma = 1;
+		} else if ((c == 'E' || c == 'e') && digits && i + 1 < n &&
+		    (s[i + 1] == '+' || s[i + 1] == '-')) {
+			sci = s[i + 1] == '+' ? 2 : 1;
+			k = 2;
+		} else if (c == '%') {
+			pct = 1;
+			au_buf_addc(lit, '%');
+		} else if (c == '@' || c == 'G' || c == 'g') {
+			if (strncasecmp(s + i, "General", 7) == 0 && i + 7 <= n) {
+				general(&pre, fabs(v));
+				k = 7;
+			}
+		} else {
+			au_buf_addc(lit, c);
+		}
+	}
+	v = fabs(v) * (pct ? 100 : 1);
+	if (neg)
+		au_buf_addc(o, '-');
+	au_buf_add(o, pre.s, pre.len);
+	if (sci) {
+		int e = v == 0 ? 0 : (int)floor(log10(v));
+		double m = v == 0 ? 0 : v / pow(10, e);
+
+		snprintf(buf, sizeof buf, "%.*f", (int)dec, m);
+		if (strtod(buf, NULL) >= 10) {
+			e++;
+			snprintf(buf, sizeof buf, "%.*f", (int)dec, m / 10);
+		}
+		au_buf_adds(o, buf);
+		au_buf_addf(o, "E%s%0*d", e < 0 ? "-" : sci == 2 ? "+" : "",
+		    (int)(expz ? expz : 1), abs(e));
+	} else if (digits) {
+		char *p, *dot;
+		size_t il;
+
+		snprintf(buf, sizeof buf, "%.*f", (int)dec, v);
+		dot = strchr(buf, '.');
+		il = dot != NULL ? (size_t)(dot - buf) : strlen(buf);
+		if (il == 1 && buf[0] == '0' && zeros == 0) {
+			memmove(buf, buf + 1, strlen(buf));
+			il = 0;
+			dot = il < strlen(buf) ? buf : NULL;
+		}
+		for (; il < zeros; il++)
+			au_buf_addc(o, '0');
+		il = dot != NULL ? (size_t)(dot - buf) : strlen(buf);
+		for (i = 0; i < il; i++) {
+			au_buf_addc(o, buf[i]);
+			if (comma && i + 1 < il && (il - i - 1) % 3 == 0)
+				au_buf_addc(o, ',');
+		}
+		if (dot != NULL) {
+			p = dot + strlen(dot) - 1;
+			while (p > dot + decz && *p == '0')
+				*p-- = '\0';
+			if (p > dot || decz > 0)
+				au_buf_adds(o, dot);
+		}
+	}
+	au_buf_add(o, post.s, post.len);
+	au_buf_free(&pre);
+	au_buf_free(&post);
+}
+
+/* Whether a number's text is as General shows it already: digits, with
+ * one point inside, 15 significant at most, no exponent. */
+static int
+plain(const char *s)
+{
+	size_t n = 0;
+	int point = 0;
+
+	if (*s == '-')
+		s++;
+	if (*s == '0' && s[1] != '.' && s[1] != '\0')
+		return 0;
+	for (; *s != '\0'; s++) {
+		if (*s == '.' && !point && s[1] != '\0')
+			point = 1;
+		else if (*s < '0' || *s > '9' || ++n > 15)
+			return 0;
+	}
+	return n > 0 && (!point || s[-1] != '0');
+}
+
+/* The number text of a cell of style as its spreadsheet shows it. */
+static void
+number(const struct book *b, struct au_buf *o, const char *text, int style)
+{
+	const char *code = fmtcode(b, style), *sec;
+	char *end;
+	double v;
+	size_t n;
+	int neg;
+
+	if ((code == NULL || strcasecmp(code, "General") == 0) &&
+	    plain(text)) {
+		au_buf_adds(o, text);
+		return;
+	}
+	v = strtod(text, &end);
+	if (end == text || *end != '\0' || !isfinite(v)) {
+		tkmd_esc(o, text, strlen(text));
+		return;
+	}
+	if (code == NULL || strcasecmp(code, "General") == 0 ||
+	    strcmp(code, "@") == 0) {
+		general(o, v);
+		return;
+	}
+	n = section(code, v, &sec, &neg);
+	if (isdate(sec, n) && v >= 0 && v < 2958466)
+		datefmt(b, o, v, sec, n);
+	else if (isdate(sec, n))
+		general(o, v);
+	else
+		numfmt(o, v, sec, n, neg);
+}
+
+/* ---- sheets ----------------------------------------------------------- */
+
+static void
+sheet_start(void *arg, const xmlChar *name, const xmlChar *prefix,
+    const xmlChar *uri, int nns, const xmlChar **ns, int na, int nd,
+    const xmlChar **a)
+{
+	struct book *b = arg;
+	const xmlChar *v;
+	size_t n;
+	uint32_t r0, c0, r1, c1;
+
+	(void)prefix, (void)uri, (void)nns, (void)ns, (void)nd;
+	switch (name[0]) {
+	case 'c':
+		if (name[1] != '\0')
+			return;
+		if ((v = attr(a, na, "r", &n)) == NULL ||
+		    ref((const char *)v, n, &r0, &b->col) != 0)
+			b->col++;
+		v = attr(a, na, "s", &n);
+		b->style = v != NULL ? (int)num(v, n) : 0;
+		v = attr(a, na, "t", &n);
+		b->type = v == NULL ? T_NUM : n == 1 && v[0] == 's' ? T_SST :
+		    n == 9 && memcmp(v, "inlineStr", 9) == 0 ? T_INLINE :
+		    n == 3 && memcmp(v, "str", 3) == 0 ? T_STR :
+		    n == 1 && v[0] == 'b' ? T_BOOL :
+		    n == 1 && v[0] == 'e' ? T_ERR :
+		    n == 1 && v[0] == 'd' ? T_DATE : T_NUM;
+		b->text.len = 0;
+		au_buf_add(&b->text, "", 0);
+		break;
+	case 'v':
+		if (name[1] == '\0')
+			b->collect = 1;
+		break;
+	case 't':
+		if (name[1] == '\0' && b->type == T_INLINE && b->depth == 0)
+			b->collect = 1;
+		break;
+	case 'r':
+		if (strcmp((const char *)name, "row") == 0) {
+			v = attr(a, na, "r", &n);
+			b->row = v != NULL && num(v, n) > 0 ?
+			    (uint32_t)num(v, n) - 1 : b->row + 1;
+			b->col = (uint32_t)-1;
+		} else if (strcmp((const char *)name, "rPh") == 0) {
+			b->depth++;
+		}
+		break;
+	case 'm':
+		if (strcmp((const char *)name, "mergeCell") != 0 ||
+		    (v = attr(a, na, "ref", &n)) == NULL)
+			return;
+		{
+			const char *colon = memchr(v, ':', n);
+
+			if (colon == NULL || ref((const char *)v,
+			    (size_t)(colon - (const char *)v), &r0, &c0) != 0 ||
+			    ref(colon + 1, n - (size_t)(colon + 1 -
+			    (const char *)v), &r1, &c1) != 0)
+				return;
+		}
+		b->merge = au_grow(b->merge, &b->capmerge, 4 * b->nmerge + 4,
+		    sizeof *b->merge);
+		b->merge[4 * b->nmerge] = r0;
+		b->merge[4 * b->nmerge + 1] = c0;
+		b->merge[4 * b->nmerge + 2] = r1;
+		b->merge[4 * b->nmerge + 3] = c1;
+		b->nmerge++;
+		break;
+	}
+}
+
+static void
+sheet_end(void *arg, const xmlChar *name, const xmlChar *prefix,
+    const xmlChar *uri)
+{
+	struct book *b = arg;
+	struct cell *c;
+	long i;
+
+	(void)prefix, (void)uri;
+	if (strcmp((const char *)name, "rPh") == 0) {
+		b->depth--;
+		return;
+	}
+	if (name[0] == 'v' || name[0] == 't') {
+		if (name[1] == '\0')
+			b->collect = 0;
+		return;
+	}
+	if (name[0] != 'c' || name[1] != '\0' || b->text.len == 0)
+		return;
+	b->cells = au_grow(b->cells, &b->capcells, b->ncells + 1,
+	    sizeof *b->cells);
+	c = &b->cells[b->ncells++];
+	c->row = b->row;
+	c->col = b->col;
+	c->sst = -1;
+	c->off = (uint32_t)b->arena.len;
+	switch (b->type) {
+	case T_SST:
+		i = num((const xmlChar *)b->text.s, b->text.len);
+		if (i >= 0 && (size_t)i < b->nsst)
+			c->sst = (int32_t)i;
+		else
+			b->ncells--;
+		return;
+	case T_BOOL:
+		au_buf_adds(&b->arena, b->text.s[0] == '1' ? "TRUE" : "FALSE");
+		break;
+	case T_NUM:
+		number(b, &b->arena, b->text.s, b->style);
+		break;
+	default:
+		tkmd_esc(&b->arena, b->text.s, b->text.len);
+	}
+	au_buf_addc(&b->arena, '\0');
+	if (b->arena.len > UINT32_MAX - 65536)
+		b->fail = 1;
+}
+
+/* The sheet read into b as a table onto d->out. */
+static int
+table(struct tkmd *d, struct book *b)
+{
+	uint32_t r0 = UINT32_MAX, c0 = UINT32_MAX, r1 = 0, c1 = 0, r, c;
+	size_t i, rows, cols;
+	char **cells;
+
+	for (i = 0; i < b->ncells; i++) {
+		struct cell *x = &b->cells[i];
+
+		if (x->sst < 0 && b->arena.s[x->off] == '\0')
+			continue;
+		if (x->sst >= 0 && b->sst[x->sst][0] == '\0')
+			continue;
+		r0 = x->row < r0 ? x->row : r0;
+		c0 = x->col < c0 ? x->col : c0;
+		r1 = x->row > r1 ? x->row : r1;
+		c1 = x->col > c1 ? x->col : c1;
+	}
+	if (r0 == UINT32_MAX)
+		return 0;
+	rows = (size_t)(r1 - r0) + 1;
+	cols = (size_t)(c1 - c0) + 1;
+	if (rows * cols > d->max_size / sizeof *cells)
+		return tkmd_fail(d, "a sheet of %zu by %zu cells, more than "
+		    "--max-size allows", rows, cols);
+	cells = au_xcalloc(rows * cols, sizeof *cells);
+	for (i = 0; i < b->ncells; i++) {
+		struct cell *x = &b->cells[i];
+
+		if (x->row < r0 || x->col < c0 || x->row > r1 || x->col > c1)
+			continue;
+		cells[(x->row - r0) * cols + (x->col - c0)] = x->sst >= 0 ?
+		    b->sst[x->sst] : b->arena.s + x->off;
+	}
+	for (i = 0; i < b->nmerge; i++) {
+		uint32_t *m = &b->merge[4 * i];
+
+		for (r = m[0]; r <= m[2]; r++)
+			for (c = m[1]; c <= m[3]; c++)
+				if ((r != m[0] || c != m[1]) && r >= r0 &&
+				    r <= r1 && c >= c0 && c <= c1)
+					cells[(r - r0) * cols + (c - c0)] = NULL;
+	}
+	tkmd_table(d->out, cells, rows, cols);
+	free(cells);
+	return 0;
+}
+
+/* The number formats of the cell styles, from styles.xml. */
+static int
+styles(struct tkmd *d, struct book *b, const char *part)
+{
+	xmlDocPtr doc = tkmd_xml(d, part, 0);
+	xmlNodePtr n, x;
+	size_t cap = 0, fcap = 0, ccap = 0;
+
+	if (doc == NULL)
+		return d->why[0] != '\0' ? -1 : 0;
+	for (n = xmlDocGetRootElement(doc)->children; n != NULL; n = n->next) {
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		for (x = n->children; x != NULL; x = x->next) {
+			xmlChar *id, *code;
+
+			if (x->type != XML_ELEMENT_NODE)
+				continue;
+			if (xmlStrEqual(n->name, BAD_CAST "numFmts") &&
+			    xmlStrEqual(x->name, BAD_CAST "numFmt")) {
+				id = xmlGetProp(x, BAD_CAST "numFmtId");
+				code = xmlGetProp(x, BAD_CAST "formatCode");
+				b->fmtid = au_grow(b->fmtid, &fcap, b->nfmt + 1,
+				    sizeof *b->fmtid);
+				b->fmtcode = au_grow(b->fmtcode, &ccap,
+				    b->nfmt + 1, sizeof *b->fmtcode);
+				b->fmtid[b->nfmt] = id != NULL ?
+				    atoi((char *)id) : -1;
+				b->fmtcode[b->nfmt++] = au_xstrdup(code != NULL ?
+				    (char *)code : "General");
+				xmlFree(id);
+				xmlFree(code);
+			} else if (xmlStrEqual(n->name, BAD_CAST "cellXfs") &&
+			    xmlStrEqual(x->name, BAD_CAST "xf")) {
+				id = xmlGetProp(x, BAD_CAST "numFmtId");
+				b->xf = au_grow(b->xf, &cap, b->nxf + 1,
+				    sizeof *b->xf);
+				b->xf[b->nxf++] = id != NULL ? atoi((char *)id) :
+				    0;
+				xmlFree(id);
+			}
+		}
+	}
+	xmlFreeDoc(doc);
+	return 0;
+}
+
+static void
+book_free(struct book *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->nsst; i++)
+		free(b->sst[i]);
+	for (i = 0; i < b->nfmt; i++)
+		free(b->fmtcode[i]);
+	free(b->sst);
+	free(b->xf);
+	free(b->fmtid);
+	free(b->fmtcode);
+	free(b->cells);
+	free(b->merge);
+	au_buf_free(&b->text);
+	au_buf_free(&b->arena);
+}
+
+int
+tkmd_xlsx(struct tkmd *d)
+{
+	struct book b;
+	xmlSAXHandler h;
+	xmlDocPtr wb = tkmd_xml(d, d->part, 1);
+	xmlNodePtr n, s;
+	jv rels;
+	char *part;
+	int rc = 0, nsheets = 0;
+
+	if (wb == NULL)
+		return -1;
+	rels = tkmd_rels(d, d->part);
+	if (!jv_is_valid(rels)) {
+		xmlFreeDoc(wb);
+		return -1;
+	}
+	memset(&b, 0, sizeof b);
+	b.d = d;
+	for (n = xmlDocGetRootElement(wb)->children; n != NULL; n = n->next)
+		if (n->type == XML_ELEMENT_NODE &&
+		    xmlStrEqual(n->name, BAD_CAST "workbookPr")) {
+			xmlChar *v = xmlGetProp(n, BAD_CAST "date1904");
+
+			b.date1904 = v != NULL && (xmlStrEqual(v, BAD_CAST "1")
+			    || xmlStrEqual(v, BAD_CAST "true"));
+			xmlFree(v);
+		}
+	if ((part = tkmd_reltype(jv_copy(rels), "sharedStrings")) != NULL) {
+		memset(&h, 0, sizeof h);
+		h.startElementNs = sst_start;
+		h.endElementNs = sst_end;
+		h.characters = chars;
+		rc = tkmd_sax(d, part, &h, &b, 1) < 0 ? -1 : 0;
+		free(part);
+	}
+	if (rc == 0 && (part = tkmd_reltype(jv_copy(rels), "styles")) !=
+	    NULL) {
+		rc = styles(d, &b, part);
+		free(part);
+	}
+	for (n = xmlDocGetRootElement(wb)->children; rc == 0 && n != NULL;
+	    n = n->next) {
+		if (n->type != XML_ELEMENT_NODE ||
+		    !xmlStrEqual(n->name, BAD_CAST "sheets"))
+			continue;
+		for (s = n->children; rc == 0 && s != NULL; s = s->next) {
+			xmlChar *name, *id;
+
+			if (s->type != XML_ELEMENT_NODE ||
+			    !xmlStrEqual(s->name, BAD_CAST "sheet"))
+				continue;
+			name = xmlGetProp(s, BAD_CAST "name");
+			id = xmlGetNsProp(s, BAD_CAST "id", BAD_CAST
+			    "http://schemas.openxmlformats.org/officeDocument/2006/relationships");
+			part = id != NULL ? tkmd_rel(rels, (char *)id,
+			    "worksheet") : NULL;
+			if (nsheets++ > 0)
+				putc('\n', d->out);
+			fputs("## ", d->out);
+			tkmd_text(d->out, name != NULL ? (char *)name : "",
+			    name != NULL ? strlen((char *)name) : 0);
+			fputs("\n\n", d->out);
+			b.ncells = b.nmerge = 0;
+			b.arena.len = 0;
+			b.row = (uint32_t)-1;
+			b.collect = b.depth = 0;
+			memset(&h, 0, sizeof h);
+			h.startElementNs = sheet_start;
+			h.endElementNs = sheet_end;
+			h.characters = chars;
+			if (part == NULL)
+				rc = tkmd_fail(d, "sheet %s: no worksheet part",
+				    au_quote(name != NULL ? (char *)name : ""));
+			else if (tkmd_sax(d, part, &h, &b, 1) != 0)
+				rc = -1;
+			else if (b.fail)
+				rc = tkmd_fail(d, "%s: too large", part);
+			else
+				rc = table(d, &b);
+			free(part);
+			xmlFree(name);
+			xmlFree(id);
+		}
+	}
+	d->meta = jv_object_set(d->meta, jv_string("sheets"),
+	    jv_number(nsheets));
+	book_free(&b);
+	jv_free(rels);
+	xmlFreeDoc(wb);
+	return rc;
+}
