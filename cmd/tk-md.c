@@ -67,7 +67,7 @@ static const struct {
 	[F_JSON] = { "json", tkmd_json },
 	[F_NDJSON] = { "ndjson", tkmd_json },
 	[F_HTML] = { "html", NULL },
-	[F_DOCX] = { "docx", NULL },
+	[F_DOCX] = { "docx", tkmd_docx },
 	[F_XLSX] = { "xlsx", tkmd_xlsx },
 	[F_PPTX] = { "pptx", NULL },
 	[F_ODT] = { "odt", NULL },

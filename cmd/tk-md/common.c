@@ -472,30 +472,36 @@ tkmd_media(struct tkmd *d, const char *name)
 }
 
 void
+tkmd_esc_inline(struct au_buf *b, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (strchr("\\*_`[]<>", s[i]) != NULL && s[i] != '\0')
+			au_buf_addc(b, '\\');
+		au_buf_addc(b, s[i]);
+	}
+}
+
+void
 tkmd_esc(struct au_buf *b, const char *s, size_t n)
 {
-	size_t i = 0;
+	size_t i = 0, j;
 
 	while (i < n && s[i] == ' ')
 		au_buf_addc(b, s[i++]);
-	if (i < n && strchr("#>+-=", s[i]) != NULL) {
+	if (i < n && strchr("#>+-=", s[i]) != NULL && s[i] != '\0') {
 		au_buf_addc(b, '\\');
 	} else {
-		size_t j = i;
-
-		while (j < n && s[j] >= '0' && s[j] <= '9')
-			j++;
+		for (j = i; j < n && s[j] >= '0' && s[j] <= '9'; j++)
+			;
 		if (j > i && j < n && (s[j] == '.' || s[j] == ')')) {
 			au_buf_add(b, s + i, j - i);
 			au_buf_addc(b, '\\');
 			i = j;
 		}
 	}
-	for (; i < n; i++) {
-		if (strchr("\\*_`[]<>", s[i]) != NULL && s[i] != '\0')
-			au_buf_addc(b, '\\');
-		au_buf_addc(b, s[i]);
-	}
+	tkmd_esc_inline(b, s + i, n - i);
 }
 
 void

@@ -103,6 +103,8 @@ char *tkmd_media(struct tkmd *d, const char *name);
 
 /* Markdown-escape the n bytes at s onto b, as tkmd_text does. */
 void tkmd_esc(struct au_buf *b, const char *s, size_t n);
+/* The same for text inside a line: no block is escaped at its start. */
+void tkmd_esc_inline(struct au_buf *b, const char *s, size_t n);
 
 /* A fenced code block of the n bytes at s, its fence longer than any run
  * of backticks inside, with the info string LANG (or NULL). */
