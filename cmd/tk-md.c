@@ -69,7 +69,7 @@ static const struct {
 	[F_HTML] = { "html", NULL },
 	[F_DOCX] = { "docx", tkmd_docx },
 	[F_XLSX] = { "xlsx", tkmd_xlsx },
-	[F_PPTX] = { "pptx", NULL },
+	[F_PPTX] = { "pptx", tkmd_pptx },
 	[F_ODT] = { "odt", NULL },
 	[F_ODS] = { "ods", NULL },
 	[F_ODP] = { "odp", NULL },

@@ -1,0 +1,536 @@
+/*
+ * pptx.c - PPTX: "## Slide N: title" per slide in the presentation's order
+ * (sldIdLst through its relationships), then the slide's frames in
+ * reading order: top to bottom, left to right when every frame has its
+ * own position, else in the order of the shape tree (frames placed by
+ * their layout have none).  Text frames give paragraphs and lists
+ * (bulleted by default in body placeholders, unless a:buNone; numbered
+ * with a:buAutoNum; nested by level), tables give GFM tables (merged
+ * cells left empty), pictures give ![alt](path), and the speaker notes
+ * end the slide as a quote.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tkmd.h"
+
+#define RELNS "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+enum { B = 1, I = 2 };
+
+struct frame {
+	xmlNodePtr n;
+	long x, y;
+	int pos;
+};
+
+struct slide {
+	struct tkmd *d;
+	jv rels;
+	struct frame *f;
+	size_t nf, cap;
+	int last;		/* 0 nothing, 1 a block, 2 a list item */
+};
+
+static int
+isel(xmlNodePtr n, const char *name)
+{
+	return n != NULL && n->type == XML_ELEMENT_NODE &&
+	    xmlStrEqual(n->name, BAD_CAST name);
+}
+
+static xmlNodePtr
+child(xmlNodePtr n, const char *name)
+{
+	for (n = n != NULL ? n->children : NULL; n != NULL; n = n->next)
+		if (isel(n, name))
+			return n;
+	return NULL;
+}
+
+static int
+attrnum(xmlNodePtr n, const char *name, long *v)
+{
+	xmlChar *s = n != NULL ? xmlGetProp(n, BAD_CAST name) : NULL;
+
+	if (s == NULL)
+		return 0;
+	*v = strtol((char *)s, NULL, 10);
+	xmlFree(s);
+	return 1;
+}
+
+/* The placeholder type of a shape ("title", "body", ...; "obj" for a
+ * placeholder without one), or NULL when it is none. */
+static xmlChar *
+phtype(xmlNodePtr sp)
+{
+	xmlNodePtr nv = child(sp, "nvSpPr"), ph;
+	xmlChar *t;
+
+	if (nv == NULL)
+		nv = child(sp, "nvGraphicFramePr");
+	if (nv == NULL)
+		nv = child(sp, "nvPicPr");
+	ph = child(child(nv, "nvPr"), "ph");
+	if (ph == NULL)
+		return NULL;
+	t = xmlGetProp(ph, BAD_CAST "type");
+	return t != NULL ? t : xmlStrdup(BAD_CAST "obj");
+}
+
+static int
+istitle(const xmlChar *t)
+{
+	return t != NULL && (xmlStrEqual(t, BAD_CAST "title") ||
+	    xmlStrEqual(t, BAD_CAST "ctrTitle"));
+}
+
+/* Flush the text gathered in one format (and link) onto o. */
+static void
+flush(struct au_buf *o, struct au_buf *t, int fmt, const char *link)
+{
+	static const char *const marks[] = { "", "**", "*", "***" };
+	size_t lead = 0, trail = 0, n = t->len;
+
+	if (n == 0)
+		return;
+	while (lead < n && t->s[lead] == ' ')
+		lead++;
+	while (trail < n - lead && t->s[n - 1 - trail] == ' ')
+		trail++;
+	au_buf_add(o, t->s, lead);
+	if (lead < n) {
+		if (link != NULL)
+			au_buf_addc(o, '[');
+		au_buf_adds(o, marks[fmt]);
+		tkmd_esc_inline(o, t->s + lead, n - lead - trail);
+		au_buf_adds(o, marks[fmt]);
+		if (link != NULL)
+			au_buf_addf(o, "](%s)", link);
+	}
+	au_buf_add(o, t->s + n - trail, trail);
+	t->len = 0;
+}
+
+/* The runs of paragraph p as inline Markdown onto o (a line break as a
+ * newline). */
+static void
+runs(struct slide *s, xmlNodePtr p, struct au_buf *o)
+{
+	struct au_buf t = AU_BUF_INIT;
+	char *link = NULL, *l;
+	int fmt = 0, f;
+	xmlNodePtr r;
+
+	for (r = p->children; r != NULL; r = r->next) {
+		xmlNodePtr pr = child(r, "rPr"), tx;
+		xmlChar *v, *id;
+
+		if (isel(r, "br")) {
+			flush(o, &t, fmt, link);
+			au_buf_addc(o, '\n');
+			continue;
+		}
+		if (!isel(r, "r") && !isel(r, "fld"))
+			continue;
+		f = 0;
+		if ((v = pr != NULL ? xmlGetProp(pr, BAD_CAST "b") : NULL))
+			f |= xmlStrEqual(v, BAD_CAST "1") ? B : 0;
+		xmlFree(v);
+		if ((v = pr != NULL ? xmlGetProp(pr, BAD_CAST "i") : NULL))
+			f |= xmlStrEqual(v, BAD_CAST "1") ? I : 0;
+		xmlFree(v);
+		id = xmlGetNsProp(child(pr, "hlinkClick"), BAD_CAST "id",
+		    BAD_CAST RELNS);
+		l = id != NULL ? tkmd_rel(s->rels, (char *)id, "hyperlink") :
+		    NULL;
+		xmlFree(id);
+		if (f != fmt || (l == NULL) != (link == NULL) ||
+		    (l != NULL && strcmp(l, link) != 0)) {
+			flush(o, &t, fmt, link);
+			free(link);
+			link = l;
+			fmt = f;
+		} else {
+			free(l);
+		}
+		if ((tx = child(r, "t")) != NULL) {
+			xmlChar *c = xmlNodeGetContent(tx);
+
+			au_buf_adds(&t, (char *)c);
+			xmlFree(c);
+		}
+	}
+	flush(o, &t, fmt, link);
+	free(link);
+	au_buf_free(&t);
+}
+
+static void
+block(struct slide *s, int item)
+{
+	if (s->last == 1 || (s->last == 2 && !item))
+		putc('\n', s->d->out);
+	s->last = item ? 2 : 1;
+}
+
+/* A text body: paragraphs, and list items where bullets are. */
+static void
+text(struct slide *s, xmlNodePtr body, int bullets)
+{
+	xmlNodePtr p;
+	long count[9] = { 0 };
+
+	for (p = body != NULL ? body->children : NULL; p != NULL;
+	    p = p->next) {
+		xmlNodePtr pr = child(p, "pPr");
+		struct au_buf md = AU_BUF_INIT;
+		long lvl = 0, k;
+		int item = bullets, num = 0;
+		size_t i;
+
+		if (!isel(p, "p"))
+			continue;
+		attrnum(pr, "lvl", &lvl);
+		lvl = lvl < 0 || lvl > 8 ? 0 : lvl;
+		if (child(pr, "buNone") != NULL)
+			item = 0;
+		if (child(pr, "buChar") != NULL)
+			item = 1;
+		if (child(pr, "buAutoNum") != NULL)
+			item = num = 1;
+		runs(s, p, &md);
+		au_buf_add(&md, "", 0);
+		while (md.len > 0 && (md.s[md.len - 1] == '\n' ||
+		    md.s[md.len - 1] == ' '))
+			md.s[--md.len] = '\0';
+		if (md.len == 0)
+			continue;
+		block(s, item);
+		if (item) {
+			for (k = 0; k < 2 * lvl; k++)
+				putc(' ', s->d->out);
+			count[lvl]++;
+			for (k = lvl + 1; k < 9; k++)
+				count[k] = 0;
+			if (num)
+				fprintf(s->d->out, "%ld. ", count[lvl]);
+			else
+				fputs("- ", s->d->out);
+		}
+		for (i = 0; i < md.len; i++)
+			if (md.s[i] == '\n')
+				fputs(item ? " " : "\\\n", s->d->out);
+			else
+				putc(md.s[i], s->d->out);
+		putc('\n', s->d->out);
+		au_buf_free(&md);
+	}
+}
+
+static void
+table(struct slide *s, xmlNodePtr tbl)
+{
+	xmlNodePtr tr, tc, p;
+	size_t rows = 0, cols = 0, r, c, i;
+	char **cells;
+
+	for (tr = tbl->children; tr != NULL; tr = tr->next) {
+		size_t w = 0;
+
+		if (!isel(tr, "tr"))
+			continue;
+		for (tc = tr->children; tc != NULL; tc = tc->next)
+			w += isel(tc, "tc");
+		cols = w > cols ? w : cols;
+		rows++;
+	}
+	if (rows == 0 || cols == 0)
+		return;
+	cells = au_xcalloc(rows * cols, sizeof *cells);
+	r = 0;
+	for (tr = tbl->children; tr != NULL; tr = tr->next) {
+		if (!isel(tr, "tr"))
+			continue;
+		c = 0;
+		for (tc = tr->children; tc != NULL; tc = tc->next) {
+			struct au_buf b = AU_BUF_INIT;
+			long merged = 0, v = 0;
+
+			if (!isel(tc, "tc"))
+				continue;
+			if (attrnum(tc, "hMerge", &v) && v)
+				merged = 1;
+			if (attrnum(tc, "vMerge", &v) && v)
+				merged = 1;
+			for (p = child(tc, "txBody") != NULL ?
+			    child(tc, "txBody")->children : NULL;
+			    p != NULL && !merged; p = p->next)
+				if (isel(p, "p")) {
+					if (b.len > 0)
+						au_buf_addc(&b, '\n');
+					runs(s, p, &b);
+				}
+			au_buf_add(&b, "", 0);
+			cells[r * cols + c++] = b.s;
+		}
+		r++;
+	}
+	block(s, 0);
+	tkmd_table(s->d->out, cells, rows, cols);
+	for (i = 0; i < rows * cols; i++)
+		free(cells[i]);
+	free(cells);
+}
+
+static void
+picture(struct slide *s, xmlNodePtr pic)
+{
+	xmlNodePtr blip = child(child(pic, "blipFill"), "blip");
+	xmlNodePtr pr = child(child(pic, "nvPicPr"), "cNvPr");
+	xmlChar *id = xmlGetNsProp(blip, BAD_CAST "embed", BAD_CAST RELNS);
+	xmlChar *alt = pr != NULL ? xmlGetProp(pr, BAD_CAST "descr") : NULL;
+	char *target = id != NULL ? tkmd_rel(s->rels, (char *)id, NULL) : NULL;
+	char *path;
+	struct au_buf b = AU_BUF_INIT;
+
+	if (target != NULL) {
+		path = tkmd_media(s->d, target);
+		au_buf_adds(&b, "![");
+		if (alt != NULL)
+			tkmd_esc_inline(&b, (char *)alt, strlen((char *)alt));
+		au_buf_addf(&b, "](%s)", path != NULL ? path : target);
+		block(s, 0);
+		fprintf(s->d->out, "%s\n", b.s);
+		free(path);
+	}
+	au_buf_free(&b);
+	free(target);
+	xmlFree(id);
+	xmlFree(alt);
+}
+
+/* The frames beneath a shape tree or group, with their positions. */
+static void
+frames(struct slide *s, xmlNodePtr tree)
+{
+	xmlNodePtr n, xfrm, off;
+
+	for (n = tree->children; n != NULL; n = n->next) {
+		struct frame *f;
+
+		if (isel(n, "grpSp")) {
+			frames(s, n);
+			continue;
+		}
+		if (!isel(n, "sp") && !isel(n, "graphicFrame") &&
+		    !isel(n, "pic"))
+			continue;
+		s->f = au_grow(s->f, &s->cap, s->nf + 1, sizeof *s->f);
+		f = &s->f[s->nf++];
+		f->n = n;
+		xfrm = isel(n, "graphicFrame") ? child(n, "xfrm") :
+		    child(child(n, "spPr"), "xfrm");
+		off = child(xfrm, "off");
+		f->pos = attrnum(off, "y", &f->y) && attrnum(off, "x", &f->x);
+	}
+}
+
+static int
+bypos(const void *a, const void *b)
+{
+	const struct frame *p = a, *q = b;
+
+	if (p->y != q->y)
+		return p->y < q->y ? -1 : 1;
+	if (p->x != q->x)
+		return p->x < q->x ? -1 : 1;
+	return p->n < q->n ? -1 : p->n > q->n;
+}
+
+/* The title of a slide: its title placeholder's text, one line. */
+static char *
+title(struct slide *s)
+{
+	struct au_buf b = AU_BUF_INIT;
+	xmlNodePtr p;
+	size_t i;
+
+	for (i = 0; i < s->nf; i++) {
+		xmlChar *t = phtype(s->f[i].n);
+
+		if (istitle(t))
+			for (p = child(child(s->f[i].n, "txBody"), "p") ?
+			    child(s->f[i].n, "txBody")->children : NULL;
+			    p != NULL; p = p->next)
+				if (isel(p, "p")) {
+					if (b.len > 0)
+						au_buf_addc(&b, ' ');
+					runs(s, p, &b);
+				}
+		xmlFree(t);
+	}
+	au_buf_add(&b, "", 0);
+	for (i = 0; i < b.len; i++)
+		if (b.s[i] == '\n')
+			b.s[i] = ' ';
+	while (b.len > 0 && b.s[b.len - 1] == ' ')
+		b.s[--b.len] = '\0';
+	return b.s;
+}
+
+/* The speaker notes of the slide as a quote. */
+static void
+notes(struct slide *s, const char *part)
+{
+	xmlDocPtr doc = tkmd_xml(s->d, part, 0);
+	xmlNodePtr tree, n, p;
+	jv rels = s->rels;
+	int any = 0;
+
+	if (doc == NULL)
+		return;
+	s->rels = tkmd_rels(s->d, part);
+	if (!jv_is_valid(s->rels))
+		s->rels = jv_object();
+	tree = child(child(xmlDocGetRootElement(doc), "cSld"), "spTree");
+	for (n = tree != NULL ? tree->children : NULL; n != NULL;
+	    n = n->next) {
+		xmlChar *t = phtype(n);
+
+		if (t != NULL && xmlStrEqual(t, BAD_CAST "body"))
+			for (p = child(n, "txBody") != NULL ?
+			    child(n, "txBody")->children : NULL; p != NULL;
+			    p = p->next) {
+				struct au_buf md = AU_BUF_INIT;
+				size_t i;
+
+				if (!isel(p, "p"))
+					continue;
+				runs(s, p, &md);
+				if (md.len == 0)
+					continue;
+				if (any++)
+					fputs(">\n", s->d->out);
+				else
+					block(s, 0);
+				fputs("> ", s->d->out);
+				for (i = 0; i < md.len; i++)
+					fputs(md.s[i] == '\n' ? "\\\n> " :
+					    (char[]){ md.s[i], '\0' },
+					    s->d->out);
+				putc('\n', s->d->out);
+				au_buf_free(&md);
+			}
+		xmlFree(t);
+	}
+	jv_free(s->rels);
+	s->rels = rels;
+	xmlFreeDoc(doc);
+	s->d->why[0] = '\0';
+}
+
+static int
+slide(struct tkmd *d, const char *part, int no)
+{
+	struct slide s;
+	xmlDocPtr doc = tkmd_xml(d, part, 1);
+	xmlNodePtr tree;
+	char *t, *np;
+	size_t i;
+	int allpos = 1;
+
+	if (doc == NULL)
+		return -1;
+	memset(&s, 0, sizeof s);
+	s.d = d;
+	s.rels = tkmd_rels(d, part);
+	if (!jv_is_valid(s.rels)) {
+		xmlFreeDoc(doc);
+		return -1;
+	}
+	tree = child(child(xmlDocGetRootElement(doc), "cSld"), "spTree");
+	if (tree != NULL)
+		frames(&s, tree);
+	t = title(&s);
+	if (no > 1)
+		putc('\n', d->out);
+	if (*t != '\0')
+		fprintf(d->out, "## Slide %d: %s\n", no, t);
+	else
+		fprintf(d->out, "## Slide %d\n", no);
+	free(t);
+	s.last = 1;
+	for (i = 0; i < s.nf; i++) {
+		xmlChar *ph = phtype(s.f[i].n);
+
+		allpos &= s.f[i].pos || istitle(ph);
+		xmlFree(ph);
+	}
+	if (allpos)
+		qsort(s.f, s.nf, sizeof *s.f, bypos);
+	for (i = 0; i < s.nf; i++) {
+		xmlNodePtr n = s.f[i].n, tbl;
+		xmlChar *ph = phtype(n);
+
+		if (istitle(ph)) {
+			;
+		} else if (isel(n, "sp")) {
+			text(&s, child(n, "txBody"), ph != NULL &&
+			    (xmlStrEqual(ph, BAD_CAST "body") ||
+			    xmlStrEqual(ph, BAD_CAST "obj")));
+		} else if (isel(n, "pic")) {
+			picture(&s, n);
+		} else if ((tbl = child(child(child(n, "graphic"),
+		    "graphicData"), "tbl")) != NULL) {
+			table(&s, tbl);
+		}
+		xmlFree(ph);
+	}
+	if ((np = tkmd_reltype(jv_copy(s.rels), "notesSlide")) != NULL)
+		notes(&s, np);
+	free(np);
+	free(s.f);
+	jv_free(s.rels);
+	xmlFreeDoc(doc);
+	return 0;
+}
+
+int
+tkmd_pptx(struct tkmd *d)
+{
+	xmlDocPtr doc = tkmd_xml(d, d->part, 1);
+	xmlNodePtr lst, n;
+	jv rels;
+	int no = 0, rc = 0;
+
+	if (doc == NULL)
+		return -1;
+	rels = tkmd_rels(d, d->part);
+	if (!jv_is_valid(rels)) {
+		xmlFreeDoc(doc);
+		return -1;
+	}
+	lst = child(xmlDocGetRootElement(doc), "sldIdLst");
+	for (n = lst != NULL ? lst->children : NULL; n != NULL && rc == 0;
+	    n = n->next) {
+		xmlChar *id;
+		char *part;
+
+		if (!isel(n, "sldId"))
+			continue;
+		id = xmlGetNsProp(n, BAD_CAST "id", BAD_CAST RELNS);
+		part = id != NULL ? tkmd_rel(rels, (char *)id, "slide") : NULL;
+		xmlFree(id);
+		if (part == NULL)
+			rc = tkmd_fail(d, "slide %d: no slide part", no + 1);
+		else
+			rc = slide(d, part, ++no);
+		free(part);
+	}
+	d->meta = jv_object_set(d->meta, jv_string("slides"), jv_number(no));
+	jv_free(rels);
+	xmlFreeDoc(doc);
+	return rc;
+}
