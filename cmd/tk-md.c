@@ -358,7 +358,7 @@ props(struct tkmd *d)
 }
 
 /* Words of the Markdown: runs of letters and digits, any non-ASCII byte
- * counting as a letter. */
+ * counting as a letter, less the targets of links and images. */
 static long
 words(const char *s, size_t n)
 {
@@ -368,9 +368,16 @@ words(const char *s, size_t n)
 
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		int letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c >= 0x80;
+		int letter;
 
+		if (c == ']' && i + 1 < n && s[i + 1] == '(') {
+			while (i < n && s[i] != ')' && s[i] != '\n')
+				i++;
+			in = 0;
+			continue;
+		}
+		letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c >= 0x80;
 		w += letter && !in;
 		in = letter;
 	}

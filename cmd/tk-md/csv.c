@@ -109,7 +109,7 @@ tkmd_csv(struct tkmd *d)
 		while ((rc = field(&c, &b)) != 2) {
 			off = au_grow(off, &cap, nf + 1, sizeof *off);
 			off[nf++] = arena.len;
-			tkmd_esc(&arena, b.s, b.len);
+			tkmd_esc_inline(&arena, b.s, b.len);
 			au_buf_addc(&arena, '\0');
 			f++;
 			if (rc == 1)

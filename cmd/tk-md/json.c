@@ -20,12 +20,12 @@ cell(struct au_buf *arena, jv v)
 	case JV_KIND_INVALID:
 		break;
 	case JV_KIND_STRING:
-		tkmd_esc(arena, jv_string_value(v),
+		tkmd_esc_inline(arena, jv_string_value(v),
 		    (size_t)jv_string_length_bytes(jv_copy(v)));
 		break;
 	default:
 		au_json_dump(&b, v);
-		tkmd_esc(arena, b.s, b.len);
+		tkmd_esc_inline(arena, b.s, b.len);
 		break;
 	}
 	au_buf_addc(arena, '\0');

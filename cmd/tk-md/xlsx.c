@@ -142,7 +142,7 @@ sst_end(void *arg, const xmlChar *name, const xmlChar *prefix,
 	} else if (strcmp((const char *)name, "rPh") == 0) {
 		b->depth--;
 	} else if (strcmp((const char *)name, "si") == 0) {
-		tkmd_esc(&e, b->text.s, b->text.len);
+		tkmd_esc_inline(&e, b->text.s, b->text.len);
 		au_buf_add(&e, "", 0);
 		b->sst = au_grow(b->sst, &b->capsst, b->nsst + 1,
 		    sizeof *b->sst);
@@ -612,7 +612,7 @@ number(const struct book *b, struct au_buf *o, const char *text, int style)
 	}
 	v = strtod(text, &end);
 	if (end == text || *end != '\0' || !isfinite(v)) {
-		tkmd_esc(o, text, strlen(text));
+		tkmd_esc_inline(o, text, strlen(text));
 		return;
 	}
 	if (code == NULL || strcasecmp(code, "General") == 0 ||
@@ -745,7 +745,7 @@ sheet_end(void *arg, const xmlChar *name, const xmlChar *prefix,
 		number(b, &b->arena, b->text.s, b->style);
 		break;
 	default:
-		tkmd_esc(&b->arena, b->text.s, b->text.len);
+		tkmd_esc_inline(&b->arena, b->text.s, b->text.len);
 	}
 	au_buf_addc(&b->arena, '\0');
 	if (b->arena.len > UINT32_MAX - 65536)
