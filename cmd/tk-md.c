@@ -85,6 +85,7 @@ struct job {
 	jv rec;			/* the document record */
 	char *md;		/* the Markdown */
 	size_t mdlen;
+	int64_t ms;		/* how long it took */
 	int done;
 };
 
@@ -453,6 +454,7 @@ convert(struct job *j)
 	char *md = NULL;
 	size_t mdlen = 0;
 	int fmt, rc;
+	int64_t t0 = au_mono_ms();
 
 	j->rec = jv_object_set(jv_object(), jv_string("type"),
 	    jv_string("document"));
@@ -514,6 +516,7 @@ convert(struct job *j)
 	tkmd_zip_close(&d);
 	free((char *)d.part);
 	free(buf);
+	j->ms = au_mono_ms() - t0;
 }
 
 static void *
@@ -542,6 +545,9 @@ emit(struct job *j)
 {
 	static int written;
 
+	au_note("%s: %s, %lld ms", au_esc(j->name), au_jv_str(j->rec,
+	    "format") != NULL ? au_jv_str(j->rec, "format") : "unknown",
+	    (long long)j->ms);
 	if (j->rc != 0) {
 		au_err("%s: %s", au_esc(j->name), j->why);
 		if (records || probe) {

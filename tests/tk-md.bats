@@ -101,8 +101,8 @@ PY
 	assert_output --partial '![A red square](media/report-rId23.png)'
 	cmp media/report-rId23.png <(unzip -p "$X/report.docx" word/media/rId23.png)
 	# A link planted in DIR is not followed.
-	ln -s /etc/passwd-tk-md media/report-rId23.png 2>/dev/null || rm -f media/report-rId23.png
-	ln -sf "$BATS_TEST_TMPDIR/victim" media/report-rId23.png
+	rm media/report-rId23.png
+	ln -s "$BATS_TEST_TMPDIR/victim" media/report-rId23.png
 	run --separate-stderr tk-md --extract-media media "$X/report.docx"
 	assert [ ! -e "$BATS_TEST_TMPDIR/victim" ]
 	assert_output --partial '![A red square](word/media/rId23.png)'

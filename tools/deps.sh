@@ -20,8 +20,8 @@ check="bats bats-assert bats-support mandoc python3 python3-jsonschema
     jq sqlite3 graphviz zsh fish bsdextrautils binutils pkg-config
     openssl unzip curl
     imagemagick libimage-exiftool-perl sox ffmpeg chromium
-    libreoffice-calc-nogui libreoffice-writer-nogui libreoffice-impress-nogui
-    poppler-utils libxml2-utils"
+    pandoc libreoffice-calc-nogui libreoffice-writer-nogui
+    libreoffice-impress-nogui poppler-utils libxml2-utils"
 # bench and demo (GNU parallel is a peer of aw-sched in tests/bench)
 other="time coreutils parallel"
 
