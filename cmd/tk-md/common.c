@@ -255,7 +255,8 @@ xmlwhy(char *buf, size_t n)
 	return buf;
 }
 
-#define XMLOPTS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
+#define XMLOPTS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | \
+    XML_PARSE_COMPACT)
 
 xmlDocPtr
 tkmd_xml(struct tkmd *d, const char *name, int required)
