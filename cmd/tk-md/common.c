@@ -434,6 +434,7 @@ tkmd_media(struct tkmd *d, const char *name)
 	const char *base = strrchr(d->path, '/'), *mbase = strrchr(name, '/');
 	const char *dot;
 	struct au_buf b = AU_BUF_INIT;
+	char *path;
 	size_t len, off = 0;
 	ssize_t w;
 	int dir, fd;
@@ -463,13 +464,15 @@ tkmd_media(struct tkmd *d, const char *name)
 	    errno == EINTR))
 		if (w > 0)
 			off += (size_t)w;
-	if (off < len || close(fd) != 0)
+	if (close(fd) != 0 || off < len) {
 		au_warn("%s/%s: write error: %s", au_esc(d->media),
 		    au_esc(b.s), strerror(errno));
-	else if (off >= len)
-		return au_xasprintf("%s/%s", d->media, b.s);
+		au_buf_free(&b);
+		return NULL;
+	}
+	path = au_xasprintf("%s/%s", d->media, b.s);
 	au_buf_free(&b);
-	return NULL;
+	return path;
 }
 
 void
@@ -677,5 +680,6 @@ tkmd_reltype(jv rels, const char *type)
 		jv_free(k);
 		jv_free(r);
 	}
+	jv_free(rels);
 	return s;
 }

@@ -264,7 +264,8 @@ load_numbering(struct docx *x, const char *part)
 		    (id = xmlGetProp(n, BAD_CAST "numId")) == NULL)
 			continue;
 		a = val(child(n, "abstractNumId"));
-		if (jv_get_kind(a) == JV_KIND_STRING) {
+		if (jv_get_kind(a) == JV_KIND_STRING &&
+		    jv_object_has(jv_copy(abs), jv_copy(a))) {
 			x->numfmt = jv_object_set(x->numfmt,
 			    jv_string((char *)id),
 			    jv_object_get(jv_copy(abs), jv_copy(a)));
@@ -689,6 +690,19 @@ blockesc(struct au_buf *o, const char *md)
 	au_buf_free(&e);
 }
 
+/* What numbering definition m (borrowed: numId -> [per level]) says of
+ * level ilvl of list num, or null. */
+static jv
+level_of(jv m, long num, long ilvl)
+{
+	jv l = jv_object_get(jv_copy(m), jv_string_fmt("%ld", num));
+	jv v = jv_get_kind(l) == JV_KIND_ARRAY ? jv_array_get(jv_copy(l),
+	    (int)ilvl) : jv_null();
+
+	jv_free(l);
+	return jv_is_valid(v) ? v : jv_null();
+}
+
 static struct list *
 list(struct docx *x, long num)
 {
@@ -761,19 +775,17 @@ paragraph(struct docx *x, jv rels, xmlNodePtr n)
 				md.s[k] = ' ';
 		au_buf_adds(&line, md.s);
 	} else if (num > 0) {
-		jv f = jv_array_get(jv_object_get(jv_copy(x->numfmt),
-		    jv_string_fmt("%ld", num)), (int)(ilvl < 0 || ilvl > 8 ? 0 :
-		    ilvl));
-		jv s0 = jv_array_get(jv_object_get(jv_copy(x->start),
-		    jv_string_fmt("%ld", num)), (int)(ilvl < 0 || ilvl > 8 ? 0 :
-		    ilvl));
+		jv f, s0;
 		struct list *l = list(x, num);
-		int bullet = jv_get_kind(f) != JV_KIND_STRING ||
-		    strcmp(jv_string_value(f), "bullet") == 0 ||
-		    strcmp(jv_string_value(f), "none") == 0;
+		int bullet;
 		char mark[32];
 
 		ilvl = ilvl < 0 || ilvl > 8 ? 0 : ilvl;
+		f = level_of(x->numfmt, num, ilvl);
+		s0 = level_of(x->start, num, ilvl);
+		bullet = jv_get_kind(f) != JV_KIND_STRING ||
+		    strcmp(jv_string_value(f), "bullet") == 0 ||
+		    strcmp(jv_string_value(f), "none") == 0;
 		if (l->count[ilvl] == 0 && jv_get_kind(s0) == JV_KIND_NUMBER)
 			l->count[ilvl] = (long)jv_number_value(s0) - 1;
 		l->count[ilvl]++;

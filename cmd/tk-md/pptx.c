@@ -205,8 +205,10 @@ text(struct slide *s, xmlNodePtr body, int bullets)
 		while (md.len > 0 && (md.s[md.len - 1] == '\n' ||
 		    md.s[md.len - 1] == ' '))
 			md.s[--md.len] = '\0';
-		if (md.len == 0)
+		if (md.len == 0) {
+			au_buf_free(&md);
 			continue;
+		}
 		block(s, item);
 		if (item) {
 			for (k = 0; k < 2 * lvl; k++)
@@ -409,8 +411,10 @@ notes(struct slide *s, const char *part)
 				if (!isel(p, "p"))
 					continue;
 				runs(s, p, &md);
-				if (md.len == 0)
+				if (md.len == 0) {
+					au_buf_free(&md);
 					continue;
+				}
 				if (any++)
 					fputs(">\n", s->d->out);
 				else
