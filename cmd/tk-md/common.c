@@ -281,7 +281,8 @@ tkmd_xml(struct tkmd *d, const char *name, int required)
 	xmlResetLastError();
 	doc = xmlReadMemory((const char *)buf, (int)len, name, NULL, XMLOPTS);
 	if (doc == NULL) {
-		tkmd_fail(d, "%s: malformed XML: %s", name, xmlwhy(e, sizeof e));
+		tkmd_fail(d, "%s: malformed XML: %s", name,
+		    xmlwhy(e, sizeof e));
 		return NULL;
 	}
 	/* Office parts never declare a document type: one that does is
@@ -588,6 +589,22 @@ tkmd_table(FILE *out, char *const *cells, size_t rows, size_t cols)
 			putc('\n', out);
 		}
 	}
+}
+
+int
+tkmd_isel(xmlNodePtr n, const char *name)
+{
+	return n != NULL && n->type == XML_ELEMENT_NODE &&
+	    xmlStrEqual(n->name, BAD_CAST name);
+}
+
+xmlNodePtr
+tkmd_child(xmlNodePtr n, const char *name)
+{
+	for (n = n != NULL ? n->children : NULL; n != NULL; n = n->next)
+		if (tkmd_isel(n, name))
+			return n;
+	return NULL;
 }
 
 /* The name of the relationships part of part ("word/document.xml" has

@@ -47,27 +47,11 @@ struct docx {
 	struct list *lists;
 	size_t nlists, caplists;
 	int width[9];		/* marker widths of the list being written */
-	int last;		/* what was written last: 0, 1 a block, 2 an item */
+	int last;		/* written last: 0, 1 a block, 2 an item */
 	long lastnum;		/* the list of the last item */
 	struct au_buf code;	/* a code block being gathered */
 	int incode;
 };
-
-static int
-isel(xmlNodePtr n, const char *name)
-{
-	return n != NULL && n->type == XML_ELEMENT_NODE &&
-	    xmlStrEqual(n->name, BAD_CAST name);
-}
-
-static xmlNodePtr
-child(xmlNodePtr n, const char *name)
-{
-	for (n = n != NULL ? n->children : NULL; n != NULL; n = n->next)
-		if (isel(n, name))
-			return n;
-	return NULL;
-}
 
 /* The w:val of n as a string jv, or null. */
 static jv
@@ -156,22 +140,23 @@ load_styles(struct docx *x, const char *part)
 		jv st = jv_object(), name, v;
 		const char *nm;
 
-		if (!isel(s, "style") ||
+		if (!tkmd_isel(s, "style") ||
 		    (id = xmlGetProp(s, BAD_CAST "styleId")) == NULL) {
 			jv_free(st);
 			continue;
 		}
-		name = val(child(s, "name"));
+		name = val(tkmd_child(s, "name"));
 		nm = jv_get_kind(name) == JV_KIND_STRING ?
 		    jv_string_value(name) : "";
-		p = child(s, "pPr");
+		p = tkmd_child(s, "pPr");
 		if (heading_level(nm) > 0)
 			st = jv_object_set(st, jv_string("h"),
 			    jv_number(heading_level(nm)));
-		else if (child(p, "outlineLvl") != NULL &&
-		    lval(child(p, "outlineLvl"), 9) < 9)
+		else if (tkmd_child(p, "outlineLvl") != NULL &&
+		    lval(tkmd_child(p, "outlineLvl"), 9) < 9)
 			st = jv_object_set(st, jv_string("h"),
-			    jv_number(lval(child(p, "outlineLvl"), 9) + 1));
+			    jv_number(lval(tkmd_child(p, "outlineLvl"),
+			    9) + 1));
 		if (strcasecmp((char *)id, "SourceCode") == 0 ||
 		    strcasecmp(nm, "HTML Preformatted") == 0 ||
 		    strcasecmp(nm, "Source Code") == 0 ||
@@ -183,13 +168,13 @@ load_styles(struct docx *x, const char *part)
 		    strcasecmp(nm, "Quote") == 0 ||
 		    strcasecmp(nm, "Intense Quote") == 0)
 			st = jv_object_set(st, jv_string("quote"), jv_true());
-		if ((p = child(p, "numPr")) != NULL) {
+		if ((p = tkmd_child(p, "numPr")) != NULL) {
 			st = jv_object_set(st, jv_string("num"),
-			    jv_number(lval(child(p, "numId"), 0)));
+			    jv_number(lval(tkmd_child(p, "numId"), 0)));
 			st = jv_object_set(st, jv_string("ilvl"),
-			    jv_number(lval(child(p, "ilvl"), 0)));
+			    jv_number(lval(tkmd_child(p, "ilvl"), 0)));
 		}
-		v = val(child(s, "basedOn"));
+		v = val(tkmd_child(s, "basedOn"));
 		if (jv_get_kind(v) == JV_KIND_STRING)
 			st = jv_object_set(st, jv_string("based"), v);
 		else
@@ -226,7 +211,7 @@ load_numbering(struct docx *x, const char *part)
 		xmlChar *id;
 		jv fmts = jv_array(), starts = jv_array();
 
-		if (!isel(n, "abstractNum") || (id = xmlGetProp(n,
+		if (!tkmd_isel(n, "abstractNum") || (id = xmlGetProp(n,
 		    BAD_CAST "abstractNumId")) == NULL) {
 			jv_free(fmts);
 			jv_free(starts);
@@ -235,7 +220,7 @@ load_numbering(struct docx *x, const char *part)
 		for (l = n->children; l != NULL; l = l->next) {
 			long i;
 
-			if (!isel(l, "lvl"))
+			if (!tkmd_isel(l, "lvl"))
 				continue;
 			{
 				xmlChar *il = xmlGetProp(l, BAD_CAST "ilvl");
@@ -247,9 +232,9 @@ load_numbering(struct docx *x, const char *part)
 			if (i < 0 || i > 8)
 				continue;
 			fmts = jv_array_set(fmts, (int)i,
-			    val(child(l, "numFmt")));
+			    val(tkmd_child(l, "numFmt")));
 			starts = jv_array_set(starts, (int)i,
-			    jv_number(lval(child(l, "start"), 1)));
+			    jv_number(lval(tkmd_child(l, "start"), 1)));
 		}
 		abs = jv_object_set(abs, jv_string((char *)id), fmts);
 		absstart = jv_object_set(absstart, jv_string((char *)id),
@@ -260,10 +245,10 @@ load_numbering(struct docx *x, const char *part)
 		xmlChar *id;
 		jv a;
 
-		if (!isel(n, "num") ||
+		if (!tkmd_isel(n, "num") ||
 		    (id = xmlGetProp(n, BAD_CAST "numId")) == NULL)
 			continue;
-		a = val(child(n, "abstractNumId"));
+		a = val(tkmd_child(n, "abstractNumId"));
 		if (jv_get_kind(a) == JV_KIND_STRING &&
 		    jv_object_has(jv_copy(abs), jv_copy(a))) {
 			x->numfmt = jv_object_set(x->numfmt,
@@ -329,7 +314,7 @@ link_add(struct para *p, const char *url)
 static int
 monospace(xmlNodePtr rpr)
 {
-	xmlNodePtr f = child(rpr, "rFonts");
+	xmlNodePtr f = tkmd_child(rpr, "rFonts");
 	xmlChar *a = f != NULL ? xmlGetProp(f, BAD_CAST "ascii") : NULL;
 	int r = a != NULL && (strstr((char *)a, "Courier") != NULL ||
 	    strstr((char *)a, "Consolas") != NULL ||
@@ -343,15 +328,15 @@ monospace(xmlNodePtr rpr)
 static int
 runfmt(struct docx *x, xmlNodePtr r)
 {
-	xmlNodePtr rpr = child(r, "rPr");
+	xmlNodePtr rpr = tkmd_child(r, "rPr");
 	int f = 0;
 	jv st;
 
 	if (rpr == NULL)
 		return 0;
-	f |= on(child(rpr, "b")) ? B : 0;
-	f |= on(child(rpr, "i")) ? I : 0;
-	st = style(x, child(rpr, "rStyle"));
+	f |= on(tkmd_child(rpr, "b")) ? B : 0;
+	f |= on(tkmd_child(rpr, "i")) ? I : 0;
+	st = style(x, tkmd_child(rpr, "rStyle"));
 	if (jv_get_kind(st) == JV_KIND_OBJECT &&
 	    jv_object_has(jv_copy(st), jv_string("code")))
 		f |= CODE;
@@ -372,9 +357,9 @@ image(struct docx *x, struct para *p, jv rels, xmlNodePtr n, int link)
 
 	/* Depth-first: the first blip (or VML imagedata) and docPr. */
 	for (c = n; c != NULL;) {
-		if (isel(c, "blip") || isel(c, "imagedata"))
+		if (tkmd_isel(c, "blip") || tkmd_isel(c, "imagedata"))
 			blip = blip != NULL ? blip : c;
-		if (isel(c, "docPr") || isel(c, "cNvPr"))
+		if (tkmd_isel(c, "docPr") || tkmd_isel(c, "cNvPr"))
 			pr = pr != NULL ? pr : c;
 		if (c->children != NULL && c->type == XML_ELEMENT_NODE) {
 			c = c->children;
@@ -459,38 +444,40 @@ runs(struct docx *x, struct para *p, jv rels, xmlNodePtr n, int link)
 	for (c = n->children; c != NULL; c = c->next) {
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
-		if (isel(c, "r")) {
+		if (tkmd_isel(c, "r")) {
 			int f = runfmt(x, c);
 
 			for (t = c->children; t != NULL; t = t->next) {
 				xmlChar *s;
 
-				if (isel(t, "t")) {
+				if (tkmd_isel(t, "t")) {
 					s = xmlNodeGetContent(t);
 					seg_add(p, f, link, (char *)s,
 					    strlen((char *)s));
 					xmlFree(s);
-				} else if (isel(t, "tab")) {
+				} else if (tkmd_isel(t, "tab")) {
 					seg_add(p, f, link, " ", 1);
-				} else if (isel(t, "br") || isel(t, "cr")) {
+				} else if (tkmd_isel(t, "br") ||
+				    tkmd_isel(t, "cr")) {
 					seg_add(p, f, link, "\n", 1);
-				} else if (isel(t, "noBreakHyphen")) {
+				} else if (tkmd_isel(t, "noBreakHyphen")) {
 					seg_add(p, f, link, "-", 1);
-				} else if (isel(t, "drawing") ||
-				    isel(t, "pict") || isel(t, "object")) {
+				} else if (tkmd_isel(t, "drawing") ||
+				    tkmd_isel(t, "pict") ||
+				    tkmd_isel(t, "object")) {
 					image(x, p, rels, t, link);
-				} else if (isel(t, "footnoteReference")) {
+				} else if (tkmd_isel(t, "footnoteReference")) {
 					noteref(x, p, t, link, 'f');
-				} else if (isel(t, "endnoteReference")) {
+				} else if (tkmd_isel(t, "endnoteReference")) {
 					noteref(x, p, t, link, 'e');
-				} else if (isel(t, "AlternateContent")) {
-					xmlNodePtr ch = child(t, "Choice");
+				} else if (tkmd_isel(t, "AlternateContent")) {
+					xmlNodePtr ch = tkmd_child(t, "Choice");
 
 					if (ch != NULL)
 						image(x, p, rels, ch, link);
 				}
 			}
-		} else if (isel(c, "hyperlink")) {
+		} else if (tkmd_isel(c, "hyperlink")) {
 			xmlChar *id = xmlGetNsProp(c, BAD_CAST "id", BAD_CAST
 			    "http://schemas.openxmlformats.org/officeDocument/2006/relationships");
 			xmlChar *anchor = xmlGetProp(c, BAD_CAST "anchor");
@@ -510,9 +497,9 @@ runs(struct docx *x, struct para *p, jv rels, xmlNodePtr n, int link)
 			free(url);
 			xmlFree(id);
 			xmlFree(anchor);
-		} else if (isel(c, "ins") || isel(c, "smartTag") ||
-		    isel(c, "fldSimple") || isel(c, "customXml") ||
-		    isel(c, "sdtContent") || isel(c, "sdt")) {
+		} else if (tkmd_isel(c, "ins") || tkmd_isel(c, "smartTag") ||
+		    tkmd_isel(c, "fldSimple") || tkmd_isel(c, "customXml") ||
+		    tkmd_isel(c, "sdtContent") || tkmd_isel(c, "sdt")) {
 			runs(x, p, rels, c, link);
 		}
 	}
@@ -654,17 +641,19 @@ plain(xmlNodePtr n, struct au_buf *o)
 	xmlNodePtr c;
 
 	for (c = n->children; c != NULL; c = c->next) {
-		if (isel(c, "t")) {
+		if (tkmd_isel(c, "t")) {
 			xmlChar *s = xmlNodeGetContent(c);
 
 			au_buf_adds(o, (char *)s);
 			xmlFree(s);
-		} else if (isel(c, "tab")) {
+		} else if (tkmd_isel(c, "tab")) {
 			au_buf_addc(o, '\t');
-		} else if (isel(c, "br") || isel(c, "cr")) {
+		} else if (tkmd_isel(c, "br") || tkmd_isel(c, "cr")) {
 			au_buf_addc(o, '\n');
-		} else if (c->type == XML_ELEMENT_NODE && !isel(c, "pPr") &&
-		    !isel(c, "rPr") && !isel(c, "del") && !isel(c, "instrText")) {
+		} else if (c->type == XML_ELEMENT_NODE &&
+		    !tkmd_isel(c, "pPr") && !tkmd_isel(c, "rPr") &&
+		    !tkmd_isel(c, "del") &&
+		    !tkmd_isel(c, "instrText")) {
 			plain(c, o);
 		}
 	}
@@ -721,8 +710,8 @@ list(struct docx *x, long num)
 static void
 paragraph(struct docx *x, jv rels, xmlNodePtr n)
 {
-	xmlNodePtr ppr = child(n, "pPr"), np;
-	jv st = style(x, child(ppr, "pStyle"));
+	xmlNodePtr ppr = tkmd_child(n, "pPr"), np;
+	jv st = style(x, tkmd_child(ppr, "pStyle"));
 	struct au_buf md = AU_BUF_INIT, line = AU_BUF_INIT;
 	long level = 0, num = 0, ilvl = 0, k;
 	int code = 0, quote = 0, i;
@@ -746,12 +735,12 @@ paragraph(struct docx *x, jv rels, xmlNodePtr n)
 		jv_free(v);
 	}
 	jv_free(st);
-	if (child(ppr, "outlineLvl") != NULL &&
-	    lval(child(ppr, "outlineLvl"), 9) < 9)
-		level = lval(child(ppr, "outlineLvl"), 9) + 1;
-	if ((np = child(ppr, "numPr")) != NULL) {
-		num = lval(child(np, "numId"), num);
-		ilvl = lval(child(np, "ilvl"), 0);
+	if (tkmd_child(ppr, "outlineLvl") != NULL &&
+	    lval(tkmd_child(ppr, "outlineLvl"), 9) < 9)
+		level = lval(tkmd_child(ppr, "outlineLvl"), 9) + 1;
+	if ((np = tkmd_child(ppr, "numPr")) != NULL) {
+		num = lval(tkmd_child(np, "numId"), num);
+		ilvl = lval(tkmd_child(np, "ilvl"), 0);
 	}
 	if (code) {
 		if (x->incode)
@@ -842,7 +831,7 @@ cell(struct docx *x, jv rels, xmlNodePtr tc, struct au_buf *o)
 	xmlNodePtr c;
 
 	for (c = tc->children; c != NULL; c = c->next) {
-		if (isel(c, "p")) {
+		if (tkmd_isel(c, "p")) {
 			size_t before = o->len;
 
 			if (o->len > 0)
@@ -850,8 +839,9 @@ cell(struct docx *x, jv rels, xmlNodePtr tc, struct au_buf *o)
 			para_md(x, rels, c, o);
 			if (before > 0 && o->len == before + 1)
 				o->s[--o->len] = '\0';
-		} else if (isel(c, "tbl") || isel(c, "sdt") ||
-		    isel(c, "sdtContent") || isel(c, "tr") || isel(c, "tc")) {
+		} else if (tkmd_isel(c, "tbl") || tkmd_isel(c, "sdt") ||
+		    tkmd_isel(c, "sdtContent") || tkmd_isel(c, "tr") ||
+		    tkmd_isel(c, "tc")) {
 			cell(x, rels, c, o);
 		}
 	}
@@ -867,13 +857,14 @@ table(struct docx *x, jv rels, xmlNodePtr tbl)
 	for (tr = tbl->children; tr != NULL; tr = tr->next) {
 		size_t w = 0;
 
-		if (!isel(tr, "tr"))
+		if (!tkmd_isel(tr, "tr"))
 			continue;
-		w = (size_t)lval(child(child(tr, "trPr"), "gridBefore"), 0);
+		w = (size_t)lval(tkmd_child(tkmd_child(tr, "trPr"),
+		    "gridBefore"), 0);
 		for (tc = tr->children; tc != NULL; tc = tc->next)
-			if (isel(tc, "tc"))
-				w += (size_t)lval(child(child(tc, "tcPr"),
-				    "gridSpan"), 1);
+			if (tkmd_isel(tc, "tc"))
+				w += (size_t)lval(tkmd_child(tkmd_child(tc,
+				    "tcPr"), "gridSpan"), 1);
 		cols = w > cols ? w : cols;
 		rows++;
 	}
@@ -882,20 +873,21 @@ table(struct docx *x, jv rels, xmlNodePtr tbl)
 	cells = au_xcalloc(rows * cols, sizeof *cells);
 	r = 0;
 	for (tr = tbl->children; tr != NULL; tr = tr->next) {
-		if (!isel(tr, "tr"))
+		if (!tkmd_isel(tr, "tr"))
 			continue;
-		c = (size_t)lval(child(child(tr, "trPr"), "gridBefore"), 0);
+		c = (size_t)lval(tkmd_child(tkmd_child(tr, "trPr"),
+		    "gridBefore"), 0);
 		for (tc = tr->children; tc != NULL && c < cols; tc = tc->next) {
 			struct au_buf b = AU_BUF_INIT;
 			xmlNodePtr vm;
 			jv v;
 			long span;
 
-			if (!isel(tc, "tc"))
+			if (!tkmd_isel(tc, "tc"))
 				continue;
-			pr = child(tc, "tcPr");
-			span = lval(child(pr, "gridSpan"), 1);
-			vm = child(pr, "vMerge");
+			pr = tkmd_child(tc, "tcPr");
+			span = lval(tkmd_child(pr, "gridSpan"), 1);
+			vm = tkmd_child(pr, "vMerge");
 			v = val(vm);
 			if (vm == NULL || (jv_get_kind(v) == JV_KIND_STRING &&
 			    strcmp(jv_string_value(v), "restart") == 0)) {
@@ -924,12 +916,12 @@ blocks(struct docx *x, jv rels, xmlNodePtr n)
 	xmlNodePtr c;
 
 	for (c = n->children; c != NULL; c = c->next) {
-		if (isel(c, "p"))
+		if (tkmd_isel(c, "p"))
 			paragraph(x, rels, c);
-		else if (isel(c, "tbl"))
+		else if (tkmd_isel(c, "tbl"))
 			table(x, rels, c);
-		else if (isel(c, "sdt") || isel(c, "sdtContent") ||
-		    isel(c, "customXml") || isel(c, "ins"))
+		else if (tkmd_isel(c, "sdt") || tkmd_isel(c, "sdtContent") ||
+		    tkmd_isel(c, "customXml") || tkmd_isel(c, "ins"))
 			blocks(x, rels, c);
 	}
 }
@@ -964,10 +956,11 @@ notes(struct docx *x, const char *fpart, const char *epart)
 			xmlChar *id = xmlGetProp(n, BAD_CAST "id");
 			xmlNodePtr p;
 
-			if ((isel(n, "footnote") || isel(n, "endnote")) &&
+			if ((tkmd_isel(n, "footnote") ||
+			    tkmd_isel(n, "endnote")) &&
 			    id != NULL && strcmp((char *)id, s + 1) == 0)
 				for (p = n->children; p != NULL; p = p->next)
-					if (isel(p, "p")) {
+					if (tkmd_isel(p, "p")) {
 						if (md.len > 0)
 							au_buf_addc(&md, ' ');
 						para_md(x, s[0] == 'f' ? frels :
@@ -1014,7 +1007,7 @@ tkmd_docx(struct tkmd *d)
 	en = tkmd_reltype(jv_copy(rels), "endnotes");
 	load_styles(&x, styles);
 	load_numbering(&x, numbering);
-	body = child(xmlDocGetRootElement(doc), "body");
+	body = tkmd_child(xmlDocGetRootElement(doc), "body");
 	if (body != NULL)
 		blocks(&x, rels, body);
 	flushcode(&x);

@@ -33,22 +33,6 @@ struct slide {
 };
 
 static int
-isel(xmlNodePtr n, const char *name)
-{
-	return n != NULL && n->type == XML_ELEMENT_NODE &&
-	    xmlStrEqual(n->name, BAD_CAST name);
-}
-
-static xmlNodePtr
-child(xmlNodePtr n, const char *name)
-{
-	for (n = n != NULL ? n->children : NULL; n != NULL; n = n->next)
-		if (isel(n, name))
-			return n;
-	return NULL;
-}
-
-static int
 attrnum(xmlNodePtr n, const char *name, long *v)
 {
 	xmlChar *s = n != NULL ? xmlGetProp(n, BAD_CAST name) : NULL;
@@ -65,14 +49,14 @@ attrnum(xmlNodePtr n, const char *name, long *v)
 static xmlChar *
 phtype(xmlNodePtr sp)
 {
-	xmlNodePtr nv = child(sp, "nvSpPr"), ph;
+	xmlNodePtr nv = tkmd_child(sp, "nvSpPr"), ph;
 	xmlChar *t;
 
 	if (nv == NULL)
-		nv = child(sp, "nvGraphicFramePr");
+		nv = tkmd_child(sp, "nvGraphicFramePr");
 	if (nv == NULL)
-		nv = child(sp, "nvPicPr");
-	ph = child(child(nv, "nvPr"), "ph");
+		nv = tkmd_child(sp, "nvPicPr");
+	ph = tkmd_child(tkmd_child(nv, "nvPr"), "ph");
 	if (ph == NULL)
 		return NULL;
 	t = xmlGetProp(ph, BAD_CAST "type");
@@ -124,15 +108,15 @@ runs(struct slide *s, xmlNodePtr p, struct au_buf *o)
 	xmlNodePtr r;
 
 	for (r = p->children; r != NULL; r = r->next) {
-		xmlNodePtr pr = child(r, "rPr"), tx;
+		xmlNodePtr pr = tkmd_child(r, "rPr"), tx;
 		xmlChar *v, *id;
 
-		if (isel(r, "br")) {
+		if (tkmd_isel(r, "br")) {
 			flush(o, &t, fmt, link);
 			au_buf_addc(o, '\n');
 			continue;
 		}
-		if (!isel(r, "r") && !isel(r, "fld"))
+		if (!tkmd_isel(r, "r") && !tkmd_isel(r, "fld"))
 			continue;
 		f = 0;
 		if ((v = pr != NULL ? xmlGetProp(pr, BAD_CAST "b") : NULL))
@@ -141,7 +125,7 @@ runs(struct slide *s, xmlNodePtr p, struct au_buf *o)
 		if ((v = pr != NULL ? xmlGetProp(pr, BAD_CAST "i") : NULL))
 			f |= xmlStrEqual(v, BAD_CAST "1") ? I : 0;
 		xmlFree(v);
-		id = xmlGetNsProp(child(pr, "hlinkClick"), BAD_CAST "id",
+		id = xmlGetNsProp(tkmd_child(pr, "hlinkClick"), BAD_CAST "id",
 		    BAD_CAST RELNS);
 		l = id != NULL ? tkmd_rel(s->rels, (char *)id, "hyperlink") :
 		    NULL;
@@ -155,7 +139,7 @@ runs(struct slide *s, xmlNodePtr p, struct au_buf *o)
 		} else {
 			free(l);
 		}
-		if ((tx = child(r, "t")) != NULL) {
+		if ((tx = tkmd_child(r, "t")) != NULL) {
 			xmlChar *c = xmlNodeGetContent(tx);
 
 			au_buf_adds(&t, (char *)c);
@@ -184,21 +168,21 @@ text(struct slide *s, xmlNodePtr body, int bullets)
 
 	for (p = body != NULL ? body->children : NULL; p != NULL;
 	    p = p->next) {
-		xmlNodePtr pr = child(p, "pPr");
+		xmlNodePtr pr = tkmd_child(p, "pPr");
 		struct au_buf md = AU_BUF_INIT;
 		long lvl = 0, k;
 		int item = bullets, num = 0;
 		size_t i;
 
-		if (!isel(p, "p"))
+		if (!tkmd_isel(p, "p"))
 			continue;
 		attrnum(pr, "lvl", &lvl);
 		lvl = lvl < 0 || lvl > 8 ? 0 : lvl;
-		if (child(pr, "buNone") != NULL)
+		if (tkmd_child(pr, "buNone") != NULL)
 			item = 0;
-		if (child(pr, "buChar") != NULL)
+		if (tkmd_child(pr, "buChar") != NULL)
 			item = 1;
-		if (child(pr, "buAutoNum") != NULL)
+		if (tkmd_child(pr, "buAutoNum") != NULL)
 			item = num = 1;
 		runs(s, p, &md);
 		au_buf_add(&md, "", 0);
@@ -241,10 +225,10 @@ table(struct slide *s, xmlNodePtr tbl)
 	for (tr = tbl->children; tr != NULL; tr = tr->next) {
 		size_t w = 0;
 
-		if (!isel(tr, "tr"))
+		if (!tkmd_isel(tr, "tr"))
 			continue;
 		for (tc = tr->children; tc != NULL; tc = tc->next)
-			w += isel(tc, "tc");
+			w += tkmd_isel(tc, "tc");
 		cols = w > cols ? w : cols;
 		rows++;
 	}
@@ -253,23 +237,23 @@ table(struct slide *s, xmlNodePtr tbl)
 	cells = au_xcalloc(rows * cols, sizeof *cells);
 	r = 0;
 	for (tr = tbl->children; tr != NULL; tr = tr->next) {
-		if (!isel(tr, "tr"))
+		if (!tkmd_isel(tr, "tr"))
 			continue;
 		c = 0;
 		for (tc = tr->children; tc != NULL; tc = tc->next) {
 			struct au_buf b = AU_BUF_INIT;
 			long merged = 0, v = 0;
 
-			if (!isel(tc, "tc"))
+			if (!tkmd_isel(tc, "tc"))
 				continue;
 			if (attrnum(tc, "hMerge", &v) && v)
 				merged = 1;
 			if (attrnum(tc, "vMerge", &v) && v)
 				merged = 1;
-			for (p = child(tc, "txBody") != NULL ?
-			    child(tc, "txBody")->children : NULL;
+			for (p = tkmd_child(tc, "txBody") != NULL ?
+			    tkmd_child(tc, "txBody")->children : NULL;
 			    p != NULL && !merged; p = p->next)
-				if (isel(p, "p")) {
+				if (tkmd_isel(p, "p")) {
 					if (b.len > 0)
 						au_buf_addc(&b, '\n');
 					runs(s, p, &b);
@@ -289,8 +273,8 @@ table(struct slide *s, xmlNodePtr tbl)
 static void
 picture(struct slide *s, xmlNodePtr pic)
 {
-	xmlNodePtr blip = child(child(pic, "blipFill"), "blip");
-	xmlNodePtr pr = child(child(pic, "nvPicPr"), "cNvPr");
+	xmlNodePtr blip = tkmd_child(tkmd_child(pic, "blipFill"), "blip");
+	xmlNodePtr pr = tkmd_child(tkmd_child(pic, "nvPicPr"), "cNvPr");
 	xmlChar *id = xmlGetNsProp(blip, BAD_CAST "embed", BAD_CAST RELNS);
 	xmlChar *alt = pr != NULL ? xmlGetProp(pr, BAD_CAST "descr") : NULL;
 	char *target = id != NULL ? tkmd_rel(s->rels, (char *)id, NULL) : NULL;
@@ -322,19 +306,19 @@ frames(struct slide *s, xmlNodePtr tree)
 	for (n = tree->children; n != NULL; n = n->next) {
 		struct frame *f;
 
-		if (isel(n, "grpSp")) {
+		if (tkmd_isel(n, "grpSp")) {
 			frames(s, n);
 			continue;
 		}
-		if (!isel(n, "sp") && !isel(n, "graphicFrame") &&
-		    !isel(n, "pic"))
+		if (!tkmd_isel(n, "sp") && !tkmd_isel(n, "graphicFrame") &&
+		    !tkmd_isel(n, "pic"))
 			continue;
 		s->f = au_grow(s->f, &s->cap, s->nf + 1, sizeof *s->f);
 		f = &s->f[s->nf++];
 		f->n = n;
-		xfrm = isel(n, "graphicFrame") ? child(n, "xfrm") :
-		    child(child(n, "spPr"), "xfrm");
-		off = child(xfrm, "off");
+		xfrm = tkmd_isel(n, "graphicFrame") ? tkmd_child(n, "xfrm") :
+		    tkmd_child(tkmd_child(n, "spPr"), "xfrm");
+		off = tkmd_child(xfrm, "off");
 		f->pos = attrnum(off, "y", &f->y) && attrnum(off, "x", &f->x);
 	}
 }
@@ -363,10 +347,10 @@ title(struct slide *s)
 		xmlChar *t = phtype(s->f[i].n);
 
 		if (istitle(t))
-			for (p = child(child(s->f[i].n, "txBody"), "p") ?
-			    child(s->f[i].n, "txBody")->children : NULL;
+			for (p = tkmd_child(s->f[i].n, "txBody") != NULL ?
+			    tkmd_child(s->f[i].n, "txBody")->children : NULL;
 			    p != NULL; p = p->next)
-				if (isel(p, "p")) {
+				if (tkmd_isel(p, "p")) {
 					if (b.len > 0)
 						au_buf_addc(&b, ' ');
 					runs(s, p, &b);
@@ -396,19 +380,20 @@ notes(struct slide *s, const char *part)
 	s->rels = tkmd_rels(s->d, part);
 	if (!jv_is_valid(s->rels))
 		s->rels = jv_object();
-	tree = child(child(xmlDocGetRootElement(doc), "cSld"), "spTree");
+	tree = tkmd_child(tkmd_child(xmlDocGetRootElement(doc), "cSld"),
+	    "spTree");
 	for (n = tree != NULL ? tree->children : NULL; n != NULL;
 	    n = n->next) {
 		xmlChar *t = phtype(n);
 
 		if (t != NULL && xmlStrEqual(t, BAD_CAST "body"))
-			for (p = child(n, "txBody") != NULL ?
-			    child(n, "txBody")->children : NULL; p != NULL;
+			for (p = tkmd_child(n, "txBody") != NULL ?
+			    tkmd_child(n, "txBody")->children : NULL; p != NULL;
 			    p = p->next) {
 				struct au_buf md = AU_BUF_INIT;
 				size_t i;
 
-				if (!isel(p, "p"))
+				if (!tkmd_isel(p, "p"))
 					continue;
 				runs(s, p, &md);
 				if (md.len == 0) {
@@ -454,7 +439,8 @@ slide(struct tkmd *d, const char *part, int no)
 		xmlFreeDoc(doc);
 		return -1;
 	}
-	tree = child(child(xmlDocGetRootElement(doc), "cSld"), "spTree");
+	tree = tkmd_child(tkmd_child(xmlDocGetRootElement(doc), "cSld"),
+	    "spTree");
 	if (tree != NULL)
 		frames(&s, tree);
 	t = title(&s);
@@ -480,14 +466,14 @@ slide(struct tkmd *d, const char *part, int no)
 
 		if (istitle(ph)) {
 			;
-		} else if (isel(n, "sp")) {
-			text(&s, child(n, "txBody"), ph != NULL &&
+		} else if (tkmd_isel(n, "sp")) {
+			text(&s, tkmd_child(n, "txBody"), ph != NULL &&
 			    (xmlStrEqual(ph, BAD_CAST "body") ||
 			    xmlStrEqual(ph, BAD_CAST "obj")));
-		} else if (isel(n, "pic")) {
+		} else if (tkmd_isel(n, "pic")) {
 			picture(&s, n);
-		} else if ((tbl = child(child(child(n, "graphic"),
-		    "graphicData"), "tbl")) != NULL) {
+		} else if ((tbl = tkmd_child(tkmd_child(tkmd_child(n,
+		    "graphic"), "graphicData"), "tbl")) != NULL) {
 			table(&s, tbl);
 		}
 		xmlFree(ph);
@@ -516,13 +502,13 @@ tkmd_pptx(struct tkmd *d)
 		xmlFreeDoc(doc);
 		return -1;
 	}
-	lst = child(xmlDocGetRootElement(doc), "sldIdLst");
+	lst = tkmd_child(xmlDocGetRootElement(doc), "sldIdLst");
 	for (n = lst != NULL ? lst->children : NULL; n != NULL && rc == 0;
 	    n = n->next) {
 		xmlChar *id;
 		char *part;
 
-		if (!isel(n, "sldId"))
+		if (!tkmd_isel(n, "sldId"))
 			continue;
 		id = xmlGetNsProp(n, BAD_CAST "id", BAD_CAST RELNS);
 		part = id != NULL ? tkmd_rel(rels, (char *)id, "slide") : NULL;

@@ -80,6 +80,11 @@ xmlDocPtr tkmd_html(struct tkmd *d, const unsigned char *buf, size_t len,
  * "../media/x.png" give "media/x.png").  The caller frees the result. */
 char *tkmd_resolve(const char *base, const char *target);
 
+/* Whether n is an element of local name NAME (any namespace). */
+int tkmd_isel(xmlNodePtr n, const char *name);
+/* The first child element of n (NULL allowed) of local name NAME. */
+xmlNodePtr tkmd_child(xmlNodePtr n, const char *name);
+
 /*
  * The relationships of zip member PART (from its _rels/NAME.rels), as an
  * object of id -> {"target", "type", "external"}: target resolved to a

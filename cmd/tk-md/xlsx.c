@@ -517,7 +517,8 @@ numfmt(struct au_buf *o, double v, const char *s, size_t n, int neg)
 			pct = 1;
 			au_buf_addc(lit, '%');
 		} else if (c == '@' || c == 'G' || c == 'g') {
-			if (strncasecmp(s + i, "General", 7) == 0 && i + 7 <= n) {
+			if (i + 7 <= n &&
+			    strncasecmp(s + i, "General", 7) == 0) {
 				general(&pre, fabs(v));
 				k = 7;
 			}
@@ -795,7 +796,7 @@ table(struct tkmd *d, struct book *b)
 			for (c = m[1]; c <= m[3]; c++)
 				if ((r != m[0] || c != m[1]) && r >= r0 &&
 				    r <= r1 && c >= c0 && c <= c1)
-					cells[(r - r0) * cols + (c - c0)] = NULL;
+					cells[(r - r0) * cols + c - c0] = NULL;
 	}
 	tkmd_table(d->out, cells, rows, cols);
 	free(cells);
@@ -830,8 +831,8 @@ styles(struct tkmd *d, struct book *b, const char *part)
 				    b->nfmt + 1, sizeof *b->fmtcode);
 				b->fmtid[b->nfmt] = id != NULL ?
 				    atoi((char *)id) : -1;
-				b->fmtcode[b->nfmt++] = au_xstrdup(code != NULL ?
-				    (char *)code : "General");
+				b->fmtcode[b->nfmt++] = au_xstrdup(code !=
+				    NULL ? (char *)code : "General");
 				xmlFree(id);
 				xmlFree(code);
 			} else if (xmlStrEqual(n->name, BAD_CAST "cellXfs") &&
@@ -839,8 +840,8 @@ styles(struct tkmd *d, struct book *b, const char *part)
 				id = xmlGetProp(x, BAD_CAST "numFmtId");
 				b->xf = au_grow(b->xf, &cap, b->nxf + 1,
 				    sizeof *b->xf);
-				b->xf[b->nxf++] = id != NULL ? atoi((char *)id) :
-				    0;
+				b->xf[b->nxf++] = id != NULL ?
+				    atoi((char *)id) : 0;
 				xmlFree(id);
 			}
 		}
