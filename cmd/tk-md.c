@@ -338,10 +338,28 @@ count(struct tkmd *d, xmlDocPtr app, const char *elem, const char *key)
 	xmlFree(s);
 }
 
-/* What an OOXML package says of itself: its title, and the pages, sheets
- * or slides its application counted. */
+/* The children called item of the element list in the main part, as
+ * metadata: the sheets of a workbook, the slides of a presentation. */
 static void
-props(struct tkmd *d)
+parts(struct tkmd *d, const char *list, const char *item, const char *key)
+{
+	xmlDocPtr doc = tkmd_xml(d, d->part, 0);
+	xmlNodePtr n;
+	int k = 0;
+
+	if (doc == NULL)
+		return;
+	n = tkmd_child(xmlDocGetRootElement(doc), list);
+	for (n = n != NULL ? n->children : NULL; n != NULL; n = n->next)
+		k += tkmd_isel(n, item);
+	d->meta = jv_object_set(d->meta, jv_string(key), jv_number(k));
+	xmlFreeDoc(doc);
+}
+
+/* What an OOXML package says of itself: its title, the pages its
+ * application counted, its sheets or slides. */
+static void
+props(struct tkmd *d, int fmt)
 {
 	xmlDocPtr core = tkmd_xml(d, "docProps/core.xml", 0), app;
 	xmlChar *title = core != NULL ? first(core->children, "title") : NULL;
@@ -353,8 +371,11 @@ props(struct tkmd *d)
 	xmlFreeDoc(core);
 	app = tkmd_xml(d, "docProps/app.xml", 0);
 	count(d, app, "Pages", "pages");
-	count(d, app, "Slides", "slides");
 	xmlFreeDoc(app);
+	if (fmt == F_XLSX)
+		parts(d, "sheets", "sheet", "sheets");
+	if (fmt == F_PPTX)
+		parts(d, "sldIdLst", "sldId", "slides");
 	d->why[0] = '\0';
 }
 
@@ -475,7 +496,7 @@ convert(struct job *j)
 		j->rec = jv_object_set(j->rec, jv_string("format"),
 		    jv_string(fmts[fmt].name));
 		if (fmt == F_DOCX || fmt == F_XLSX || fmt == F_PPTX)
-			props(&d);
+			props(&d, fmt);
 	}
 	if (fmt >= 0 && fmts[fmt].conv == NULL)
 		fmt = tkmd_fail(&d, "%s documents are not converted yet",

@@ -145,10 +145,11 @@ PY
 	    "$(printf '%s\n' '["notes.md","text","Field notes"]' '["report.docx","docx","Quarterly Report"]' '["people.csv","csv",null]')"
 	assert_equal "$(jq -r .markdown <<<"${lines[1]}")" "$(cat "$F/report.docx.md")"
 	assert_equal "$(jq -r .words <<<"${lines[0]}")" 17
-	run tk-md --probe "$X/deck.pptx" "$X/report.docx"
+	python3 "$F/mkxlsx.py" two.xlsx
+	run tk-md --probe "$X/deck.pptx" "$X/report.docx" two.xlsx
 	echo "$output" | valid
-	assert_equal "$(jq -c '[.format, .title, .slides, has("markdown")]' <<<"$output")" \
-	    "$(printf '%s\n' '["pptx","Launch Plan",4,false]' '["docx","Quarterly Report",null,false]')"
+	assert_equal "$(jq -c '[.format, .title, .slides, .sheets, has("markdown")]' <<<"$output")" \
+	    "$(printf '%s\n' '["pptx","Launch Plan",4,null,false]' '["docx","Quarterly Report",null,null,false]' '["xlsx",null,null,2,false]')"
 }
 
 @test "-j: files convert in parallel, the output in the order given; -o writes a file" {
