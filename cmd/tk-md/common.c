@@ -146,15 +146,22 @@ tkmd_zip_close(struct tkmd *d)
 	d->zip = NULL;
 }
 
-/* Expand member m through libarchive, counting against the limits. */
+/*
+ * Expand member m through libarchive, counting against the limits, and
+ * hand each block to fn(arg, block, size) as it comes (libarchive's own
+ * buffer, not copied): 0, or -1 (why set) when the zip is corrupt, a
+ * limit is met or fn returns non-zero.
+ */
 static int
-expand(struct tkmd *d, struct member *m)
+expand(struct tkmd *d, struct member *m,
+    int (*fn)(void *, const void *, size_t), void *arg)
 {
 	struct tkmd_zip *z = d->zip;
 	struct archive *a = archive_read_new();
 	struct archive_entry *e;
-	struct au_buf b = AU_BUF_INIT;
-	ssize_t r;
+	const void *blk;
+	size_t n, got = 0;
+	int64_t at;
 	int rc, found = 0;
 
 	archive_read_support_format_zip_seekable(a);
@@ -176,16 +183,11 @@ expand(struct tkmd *d, struct member *m)
 		archive_read_free(a);
 		return -1;
 	}
-	/* Straight into the buffer, sized as the directory says. */
-	au_buf_grow(&b, (m->usize < d->max_size ? m->usize : d->max_size) + 1);
-	for (;;) {
-		au_buf_grow(&b, 65536);
-		if ((r = archive_read_data(a, b.s + b.len, b.cap - b.len - 1))
-		    <= 0)
-			break;
-		z->expanded += (uint64_t)r;
-		b.len += (size_t)r;
-		if (b.len > d->max_size) {
+	while ((rc = archive_read_data_block(a, &blk, &n, &at)) ==
+	    ARCHIVE_OK || rc == ARCHIVE_WARN) {
+		z->expanded += n;
+		got += n;
+		if (got > d->max_size) {
 			rc = tkmd_fail(d, "%s: expands beyond %zu bytes "
 			    "(--max-size)", m->name, d->max_size);
 			break;
@@ -195,17 +197,39 @@ expand(struct tkmd *d, struct member *m)
 			    "in all (--max-size)", d->max_size);
 			break;
 		}
-		if (b.len > RATIO_MIN && b.len > (m->csize + 1) * MAX_RATIO) {
+		if (got > RATIO_MIN && got > (m->csize + 1) * MAX_RATIO) {
 			rc = tkmd_fail(d, "%s: expands more than %d times "
 			    "(a zip bomb)", m->name, MAX_RATIO);
 			break;
 		}
+		if (fn(arg, blk, n) != 0) {
+			rc = -1;
+			break;
+		}
 	}
-	if (r < 0)
+	if (rc != ARCHIVE_EOF && rc != -1)
 		rc = tkmd_fail(d, "corrupt zip: %s: %s", m->name,
 		    archive_error_string(a));
 	archive_read_free(a);
-	if (rc == -1) {
+	return rc == ARCHIVE_EOF ? 0 : -1;
+}
+
+/* A block of a member, kept. */
+static int
+keep(void *arg, const void *blk, size_t n)
+{
+	au_buf_add(arg, blk, n);
+	return 0;
+}
+
+/* The member m, read whole and kept. */
+static int
+slurp(struct tkmd *d, struct member *m)
+{
+	struct au_buf b = AU_BUF_INIT;
+
+	au_buf_grow(&b, (m->usize < d->max_size ? m->usize : d->max_size) + 1);
+	if (expand(d, m, keep, &b) != 0) {
 		au_buf_free(&b);
 		return -1;
 	}
@@ -215,25 +239,35 @@ expand(struct tkmd *d, struct member *m)
 	return 0;
 }
 
-int
-tkmd_member(struct tkmd *d, const char *name, const unsigned char **buf,
-    size_t *len)
+/* The member NAME, which must not be over the limits the directory
+ * gives: 0, 1 when missing, -1 (why set). */
+static int
+member(struct tkmd *d, const char *name, struct member **m)
 {
-	struct member *m;
 	long i;
 
 	if (d->zip == NULL ||
 	    (i = au_map_get(d->zip->names, name, strlen(name))) < 0)
 		return 1;
-	m = &d->zip->m[i];
-	if (m->buf == NULL) {
-		if (m->usize > d->max_size)
-			return tkmd_fail(d, "%s: expands to %llu bytes, more "
-			    "than %zu (--max-size)", name,
-			    (unsigned long long)m->usize, d->max_size);
-		if (expand(d, m) != 0)
-			return -1;
-	}
+	*m = &d->zip->m[i];
+	if ((*m)->buf == NULL && (*m)->usize > d->max_size)
+		return tkmd_fail(d, "%s: expands to %llu bytes, more than %zu "
+		    "(--max-size)", name, (unsigned long long)(*m)->usize,
+		    d->max_size);
+	return 0;
+}
+
+int
+tkmd_member(struct tkmd *d, const char *name, const unsigned char **buf,
+    size_t *len)
+{
+	struct member *m;
+	int rc = member(d, name, &m);
+
+	if (rc != 0)
+		return rc;
+	if (m->buf == NULL && slurp(d, m) != 0)
+		return -1;
 	*buf = m->buf;
 	*len = m->len;
 	return 0;
@@ -295,7 +329,7 @@ tkmd_xml(struct tkmd *d, const char *name, int required)
 	return doc;
 }
 
-#define SAXCHUNK (4 << 20)
+#define SAXCHUNK (16 << 10)
 
 /* The parse under way in this thread, for the DOCTYPE refusal. */
 static _Thread_local xmlParserCtxtPtr saxctxt;
@@ -309,14 +343,32 @@ nodtd(void *arg, const xmlChar *name, const xmlChar *ext, const xmlChar *sys)
 	xmlStopParser(saxctxt);
 }
 
+/* A block of a member, parsed. */
+static int
+push(void *arg, const void *blk, size_t n)
+{
+	size_t off;
+
+	(void)arg;
+	/* In pieces: a huge chunk trips libxml2's lookahead limit. */
+	for (off = 0; off < n && !saxdtd && saxctxt->wellFormed;
+	    off += SAXCHUNK)
+		xmlParseChunk(saxctxt, (const char *)blk + off,
+		    (int)(n - off < SAXCHUNK ? n - off : SAXCHUNK), 0);
+	return saxdtd || !saxctxt->wellFormed;
+}
+
+/*
+ * The member is parsed as libarchive expands it, never kept whole: a
+ * large sheet costs neither its size in memory nor a copy.
+ */
 int
 tkmd_sax(struct tkmd *d, const char *name, xmlSAXHandler *h, void *arg,
     int required)
 {
-	const unsigned char *buf;
-	size_t len, off;
+	struct member *m;
 	char e[200];
-	int rc = tkmd_member(d, name, &buf, &len), ok;
+	int rc = member(d, name, &m), ok;
 
 	if (rc < 0)
 		return -1;
@@ -325,8 +377,6 @@ tkmd_sax(struct tkmd *d, const char *name, xmlSAXHandler *h, void *arg,
 			tkmd_fail(d, "missing part %s", name);
 		return 1;
 	}
-	if (len > INT_MAX)
-		return tkmd_fail(d, "%s: too large", name);
 	h->initialized = XML_SAX2_MAGIC;
 	h->internalSubset = nodtd;
 	h->externalSubset = nodtd;
@@ -336,20 +386,20 @@ tkmd_sax(struct tkmd *d, const char *name, xmlSAXHandler *h, void *arg,
 		au_die(EX_SOFTWARE, "out of memory");
 	saxdtd = 0;
 	xmlCtxtUseOptions(saxctxt, XMLOPTS);
-	/* In pieces, which the parser drops once read: handed all at once,
-	 * a part over 10 MB trips libxml2's limit on lookahead (kept, as
-	 * is every limit of XML_PARSE_HUGE). */
-	for (off = 0; off < len && !saxdtd && saxctxt->wellFormed;
-	    off += SAXCHUNK)
-		xmlParseChunk(saxctxt, (const char *)buf + off,
-		    (int)(len - off < SAXCHUNK ? len - off : SAXCHUNK), 0);
-	xmlParseChunk(saxctxt, NULL, 0, 1);
+	if (m->buf != NULL)
+		rc = push(NULL, m->buf, m->len);
+	else
+		rc = expand(d, m, push, NULL);
+	if (rc == 0 || d->why[0] == '\0')
+		xmlParseChunk(saxctxt, NULL, 0, 1);
 	ok = saxctxt->wellFormed;
 	xmlFreeParserCtxt(saxctxt);
 	saxctxt = NULL;
 	if (saxdtd)
 		return tkmd_fail(d, "%s: document type declaration refused",
 		    name);
+	if (d->why[0] != '\0' && rc != 0)
+		return -1;
 	if (!ok)
 		return tkmd_fail(d, "%s: malformed XML: %s", name,
 		    xmlwhy(e, sizeof e));
