@@ -202,7 +202,7 @@ expand(struct tkmd *d, struct member *m,
 			    "(a zip bomb)", m->name, MAX_RATIO);
 			break;
 		}
-		if (fn(arg, blk, n) != 0) {
+		if (n > 0 && fn(arg, blk, n) != 0) {
 			rc = -1;
 			break;
 		}
