@@ -83,7 +83,9 @@ tk-md_LIBS = -lxml2 -larchive -lpthread -ljq -lm
 tk-md_OBJ = $(B)/cmd/tk-md/common.o $(B)/cmd/tk-md/csv.o $(B)/cmd/tk-md/json.o $(B)/cmd/tk-md/xlsx.o $(B)/cmd/tk-md/docx.o $(B)/cmd/tk-md/pptx.o
 $(B)/cmd/tk-md.o $(tk-md_OBJ): CPPFLAGS += -I/usr/include/libxml2
 
-PROGS = aw-plan aw-sched aw-ctl ws-approve audit-write audit-verify audit-export tg-list tg-grant tg-invoke tg-serve mf-route mf-usage tk-note tk-file tk-media tk-serve tk-doc tk-md
+ws-browser_LIBS = -ljq -lsqlite3 -lcrypto -lm
+
+PROGS = aw-plan aw-sched aw-ctl ws-approve audit-write audit-verify audit-export tg-list tg-grant tg-invoke tg-serve mf-route mf-usage tk-note tk-file tk-media tk-serve tk-doc tk-md ws-browser
 
 LIB_SRC = lib/approval.c lib/audit.c lib/aw.c lib/beneath.c lib/cfg.c \
 	lib/conf.c lib/db.c lib/err.c lib/gateway.c lib/jschema.c lib/json.c \
