@@ -185,27 +185,32 @@ bysession(const char *s)
 }
 
 /* How the browser ended, once it has closed its end of the pipe:
- * "exited with status N", "killed by signal N". */
+ * "exited with status N", "killed by signal N".  What is left of its
+ * process group (renderers, the zygote) is killed before the leader is
+ * reaped, while the group's id cannot yet name another. */
 static void
 reap(void)
 {
-	int st, i;
-	pid_t r = 0;
+	siginfo_t si;
+	int i, r = -1;
 
-	for (i = 0; i < 20 && (r = waitpid(chrome, &st, WNOHANG)) == 0; i++)
+	for (i = 0; i < 20; i++) {
+		si.si_pid = 0;
+		if ((r = waitid(P_PID, (id_t)chrome, &si, WEXITED | WNOHANG |
+		    WNOWAIT)) != 0 || si.si_pid != 0)
+			break;
 		usleep(50000);
-	if (r == 0) {
-		kill(-chrome, SIGKILL);
-		r = waitpid(chrome, &st, 0);
 	}
-	if (r == chrome && WIFSIGNALED(st))
-		gonewhy = au_xasprintf("the browser was killed by signal %d",
-		    WTERMSIG(st));
-	else if (r == chrome)
+	kill(-chrome, SIGKILL);
+	if (r == 0 && si.si_pid != 0 && si.si_code == CLD_EXITED)
 		gonewhy = au_xasprintf("the browser exited with status %d",
-		    WEXITSTATUS(st));
+		    si.si_status);
+	else if (r == 0 && si.si_pid != 0)
+		gonewhy = au_xasprintf("the browser was killed by signal %d",
+		    si.si_status);
 	else
-		gonewhy = au_xstrdup("the browser is gone");
+		gonewhy = au_xstrdup("the browser stopped answering");
+	waitpid(chrome, NULL, 0);
 	chrome = -1;
 }
 
@@ -1335,7 +1340,8 @@ static int
 ask(struct cmdctx *c, const char *command)
 {
 	struct au_buf subj = AU_BUF_INIT, sum = AU_BUF_INIT, det = AU_BUF_INIT;
-	const char *id = str(c, "id"), *st, *reason;
+	jv id = jv_object_get(jv_copy(c->rec), jv_string("id"));
+	const char *st, *reason;
 	const char *what = str(c, "url") ? str(c, "url") :
 	    str(c, "expression") ? str(c, "expression") : str(c, "selector");
 	char aid[AU_ID_LEN];
@@ -1343,8 +1349,13 @@ ask(struct cmdctx *c, const char *command)
 	int rc;
 
 	au_buf_addf(&subj, "browser %s", command);
-	if (id != NULL)
-		au_buf_addf(&subj, " id %s", id);
+	if (jv_get_kind(id) == JV_KIND_STRING)
+		au_buf_addf(&subj, " id %s", jv_string_value(id));
+	else if (jv_get_kind(id) == JV_KIND_NUMBER) {
+		au_buf_adds(&subj, " id ");
+		au_json_dump(&subj, id);
+	}
+	jv_free(id);
 	au_buf_adds(&sum, what != NULL ? what : command);
 	au_json_dump(&det, c->rec);
 	rc = au_approval_create(state(), au_prog, subj.s, sum.s, det.s,
