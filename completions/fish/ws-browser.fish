@@ -1,0 +1,16 @@
+# fish completion for ws-browser; made by "ws-browser --completion fish", do not edit
+
+complete -c ws-browser -s h -l help -d 'show this help and exit'
+complete -c ws-browser -s q -l quiet -d 'report only errors'
+complete -c ws-browser -s v -l verbose -d 'report what is being done'
+complete -c ws-browser -l version -d 'show the version and exit'
+complete -c ws-browser -l db -r -F -d 'use the state file PATH'
+complete -c ws-browser -l net -x -a 'loopback any' -d 'what pages may reach: loopback (the default) or any'
+complete -c ws-browser -l allow -x -d 'and these hosts too (comma-separated)'
+complete -c ws-browser -l timeout -x -d 'a command'\''s time unless it says (default 30s)'
+complete -c ws-browser -l width -x -d 'the viewport'\''s width in CSS pixels (default 1280)'
+complete -c ws-browser -l height -x -d 'the viewport'\''s height (default 720)'
+complete -c ws-browser -l approval-timeout -x -d 'wait DUR at most for an approval (default 5m)'
+complete -c ws-browser -l no-audit -d 'keep the commands out of the audit log'
+complete -c ws-browser -l where -x -d 'only records for which the jq expression JQ is true'
+complete -c ws-browser -l max-line -x -d 'longest input line accepted (default 16M)'
