@@ -72,10 +72,16 @@ static struct sqlite3 *db;
 static struct au_audit *audit;
 static int worst;
 
+static int wake[2];		/* a record is ready, or a signal came */
+
 static void
 onstop(int sig)
 {
+	int e = errno;
+
 	stop = sig;
+	(void)!write(wake[1], "", 1);
+	errno = e;
 }
 
 static void
@@ -1373,12 +1379,12 @@ ask(struct cmdctx *c, const char *command)
 	reason = au_jv_str(r, "reason");
 	if (strcmp(st, "approved") == 0)
 		rc = 0;
-	else if (strcmp(st, "pending") == 0)
+	else if (strcmp(st, "denied") == 0)
+		rc = au_seterr(EX_NOPERM, "approval %s denied%s%s", aid,
+		    reason ? ": " : "", reason ? reason : "");
+	else
 		rc = au_seterr(EX_TEMPFAIL, "approval %s not given in time",
 		    aid);
-	else
-		rc = au_seterr(EX_NOPERM, "approval %s %s%s%s", aid, st,
-		    reason ? ": " : "", reason ? reason : "");
 	jv_free(r);
 	return rc;
 }
@@ -1482,8 +1488,6 @@ run(jv rec)
 }
 
 /* ---- reading records while the browser talks ---- */
-
-static int wake[2];
 
 static void
 notify(void *arg)
@@ -1599,9 +1603,9 @@ main(int argc, char **argv)
 		    "keys; --no-audit says not to audit");
 	au_out_init();
 	signal(SIGPIPE, SIG_IGN);
-	au_catch_stop(onstop);
 	if (pipe2(wake, O_CLOEXEC | O_NONBLOCK) != 0)
 		au_die(EX_OSERR, "pipe:");
+	au_catch_stop(onstop);
 	launch();
 
 	in = au_in_open(argv, argc);

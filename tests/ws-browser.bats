@@ -219,27 +219,35 @@ ws-browser: cmds.ndjson:14: not a browser.command record"
 @test "a browser killed -9 in the middle of a command: that command and the rest fail 69, the log is kept" {
 	mkfifo cmds
 	mkdir tmp
-	TMPDIR=$PWD/tmp ws-browser --no-audit <cmds >out.ndjson 2>err.txt 3>&- &
+	# output to a pipe, so that each record comes out at once
+	mkfifo outp
+	cat outp >out.ndjson &
+	TMPDIR=$PWD/tmp ws-browser --no-audit <cmds >outp 2>err.txt 3>&- &
 	wpid=$!
 	exec 5>cmds
-	cmd eval '"id":1,"expression":"new Promise(function () {})"' >&5
-	cmd eval '"id":2,"expression":"1"' >&5
-	# the browser is ws-browser's child; wait until its page is open
-	for _ in $(seq 200); do
-		cpid=$(pgrep -P "$wpid" | head -1)
-		[ -n "$cpid" ] && [ "$(pgrep -g "$cpid" | wc -l)" -gt 3 ] && break
+	cmd eval '"id":1,"expression":"1"' >&5
+	cmd eval '"id":2,"expression":"new Promise(function () {})"' >&5
+	cmd eval '"id":3,"expression":"1"' >&5
+	# the browser is ws-browser's child; once the first answer is out,
+	# the second command is under way
+	for _ in $(seq 1200); do
+		[ -s out.ndjson ] && break
 		sleep 0.05
 	done
-	sleep 2
+	cpid=$(pgrep -P "$wpid")
+	[ -n "$cpid" ]
+	sleep 0.5
 	kill -9 "$cpid"
 	exec 5>&-
 	rc=0
 	wait "$wpid" || rc=$?
+	wait
 	assert_equal "$rc" 69
 	valid <out.ndjson
-	assert_equal "$(jq -r '"\(.id) \(.exit_code) \(.error)"' out.ndjson)" \
-'1 69 the browser was killed by signal 9
-2 69 the browser was killed by signal 9'
+	assert_equal "$(jq -r '"\(.id) \(.exit_code // 0) \(.error // .value)"' out.ndjson)" \
+'1 0 1
+2 69 the browser was killed by signal 9
+3 69 the browser was killed by signal 9'
 	run cat err.txt
 	assert_output --regexp "^ws-browser: the browser was killed by signal 9 \\(its log: $PWD/tmp/ws-browser\\.[^/]*/chromium\\.log\\)\$"
 	log=$(sed -n 's/.*its log: \(.*\))$/\1/p' err.txt)
@@ -248,6 +256,39 @@ ws-browser: cmds.ndjson:14: not a browser.command record"
 	assert_equal "$(ls -A "${log%/chromium.log}")" chromium.log
 	# and nothing of that browser is left running (once its orphans,
 	# killed, are reaped by init)
+	for _ in $(seq 40); do
+		pgrep -g "$cpid" >/dev/null || break
+		sleep 0.05
+	done
+	run pgrep -g "$cpid"
+	assert_failure
+}
+
+@test "SIGTERM while waiting for records: the browser closed, its directory removed, 143" {
+	mkfifo cmds
+	mkdir tmp
+	# output to a pipe, so that each record comes out at once
+	mkfifo outp
+	cat outp >out.ndjson &
+	TMPDIR=$PWD/tmp ws-browser --no-audit <cmds >outp 2>err.txt 3>&- &
+	wpid=$!
+	exec 5>cmds
+	cmd eval '"id":1,"expression":"6 * 7"' >&5
+	for _ in $(seq 600); do
+		[ -s out.ndjson ] && break
+		sleep 0.05
+	done
+	cpid=$(pgrep -P "$wpid")
+	[ -n "$cpid" ]
+	kill -TERM "$wpid"
+	rc=0
+	wait "$wpid" || rc=$?
+	exec 5>&-
+	wait
+	assert_equal "$rc" 143
+	assert_equal "$(jq -c '[.id, .value]' out.ndjson)" '[1,42]'
+	assert_equal "$(cat err.txt)" ""
+	assert_equal "$(ls -A tmp | grep ws-browser)" ""
 	for _ in $(seq 40); do
 		pgrep -g "$cpid" >/dev/null || break
 		sleep 0.05
@@ -285,12 +326,23 @@ ws-browser: cmds.ndjson:14: not a browser.command record"
 "1 0 Test page
 2 0 Test page
 3 0 plain"
+	# and with no limits at all, file: URLs too
+	head -4 cmds.ndjson >any.ndjson
+	run --separate-stderr ws-browser --no-audit --net any any.ndjson
+	assert_success
+	printf '%s\n' "$output" >out.ndjson
+	assert_equal "$(jq -r '"\(.id) \(.ok) \(.url // .value)"' out.ndjson)" \
+"1 true $url
+2 true $far
+3 true plain
+
+4 true file:///etc/passwd"
 }
 
-@test "approval required: approved, the command runs; denied, it is recorded and skipped (77)" {
+@test "approval required: approved, the command runs; denied, it is recorded and skipped (77); unanswered, 75" {
 	serve
 	mkfifo cmds
-	ws-browser <cmds >out.ndjson 2>err.txt 3>&- &
+	ws-browser --approval-timeout 4s <cmds >out.ndjson 2>err.txt 3>&- &
 	wpid=$!
 	exec 5>cmds
 	cmd navigate "\"id\":1,\"url\":\"$url\",\"approval\":\"required\"" >&5
@@ -301,6 +353,7 @@ ws-browser: cmds.ndjson:14: not a browser.command record"
 	until id2=$(ws-approve list | jq -r .id) && [ -n "$id2" ]; do sleep 0.1; done
 	ws-approve deny "$id2" --reason "not today" >/dev/null
 	cmd eval '"id":3,"expression":"document.title"' >&5
+	cmd eval '"id":4,"expression":"1","approval":"required"' >&5
 	exec 5>&-
 	rc=0
 	wait "$wpid" || rc=$?
@@ -309,13 +362,16 @@ ws-browser: cmds.ndjson:14: not a browser.command record"
 	assert_equal "$(jq -r '"\(.id) \(.approval // "-") \(.exit_code // 0) \(.error // .title // .value)"' out.ndjson)" \
 "1 $id 0 Test page
 2 $id2 77 approval $id2 denied: not today
-3 - 0 Test page"
-	# both in the audit log, the denial too, with what they found
+3 - 0 Test page
+4 $(jq -r 'select(.id == 4) | .approval' out.ndjson) 75 approval $(jq -r 'select(.id == 4) | .approval' out.ndjson) not given in time"
+	assert_equal "$(ws-approve show "$(jq -r 'select(.id == 4) | .approval' out.ndjson)" | jq -r .status)" expired
+	# all in the audit log, the denial too, with what they found
 	audit-export --format ndjson -o audit.ndjson
 	assert_equal "$(jq -r 'select(.record.type == "browser.command") | "\(.record.command.id) \(.record.command.command) \(.record.ok) \(.record.approval // "-")"' audit.ndjson)" \
 "1 navigate true $id
 2 eval false $id2
-3 eval true -"
+3 eval true -
+4 eval false $(jq -r 'select(.id == 4) | .approval' out.ndjson)"
 	assert_equal "$(jq -r 'select(.record.type == "browser.command" and .record.command.id == 3) | .record.sha256' audit.ndjson)" \
 	    "$(printf '"Test page"' | sha256sum | cut -d' ' -f1)"
 }
