@@ -357,20 +357,17 @@ pump(int64_t ms)
 	r = poll(&pf, 1, ms < 0 ? 0 : ms > 1000000 ? 1000000 : (int)ms);
 	if (r <= 0)
 		return;
-	for (;;) {
-		au_buf_grow(&inbuf, 65536);
-		n = read(fromchrome, inbuf.s + inbuf.len, 65536);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			break;
-		if (n <= 0) {
-			gone();
-			return;
-		}
-		inbuf.len += (size_t)n;
-		inbuf.s[inbuf.len] = '\0';
+	/* One read a turn: a second would mostly find nothing (EAGAIN),
+	 * and a syscall is a good part of a short command's time. */
+	au_buf_grow(&inbuf, 65536);
+	n = read(fromchrome, inbuf.s + inbuf.len, 65536);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		gone();
+		return;
 	}
+	inbuf.len += (size_t)n;
 	while ((nul = memchr(inbuf.s + inoff, '\0', inbuf.len - inoff)) !=
 	    NULL) {
 		jv m = jv_parse_sized(inbuf.s + inoff,
@@ -404,19 +401,24 @@ call(struct page *p, const char *method, jv params, int64_t deadline,
 	}
 	answered = 0;
 	wantid = sendmsg_(p, method, params);
-	while (!answered) {
+	rc = 0;
+	while (!answered && rc == 0) {
 		if (fromchrome < 0)
-			return au_seterr(EX_UNAVAILABLE, "%s", gonewhy);
-		if (p != NULL && p->crashed)
-			return au_seterr(1, "the page crashed or was closed");
-		if (stop)
-			return au_seterr(EX_TEMPFAIL, "interrupted");
-		if (au_mono_ms() >= deadline)
-			return au_seterr(EX_TEMPFAIL, "%s: no answer in time",
+			rc = au_seterr(EX_UNAVAILABLE, "%s", gonewhy);
+		else if (p != NULL && p->crashed)
+			rc = au_seterr(1, "the page crashed or was closed");
+		else if (stop)
+			rc = au_seterr(EX_TEMPFAIL, "interrupted");
+		else if (au_mono_ms() >= deadline)
+			rc = au_seterr(EX_TEMPFAIL, "%s: no answer in time",
 			    method);
-		pump(deadline - au_mono_ms());
+		else
+			pump(deadline - au_mono_ms());
 	}
+	/* An answer that comes after we gave up is dropped. */
 	wantid = 0;
+	if (rc != 0)
+		return rc;
 	err = jv_object_get(jv_copy(answer), jv_string("error"));
 	if (jv_is_valid(err)) {
 		rc = au_seterr(1, "%s: %s", method, au_jv_str(err, "message") ?
@@ -1086,52 +1088,46 @@ c_type(struct cmdctx *c)
 	return 0;
 }
 
-/* Write the base64 data to path: 0, or 73. */
+/* Write the base64 data to path, which becomes what the command's
+ * digest covers: 0, or 73, 74. */
 static int
-save(struct cmdctx *c, const char *path, const char *b64,
-    unsigned char **bytes, size_t *n)
+save(struct cmdctx *c, const char *path, const char *b64)
 {
-	size_t len = strlen(b64);
+	size_t len = strlen(b64), n, off = 0;
 	unsigned char *d = au_xmalloc(len / 4 * 3 + 3);
 	int got = EVP_DecodeBlock(d, (const unsigned char *)b64, (int)len);
-	int fd;
+	int fd, rc = 0;
 	ssize_t w;
-	size_t off = 0;
 
 	if (got < 0) {
 		free(d);
 		return au_seterr(EX_SOFTWARE, "the browser sent bad base64");
 	}
-	*n = (size_t)got;
-	while (len > 0 && b64[len - 1] == '=') {
-		len--;
-		(*n)--;
-	}
+	/* EVP_DecodeBlock counts the padding as bytes. */
+	for (n = (size_t)got; len > 0 && b64[len - 1] == '='; len--)
+		n--;
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 	    0666)) < 0) {
 		free(d);
 		return au_seterr(EX_CANTCREAT, "%s:", au_quote(path));
 	}
-	while (off < *n) {
-		if ((w = write(fd, d + off, *n - off)) < 0) {
-			if (errno == EINTR)
-				continue;
-			close(fd);
-			free(d);
-			return au_seterr(EX_IOERR, "%s:", au_quote(path));
-		}
-		off += (size_t)w;
+	while (rc == 0 && off < n) {
+		if ((w = write(fd, d + off, n - off)) >= 0)
+			off += (size_t)w;
+		else if (errno != EINTR)
+			rc = au_seterr(EX_IOERR, "%s:", au_quote(path));
 	}
-	if (close(fd) != 0) {
+	if (close(fd) != 0 && rc == 0)
+		rc = au_seterr(EX_IOERR, "%s:", au_quote(path));
+	if (rc != 0) {
 		free(d);
-		return au_seterr(EX_IOERR, "%s:", au_quote(path));
+		return rc;
 	}
-	*bytes = d;
 	set(c, "path", jv_string(path));
-	set(c, "bytes", jv_number((double)*n));
+	set(c, "bytes", jv_number((double)n));
 	c->own = (char *)d;
 	c->payload = d;
-	c->npayload = *n;
+	c->npayload = n;
 	return 0;
 }
 
@@ -1177,8 +1173,7 @@ c_screenshot(struct cmdctx *c)
 	jv full = jv_object_get(jv_copy(c->rec), jv_string("full_page"));
 	double w = width, h = height, cv[4];
 	static const char *const ck[] = { "x", "y", "width", "height" };
-	unsigned char *png = NULL;
-	size_t n;
+	const unsigned char *png;
 	int rc = 0, resized = 0, i;
 
 	if ((path = need(c, "path", &rc)) == NULL ||
@@ -1241,11 +1236,12 @@ c_screenshot(struct cmdctx *c)
 	params = jv_invalid();
 	if (rc == 0) {
 		rc = save(c, path, au_jv_str(r, "data") ? au_jv_str(r, "data")
-		    : "", &png, &n);
+		    : "");
 		jv_free(r);
 	}
 	/* The size of the picture, from its IHDR. */
-	if (rc == 0 && n >= 24 && memcmp(png, "\x89PNG", 4) == 0) {
+	png = c->payload;
+	if (rc == 0 && c->npayload >= 24 && memcmp(png, "\x89PNG", 4) == 0) {
 		set(c, "width", jv_number((double)((uint32_t)png[16] << 24 |
 		    (uint32_t)png[17] << 16 | (uint32_t)png[18] << 8 |
 		    png[19])));
@@ -1271,8 +1267,6 @@ c_pdf(struct cmdctx *c)
 {
 	const char *path;
 	jv land = jv_object_get(jv_copy(c->rec), jv_string("landscape")), r;
-	unsigned char *d;
-	size_t n;
 	int rc = 0;
 
 	if ((path = need(c, "path", &rc)) == NULL) {
@@ -1287,8 +1281,7 @@ c_pdf(struct cmdctx *c)
 		return rc;
 	}
 	jv_free(land);
-	rc = save(c, path, au_jv_str(r, "data") ? au_jv_str(r, "data") : "",
-	    &d, &n);
+	rc = save(c, path, au_jv_str(r, "data") ? au_jv_str(r, "data") : "");
 	jv_free(r);
 	return rc;
 }
