@@ -338,3 +338,47 @@ ERR
 	assert_failure 65
 	assert_equal "$stderr" 'tk-doc: latin1.md: not UTF-8 text'
 }
+
+@test "round trips: tk-md reads back what tk-doc wrote" {
+	printf '%s\n' '{"name":"ada","n":3,"ok":true,"when":"2026-12-01"}' \
+	    '{"name":"bob","n":4.5,"ok":false}' | tk-doc xlsx -o r.xlsx
+	run tk-md r.xlsx
+	assert_success
+	assert_equal "$output" "## Sheet1
+
+| name | n | ok | when |
+| --- | --- | --- | --- |
+| ada | 3 | TRUE | 2026-12-01 |
+| bob | 4.5 | FALSE |  |"
+	printf '%s\n' '# Report' '' 'Some *text*, **bold** and `code`.' '' \
+	    '- one' '  - nested' '- two' '' '1. first' '2. second' '' \
+	    '| a | b |' '|---|---|' '| 1 | 2 |' '' '[a link](https://example.org)' \
+	    >r.md
+	tk-doc docx -o r.docx r.md
+	run tk-md r.docx
+	assert_success
+	# the header row comes back bold, as tk-doc made it
+	assert_equal "$output" "$(sed 's/^| a | b |$/| **a** | **b** |/;
+	    s/^|---|---|$/| --- | --- |/' r.md)"
+	printf '%s\n' '# Deck' '' '## First' '' '- alpha' '  - deeper' '- beta' \
+	    '' '> say hello' '' '## Second' '' '| x | y |' '|---|---|' \
+	    '| 1 | 2 |' >d.md
+	tk-doc pptx -o d.pptx d.md
+	run tk-md d.pptx
+	assert_success
+	assert_equal "$output" "## Slide 1: Deck
+
+## Slide 2: First
+
+- alpha
+  - deeper
+- beta
+
+> say hello
+
+## Slide 3: Second
+
+| **x** | **y** |
+| --- | --- |
+| 1 | 2 |"
+}
