@@ -550,7 +550,8 @@ tkmd_esc(struct au_buf *b, const char *s, size_t n)
 	} else {
 		for (j = i; j < n && s[j] >= '0' && s[j] <= '9'; j++)
 			;
-		if (j > i && j < n && (s[j] == '.' || s[j] == ')')) {
+		if (j > i && j < n && (s[j] == '.' || s[j] == ')') &&
+		    (j + 1 == n || s[j + 1] == ' ' || s[j + 1] == '\t')) {
 			au_buf_add(b, s + i, j - i);
 			au_buf_addc(b, '\\');
 			i = j;
