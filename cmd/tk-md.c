@@ -66,14 +66,14 @@ static const struct {
 	[F_TSV] = { "tsv", tkmd_csv },
 	[F_JSON] = { "json", tkmd_json },
 	[F_NDJSON] = { "ndjson", tkmd_json },
-	[F_HTML] = { "html", NULL },
+	[F_HTML] = { "html", tkmd_htmldoc },
 	[F_DOCX] = { "docx", tkmd_docx },
 	[F_XLSX] = { "xlsx", tkmd_xlsx },
 	[F_PPTX] = { "pptx", tkmd_pptx },
 	[F_ODT] = { "odt", NULL },
 	[F_ODS] = { "ods", NULL },
 	[F_ODP] = { "odp", NULL },
-	[F_EPUB] = { "epub", NULL },
+	[F_EPUB] = { "epub", tkmd_epub },
 };
 
 /* One file to convert, and what came of it. */

@@ -145,4 +145,84 @@ int tkmd_json(struct tkmd *d);	/* JSON and NDJSON */
 /* HTML already parsed, as Markdown onto d->out (EPUB chapters use it). */
 int tkmd_html_body(struct tkmd *d, xmlDocPtr doc, const char *base);
 
+/*
+ * What html.c and odf.c share (written in html.c): inline Markdown as it
+ * comes, blocks indented or quoted, attributes and hrefs.
+ *
+ * The inline writer opens emphasis only right before text, so that runs
+ * with the same formatting merge and empty ones vanish; white space is
+ * collapsed and kept outside the markers; a break is written only when
+ * text follows it.  lead (a block separator, "## ") is written before
+ * the first output, so an empty paragraph writes nothing at all.
+ */
+enum { TKMD_EM = 1, TKMD_STRONG = 2, TKMD_DEL = 4 };
+
+struct tkmd_inline {
+	FILE *out;
+	const char *lead;	/* before the first output, then NULL */
+	unsigned want;		/* TKMD_EM ... that the next text has */
+	char open[4];		/* the markers open, innermost last */
+	int nopen;
+	int space, brk;		/* a space, a hard break is due */
+	int flat;		/* a table cell: breaks as newlines */
+	int bol;		/* at the start of a line: escape as such */
+	size_t n;		/* bytes written */
+	size_t link;		/* n when the open link began, or SIZE_MAX */
+};
+
+void tkmd_in_init(struct tkmd_inline *w, FILE *out, const char *lead);
+/* Text, its white space collapsed. */
+void tkmd_in_text(struct tkmd_inline *w, const char *s, size_t n);
+/* A code span of s, its line ends as spaces. */
+void tkmd_in_code(struct tkmd_inline *w, const char *s, size_t n);
+/* Markdown written as is (a footnote reference). */
+void tkmd_in_raw(struct tkmd_inline *w, const char *s);
+void tkmd_in_break(struct tkmd_inline *w);
+void tkmd_in_space(struct tkmd_inline *w);
+/* A link: its text is what comes until tkmd_in_unlink; the href alone
+ * when there is none. */
+void tkmd_in_link(struct tkmd_inline *w);
+void tkmd_in_unlink(struct tkmd_inline *w, const char *href);
+void tkmd_in_image(struct tkmd_inline *w, const char *alt, const char *src);
+/* Close what is open: 1 if anything was written, else 0. */
+int tkmd_in_end(struct tkmd_inline *w);
+
+/* Blocks written so far onto out, for the blank line between two; a
+ * tight list item has none.  tkmd_sep is what goes before the next. */
+struct tkmd_blk {
+	FILE *out;
+	int n;
+	int tight;
+};
+const char *tkmd_sep(const struct tkmd_blk *b);
+
+/* The n bytes at s as lines, the first after first, the others after
+ * rest, empty ones after blank ("- " "  " "", or "> " "> " ">"). */
+void tkmd_indent(FILE *out, const char *s, size_t n, const char *first,
+    const char *rest, const char *blank);
+/* A walker of inline nodes: node n onto w; 0, or -1 (why set). */
+typedef int tkmd_inl_fn(void *arg, struct tkmd_inline *w, xmlNodePtr n);
+/* The inline nodes from first up to end (NULL: all) through fn as one
+ * paragraph after prefix ("## " for a heading); nothing when empty. */
+int tkmd_para(struct tkmd_blk *b, xmlNodePtr first, xmlNodePtr end,
+    const char *prefix, tkmd_inl_fn *fn, void *arg);
+/* The same as one line for a table cell (malloc'd), or NULL when empty
+ * or when *rc is -1. */
+char *tkmd_cell(xmlNodePtr first, tkmd_inl_fn *fn, void *arg, int *rc);
+/* A list item after count others of its list: its marker ("N. " when
+ * num > 0, else "- ") and its blocks (buf, len) indented beneath; with
+ * cont no marker, the blocks carrying on the item before. */
+void tkmd_item(struct tkmd_blk *b, int count, int tight, long num, int cont,
+    const char *buf, size_t len);
+/* The blocks buf, len as a block quote, when there are any. */
+void tkmd_quote(struct tkmd_blk *b, const char *buf, size_t len);
+/* open_memstream, or die (70). */
+FILE *tkmd_xmem(char **buf, size_t *len);
+/* The value of attribute name of n in namespace ns (NULL: none), as
+ * stored in the document (borrowed), or NULL. */
+const char *tkmd_attr(xmlNodePtr n, const char *ns, const char *name);
+/* A URI reference's path, percent-decoded, without its fragment and
+ * query; NULL when it has a scheme or is absolute (not a member). */
+char *tkmd_href_path(const char *href);
+
 #endif
