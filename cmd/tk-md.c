@@ -70,9 +70,9 @@ static const struct {
 	[F_DOCX] = { "docx", tkmd_docx },
 	[F_XLSX] = { "xlsx", tkmd_xlsx },
 	[F_PPTX] = { "pptx", tkmd_pptx },
-	[F_ODT] = { "odt", NULL },
-	[F_ODS] = { "ods", NULL },
-	[F_ODP] = { "odp", NULL },
+	[F_ODT] = { "odt", tkmd_odt },
+	[F_ODS] = { "ods", tkmd_ods },
+	[F_ODP] = { "odp", tkmd_odp },
 	[F_EPUB] = { "epub", tkmd_epub },
 };
 
