@@ -1394,4 +1394,49 @@ int au_beneath_err(int e, const char *path);
 /* Whether paths are resolved by the walk rather than openat2: 1 or 0. */
 int au_beneath_walking(void);
 
+/* ---- workspace sessions (ws.c) ---------------------------------------
+ *
+ * A terminal, browser or file session is a row of ws_sessions, read as a
+ * "session" record (session.schema.json): id, kind, state (running,
+ * detached, exited, dead, killed), pid (its program), holder_pid (the
+ * process that keeps it) and socket (where a detached one listens),
+ * argv, cwd, cols, rows, cast, created, updated, ended (RFC 3339),
+ * exit_code, signal.  Its transcript, ws_events, is append-only: input
+ * records, and output segments (size, SHA-256, and the first AU_WS_KEEP
+ * bytes as text).  Calls return 0, or with au_errmsg() set 65 bad
+ * fields, 66 no such session, 75/74 from the state file. */
+
+#define AU_WS_KEEP 65536	/* bytes of an output segment kept as text */
+
+/* Whether state is final: exited, dead or killed. */
+int au_ws_final(const char *state);
+/* Store a new session from fields (consumed; an object of the columns
+ * above, kind required, state running if absent): its id into id. */
+int au_ws_create(struct sqlite3 *db, jv fields, char id[AU_ID_LEN]);
+/* Set the columns fields (consumed) names; a final state sets ended. */
+int au_ws_update(struct sqlite3 *db, const char *id, jv fields);
+/* The session record of id. */
+int au_ws_get(struct sqlite3 *db, const char *id, jv *rec);
+/* The sessions in state (NULL: all), oldest first. */
+int au_ws_list(struct sqlite3 *db, const char *state, jv *list);
+/* Append to id's transcript an event of kind ("input", "output",
+ * "denied"): the record rec (consumed; jv_null() for none), text (the
+ * n bytes at data, cut to AU_WS_KEEP at a character's start; NULL for
+ * none), a size in bytes (-1: none) and a SHA-256 in hex (or NULL). */
+int au_ws_log(struct sqlite3 *db, const char *id, const char *kind, jv rec,
+    const char *data, size_t n, int64_t bytes, const char *sha256);
+/* The transcript of id as session.event records, in order. */
+int au_ws_transcript(struct sqlite3 *db, const char *id, jv *list);
+/* Whether the holder pid is alive and, if path is not NULL, accepts a
+ * connection on the Unix socket path: 1 or 0. */
+int au_ws_alive(pid_t holder, const char *path);
+/* Mark dead each session not final whose holder is not alive; *n says
+ * how many. */
+int au_ws_reap(struct sqlite3 *db, int *n);
+/* The runtime directory for sockets, made mode 0700 if missing:
+ * $XDG_RUNTIME_DIR/agentutils, or /tmp/agentutils-UID without it (an
+ * absolute XDG_RUNTIME_DIR); *dir malloc'd.  73 cannot make it, 78 it
+ * is not a directory of ours with mode 0700. */
+int au_ws_rundir(char **dir);
+
 #endif

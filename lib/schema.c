@@ -272,6 +272,50 @@ const char *const schema_steps[] = {
 	"  INSERT INTO tk_note_tags(tag, note)"
 	"    SELECT value, new.n FROM json_each(new.tags);"
 	"END;",
+	/* 8: workspace sessions (ws-pty, ws-session).  A session is a row of
+	 * ws_sessions: its kind, its state (running while its process is,
+	 * detached while a holder keeps it with nobody attached, exited when
+	 * its program ended, dead when its holder vanished, killed when it
+	 * was stopped from outside), its program (argv as a JSON array), the
+	 * process that keeps it (holder_pid: ws-pty itself, or the holder of
+	 * a detached session, with its Unix socket), its terminal size and
+	 * asciicast file.  Times are ms since the epoch.  ws_events is its
+	 * transcript, append-only: each input record as given, and the
+	 * output between them as a segment: its size and SHA-256, and its
+	 * first 64 KiB as text (data), so that the table stays bounded by the
+	 * inputs, not by what a program prints. */
+	"CREATE TABLE ws_sessions ("
+	"  id TEXT PRIMARY KEY,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('terminal', 'browser', 'file')),"
+	"  state TEXT NOT NULL CHECK (state IN ('running', 'detached',"
+	"    'exited', 'dead', 'killed')),"
+	"  pid INTEGER,"
+	"  holder_pid INTEGER,"
+	"  socket TEXT,"
+	"  argv TEXT,"
+	"  cwd TEXT,"
+	"  cols INTEGER,"
+	"  rows INTEGER,"
+	"  \"cast\" TEXT,"
+	"  created INTEGER NOT NULL,"
+	"  updated INTEGER NOT NULL,"
+	"  ended INTEGER,"
+	"  exit_code INTEGER,"
+	"  signal TEXT"
+	") STRICT;"
+	"CREATE INDEX ws_sessions_state ON ws_sessions(state);"
+	"CREATE TABLE ws_events ("
+	"  session_id TEXT NOT NULL REFERENCES ws_sessions(id)"
+	"    ON DELETE CASCADE,"
+	"  seq INTEGER NOT NULL,"
+	"  ts INTEGER NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  record TEXT,"
+	"  data TEXT,"
+	"  bytes INTEGER,"
+	"  sha256 TEXT,"
+	"  PRIMARY KEY (session_id, seq)"
+	") STRICT, WITHOUT ROWID;",
 };
 
 const int schema_nsteps = sizeof schema_steps / sizeof schema_steps[0];
