@@ -86,7 +86,10 @@ $(B)/cmd/tk-md.o $(tk-md_OBJ): CPPFLAGS += -I/usr/include/libxml2
 
 ws-browser_LIBS = -ljq -lsqlite3 -lcrypto -lm
 
-PROGS = aw-plan aw-sched aw-ctl ws-approve audit-write audit-verify audit-export tg-list tg-grant tg-invoke tg-serve mf-route mf-usage tk-note tk-file tk-media tk-serve tk-doc tk-md ws-browser
+ws-pty_LIBS = -lvterm -ljq -lsqlite3 -lcrypto -lm
+ws-session_LIBS = -ljq -lsqlite3 -lcrypto -lm
+
+PROGS = aw-plan aw-sched aw-ctl ws-approve audit-write audit-verify audit-export tg-list tg-grant tg-invoke tg-serve mf-route mf-usage tk-note tk-file tk-media tk-serve tk-doc tk-md ws-browser ws-pty
 
 LIB_SRC = lib/approval.c lib/audit.c lib/aw.c lib/beneath.c lib/cfg.c \
 	lib/conf.c lib/db.c lib/err.c lib/gateway.c lib/jschema.c lib/json.c \
