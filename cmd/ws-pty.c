@@ -493,7 +493,8 @@ screen_rec(void)
 			for (i = 0; i < VTERM_MAX_CHARS_PER_CELL &&
 			    cell.chars[i] != 0; i++)
 				put_utf8(&b, cell.chars[i]);
-			keep = b.len;
+			if (cell.chars[0] != ' ')
+				keep = b.len;
 			if (cell.width > 1)
 				pos.col += cell.width - 1;
 		}

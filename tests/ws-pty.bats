@@ -1,0 +1,319 @@
+#!/usr/bin/env bats
+# ws-pty: bash, python3 and vi driven by records, with waits and screen
+# snapshots; resize seen by stty inside; Ctrl-C interrupting sleep; a
+# child that ignores SIGHUP; output split inside a character and bytes
+# that are not UTF-8; the asciicast checked by asciinema cat and by
+# parsing; the session, its transcript and the audit log; an interactive
+# run on a terminal; every failure path and its status.
+
+load helper
+
+PROMPT='{"type":"wait","for":"[$#] $"}'
+
+# pty CMD... : ws-pty driven by the records on standard input, at most
+# 20 s, its records in out.ndjson and its stderr in err.
+pty() {
+	timeout 20 ws-pty "$@" >out.ndjson 2>err
+}
+
+# data: what the program wrote, from the session.output records.
+data() {
+	jq -j 'select(.type == "session.output") | .data' out.ndjson
+}
+
+# settle: until the session.exit record has come through the process
+# substitution of a background ws-pty (5 s at most).
+settle() {
+	for _ in $(seq 100); do
+		grep -q session.exit out.ndjson && return
+		sleep 0.05
+	done
+}
+
+# last TYPE: the last record of TYPE.
+last() {
+	jq -c "select(.type == \"$1\")" out.ndjson | tail -n 1
+}
+
+@test "bash: wait for the prompt, type, wait for the answer, screen; its status passed on" {
+	run pty -- bash --norc --noprofile -i <<EOF
+$PROMPT
+{"type":"input","data":"echo sum \$((6*7))\n"}
+{"type":"wait","for":"sum 42"}
+$PROMPT
+{"type":"screen"}
+{"type":"input","data":"exit 3\n"}
+EOF
+	assert_failure 3
+	valid <out.ndjson
+	assert_equal "$(cat err)" ""
+	data | grep -q $'sum 42\r'
+	screen=$(last session.screen)
+	assert_equal "$(jq -c '[.cols, .rows, (.lines | length), .lines[1], .cursor.row]' <<<"$screen")" '[80,24,24,"sum 42",2]'
+	assert_regex "$(jq -r '.lines[0]' <<<"$screen")" '[$#] echo sum \$\(\(6\*7\)\)$'
+	assert_equal "$(last session.exit | jq -c '[.exit_code, has("signal")]')" '[3,false]'
+	id=$(last session.exit | jq -r .id)
+	assert_equal "$(jq -r .id out.ndjson | sort -u)" "$id"
+}
+
+@test "python3: the REPL answers, C-d ends it with status 0" {
+	run pty -- python3 -q <<'EOF'
+{"type":"wait","for":">>> $"}
+{"type":"input","data":"print(6 * 7)\n"}
+{"type":"wait","for":"^42"}
+{"type":"wait","for":">>> $"}
+{"type":"keys","keys":["C-d"]}
+EOF
+	assert_success
+	valid <out.ndjson
+	data | grep -q $'^42\r$'
+	assert_equal "$(last session.exit | jq .exit_code)" 0
+}
+
+@test "vi: a full-screen program reads right on the screen, keys drive it" {
+	command -v vi >/dev/null || skip "no vi (Debian package vim or vim-tiny)"
+	printf 'alpha\nbeta\n' >f.txt
+	run pty --cols 40 --rows 10 -- vi -u NONE -N f.txt <<'EOF'
+{"type":"wait","for":"2L, 11B"}
+{"type":"wait","for":"\\[9;1H~"}
+{"type":"screen"}
+{"type":"keys","keys":["G","o"]}
+{"type":"input","data":"gamma"}
+{"type":"keys","keys":["Esc",":","w","q","Enter"]}
+EOF
+	assert_success
+	valid <out.ndjson
+	screen=$(last session.screen)
+	assert_equal "$(jq -c '.lines[0:3]' <<<"$screen")" '["alpha","beta","~"]'
+	assert_regex "$(jq -r '.lines[9]' <<<"$screen")" 'f.txt'
+	assert_equal "$(jq -c '[.cols, .rows]' <<<"$screen")" '[40,10]'
+	assert_equal "$(cat f.txt)" "$(printf 'alpha\nbeta\ngamma')"
+}
+
+@test "resize: stty size inside sees it, the session row and the cast too" {
+	run pty --cast c.cast -- bash --norc --noprofile -i <<EOF
+$PROMPT
+{"type":"input","data":"stty size\n"}
+{"type":"wait","for":"24 80"}
+{"type":"resize","cols":100,"rows":30}
+{"type":"input","data":"stty size\n"}
+{"type":"wait","for":"30 100"}
+$PROMPT
+{"type":"screen"}
+{"type":"input","data":"exit\n"}
+EOF
+	assert_success
+	assert_equal "$(last session.screen | jq -c '[.cols, .rows, (.lines | length)]')" '[100,30,30]'
+	id=$(last session.exit | jq -r .id)
+	assert_equal "$(db "SELECT cols, rows, state, exit_code FROM ws_sessions WHERE id = '$id'")" "100|30|exited|0"
+	assert_equal "$(jq -c 'select(.[1] == "r")' c.cast)" "$(printf '%s' '[' "$(jq -c 'select(.[1] == "r") | .[0]' c.cast)" ',"r","100x30"]')"
+}
+
+@test "C-c interrupts sleep 100 at once" {
+	start=$(date +%s)
+	run pty -- bash --norc --noprofile -i <<EOF
+$PROMPT
+{"type":"input","data":"sh -c 'echo go; exec sleep 100'\n"}
+{"type":"wait","for":"\rgo\r"}
+{"type":"keys","keys":["C-c"]}
+$PROMPT
+{"type":"input","data":"echo status \$?\n"}
+{"type":"wait","for":"status 130"}
+{"type":"input","data":"exit 0\n"}
+EOF
+	assert_success
+	[ $(($(date +%s) - start)) -lt 10 ]
+	data | grep -q '\^C'
+}
+
+@test "signal: INT to the foreground program, by name" {
+	run pty -- bash --norc --noprofile -i <<EOF
+$PROMPT
+{"type":"input","data":"sh -c 'echo go; exec sleep 100'\n"}
+{"type":"wait","for":"\rgo\r"}
+{"type":"signal","name":"INT"}
+$PROMPT
+{"type":"input","data":"echo status \$?\n"}
+{"type":"wait","for":"status 130"}
+{"type":"input","data":"exit 4\n"}
+EOF
+	assert_failure 4
+}
+
+@test "stopped from outside: the program is hung up, killed 2 s later if it ignores SIGHUP" {
+	mkfifo in
+	timeout 20 ws-pty -- sh -c 'trap "" HUP; echo ready; exec sleep 100' <in > >(cat >out.ndjson) 2>err 3>&- &
+	pid=$!
+	exec 7>in
+	until grep -q ready out.ndjson 2>/dev/null; do sleep 0.05; done
+	start=$(date +%s%N)
+	kill -TERM "$pid"
+	wait "$pid" || rc=$?
+	exec 7>&-
+	settle
+	took=$((($(date +%s%N) - start) / 1000000))
+	assert_equal "$rc" 137
+	[ "$took" -ge 1900 ] && [ "$took" -lt 8000 ]
+	assert_equal "$(last session.exit | jq -c '[.exit_code, .signal]')" '[137,"KILL"]'
+	id=$(last session.exit | jq -r .id)
+	assert_equal "$(db "SELECT state, signal FROM ws_sessions WHERE id = '$id'")" "killed|KILL"
+}
+
+@test "stopped from outside: a program that takes the hang-up ends at once" {
+	mkfifo in
+	timeout 20 ws-pty -- sh -c 'echo ready; exec sleep 100' <in > >(cat >out.ndjson) 2>err 3>&- &
+	pid=$!
+	exec 7>in
+	until grep -q ready out.ndjson 2>/dev/null; do sleep 0.05; done
+	kill -TERM "$pid"
+	wait "$pid" || rc=$?
+	exec 7>&-
+	settle
+	assert_equal "$rc" 129
+	assert_equal "$(last session.exit | jq -r .signal)" HUP
+}
+
+@test "output: a character split between two reads stays whole; bytes that are not UTF-8 become U+FFFD" {
+	run pty -- sh -c 'printf "\303"; sleep 0.3; printf "\251\n"; sleep 0.3; printf "a\377b\n"' </dev/null
+	assert_success
+	valid <out.ndjson
+	assert_equal "$(jq -c 'select(.type == "session.output") | .data' out.ndjson)" "$(printf '"é\\r\\n"\n"a\357\277\275b\\r\\n"')"
+	assert_equal "$(data)" "$(printf 'é\r\na\357\277\275b\r')"
+	assert_equal "$(jq -c 'select(.invalid) | .invalid' out.ndjson)" 1
+}
+
+@test "output: its size and SHA-256 in session.exit are those of the bytes written" {
+	run pty -- printf 'abc\n' </dev/null
+	assert_success
+	assert_equal "$(last session.exit | jq -c '[.output_bytes, .output_sha256]')" \
+	    "[5,\"$(printf 'abc\r\n' | sha256sum | cut -d' ' -f1)\"]"
+}
+
+@test "--cast: an asciicast v2 that asciinema cat plays and that parses" {
+	run pty --cast c.cast --cols 90 --rows 20 -- bash --norc --noprofile -i <<EOF
+$PROMPT
+{"type":"input","data":"echo cast\$((1+1))\n"}
+{"type":"wait","for":"cast2"}
+{"type":"input","data":"exit\n"}
+EOF
+	assert_success
+	head -n 1 c.cast | jq -e '.version == 2 and .width == 90 and .height == 20 and (.timestamp | type) == "number" and .env.TERM == "xterm-256color"'
+	tail -n +2 c.cast | jq -e -s 'all(.[]; length == 3 and (.[0] | type) == "number" and (.[1] == "o" or .[1] == "i" or .[1] == "r") and (.[2] | type) == "string")'
+	tail -n +2 c.cast | jq -e -s '[.[][0]] == ([.[][0]] | sort)'
+	assert_equal "$(tail -n +2 c.cast | jq -r 'select(.[1] == "i") | .[2]' | head -n 1)" 'echo cast$((1+1))'
+	script -qc "asciinema cat c.cast" /dev/null </dev/null >played
+	grep -q cast2 played
+	assert_equal "$(last session.exit | jq -r .cast_sha256)" "$(sha256sum c.cast | cut -d' ' -f1)"
+}
+
+@test "the session and its transcript in the state file" {
+	run pty -- bash --norc --noprofile -i <<EOF
+$PROMPT
+{"type":"input","data":"echo one\n"}
+{"type":"wait","for":"one\r\n"}
+{"type":"input","data":"exit\n"}
+EOF
+	assert_success
+	id=$(last session.exit | jq -r .id)
+	assert_equal "$(db "SELECT kind, state, exit_code, json_extract(argv, '\$[0]'), holder_pid IS NOT NULL, pid IS NOT NULL, ended IS NOT NULL FROM ws_sessions WHERE id = '$id'")" "terminal|exited|0|bash|1|1|1"
+	assert_equal "$(db "SELECT group_concat(json_extract(record, '\$.type'), ' ') FROM (SELECT record FROM ws_events WHERE session_id = '$id' AND kind = 'input' ORDER BY seq)")" \
+	    "wait input wait input"
+	assert_equal "$(db "SELECT count(*) FROM ws_events a JOIN ws_events b ON b.session_id = a.session_id AND b.seq = a.seq + 1 WHERE a.session_id = '$id' AND a.kind = 'output' AND b.kind = 'output'")" 0
+	db "SELECT data FROM ws_events WHERE session_id = '$id' AND kind = 'output'" | grep -q $'one\r$'
+	assert_equal "$(db "SELECT count(*) FROM ws_events WHERE session_id = '$id' AND kind = 'output' AND length(sha256) = 64")" \
+	    "$(db "SELECT count(*) FROM ws_events WHERE session_id = '$id' AND kind = 'output'")"
+	assert_equal "$(db "SELECT sum(bytes) FROM ws_events WHERE session_id = '$id'")" "$(last session.exit | jq .output_bytes)"
+}
+
+@test "audit: the start, every input with the output before it, and the end with the cast's hash" {
+	run pty --cast c.cast -- bash --norc --noprofile -i <<EOF
+$PROMPT
+{"type":"input","data":"exit 0\n"}
+EOF
+	assert_success
+	id=$(last session.exit | jq -r .id)
+	audit-export --format ndjson -o - >audit.ndjson
+	assert_equal "$(jq -r "select(.record.id == \"$id\") | .record.type" audit.ndjson | tr '\n' ' ')" \
+	    "session.start session.input session.input session.exit "
+	assert_equal "$(jq -r "select(.record.type == \"session.input\") | .record.record.type" audit.ndjson | tr '\n' ' ')" "wait input "
+	assert_equal "$(jq -r 'select(.record.type == "session.exit") | .record.cast_sha256' audit.ndjson)" "$(sha256sum c.cast | cut -d' ' -f1)"
+	jq -c 'select(.record.type == "session.input") | .record.output_sha256' audit.ndjson | grep -qv '"e3b0c442'
+}
+
+@test "--no-audit: nothing in the audit log" {
+	run pty --no-audit -- true </dev/null
+	assert_success
+	assert_equal "$(db 'SELECT count(*) FROM audit_events')" 0
+}
+
+@test "interactive on a terminal: raw while it runs, the terminal as it was after" {
+	command -v script >/dev/null || skip "no script(1)"
+	script -qec 'stty -g; ws-pty --cast c.cast -- sh -c "stty size; echo hello; exit 2"; echo "rc=$?"; stty -g' /dev/null </dev/null >typescript
+	sed -n 1p typescript | tr -d '\r' >before
+	grep -q hello typescript
+	grep -q 'rc=2' typescript
+	tail -n 1 typescript | tr -d '\r' >after
+	diff before after
+	tail -n +2 c.cast | jq -r 'select(.[1] == "o") | .[2]' | grep -q hello
+}
+
+@test "failures: bad records are reported, skipped and counted (65), the rest goes on" {
+	run pty -- bash --norc --noprofile -i <<EOF
+$PROMPT
+not json
+{"type":"keys","keys":["C-c","Nope"]}
+{"type":"wait","for":"(("}
+{"type":"bogus"}
+{"type":"resize","cols":0,"rows":10}
+{"type":"signal","name":"NOPE"}
+{"data":"x"}
+{"type":"input","data":"exit 0\n"}
+EOF
+	assert_failure 65
+	valid <out.ndjson
+	assert_equal "$(jq -r 'select(.type == "session.error") | "\(.line): \(.error)"' out.ndjson)" "$(cat <<'EOF'
+3: keys: unknown key "Nope"
+4: wait: bad regular expression "((": Unmatched ( or \(
+5: unknown record type "bogus"
+6: resize: "cols" and "rows" must be whole numbers from 1 to 1000
+7: signal: unknown signal "NOPE"
+8: no "type"
+EOF
+)"
+	grep -q '^ws-pty: <stdin>:2: invalid JSON' err
+	grep -q '^ws-pty: <stdin>:3: keys: unknown key "Nope"$' err
+	assert_equal "$(last session.exit | jq .exit_code)" 0
+}
+
+@test "failures: a wait that times out is an error record and status 75, the rest goes on" {
+	run pty -- bash --norc --noprofile -i <<EOF
+$PROMPT
+{"type":"wait","for":"never","timeout":"300ms"}
+{"type":"input","data":"exit 0\n"}
+EOF
+	assert_failure 75
+	assert_equal "$(jq -c 'select(.type == "session.error") | [.line, .error]' out.ndjson)" '[2,"wait: \"never\" did not come in time"]'
+	grep -q '^ws-pty: <stdin>:2: wait: "never" did not come in time$' err
+	assert_equal "$(last session.exit | jq .exit_code)" 0
+}
+
+@test "failures: a command not found is 127, one that cannot run 126, both recorded" {
+	run -127 --separate-stderr ws-pty -- no-such-command </dev/null
+	assert_failure 127
+	assert_equal "$stderr" 'ws-pty: "no-such-command": command not found'
+	assert_equal "$(jq -c '[.type, .exit_code]' <<<"$output")" '["session.exit",127]'
+	printf 'x' >notexec
+	run --separate-stderr ws-pty -- ./notexec </dev/null
+	assert_failure 126
+	assert_regex "$stderr" '^ws-pty: "./notexec": cannot run: Permission denied$'
+	assert_equal "$(db "SELECT group_concat(exit_code) FROM ws_sessions")" "127,126"
+}
+
+@test "usage: no command, a bad size" {
+	run --separate-stderr ws-pty
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" 'ws-pty: no command'
+	run --separate-stderr ws-pty --cols 0 -- true
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" 'ws-pty: --cols: "0" is not a whole number from 1 to 1000'
+}
