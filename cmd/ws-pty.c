@@ -62,6 +62,7 @@ static int csig;			/* the signal that ended the child */
 /* No record can ask for the screen or wait any more (the input is at its
  * end, or there is none): the output goes to neither. */
 static int asked_all;
+static int gone;			/* the program ended, its output read */
 
 static VTerm *vt;
 static VTermScreen *screen;
@@ -629,6 +630,12 @@ handle(struct au_in *in, struct au_rec *rec)
 		reject(in, rec, "no \"type\"");
 		return;
 	}
+	if (gone && strcmp(type, "wait") != 0 && strcmp(type, "screen") != 0) {
+		snprintf(msg, sizeof msg, "%s: the program has ended",
+		    au_quote(type));
+		reject(in, rec, msg);
+		return;
+	}
 	if (strcmp(type, "input") == 0) {
 		jv d = jv_object_get(jv_copy(rec->v), jv_string("data"));
 
@@ -854,6 +861,50 @@ mysize(void)
 		setsize(ws.ws_col, ws.ws_row);
 }
 
+/* The wait under way is over if its output has come; else, when its
+ * time is up or the program has gone, it failed. */
+static void
+wait_check(void)
+{
+	char msg[512];
+
+	if (!w.on)
+		return;
+	if (matched()) {
+		wait_end();
+		return;
+	}
+	if (!gone && au_mono_ms() < w.deadline)
+		return;
+	snprintf(msg, sizeof msg, "wait: %s did not come %s",
+	    au_quote(w.pattern), gone ? "before the program ended" :
+	    "in time");
+	au_errat("<stdin>", w.line, "%s", msg);
+	error_rec(w.line, msg, EX_TEMPFAIL);
+	wait_end();
+}
+
+/* Do the input records as they come, each wait holding the rest back.
+ * Once the program has gone, those that come within 100 ms of each
+ * other still are (a screen, a wait on what it wrote last). */
+static void
+records(struct au_in *in)
+{
+	struct au_rec rec;
+
+	wait_check();
+	while (in != NULL && !w.on && !asked_all &&
+	    au_in_wait(in, gone ? 100 : 0)) {
+		if (!au_in_next(in, &rec)) {
+			asked_all = 1;
+			break;
+		}
+		handle(in, &rec);
+		jv_free(rec.v);
+		wait_check();
+	}
+}
+
 /* The poll loop, until the child has ended and its terminal is drained.
  * The child's end as an exit code. */
 static int
@@ -866,6 +917,9 @@ run(struct au_in *in)
 	for (;;) {
 		int timeout = -1, nfd, woke;
 
+		records(in);
+		if (gone)
+			break;
 		if (w.on) {
 			int64_t left = w.deadline - au_mono_ms();
 
@@ -876,8 +930,11 @@ run(struct au_in *in)
 				quiet_since = au_mono_ms();
 			/* Something still holds the terminal open: what
 			 * it writes within 100 ms of the end still counts. */
-			if (au_mono_ms() - quiet_since > 100)
-				break;
+			if (au_mono_ms() - quiet_since > 100) {
+				output("", 0, 1);
+				gone = 1;
+				continue;
+			}
 			timeout = 50;
 		}
 		if (killed_at > 0 && !ended) {
@@ -912,8 +969,11 @@ run(struct au_in *in)
 		/* SIGCHLD wakes us through the self-pipe. */
 		if (!ended && woke && waitpid(child, &st, WNOHANG) == child)
 			ended = 1;
-		if (ended && eof)
-			break;
+		if (ended && eof) {
+			output("", 0, 1);
+			gone = 1;
+			continue;
+		}
 		if (winch) {
 			winch = 0;
 			mysize();
@@ -936,31 +996,7 @@ run(struct au_in *in)
 				hup = 1;
 			}
 		}
-		if (w.on && matched())
-			wait_end();
-		if (w.on && au_mono_ms() >= w.deadline) {
-			char msg[512];
-
-			snprintf(msg, sizeof msg, "wait: %s did not come in "
-			    "time", au_quote(w.pattern));
-			au_errat("<stdin>", w.line, "%s", msg);
-			error_rec(w.line, msg, EX_TEMPFAIL);
-			wait_end();
-		}
-		while (in != NULL && !w.on && !ended && au_in_wait(in, 0)) {
-			struct au_rec rec;
-
-			if (!au_in_next(in, &rec)) {
-				asked_all = 1;
-				break;
-			}
-			handle(in, &rec);
-			jv_free(rec.v);
-		}
 	}
-	if (w.on)
-		wait_end();
-	output("", 0, 1);
 	if (WIFSIGNALED(st))
 		csig = WTERMSIG(st);
 	return au_exit_code(st);

@@ -317,3 +317,27 @@ EOF
 	assert_failure 64
 	assert_equal "${stderr_lines[0]}" 'ws-pty: --cols: "0" is not a whole number from 1 to 1000'
 }
+
+@test "after the program ends: screen and wait still done, other records refused (65), a pending wait fails (75)" {
+	run pty --rows 3 -- sh -c 'echo last words' <<'EOF'
+{"type":"wait","for":"last words"}
+{"type":"screen"}
+{"type":"input","data":"too late\n"}
+EOF
+	assert_failure 65
+	assert_equal "$(last session.screen | jq -c .lines)" '["last words","",""]'
+	assert_equal "$(jq -c 'select(.type == "session.error") | [.line, .error]' out.ndjson)" '[3,"\"input\": the program has ended"]'
+	run pty -- true <<'EOF'
+{"type":"wait","for":"never"}
+EOF
+	assert_failure 75
+	assert_equal "$(jq -c 'select(.type == "session.error") | .error' out.ndjson)" '"wait: \"never\" did not come before the program ended"'
+}
+
+@test "a wait with no output at all times out on its own" {
+	run pty -- sleep 2 <<'EOF'
+{"type":"wait","for":"never","timeout":"200ms"}
+EOF
+	assert_failure 75
+	assert_equal "$(jq -c 'select(.type == "session.error") | [.line, .error]' out.ndjson)" '[1,"wait: \"never\" did not come in time"]'
+}

@@ -11,7 +11,7 @@ build="gcc make libc6-dev libjq-dev libonig-dev libsqlite3-dev libssl-dev
     libarchive-dev libcurl4-openssl-dev
     libmagic-dev libexif-dev libavformat-dev libavcodec-dev libavutil-dev
     libmicrohttpd-dev libcmark-gfm-dev libcmark-gfm-extensions-dev
-    libxlsxwriter-dev libxml2-dev"
+    libxlsxwriter-dev libxml2-dev libvterm-dev"
 # run: what the programs call (tg-invoke's sandbox)
 run="firejail"
 # check: the test drivers, the oracles they compare against, the shells
@@ -21,7 +21,8 @@ check="bats bats-assert bats-support mandoc python3 python3-jsonschema
     openssl unzip curl
     imagemagick libimage-exiftool-perl sox ffmpeg chromium
     pandoc libreoffice-calc-nogui libreoffice-writer-nogui
-    libreoffice-impress-nogui poppler-utils libxml2-utils"
+    libreoffice-impress-nogui poppler-utils libxml2-utils
+    asciinema bsdutils procps vim"
 # bench and demo (GNU parallel is a peer of aw-sched in tests/bench)
 other="time coreutils parallel"
 
