@@ -89,7 +89,8 @@ ws-browser_LIBS = -ljq -lsqlite3 -lcrypto -lm
 ws-pty_LIBS = -lvterm -ljq -lsqlite3 -lcrypto -lm
 ws-session_LIBS = -ljq -lsqlite3 -lcrypto -lm
 
-PROGS = aw-plan aw-sched aw-ctl ws-approve audit-write audit-verify audit-export tg-list tg-grant tg-invoke tg-serve mf-route mf-usage tk-note tk-file tk-media tk-serve tk-doc tk-md ws-browser ws-pty
+
+PROGS = aw-plan aw-sched aw-ctl ws-approve audit-write audit-verify audit-export tg-list tg-grant tg-invoke tg-serve mf-route mf-usage tk-note tk-file tk-media tk-serve tk-doc tk-md ws-browser ws-pty ws-session
 
 LIB_SRC = lib/approval.c lib/audit.c lib/aw.c lib/beneath.c lib/cfg.c \
 	lib/conf.c lib/db.c lib/err.c lib/gateway.c lib/jschema.c lib/json.c \

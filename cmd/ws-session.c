@@ -1,0 +1,286 @@
+/*
+ * ws-session - the workspace sessions of the state file: list them, show
+ * one, read its transcript, kill it, and clear away the ended ones.
+ * Before each command the sessions whose holder is gone are marked dead.
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "agentutils.h"
+
+enum { O_GRACE = AU_LONG };
+
+static const struct au_opt opts[] = {
+	{ O_GRACE, "grace", "DUR", "kill: SIGKILL after DUR (default 5s)",
+	    NULL },
+	{ 0, NULL, NULL, NULL, NULL }
+};
+
+static const struct au_cmd cmd = {
+	"ws-session", "list\n"
+	"show ID\n"
+	"transcript ID\n"
+	"kill ID\n"
+	"gc",
+	"List, show, read and end workspace sessions.",
+	opts, AU_USE_DB | AU_USE_TABLE, "list show transcript kill gc"
+};
+
+static sqlite3 *db;
+static int table;
+
+/* A field of r for a table: its text, a number as digits, or "-". */
+static void
+cell(struct au_buf *b, jv r, const char *k, int width)
+{
+	jv v = jv_object_get(jv_copy(r), jv_string(k));
+	struct au_buf t = AU_BUF_INIT;
+
+	if (jv_get_kind(v) == JV_KIND_STRING)
+		au_buf_adds(&t, au_esc(jv_string_value(v)));
+	else if (jv_get_kind(v) == JV_KIND_NUMBER)
+		au_buf_addint(&t, (int64_t)jv_number_value(v));
+	else if (jv_get_kind(v) == JV_KIND_ARRAY) {
+		jv_array_foreach(v, i, a) {
+			if (i > 0)
+				au_buf_addc(&t, ' ');
+			au_buf_adds(&t, au_esc(jv_string_value(a)));
+			jv_free(a);
+		}
+	} else
+		au_buf_addc(&t, '-');
+	jv_free(v);
+	if (width > 0)
+		au_buf_addf(b, "%-*s  ", width, t.s);
+	else
+		au_buf_adds(b, t.s);
+	au_buf_free(&t);
+}
+
+static void
+put(jv r)
+{
+	struct au_buf b = AU_BUF_INIT;
+
+	if (!table) {
+		au_out_rec(r);
+		jv_free(r);
+		return;
+	}
+	cell(&b, r, "id", 26);
+	cell(&b, r, "kind", 8);
+	cell(&b, r, "state", 8);
+	cell(&b, r, "exit_code", 4);
+	cell(&b, r, "created", 24);
+	cell(&b, r, "argv", 0);
+	au_out_line(b.s, b.len);
+	au_buf_free(&b);
+	jv_free(r);
+}
+
+/* A transcript event as a table line: its time, ">" (or "x" when it was
+ * denied) and the input record; or the output as text. */
+static void
+put_event(jv e)
+{
+	struct au_buf b = AU_BUF_INIT;
+	jv r;
+
+	if (!table) {
+		au_out_rec(e);
+		jv_free(e);
+		return;
+	}
+	r = jv_object_get(jv_copy(e), jv_string("record"));
+	if (jv_is_valid(r)) {
+		au_buf_addf(&b, "%s %s ", au_jv_str(e, "ts"),
+		    strcmp(au_jv_str(e, "kind"), "input") == 0 ? ">" : "x");
+		au_json_dump(&b, r);
+		au_out_line(b.s, b.len);
+	} else if (au_jv_str(e, "data") != NULL) {
+		const char *d = au_jv_str(e, "data");
+		size_t n = strlen(d);
+
+		/* The output as it was, ended by a newline if it was not,
+		 * so that the next input starts a line. */
+		if (n > 0 && d[n - 1] == '\n')
+			au_out_text(d, n);
+		else
+			au_out_line(d, n);
+		au_out_eol();
+	}
+	jv_free(r);
+	au_buf_free(&b);
+	jv_free(e);
+}
+
+static jv
+xget(const char *id)
+{
+	jv r;
+	int rc;
+
+	if ((rc = au_ws_get(db, id, &r)) != 0)
+		au_die(rc, "%s", au_errmsg());
+	return r;
+}
+
+static pid_t
+pidof(jv r, const char *k)
+{
+	jv v = jv_object_get(jv_copy(r), jv_string(k));
+	pid_t p = jv_get_kind(v) == JV_KIND_NUMBER ?
+	    (pid_t)jv_number_value(v) : 0;
+
+	jv_free(v);
+	return p;
+}
+
+/* End session id: its holder gets SIGTERM and ends it (hanging up its
+ * program, recording it killed); a holder that has not within grace
+ * gets SIGKILL, and its program too, and the session is marked killed
+ * here.  1 when the session has ended already. */
+static int
+cmd_kill(const char *id, int64_t grace)
+{
+	jv r = xget(id);
+	pid_t holder = pidof(r, "holder_pid"), prog = pidof(r, "pid");
+	int64_t until;
+	int rc;
+
+	if (au_ws_final(au_jv_str(r, "state"))) {
+		au_err("session %s has %s already", id,
+		    strcmp(au_jv_str(r, "state"), "exited") == 0 ? "exited" :
+		    strcmp(au_jv_str(r, "state"), "dead") == 0 ? "died" :
+		    "been killed");
+		jv_free(r);
+		return 1;
+	}
+	jv_free(r);
+	kill(holder, SIGTERM);
+	until = au_mono_ms() + grace;
+	for (;;) {
+		struct timespec ts = { 0, 50000000 };
+
+		r = xget(id);
+		if (au_ws_final(au_jv_str(r, "state"))) {
+			put(r);
+			return 0;
+		}
+		jv_free(r);
+		if (au_mono_ms() >= until)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	kill(holder, SIGKILL);
+	if (prog > 0)
+		kill(-prog, SIGKILL);
+	if ((rc = au_ws_update(db, id, JV_OBJECT(jv_string("state"),
+	    jv_string("killed"), jv_string("signal"), jv_string("KILL"),
+	    jv_string("exit_code"), jv_number(128 + SIGKILL)))) != 0)
+		au_die(rc, "%s", au_errmsg());
+	put(xget(id));
+	return 0;
+}
+
+/* Delete the ended sessions with their transcripts, in one transaction. */
+static int
+cmd_gc(int dead)
+{
+	char ts[AU_TS_LEN];
+	int n;
+	jv r;
+
+	au_xdb_begin(db);
+	if (au_db_run(db, "DELETE FROM ws_events WHERE session_id IN (SELECT "
+	    "id FROM ws_sessions WHERE state IN ('exited', 'dead', "
+	    "'killed'))", NULL, 0) != 0 ||
+	    au_db_run(db, "DELETE FROM ws_sessions WHERE state IN ('exited', "
+	    "'dead', 'killed')", &n, 0) != 0)
+		au_die(EX_IOERR, "%s", au_errmsg());
+	au_xdb_commit(db);
+	r = JV_OBJECT(jv_string("type"), jv_string("session.gc"),
+	    jv_string("ts"), jv_string(au_ts_fmt(au_now_ms(), ts)),
+	    jv_string("sessions"), jv_number(n), jv_string("dead"),
+	    jv_number(dead));
+	if (table) {
+		char line[128];
+
+		snprintf(line, sizeof line, "%d sessions removed (%d found "
+		    "dead)", n, dead);
+		au_out_line(line, strlen(line));
+	} else {
+		au_out_rec(r);
+	}
+	jv_free(r);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *arg, *what;
+	int64_t grace = 5000;
+	int c, rc = 0, dead, i, n;
+	jv list;
+
+	au_setprog(argv[0]);
+	while ((c = au_getopt(&cmd, argc, argv, &arg)) != -1) {
+		switch (c) {
+		case O_GRACE:
+			grace = au_opt_dur(&cmd, "--grace", arg);
+			break;
+		}
+	}
+	argc -= au_optind;
+	argv += au_optind;
+	if (argc == 0)
+		au_usage_die(&cmd, "no command");
+	what = argv[0];
+	if (strcmp(what, "list") == 0 || strcmp(what, "gc") == 0) {
+		if (argc != 1)
+			au_usage_die(&cmd, "%s: takes no operands", what);
+	} else if (strcmp(what, "show") == 0 ||
+	    strcmp(what, "transcript") == 0 || strcmp(what, "kill") == 0) {
+		if (argc != 2)
+			au_usage_die(&cmd, "%s: needs one session id", what);
+	} else {
+		au_usage_die(&cmd, "unknown command %s", au_quote(what));
+	}
+	table = au_table();
+	au_out_init();
+	db = au_xdb_open();
+	if ((rc = au_ws_reap(db, &dead)) != 0)
+		au_die(rc, "%s", au_errmsg());
+	if (strcmp(what, "list") == 0) {
+		if ((rc = au_ws_list(db, NULL, &list)) != 0)
+			au_die(rc, "%s", au_errmsg());
+		n = jv_array_length(jv_copy(list));
+		for (i = 0; i < n; i++)
+			put(jv_array_get(jv_copy(list), i));
+		jv_free(list);
+	} else if (strcmp(what, "show") == 0) {
+		put(xget(argv[1]));
+	} else if (strcmp(what, "transcript") == 0) {
+		jv_free(xget(argv[1]));
+		if ((rc = au_ws_transcript(db, argv[1], &list)) != 0)
+			au_die(rc, "%s", au_errmsg());
+		n = jv_array_length(jv_copy(list));
+		for (i = 0; i < n; i++)
+			put_event(jv_array_get(jv_copy(list), i));
+		jv_free(list);
+	} else if (strcmp(what, "kill") == 0) {
+		rc = cmd_kill(argv[1], grace);
+	} else {
+		rc = cmd_gc(dead);
+	}
+	au_db_close(db);
+	au_out_close();
+	return rc;
+}
