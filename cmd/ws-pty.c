@@ -344,51 +344,86 @@ hex(struct au_sha256 *h, char out[2 * AU_AUDIT_HASH + 1])
 	au_hex(d, sizeof d, out);
 }
 
-/* Close the output segment: into the transcript if it holds anything,
- * its digest into *sha, its size returned; a new one begins. */
+/* What is to go to the transcript and the audit log, written when the
+ * terminal is idle (so that a round trip does not wait for the state
+ * file): objects {kind, record or data, bytes, sha256, audit}. */
+static jv pending;
+
+/* Close the output segment: its digest into sha, and into pending if
+ * it holds anything; its size returned.  With again a new one begins. */
 static int64_t
 segment(char sha[2 * AU_AUDIT_HASH + 1], int again)
 {
 	int64_t n = seg_bytes;
-	int rc;
 
 	hex(seg_sha, sha);
-	if (n > 0 && (rc = au_ws_log(db, sid, "output", jv_null(), seg_text.s,
-	    seg_text.len, n, sha)) != 0)
-		au_die(rc, "%s", au_errmsg());
+	if (n > 0)
+		pending = jv_array_append(pending, JV_OBJECT(jv_string("kind"),
+		    jv_string("output"), jv_string("data"),
+		    jv_string_sized(seg_text.s, (int)seg_text.len),
+		    jv_string("bytes"), jv_number((double)n),
+		    jv_string("sha256"), jv_string(sha)));
 	seg_sha = again ? au_sha256_new() : NULL;
 	seg_bytes = 0;
 	seg_text.len = 0;
 	return n;
 }
 
-/* rec (consumed) into the transcript as kind, and to the audit log with
- * the output before it, in one transaction. */
+/* rec (consumed) for the transcript as kind, and for the audit log with
+ * the output before it. */
 static void
 record(const char *kind, jv rec)
 {
 	char sha[2 * AU_AUDIT_HASH + 1], ts[AU_TS_LEN];
-	int64_t n;
-	int rc;
+	int64_t n = segment(sha, 1);
+	jv p = JV_OBJECT(jv_string("kind"), jv_string(kind),
+	    jv_string("record"), jv_copy(rec));
 
-	au_xdb_begin(db);
-	n = segment(sha, 1);
-	if (audit != NULL) {
-		jv e = JV_OBJECT(jv_string("type"), jv_string("session.input"),
+	if (audit != NULL)
+		p = jv_object_set(p, jv_string("audit"), JV_OBJECT(
+		    jv_string("type"), jv_string("session.input"),
 		    jv_string("ts"), jv_string(au_ts_fmt(au_now_ms(), ts)),
 		    jv_string("id"), jv_string(sid), jv_string("kind"),
-		    jv_string(kind), jv_string("record"), jv_copy(rec),
+		    jv_string(kind), jv_string("record"), rec,
 		    jv_string("output_bytes"), jv_number((double)n),
-		    jv_string("output_sha256"), jv_string(sha));
+		    jv_string("output_sha256"), jv_string(sha)));
+	else
+		jv_free(rec);
+	pending = jv_array_append(pending, p);
+}
 
-		rc = au_audit_append(audit, e, NULL, NULL);
-		jv_free(e);
+/* Write what is pending, in one transaction. */
+static void
+flush(void)
+{
+	int rc;
+
+	if (jv_array_length(jv_copy(pending)) == 0)
+		return;
+	au_xdb_begin(db);
+	jv_array_foreach(pending, i, p) {
+		jv r = jv_object_get(jv_copy(p), jv_string("record"));
+		jv a = jv_object_get(jv_copy(p), jv_string("audit"));
+		jv nb = jv_object_get(jv_copy(p), jv_string("bytes"));
+		const char *d = au_jv_str(p, "data");
+
+		rc = au_ws_log(db, sid, au_jv_str(p, "kind"),
+		    jv_is_valid(r) ? r : jv_null(), d, d ? strlen(d) : 0,
+		    jv_is_valid(nb) ? (int64_t)jv_number_value(nb) : -1,
+		    au_jv_str(p, "sha256"));
 		if (rc != 0)
+			au_die(rc, "%s", au_errmsg());
+		if (jv_is_valid(a) &&
+		    (rc = au_audit_append(audit, a, NULL, NULL)) != 0)
 			au_die(rc, "audit: %s", au_errmsg());
+		jv_free(a);
+		jv_free(nb);
+		jv_free(p);
+		(void)i;
 	}
-	if ((rc = au_ws_log(db, sid, kind, rec, NULL, 0, -1, NULL)) != 0)
-		au_die(rc, "%s", au_errmsg());
 	au_xdb_commit(db);
+	jv_free(pending);
+	pending = jv_array();
 }
 
 /* ---- the terminal ----------------------------------------------------- */
@@ -915,7 +950,7 @@ run(struct au_in *in)
 	int64_t quiet_since = 0, killed_at = 0;
 
 	for (;;) {
-		int timeout = -1, nfd, woke;
+		int timeout = -1, nfd, woke, idle;
 
 		records(in);
 		if (gone)
@@ -945,6 +980,17 @@ run(struct au_in *in)
 				timeout = 100;
 			}
 		}
+		/* The state file's turn comes when the terminal is quiet for
+		 * a millisecond, or when much is pending. */
+		idle = 0;
+		if (jv_array_length(jv_copy(pending)) > 0) {
+			if (jv_array_length(jv_copy(pending)) >= 256) {
+				flush();
+			} else if (timeout != 0) {
+				timeout = 1;
+				idle = 1;
+			}
+		}
 		pf[0] = (struct pollfd){ selfpipe[0], POLLIN, 0 };
 		pf[1] = (struct pollfd){ eof ? -1 : master, POLLIN, 0 };
 		pf[2] = (struct pollfd){ interactive && !hup ? STDIN_FILENO :
@@ -952,6 +998,8 @@ run(struct au_in *in)
 		nfd = poll(pf, 3, timeout);
 		if (nfd < 0 && errno != EINTR)
 			au_die(EX_OSERR, "poll:");
+		if (nfd == 0 && idle)
+			flush();
 		woke = nfd > 0 && pf[0].revents;
 		if (woke) {
 			char junk[256];
@@ -1055,8 +1103,10 @@ finish(int code)
 	cast = NULL;
 	if (castpath != NULL)
 		csha = cast_sha();
-	au_xdb_begin(db);
 	segment(sha, 0);
+	flush();
+	jv_free(pending);
+	au_xdb_begin(db);
 	hex(all_sha, sha);
 	all_sha = NULL;
 	e = JV_OBJECT(jv_string("type"), jv_string("session.exit"),
@@ -1177,6 +1227,7 @@ main(int argc, char **argv)
 	t0 = au_mono_ms();
 	seg_sha = au_sha256_new();
 	all_sha = au_sha256_new();
+	pending = jv_array();
 	if (castpath != NULL)
 		xcast_open();
 	av = jv_array();
