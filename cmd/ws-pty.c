@@ -302,8 +302,10 @@ output(const char *p, size_t n, int final)
 	if (interactive && n > 0 && write(STDOUT_FILENO, p, n) < 0)
 		au_die(EX_IOERR, "write:");
 	text(p, n, final, &t, &bad);
-	if (t.len == 0)
+	if (t.len == 0) {
+		au_buf_free(&t);
 		return;
+	}
 	if (seg_text.len < AU_WS_KEEP)
 		au_buf_add(&seg_text, t.s, t.len);
 	for (i = 0; i < t.len && !asked_all; i++)
