@@ -26,7 +26,7 @@
 
 #include "agentutils.h"
 
-enum { O_COLS = AU_LONG, O_ROWS, O_CAST, O_NOAUDIT };
+enum { O_COLS = AU_LONG, O_ROWS, O_CAST, O_NOAUDIT, O_APPROVAL };
 
 static const struct au_opt opts[] = {
 	{ O_COLS, "cols", "N", "terminal width (default 80, or the "
@@ -37,6 +37,8 @@ static const struct au_opt opts[] = {
 	    "FILE" },
 	{ O_NOAUDIT, "no-audit", NULL, "keep the session out of the audit "
 	    "log", NULL },
+	{ O_APPROVAL, "approval-timeout", "DUR", "give up waiting for an "
+	    "approval after DUR", NULL },
 	{ 0, NULL, NULL, NULL, NULL }
 };
 
@@ -167,7 +169,9 @@ head(struct au_buf *b, const char *type)
 	    sid, au_ts_fmt(au_now_ms(), ts));
 }
 
-static const int rank[] = { 0, EX_DATAERR, EX_IOERR, EX_TEMPFAIL };
+static const int rank[] = { 0, EX_DATAERR, EX_IOERR, EX_TEMPFAIL,
+    EX_NOPERM };
+static int64_t approval_ms = -1;	/* --approval-timeout, -1 none */
 
 /* A session.error record about the input record at line; the trouble
  * counts as code in the exit status. */
@@ -176,7 +180,7 @@ error_rec(long line, const char *msg, int code)
 {
 	struct au_buf b = AU_BUF_INIT;
 
-	status = au_worse(status, code, rank, 4);
+	status = au_worse(status, code, rank, 5);
 	if (interactive)
 		return;
 	head(&b, "session.error");
@@ -654,6 +658,57 @@ reject(struct au_in *in, const struct au_rec *rec, const char *msg)
 	error_rec(rec->line, msg, EX_DATAERR);
 }
 
+/* A record marked "approval":"required" waits for a person's answer
+ * (ws-approve) before it is done: 1 approved; 0 denied, expired or not
+ * answered in time, which is recorded and reported, and the record
+ * skipped.  The program's output waits in the terminal meanwhile. */
+static int
+approved(const struct au_rec *rec)
+{
+	struct au_buf d = AU_BUF_INIT;
+	char id[AU_ID_LEN], subject[128], msg[512];
+	const char *st, *by, *why;
+	jv r;
+	int rc;
+
+	flush();
+	au_json_dump(&d, rec->v);
+	snprintf(subject, sizeof subject, "session %s %s", sid,
+	    au_jv_str(rec->v, "type"));
+	if ((rc = au_approval_create(db, "ws-pty", subject, d.s, d.s, 0,
+	    id)) != 0)
+		au_die(rc, "%s", au_errmsg());
+	au_buf_free(&d);
+	au_note("waiting for approval %s", id);
+	rc = au_approval_wait(db, id, approval_ms, &stopsig, &r);
+	if (rc == EX_TEMPFAIL) {
+		if ((rc = au_approval_withdraw(db, id)) != 0)
+			au_die(rc, "%s", au_errmsg());
+		snprintf(msg, sizeof msg, "approval %s: no answer in time", id);
+		au_errat("<stdin>", rec->line, "%s", msg);
+		error_rec(rec->line, msg, EX_TEMPFAIL);
+		jv_free(r);
+		record("denied", jv_copy(rec->v));
+		return 0;
+	}
+	if (rc != 0)
+		au_die(rc, "%s", au_errmsg());
+	st = au_jv_str(r, "status");
+	if (strcmp(st, "approved") == 0) {
+		jv_free(r);
+		return 1;
+	}
+	by = au_jv_str(r, "decided_by");
+	why = au_jv_str(r, "reason");
+	snprintf(msg, sizeof msg, "approval %s: %s by %s%s%s", id, st,
+	    by ? by : "?", why ? ": " : "", why ? why : "");
+	au_errat("<stdin>", rec->line, "%s", msg);
+	error_rec(rec->line, msg, EX_NOPERM);
+	jv_free(r);
+	record("denied", jv_copy(rec->v));
+	return 0;
+}
+
 /* Do what rec asks. */
 static void
 handle(struct au_in *in, struct au_rec *rec)
@@ -673,6 +728,9 @@ handle(struct au_in *in, struct au_rec *rec)
 		reject(in, rec, msg);
 		return;
 	}
+	s = au_jv_str(rec->v, "approval");
+	if (s != NULL && strcmp(s, "required") == 0 && !approved(rec))
+		return;
 	if (strcmp(type, "input") == 0) {
 		jv d = jv_object_get(jv_copy(rec->v), jv_string("data"));
 
@@ -1184,6 +1242,10 @@ main(int argc, char **argv)
 		case O_NOAUDIT:
 			noaudit = 1;
 			break;
+		case O_APPROVAL:
+			approval_ms = au_opt_dur(&cmd, "--approval-timeout",
+			    arg);
+			break;
 		}
 	}
 	argc -= au_optind;
@@ -1289,7 +1351,7 @@ main(int argc, char **argv)
 		int s = au_in_status(in);
 
 		if (s != 0)
-			status = au_worse(status, s, rank, 4);
+			status = au_worse(status, s, rank, 5);
 		au_in_close(in);
 	}
 	if (audit != NULL && au_audit_close(audit) != 0)

@@ -318,20 +318,18 @@ EOF
 	assert_equal "${stderr_lines[0]}" 'ws-pty: --cols: "0" is not a whole number from 1 to 1000'
 }
 
-@test "after the program ends: screen and wait still done, other records refused (65), a pending wait fails (75)" {
+@test "after the program ends: screen and wait still done, other records refused, a pending wait fails (75)" {
+	# The first wait holds the rest back until the program has ended.
 	run pty --rows 3 -- sh -c 'echo last words' <<'EOF'
+{"type":"wait","for":"never"}
 {"type":"wait","for":"last words"}
 {"type":"screen"}
 {"type":"input","data":"too late\n"}
 EOF
-	assert_failure 65
-	assert_equal "$(last session.screen | jq -c .lines)" '["last words","",""]'
-	assert_equal "$(jq -c 'select(.type == "session.error") | [.line, .error]' out.ndjson)" '[3,"\"input\": the program has ended"]'
-	run pty -- true <<'EOF'
-{"type":"wait","for":"never"}
-EOF
 	assert_failure 75
-	assert_equal "$(jq -c 'select(.type == "session.error") | .error' out.ndjson)" '"wait: \"never\" did not come before the program ended"'
+	assert_equal "$(last session.screen | jq -c .lines)" '["last words","",""]'
+	assert_equal "$(jq -c 'select(.type == "session.error") | [.line, .error]' out.ndjson)" "$(printf '%s\n' \
+	    '[1,"wait: \"never\" did not come before the program ended"]' '[4,"\"input\": the program has ended"]')"
 }
 
 @test "a wait with no output at all times out on its own" {
@@ -340,4 +338,52 @@ EOF
 EOF
 	assert_failure 75
 	assert_equal "$(jq -c 'select(.type == "session.error") | [.line, .error]' out.ndjson)" '[1,"wait: \"never\" did not come in time"]'
+}
+
+# pending: the id of the one pending approval request, once there is one.
+pending() {
+	for _ in $(seq 200); do
+		id=$(ws-approve --format ndjson list | jq -r .id)
+		[ -n "$id" ] && { echo "$id"; return; }
+		sleep 0.05
+	done
+}
+
+@test "approval required: approved, it is typed; denied, it is recorded and skipped (77)" {
+	mkfifo in
+	ws-pty -- bash --norc --noprofile -i <in > >(cat >out.ndjson) 2>err 3>&- &
+	pid=$!
+	exec 7>in
+	echo "$PROMPT" >&7
+	echo '{"type":"input","data":"echo y$((1+1))\n","approval":"required"}' >&7
+	req=$(pending)
+	[ -n "$req" ]
+	assert_equal "$(ws-approve --format ndjson show "$req" | jq -c '[.requester, .details.data]')" '["ws-pty","echo y$((1+1))\n"]'
+	ws-approve approve "$req" >/dev/null
+	echo '{"type":"wait","for":"y2\r\n"}' >&7
+	echo '{"type":"input","data":"echo n$((1+1))\n","approval":"required"}' >&7
+	req2=$(pending)
+	ws-approve deny "$req2" --reason 'not now' >/dev/null
+	echo '{"type":"input","data":"exit 0\n"}' >&7
+	exec 7>&-
+	wait "$pid" || rc=$?
+	settle
+	assert_equal "$rc" 77
+	valid <out.ndjson
+	data | grep -q $'y2\r'
+	! data | grep -q 'n\$((1+1))'
+	assert_regex "$(jq -r 'select(.type == "session.error") | .error' out.ndjson)" "^approval $req2: denied by .+: not now\$"
+	id=$(last session.exit | jq -r .id)
+	assert_equal "$(db "SELECT json_extract(record, '\$.data') FROM ws_events WHERE session_id = '$id' AND kind = 'denied'")" 'echo n$((1+1))'
+}
+
+@test "approval required: no answer within --approval-timeout is 75, the request withdrawn" {
+	run pty --approval-timeout 200ms -- sh -c 'read x; echo "got $x"' <<'EOF'
+{"type":"input","data":"secret\n","approval":"required"}
+{"type":"input","data":"plain\n"}
+EOF
+	assert_failure 75
+	data | grep -q 'got plain'
+	assert_regex "$(jq -r 'select(.type == "session.error") | .error' out.ndjson)" '^approval [0-9A-Z]{26}: no answer in time$'
+	assert_equal "$(ws-approve --format ndjson list --all | jq -r .status)" withdrawn
 }
