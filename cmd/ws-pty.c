@@ -425,7 +425,6 @@ flush(void)
 		jv_free(a);
 		jv_free(nb);
 		jv_free(p);
-		(void)i;
 	}
 	au_xdb_commit(db);
 	jv_free(pending);
