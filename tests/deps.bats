@@ -45,3 +45,17 @@ deps: run as root: apt-get update && apt-get install -y --no-install-recommends 
 	assert_output ""
 	assert [ ! -e apt.log ]
 }
+
+@test "fuzz: the fuzzing toolchain alone, which the rest never asks for" {
+	stub dpkg-query 'case $3 in clang-14|fish) echo "not-installed" ;; *) echo "install ok installed" ;; esac'
+	stub id 'echo 0'
+	PATH=$BATS_TEST_TMPDIR/stubs:$PATH run "$TOP/tools/deps.sh" fuzz
+	assert_success
+	assert_output "deps: installing clang-14"
+	assert_equal "$(cat apt.log)" "apt-get update -q
+apt-get install -y --no-install-recommends clang-14"
+	rm apt.log
+	PATH=$BATS_TEST_TMPDIR/stubs:$PATH run "$TOP/tools/deps.sh"
+	assert_success
+	assert_output "deps: installing fish"
+}

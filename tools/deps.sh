@@ -3,7 +3,8 @@
 # and demonstrate itself ("make deps"; "make check" and "make demo" run it
 # first).  Installs only what is missing, after one "apt-get update".
 # Not root: prints the exact command and exits 69.  Nothing is downloaded
-# by hand and nothing is vendored.
+# by hand and nothing is vendored.  "deps.sh fuzz" ("make fuzz") looks
+# after the fuzzing toolchain alone, which "make check" never needs.
 set -eu
 
 # build: the compiler, and the libraries the programs link
@@ -25,16 +26,20 @@ check="bats bats-assert bats-support mandoc python3 python3-jsonschema
     asciinema bsdutils procps vim"
 # bench and demo (GNU parallel is a peer of aw-sched in tests/bench)
 other="time coreutils parallel"
+# fuzz: clang and its libFuzzer and sanitizer runtimes (tests/fuzz)
+fuzz="clang-14 libclang-rt-14-dev"
+want="$build $run $check $other"
+[ "${1:-}" != fuzz ] || want=$fuzz
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
 	echo "deps: not a Debian system; install the equivalents of:" >&2
-	echo "  $build $run $check $other" | tr -s ' \n' '  ' >&2
+	echo "  $want" | tr -s ' \n' '  ' >&2
 	echo >&2
 	exit 69
 fi
 
 missing=
-for p in $build $run $check $other; do
+for p in $want; do
 	case $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) in
 	*" installed") ;;
 	*) missing="$missing $p" ;;
