@@ -5,6 +5,7 @@
 #   make check SAN=1  the same, built with ASan and UBSan
 #   make demo       install missing packages, build, run the main job
 #   make bench      the benchmarks in tests/bench (not part of check)
+#   make fuzz       the libFuzzer targets of tests/fuzz, FUZZ_SECONDS each
 #   make install    PREFIX=/usr/local, DESTDIR for staging
 
 VERSION = 0.1.0
@@ -160,7 +161,8 @@ $(B)/tests/mfwire-driver: tests/mfwire-driver.c $(STATIC) | $(B)/tests
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATIC) $(LIB_LIBS)
 
 -include $(LIB_OBJ:.o=.d) $(PROGS:%=$(B)/cmd/%.d) $(UNITS:=.d) $(DRIVERS:=.d) \
-	$(foreach p,$(PROGS),$($(p)_OBJ:.o=.d))
+	$(foreach p,$(PROGS),$($(p)_OBJ:.o=.d)) $(FUZZ_LIB_OBJ:.o=.d) \
+	$(FUZZ_BINS:=.d)
 
 deps:
 	@tools/deps.sh
@@ -175,6 +177,51 @@ demo: deps
 
 bench: all
 	@AU_BIN=$(abspath $(B)/bin) tests/bench/run
+
+# The fuzz targets of tests/fuzz (tests/fuzz/README), built by clang with
+# libFuzzer, ASan and UBSan into a tree of their own, lib/ included; each
+# runs FUZZ_SECONDS on its committed corpus, what it finds kept apart in
+# build/fuzz/corpus so that the committed one changes only by hand.
+FUZZ_CC = clang-14
+FUZZ_SECONDS = 60
+FUZZ_TARGETS = ndjson time jschema mcp sse cfg mfwire
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+FUZZ_CFLAGS = $(AU_CPPFLAGS) -O1 -g $(WARNINGS) $(FUZZ_SAN) \
+	-fsanitize=fuzzer-no-link -MMD -MP
+FUZZ_LIB_OBJ = $(LIB_SRC:%.c=build/fuzz/%.o)
+FUZZ_BINS = $(FUZZ_TARGETS:%=build/fuzz/fuzz-%)
+
+build/fuzz/lib/%.o: lib/%.c
+	$(SAY) FUZZCC $<
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+build/fuzz/libagentutils.a: $(FUZZ_LIB_OBJ)
+	$(SAY) AR $@
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $(FUZZ_LIB_OBJ)
+
+build/fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h \
+    build/fuzz/libagentutils.a
+	$(SAY) FUZZCC $<
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -Itests/fuzz -fsanitize=fuzzer -o $@ $< \
+		build/fuzz/libagentutils.a $(LIB_LIBS) -lpthread
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz:
+	@tools/deps.sh fuzz
+	@$(MAKE) --no-print-directory fuzz-build
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		mkdir -p build/fuzz/corpus/$$t; \
+		echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+		build/fuzz/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) \
+			-timeout=10 -rss_limit_mb=2048 -close_fd_mask=2 \
+			-print_final_stats=1 -artifact_prefix=build/fuzz/$$t- \
+			-dict=tests/fuzz/fuzz.dict \
+			build/fuzz/corpus/$$t tests/fuzz/corpus/$$t; \
+	done
 
 # Regenerate the shipped completions from the option tables; the
 # conventions test fails when they differ from what the programs print.
@@ -235,5 +282,5 @@ uninstall:
 clean:
 	rm -rf build
 
-.PHONY: all deps check demo bench completions install uninstall clean
+.PHONY: all deps check demo bench fuzz fuzz-build completions install uninstall clean
 .SECONDARY:
