@@ -103,6 +103,10 @@ UNIT_SRC = $(wildcard tests/lib/test-*.c)
 UNITS = $(UNIT_SRC:tests/lib/%.c=$(B)/tests/%)
 # Test-only programs, built with the tests and never installed.
 DRIVERS = $(B)/tests/jschema-driver $(B)/tests/mfwire-driver
+# The fuzz targets of tests/fuzz; each is also built with cc as a replay
+# of its committed corpus, which make check runs (tests/fuzz.bats).
+FUZZ_TARGETS = ndjson time jschema mcp sse cfg mfwire
+REPLAYS = $(FUZZ_TARGETS:%=$(B)/tests/replay-%)
 
 STATIC = $(B)/libagentutils.a
 SHARED = $(B)/libagentutils.so.$(SOVERSION)
@@ -113,7 +117,7 @@ MAN5 = $(wildcard man/man5/*.5)
 MAN7 = $(wildcard man/man7/*.7)
 SCHEMAS = $(wildcard share/schemas/*.schema.json)
 
-all: $(BINS) $(STATIC) $(SHARED) $(UNITS) $(DRIVERS)
+all: $(BINS) $(STATIC) $(SHARED) $(UNITS) $(DRIVERS) $(REPLAYS)
 
 $(B)/lib $(B)/bin $(B)/tests:
 	$(Q)mkdir -p $@
@@ -160,9 +164,19 @@ $(B)/tests/mfwire-driver: tests/mfwire-driver.c $(STATIC) | $(B)/tests
 	$(SAY) CC $<
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATIC) $(LIB_LIBS)
 
+$(B)/tests/replay.o: tests/fuzz/replay.c | $(B)/tests
+	$(SAY) CC $<
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/fuzz -c -o $@ $<
+
+$(B)/tests/replay-%: tests/fuzz/fuzz-%.c $(B)/tests/replay.o $(STATIC) \
+    | $(B)/tests
+	$(SAY) CC $<
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/fuzz $(ALL_LDFLAGS) -o $@ $< \
+		$(B)/tests/replay.o $(STATIC) $(LIB_LIBS)
+
 -include $(LIB_OBJ:.o=.d) $(PROGS:%=$(B)/cmd/%.d) $(UNITS:=.d) $(DRIVERS:=.d) \
-	$(foreach p,$(PROGS),$($(p)_OBJ:.o=.d)) $(FUZZ_LIB_OBJ:.o=.d) \
-	$(FUZZ_BINS:=.d)
+	$(foreach p,$(PROGS),$($(p)_OBJ:.o=.d)) $(REPLAYS:=.d) \
+	$(B)/tests/replay.d $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_BINS:=.d)
 
 deps:
 	@tools/deps.sh
@@ -184,7 +198,6 @@ bench: all
 # build/fuzz/corpus so that the committed one changes only by hand.
 FUZZ_CC = clang-14
 FUZZ_SECONDS = 60
-FUZZ_TARGETS = ndjson time jschema mcp sse cfg mfwire
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 FUZZ_CFLAGS = $(AU_CPPFLAGS) -O1 -g $(WARNINGS) $(FUZZ_SAN) \
