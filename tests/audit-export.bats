@@ -418,8 +418,12 @@ good() {
 @test "killed while it waits for the state file: no temporary file left" {
 	fill
 	dbf=$XDG_STATE_HOME/agentutils/state.db
-	(echo "BEGIN IMMEDIATE;"; sleep 4; echo "COMMIT;") |
-	    sqlite3 "$dbf" >/dev/null 2>&1 &
+	# the lock is held until this test lets go of it, however slow the
+	# machine (a lock held for a fixed time ran out under load)
+	mkfifo lock
+	sqlite3 "$dbf" <lock >/dev/null 2>&1 &
+	exec 7>lock
+	echo "BEGIN IMMEDIATE;" >&7
 	# wait until the lock is held, then until the export waits for it
 	for i in $(seq 100); do
 		sqlite3 "$dbf" "BEGIN IMMEDIATE; COMMIT;" 2>/dev/null || break
@@ -437,7 +441,10 @@ good() {
 	rc=0
 	wait "$pid" || rc=$?
 	assert_equal "$rc" 143
+	echo "COMMIT;" >&7
+	exec 7>&-
 	wait
+	rm lock
 	assert_equal "$(left)" ""
 }
 
