@@ -17,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -26,7 +29,8 @@
 
 #include "agentutils.h"
 
-enum { O_COLS = AU_LONG, O_ROWS, O_CAST, O_NOAUDIT, O_APPROVAL };
+enum { O_COLS = AU_LONG, O_ROWS, O_CAST, O_NOAUDIT, O_APPROVAL, O_DETACH,
+	O_SESSION };
 
 static const struct au_opt opts[] = {
 	{ O_COLS, "cols", "N", "terminal width (default 80, or the "
@@ -39,11 +43,15 @@ static const struct au_opt opts[] = {
 	    "log", NULL },
 	{ O_APPROVAL, "approval-timeout", "DUR", "give up waiting for an "
 	    "approval after DUR", NULL },
+	{ O_DETACH, "detach", NULL, "leave the session to a holder "
+	    "and print its record", NULL },
+	{ O_SESSION, "session", "ID", "attach to the detached session ID",
+	    NULL },
 	{ 0, NULL, NULL, NULL, NULL }
 };
 
 static const struct au_cmd cmd = {
-	"ws-pty", "-- CMD [ARG ...]",
+	"ws-pty", "-- CMD [ARG ...]\n--session ID",
 	"Run a program in a pseudo-terminal driven by records.",
 	opts, AU_USE_DB, "CMD"
 };
@@ -95,6 +103,14 @@ static struct {
 
 static struct termios saved;
 static int rawmode;
+
+/* A holder (--detach) keeps the session, with no one attached (conn -1)
+ * or one client, whose records it reads through src and to whom it
+ * writes its records; a client that cannot be written to is left until
+ * its input ends. */
+static int holder, lsock = -1, conn = -1, conn_bad;
+static char *sockpath;
+static struct au_in *src;
 
 static void
 restore(void)
@@ -173,6 +189,46 @@ static const int rank[] = { 0, EX_DATAERR, EX_IOERR, EX_TEMPFAIL,
     EX_NOPERM };
 static int64_t approval_ms = -1;	/* --approval-timeout, -1 none */
 
+/* A record line (n bytes at s, no newline) out: to standard output, or
+ * from a holder to the client attached, if any. */
+static void
+emit(const char *s, size_t n)
+{
+	struct au_buf b = AU_BUF_INIT;
+	size_t off = 0;
+	ssize_t k;
+
+	if (!holder) {
+		au_out_line(s, n);
+		return;
+	}
+	if (conn < 0 || conn_bad)
+		return;
+	au_buf_add(&b, s, n);
+	au_buf_addc(&b, '\n');
+	while (off < b.len) {
+		if ((k = send(conn, b.s + off, b.len - off, MSG_NOSIGNAL)) < 0) {
+			if (errno == EINTR)
+				continue;
+			conn_bad = 1;
+			break;
+		}
+		off += (size_t)k;
+	}
+	au_buf_free(&b);
+}
+
+/* The record r (borrowed) out, as emit. */
+static void
+emit_rec(jv r)
+{
+	struct au_buf b = AU_BUF_INIT;
+
+	au_json_dump(&b, r);
+	emit(b.s, b.len);
+	au_buf_free(&b);
+}
+
 /* A session.error record about the input record at line; the trouble
  * counts as code in the exit status. */
 static void
@@ -184,10 +240,11 @@ error_rec(long line, const char *msg, int code)
 	if (interactive)
 		return;
 	head(&b, "session.error");
-	au_buf_addf(&b, ",\"line\":%ld,\"error\":", line);
+	au_buf_addf(&b, ",\"line\":%ld,\"status\":%d,\"error\":", line,
+	    code);
 	au_json_str(&b, msg, strlen(msg));
 	au_buf_addc(&b, '}');
-	au_out_line(b.s, b.len);
+	emit(b.s, b.len);
 	au_buf_free(&b);
 }
 
@@ -333,7 +390,7 @@ output(const char *p, size_t n, int final)
 		if (bad > 0)
 			au_buf_addf(&b, ",\"invalid\":%d", bad);
 		au_buf_addc(&b, '}');
-		au_out_line(b.s, b.len);
+		emit(b.s, b.len);
 		au_buf_free(&b);
 	}
 	au_buf_free(&t);
@@ -550,7 +607,7 @@ screen_rec(void)
 	    jv_string("cursor"), JV_OBJECT(jv_string("row"),
 	    jv_number(cur.row), jv_string("col"), jv_number(cur.col)),
 	    jv_string("lines"), lines);
-	au_out_rec(r);
+	emit_rec(r);
 	jv_free(r);
 }
 
@@ -978,22 +1035,63 @@ wait_check(void)
 	wait_end();
 }
 
+/* The holder's client goes: its input has ended and been done. */
+static void
+client_end(void)
+{
+	au_in_close(src);
+	src = NULL;
+	close(conn);
+	conn = -1;
+	conn_bad = 0;
+}
+
+/* A client knocks at the holder: it is served if no other is attached,
+ * else told so (75) and sent away. */
+static void
+client_new(void)
+{
+	struct au_buf b = AU_BUF_INIT;
+	int fd = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
+	ssize_t k;
+
+	if (fd < 0)
+		return;
+	if (conn >= 0) {
+		head(&b, "session.error");
+		au_buf_addf(&b, ",\"status\":%d,\"error\":\"the session is "
+		    "attached elsewhere\"}\n", EX_TEMPFAIL);
+		k = send(fd, b.s, b.len, MSG_NOSIGNAL);
+		(void)k;
+		close(fd);
+		au_buf_free(&b);
+		return;
+	}
+	conn = fd;
+	src = au_in_fdopen(conn, "<session>");
+	au_in_notify(src, wake, NULL);
+}
+
 /* Do the input records as they come, each wait holding the rest back.
  * Once the program has gone, those that come within 100 ms of each
- * other still are (a screen, a wait on what it wrote last). */
+ * other still are (a screen, a wait on what it wrote last).  A holder's
+ * client goes when its input ends, or after the session.exit record. */
 static void
-records(struct au_in *in)
+records(void)
 {
 	struct au_rec rec;
 
 	wait_check();
-	while (in != NULL && !w.on && !asked_all &&
-	    au_in_wait(in, gone ? 100 : 0)) {
-		if (!au_in_next(in, &rec)) {
-			asked_all = 1;
+	while (src != NULL && !w.on && !asked_all &&
+	    au_in_wait(src, gone ? 100 : 0)) {
+		if (!au_in_next(src, &rec)) {
+			if (holder && !gone)
+				client_end();
+			else
+				asked_all = 1;
 			break;
 		}
-		handle(in, &rec);
+		handle(src, &rec);
 		jv_free(rec.v);
 		wait_check();
 	}
@@ -1002,16 +1100,16 @@ records(struct au_in *in)
 /* The poll loop, until the child has ended and its terminal is drained.
  * The child's end as an exit code. */
 static int
-run(struct au_in *in)
+run(void)
 {
-	struct pollfd pf[3];
+	struct pollfd pf[4];
 	int ended = 0, eof = 0, st = 0, hup = 0, rc;
 	int64_t quiet_since = 0, killed_at = 0;
 
 	for (;;) {
 		int timeout = -1, nfd, woke, idle;
 
-		records(in);
+		records();
 		if (gone)
 			break;
 		if (w.on) {
@@ -1054,7 +1152,8 @@ run(struct au_in *in)
 		pf[1] = (struct pollfd){ eof ? -1 : master, POLLIN, 0 };
 		pf[2] = (struct pollfd){ interactive && !hup ? STDIN_FILENO :
 		    -1, POLLIN, 0 };
-		nfd = poll(pf, 3, timeout);
+		pf[3] = (struct pollfd){ lsock, POLLIN, 0 };
+		nfd = poll(pf, 4, timeout);
 		if (nfd < 0 && errno != EINTR)
 			au_die(EX_OSERR, "poll:");
 		if (nfd == 0 && idle)
@@ -1092,6 +1191,8 @@ run(struct au_in *in)
 			kill(-child, SIGCONT);
 			killed_at = au_mono_ms();
 		}
+		if (nfd > 0 && pf[3].revents)
+			client_new();
 		if (interactive && !hup && pf[2].revents) {
 			char buf[4096];
 			ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
@@ -1195,9 +1296,215 @@ finish(int code)
 		au_die(rc, "audit: %s", au_errmsg());
 	au_xdb_commit(db);
 	if (!interactive)
-		au_out_rec(e);
+		emit_rec(e);
 	jv_free(e);
 	free(csha);
+}
+
+/* ---- detached sessions ------------------------------------------------ */
+
+/* The word from the holder to the command that started it: the start's
+ * exit code and the session id, once it listens. */
+static int ready = -1;
+
+/* Leave the session to a holder: the process that goes on from here is
+ * a grandchild in a session of its own, its standard input and output
+ * /dev/null (its standard error too once it listens), no other file
+ * of its caller's open (a pipeline waiting for its end would wait for
+ * the holder's).  The command
+ * itself waits for the holder's word, prints the session record and
+ * exits. */
+static void
+detach(void)
+{
+	char word[1 + AU_ID_LEN];
+	pid_t pid;
+	ssize_t n;
+	jv r;
+	int p[2], fd, st, rc;
+
+	if ((rc = au_ws_rundir(&sockpath)) != 0)
+		au_die(rc, "%s", au_errmsg());
+	if (pipe2(p, O_CLOEXEC) != 0)
+		au_die(EX_OSERR, "pipe:");
+	if ((pid = fork()) < 0)
+		au_die(EX_OSERR, "fork:");
+	if (pid == 0) {
+		close(p[0]);
+		if (setsid() < 0 || (pid = fork()) < 0)
+			_exit(EX_OSERR);
+		if (pid > 0)
+			_exit(0);
+		if ((fd = open("/dev/null", O_RDWR)) < 0 ||
+		    dup2(fd, STDIN_FILENO) < 0 || dup2(fd, STDOUT_FILENO) < 0)
+			au_die(EX_OSERR, "/dev/null:");
+		if (fd > 2)
+			close(fd);
+		if (p[1] != 3 && dup3(p[1], 3, O_CLOEXEC) < 0)
+			au_die(EX_OSERR, "dup:");
+		close_range(4, ~0U, 0);
+		ready = 3;
+		holder = 1;
+		return;
+	}
+	close(p[1]);
+	waitpid(pid, &st, 0);
+	while ((n = read(p[0], word, sizeof word)) < 0 && errno == EINTR)
+		;
+	close(p[0]);
+	if (n != (ssize_t)sizeof word)
+		au_die(EX_SOFTWARE, "the holder did not start");
+	if (word[0] != 0)
+		exit(word[0]);
+	au_out_init();
+	db = au_xdb_open();
+	if ((rc = au_ws_get(db, word + 1, &r)) != 0)
+		au_die(rc, "%s", au_errmsg());
+	au_out_rec(r);
+	jv_free(r);
+	au_db_close(db);
+	au_out_close();
+	exit(0);
+}
+
+/* The holder listens on RUNDIR/ID (mode 0600), records it in the
+ * session, and gives its word: code is how the start went. */
+static void
+listen_ready(int code)
+{
+	struct sockaddr_un a;
+	char word[1 + AU_ID_LEN];
+	char *path = au_xasprintf("%s/%s", sockpath, sid);
+	int fd, rc;
+
+	free(sockpath);
+	sockpath = path;
+	memset(&a, 0, sizeof a);
+	a.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof a.sun_path)
+		au_die(EX_CONFIG, "%s: too long for a socket", path);
+	strcpy(a.sun_path, path);
+	if ((lsock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    bind(lsock, (struct sockaddr *)&a, sizeof a) != 0 ||
+	    chmod(path, 0600) != 0 || listen(lsock, 8) != 0)
+		au_die(EX_CANTCREAT, "%s:", path);
+	if ((rc = au_ws_update(db, sid, JV_OBJECT(jv_string("socket"),
+	    jv_string(path)))) != 0)
+		au_die(rc, "%s", au_errmsg());
+	word[0] = (char)code;
+	memcpy(word + 1, sid, AU_ID_LEN);
+	if (write(ready, word, sizeof word) != (ssize_t)sizeof word)
+		au_die(EX_OSERR, "holder:");
+	close(ready);
+	if ((fd = open("/dev/null", O_WRONLY)) < 0 ||
+	    dup2(fd, STDERR_FILENO) < 0)
+		au_die(EX_OSERR, "/dev/null:");
+	close(fd);
+}
+
+/* Attach to session id held by a holder: the records on standard input
+ * go to it as they are, its records come out, until it has answered
+ * all of them (or the session has ended).  The status as a foreground
+ * ws-pty's would be. */
+static int
+attach(const char *id)
+{
+	struct sockaddr_un a;
+	struct au_buf b = AU_BUF_INIT;
+	const char *path;
+	int fd, rc, eof = 0, exit_code = -1, st = 0;
+	pid_t hp;
+	jv r, v;
+
+	db = au_xdb_open();
+	if ((rc = au_ws_get(db, id, &r)) != 0)
+		au_die(rc, "%s", au_errmsg());
+	if (au_ws_final(au_jv_str(r, "state")))
+		au_die(EX_UNAVAILABLE, "session %s has ended (%s)", id,
+		    au_jv_str(r, "state"));
+	if ((path = au_jv_str(r, "socket")) == NULL)
+		au_die(EX_UNAVAILABLE, "session %s is not detached", id);
+	v = jv_object_get(jv_copy(r), jv_string("holder_pid"));
+	hp = jv_get_kind(v) == JV_KIND_NUMBER ? (pid_t)jv_number_value(v) : 0;
+	jv_free(v);
+	memset(&a, 0, sizeof a);
+	a.sun_family = AF_UNIX;
+	snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		au_die(EX_OSERR, "socket:");
+	if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+		int e = errno, n;
+
+		if (!au_ws_alive(hp, path)) {
+			if ((rc = au_ws_reap(db, &n)) != 0)
+				au_die(rc, "%s", au_errmsg());
+			unlink(path);
+			au_die(EX_UNAVAILABLE, "session %s: its holder is gone; "
+			    "marked dead", id);
+		}
+		errno = e;
+		au_die(EX_UNAVAILABLE, "session %s: %s:", id, path);
+	}
+	jv_free(r);
+	for (;;) {
+		struct pollfd pf[2] = { { eof ? -1 : STDIN_FILENO, POLLIN, 0 },
+		    { fd, POLLIN, 0 } };
+		char buf[65536];
+		ssize_t n;
+		char *nl;
+
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			au_die(EX_OSERR, "poll:");
+		}
+		if (pf[0].revents) {
+			if ((n = read(STDIN_FILENO, buf, sizeof buf)) < 0)
+				au_die(EX_IOERR, "<stdin>:");
+			if (n == 0) {
+				eof = 1;
+				shutdown(fd, SHUT_WR);
+			} else {
+				size_t off = 0;
+
+				while (off < (size_t)n) {
+					ssize_t k = send(fd, buf + off,
+					    (size_t)n - off, MSG_NOSIGNAL);
+
+					if (k < 0 && errno != EINTR)
+						break;
+					off += k > 0 ? (size_t)k : 0;
+				}
+			}
+		}
+		if (!pf[1].revents)
+			continue;
+		if ((n = read(fd, buf, sizeof buf)) <= 0)
+			break;
+		au_buf_add(&b, buf, (size_t)n);
+		while ((nl = memchr(b.s, '\n', b.len)) != NULL) {
+			size_t len = (size_t)(nl - b.s);
+			const char *t;
+			int ok;
+
+			au_out_line(b.s, len);
+			v = jv_parse_sized(b.s, (int)len);
+			t = jv_get_kind(v) == JV_KIND_OBJECT ?
+			    au_jv_str(v, "type") : NULL;
+			if (t != NULL && strcmp(t, "session.error") == 0)
+				st = au_worse(st, (int)int_field(v, "status",
+				    &ok), rank, 5);
+			else if (t != NULL && strcmp(t, "session.exit") == 0)
+				exit_code = (int)int_field(v, "exit_code", &ok);
+			jv_free(v);
+			memmove(b.s, nl + 1, b.len - len - 1);
+			b.len -= len + 1;
+		}
+	}
+	close(fd);
+	au_buf_free(&b);
+	au_db_close(db);
+	return st ? st : exit_code > 0 ? exit_code : 0;
 }
 
 static int
@@ -1217,12 +1524,11 @@ number(const char *opt, const char *arg)
 int
 main(int argc, char **argv)
 {
-	const char *arg;
-	struct au_in *in = NULL;
+	const char *arg, *attach_id = NULL;
 	struct sigaction sa;
 	char *cwd;
 	jv av;
-	int c, noaudit = 0, sized = 0, code, i;
+	int c, noaudit = 0, sized = 0, code, i, detached = 0;
 
 	au_setprog(argv[0]);
 	while ((c = au_getopt(&cmd, argc, argv, &arg)) != -1) {
@@ -1245,12 +1551,28 @@ main(int argc, char **argv)
 			approval_ms = au_opt_dur(&cmd, "--approval-timeout",
 			    arg);
 			break;
+		case O_DETACH:
+			detached = 1;
+			break;
+		case O_SESSION:
+			attach_id = arg;
+			break;
 		}
 	}
 	argc -= au_optind;
 	argv += au_optind;
+	if (attach_id != NULL) {
+		if (argc > 0 || detached)
+			au_usage_die(&cmd, "--session takes no command");
+		au_out_init();
+		code = attach(attach_id);
+		au_out_close();
+		return code;
+	}
 	if (argc == 0)
 		au_usage_die(&cmd, "no command");
+	if (detached)
+		detach();
 	interactive = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
 	au_out_init();
 	db = au_xdb_open();
@@ -1300,7 +1622,8 @@ main(int argc, char **argv)
 	code = start(argv);
 	{
 		jv f = JV_OBJECT(jv_string("kind"), jv_string("terminal"),
-		    jv_string("holder_pid"), jv_number(getpid()),
+		    jv_string("state"), jv_string(holder ? "detached" :
+		    "running"), jv_string("holder_pid"), jv_number(getpid()),
 		    jv_string("argv"), av, jv_string("cols"), jv_number(cols),
 		    jv_string("rows"), jv_number(rows));
 		int rc;
@@ -1334,24 +1657,32 @@ main(int argc, char **argv)
 		if (rc != 0)
 			au_die(rc, "audit: %s", au_errmsg());
 	}
+	if (holder)
+		listen_ready(code);
 	if (code == 0) {
 		if (interactive) {
 			asked_all = 1;
 			raw();
-		} else {
-			in = au_in_fdopen(STDIN_FILENO, "<stdin>");
-			au_in_notify(in, wake, NULL);
+		} else if (!holder) {
+			src = au_in_fdopen(STDIN_FILENO, "<stdin>");
+			au_in_notify(src, wake, NULL);
 		}
-		code = run(in);
+		code = run();
 		restore();
 	}
 	finish(code);
-	if (in != NULL) {
-		int s = au_in_status(in);
+	if (holder) {
+		if (src != NULL)
+			client_end();
+		close(lsock);
+		unlink(sockpath);
+		free(sockpath);
+	} else if (src != NULL) {
+		int s = au_in_status(src);
 
 		if (s != 0)
 			status = au_worse(status, s, rank, 5);
-		au_in_close(in);
+		au_in_close(src);
 	}
 	if (audit != NULL && au_audit_close(audit) != 0)
 		au_die(EX_IOERR, "audit: %s", au_errmsg());

@@ -387,3 +387,178 @@ EOF
 	assert_regex "$(jq -r 'select(.type == "session.error") | .error' out.ndjson)" '^approval [0-9A-Z]{26}: no answer in time$'
 	assert_equal "$(ws-approve --format ndjson list --all | jq -r .status)" withdrawn
 }
+
+# detached ARGS...: a session left to a holder (ws-pty --detach), its
+# sockets under a runtime directory of the test's own; its record in
+# detached.json, its id in ID, its holder's pid in HOLDER.
+detached() {
+	export XDG_RUNTIME_DIR=$BATS_TEST_TMPDIR/run
+	mkdir -p -m 0700 "$XDG_RUNTIME_DIR"
+	timeout 20 ws-pty --detach "$@" >detached.json 3>&-
+	ID=$(jq -r .id detached.json)
+	HOLDER=$(jq -r .holder_pid detached.json)
+}
+
+# attach: ws-pty --session ID fed by the records on standard input, its
+# records in out.ndjson and its stderr in err.
+attach() {
+	timeout 20 ws-pty --session "$ID" >out.ndjson 2>err
+}
+
+# gone PID: until process PID has ended (5 s at most); then whether it has.
+gone() {
+	for _ in $(seq 100); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+teardown() {
+	if [ -n "${HOLDER:-}" ]; then
+		kill -9 "$HOLDER" 2>/dev/null || true
+	fi
+}
+
+@test "--detach: a holder listens on a socket of mode 0600 in a directory of mode 0700; the session record is printed" {
+	detached -- bash --norc --noprofile -i
+	valid <detached.json
+	assert_equal "$(jq -c '[.type, .state, .kind, .argv[0]]' detached.json)" '["session","detached","terminal","bash"]'
+	sock=$(jq -r .socket detached.json)
+	assert_equal "$sock" "$XDG_RUNTIME_DIR/agentutils/$ID"
+	assert_equal "$(stat -c '%F %a' "$sock")" "socket 600"
+	assert_equal "$(stat -c %a "$XDG_RUNTIME_DIR/agentutils")" 700
+	# The holder is in a session of its own without a terminal, and
+	# writes to /dev/null.
+	[ "$(ps -o sess= -p "$HOLDER")" != "$(ps -o sess= -p $$)" ]
+	assert_equal "$(ps -o tty= -p "$HOLDER" | tr -d ' ')" "?"
+	assert_equal "$(readlink /proc/"$HOLDER"/fd/1)" /dev/null
+	assert_equal "$(readlink /proc/"$HOLDER"/fd/2)" /dev/null
+	assert_equal "$(db "SELECT state, holder_pid FROM ws_sessions")" "detached|$HOLDER"
+}
+
+@test "--session: attach, send and read; re-attach finds the same shell; the end comes to the one attached" {
+	detached -- bash --norc --noprofile -i
+	run attach <<-EOF
+	$PROMPT
+	{"type":"input","data":"x=\$((6*7)); echo sum \$x\n"}
+	{"type":"wait","for":"sum 42"}
+	EOF
+	assert_success
+	valid <out.ndjson
+	data | grep -q $'sum 42\r'
+	assert_equal "$(jq -r .id out.ndjson | sort -u)" "$ID"
+	# Again: the variable is still set.
+	run attach <<-EOF
+	{"type":"input","data":"echo again \$x\n"}
+	{"type":"wait","for":"again 42"}
+	$PROMPT
+	{"type":"screen"}
+	EOF
+	assert_success
+	valid <out.ndjson
+	assert_equal "$(last session.screen | jq -r '.lines[1, 3]')" "$(printf 'sum 42\nagain 42')"
+	# The end: the session.exit record, then the attach ends with the
+	# program's status, its own input still open.
+	mkfifo in
+	timeout 20 ws-pty --session "$ID" <in >out.ndjson 2>err 3>&- &
+	pid=$!
+	exec 7>in
+	echo '{"type":"input","data":"exit 3\n"}' >&7
+	wait "$pid" || rc=$?
+	exec 7>&-
+	assert_equal "${rc:-0}" 3
+	valid <out.ndjson
+	assert_equal "$(last session.exit | jq -c '[.id, .exit_code]')" "[\"$ID\",3]"
+	assert_equal "$(db "SELECT state, exit_code FROM ws_sessions")" "exited|3"
+	# The holder has gone, and its socket with it.
+	gone "$HOLDER"
+	[ ! -e "$(jq -r .socket detached.json)" ]
+	# The transcript holds the inputs of all three attaches.
+	assert_equal "$(ws-session transcript "$ID" | jq -r 'select(.kind == "input") | .record.type' | sort | uniq -c | tr -s ' ')" \
+	    "$(printf ' 3 input\n 1 screen\n 4 wait')"
+	run --separate-stderr ws-pty --session "$ID" </dev/null
+	assert_failure 69
+	assert_equal "$stderr" "ws-pty: session $ID has ended (exited)"
+}
+
+@test "--session: a second attach while one is attached is refused (75), the first goes on" {
+	detached -- bash --norc --noprofile -i
+	mkfifo in
+	timeout 20 ws-pty --session "$ID" <in > >(cat >first.ndjson) 2>err 3>&- &
+	pid=$!
+	exec 7>in
+	echo "$PROMPT" >&7
+	echo '{"type":"input","data":"echo one\n"}' >&7
+	until grep -q 'one\\r\\n' first.ndjson 2>/dev/null; do sleep 0.05; done
+	run attach <<<'{"type":"screen"}'
+	assert_failure 75
+	valid <out.ndjson
+	assert_equal "$(jq -c '[.type, .status, .error]' out.ndjson)" '["session.error",75,"the session is attached elsewhere"]'
+	echo '{"type":"input","data":"echo two\n"}' >&7
+	echo '{"type":"wait","for":"two"}' >&7
+	exec 7>&-
+	wait "$pid"
+	for _ in $(seq 100); do
+		grep -q 'two\\r\\n' first.ndjson && break
+		sleep 0.05
+	done
+	grep -q 'two\\r\\n' first.ndjson
+}
+
+@test "--session: a holder killed -9 is found dead (69), its socket cleared; ws-session lists it dead" {
+	detached -- sleep 100
+	prog=$(jq -r .pid detached.json)
+	kill -9 "$HOLDER"
+	gone "$HOLDER"
+	run attach <<<'{"type":"screen"}'
+	assert_failure 69
+	assert_equal "$(cat err)" "ws-pty: session $ID: its holder is gone; marked dead"
+	assert_equal "$(cat out.ndjson)" ""
+	[ ! -e "$(jq -r .socket detached.json)" ]
+	assert_equal "$(ws-session list | jq -r .state)" dead
+	# Its terminal closed with the holder: the program was hung up.
+	gone "$prog"
+	run --separate-stderr ws-pty --session "$ID" </dev/null
+	assert_failure 69
+	assert_equal "$stderr" "ws-pty: session $ID has ended (dead)"
+}
+
+@test "ws-session kill: the holder of a detached session hangs its program up and records it killed" {
+	detached -- sleep 100
+	run ws-session kill "$ID"
+	assert_success
+	assert_equal "$(jq -c '[.state, .signal, .exit_code]' <<<"$output")" '["killed","HUP",129]'
+	gone "$HOLDER"
+	[ ! -e "$(jq -r .socket detached.json)" ]
+}
+
+@test "--detach: a command not found is 127; --session: no such session 66, one not detached 69, usage 64" {
+	export XDG_RUNTIME_DIR=$BATS_TEST_TMPDIR/run
+	mkdir -p -m 0700 "$XDG_RUNTIME_DIR"
+	run -127 --separate-stderr ws-pty --detach -- no-such-command
+	assert_failure 127
+	assert_equal "$stderr" 'ws-pty: "no-such-command": command not found'
+	assert_equal "$output" ""
+	run --separate-stderr ws-pty --session 01AAAAAAAAAAAAAAAAAAAAAAAA </dev/null
+	assert_failure 66
+	assert_equal "$stderr" 'ws-pty: no session "01AAAAAAAAAAAAAAAAAAAAAAAA"'
+	mkfifo in
+	ws-pty -- sleep 100 <in >/dev/null 2>&1 3>&- &
+	pid=$!
+	exec 7>in
+	for _ in $(seq 100); do
+		ID=$(db "SELECT id FROM ws_sessions WHERE state = 'running'")
+		[ -n "$ID" ] && break
+		sleep 0.05
+	done
+	run --separate-stderr ws-pty --session "$ID" </dev/null
+	assert_failure 69
+	assert_equal "$stderr" "ws-pty: session $ID is not detached"
+	kill -TERM "$pid"
+	exec 7>&-
+	wait "$pid" || true
+	run --separate-stderr ws-pty --session "$ID" -- true
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" 'ws-pty: --session takes no command'
+}
