@@ -11,3 +11,5 @@ complete -c ws-pty -l rows -x -d 'terminal height (default 24, or the terminal'\
 complete -c ws-pty -l cast -r -F -d 'record an asciicast v2 file as it goes'
 complete -c ws-pty -l no-audit -d 'keep the session out of the audit log'
 complete -c ws-pty -l approval-timeout -x -d 'give up waiting for an approval after DUR'
+complete -c ws-pty -l detach -d 'leave the session to a holder and print its record'
+complete -c ws-pty -l session -x -d 'attach to the detached session ID'
