@@ -87,7 +87,9 @@ $(B)/cmd/tk-md.o $(tk-md_OBJ): CPPFLAGS += -I/usr/include/libxml2
 
 ws-browser_LIBS = -ljq -lsqlite3 -lcrypto -lm
 
-ws-pty_LIBS = -lvterm -ljq -lsqlite3 -lcrypto -lm
+# libonig (for the policy's JSON Schemas) defines regcomp too: libc named
+# before it keeps ws-pty's waits on the POSIX regcomp.
+ws-pty_LIBS = -lvterm -ljq -lsqlite3 -lcrypto -lm -lc -lonig
 ws-session_LIBS = -ljq -lsqlite3 -lcrypto -lm
 
 

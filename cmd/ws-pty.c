@@ -30,7 +30,7 @@
 #include "agentutils.h"
 
 enum { O_COLS = AU_LONG, O_ROWS, O_CAST, O_NOAUDIT, O_APPROVAL, O_DETACH,
-	O_SESSION };
+	O_SESSION, O_POLICY };
 
 static const struct au_opt opts[] = {
 	{ O_COLS, "cols", "N", "terminal width (default 80, or the "
@@ -47,6 +47,8 @@ static const struct au_opt opts[] = {
 	    "and print its record", NULL },
 	{ O_SESSION, "session", "ID", "attach to the detached session ID",
 	    NULL },
+	{ O_POLICY, "policy", "FILE", "decide on each line typed by the "
+	    "gateway's policy FILE", "FILE" },
 	{ 0, NULL, NULL, NULL, NULL }
 };
 
@@ -765,6 +767,65 @@ approved(const struct au_rec *rec)
 	return 0;
 }
 
+/* With --policy each line an input record types is a call of the tool
+ * ws-pty/input with arguments {"line": LINE}, decided as the gateway
+ * decides tool calls (without grants). */
+static struct au_tg_policy *policy;
+static const struct au_tg_tool line_tool = { .name = "ws-pty/input",
+    .annotations = AU_TG_DESTRUCTIVE | AU_TG_OPEN_WORLD };
+
+/* Whether the policy lets the input record rec be typed: 1; 0 when a
+ * line of it is denied, or asks and is not approved, which is recorded
+ * and reported, and the record skipped. */
+static int
+allowed(const struct au_rec *rec)
+{
+	const char *d = au_jv_str(rec->v, "data"), *p, *nl, *s;
+	char msg[512];
+	jv worst = jv_invalid();
+
+	if (d == NULL)
+		return 1;
+	for (p = d; *p != '\0'; p = nl ? nl + 1 : p + strlen(p)) {
+		size_t n = (nl = strchr(p, '\n')) ? (size_t)(nl - p) :
+		    strlen(p);
+		jv call = JV_OBJECT(jv_string("type"), jv_string("tool.call"),
+		    jv_string("id"), jv_string(sid), jv_string("tool"),
+		    jv_string(line_tool.name), jv_string("args"), JV_OBJECT(
+		    jv_string("line"), jv_string_sized(p, (int)n)));
+		jv dec = au_tg_decide(policy, &line_tool, call, au_now_ms());
+
+		jv_free(call);
+		s = au_jv_str(dec, "decision");
+		if (strcmp(s, "deny") == 0 || (strcmp(s, "ask") == 0 &&
+		    !jv_is_valid(worst))) {
+			jv_free(worst);
+			worst = JV_OBJECT(jv_string("decision"), jv_string(s),
+			    jv_string("line"), jv_string_sized(p, (int)n),
+			    jv_string("reason"), jv_string(au_jv_str(dec,
+			    "reason")));
+		}
+		jv_free(dec);
+		if (strcmp(s, "deny") == 0)
+			break;
+	}
+	if (!jv_is_valid(worst))
+		return 1;
+	if (strcmp(au_jv_str(worst, "decision"), "ask") == 0) {
+		jv_free(worst);
+		s = au_jv_str(rec->v, "approval");
+		return (s != NULL && strcmp(s, "required") == 0) ||
+		    approved(rec);
+	}
+	snprintf(msg, sizeof msg, "policy: %s denied: %s",
+	    au_quote(au_jv_str(worst, "line")), au_jv_str(worst, "reason"));
+	jv_free(worst);
+	au_errat("<stdin>", rec->line, "%s", msg);
+	error_rec(rec->line, msg, EX_NOPERM);
+	record("denied", jv_copy(rec->v));
+	return 0;
+}
+
 /* Do what rec asks. */
 static void
 handle(struct au_in *in, struct au_rec *rec)
@@ -784,6 +845,8 @@ handle(struct au_in *in, struct au_rec *rec)
 		reject(in, rec, msg);
 		return;
 	}
+	if (policy != NULL && strcmp(type, "input") == 0 && !allowed(rec))
+		return;
 	s = au_jv_str(rec->v, "approval");
 	if (s != NULL && strcmp(s, "required") == 0 && !approved(rec))
 		return;
@@ -1524,7 +1587,7 @@ number(const char *opt, const char *arg)
 int
 main(int argc, char **argv)
 {
-	const char *arg, *attach_id = NULL;
+	const char *arg, *attach_id = NULL, *policypath = NULL;
 	struct sigaction sa;
 	char *cwd;
 	jv av;
@@ -1557,13 +1620,17 @@ main(int argc, char **argv)
 		case O_SESSION:
 			attach_id = arg;
 			break;
+		case O_POLICY:
+			policypath = arg;
+			break;
 		}
 	}
 	argc -= au_optind;
 	argv += au_optind;
 	if (attach_id != NULL) {
-		if (argc > 0 || detached)
-			au_usage_die(&cmd, "--session takes no command");
+		if (argc > 0 || detached || policypath != NULL)
+			au_usage_die(&cmd, "--session takes no command, "
+			    "--detach or --policy");
 		au_out_init();
 		code = attach(attach_id);
 		au_out_close();
@@ -1571,6 +1638,20 @@ main(int argc, char **argv)
 	}
 	if (argc == 0)
 		au_usage_die(&cmd, "no command");
+	if (policypath != NULL) {
+		jv problems = jv_array();
+		int rc = au_tg_policy_load(policypath, &policy, &problems);
+
+		jv_array_foreach(problems, k, pr) {
+			au_err("%s", jv_string_value(pr));
+			jv_free(pr);
+		}
+		jv_free(problems);
+		if (rc != 0 && *au_errmsg() != '\0')
+			au_die(rc, "%s", au_errmsg());
+		if (rc != 0)
+			au_die(rc, "%s: the policy does not load", policypath);
+	}
 	if (detached)
 		detach();
 	interactive = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
@@ -1686,6 +1767,7 @@ main(int argc, char **argv)
 	}
 	if (audit != NULL && au_audit_close(audit) != 0)
 		au_die(EX_IOERR, "audit: %s", au_errmsg());
+	au_tg_policy_free(policy);
 	vterm_free(vt);
 	au_buf_free(&seg_text);
 	au_buf_free(&waitbuf);

@@ -388,6 +388,73 @@ EOF
 	assert_equal "$(ws-approve --format ndjson list --all | jq -r .status)" withdrawn
 }
 
+# policy: a policy for terminal lines: sudo denied, rm -rf asked about,
+# the rest allowed.
+policy() {
+	cat >policy.json <<-'JSON'
+	{"default": "allow", "rules": [
+	 {"label": "no sudo", "tool": "ws-pty/input",
+	  "where": ".args.line | test(\"^\\\\s*sudo\\\\b\")", "decision": "deny"},
+	 {"label": "ask before rm -rf", "tool": "ws-pty/input",
+	  "where": ".args.line | test(\"\\\\brm\\\\s+-(\\\\w*[rR]\\\\w*f|\\\\w*f\\\\w*[rR])\")",
+	  "decision": "ask"}]}
+	JSON
+}
+
+@test "--policy: each line decided: sudo denied (77) and skipped, rm -rf waits for approval, echo allowed" {
+	policy
+	touch victim
+	mkfifo in
+	ws-pty --policy policy.json -- bash --norc --noprofile -i <in > >(cat >out.ndjson) 2>err 3>&- &
+	pid=$!
+	exec 7>in
+	echo "$PROMPT" >&7
+	echo '{"type":"input","data":"echo a$((1+1))\nsudo true; echo b$((1+1))\n"}' >&7
+	echo '{"type":"input","data":"echo c$((1+1))\n"}' >&7
+	echo '{"type":"wait","for":"c2\r\n"}' >&7
+	echo '{"type":"input","data":"rm -rf victim; echo d$((1+1))\n"}' >&7
+	req=$(pending)
+	[ -n "$req" ]
+	assert_equal "$(ws-approve --format ndjson show "$req" | jq -c '[.requester, .details.data]')" '["ws-pty","rm -rf victim; echo d$((1+1))\n"]'
+	ws-approve approve "$req" >/dev/null
+	echo '{"type":"wait","for":"d2\r\n"}' >&7
+	echo '{"type":"input","data":"exit 0\n"}' >&7
+	exec 7>&-
+	wait "$pid" || rc=$?
+	settle
+	assert_equal "$rc" 77
+	valid <out.ndjson
+	# The record with a denied line is skipped whole; the others typed.
+	! data | grep -q 'a2'
+	data | grep -q $'c2\r'
+	data | grep -q $'d2\r'
+	[ ! -e victim ]
+	assert_equal "$(jq -c 'select(.type == "session.error") | [.line, .status, .error]' out.ndjson)" \
+	    '[2,77,"policy: \"sudo true; echo b$((1+1))\" denied: rule \"no sudo\" denies"]'
+	assert_equal "$(cat err)" 'ws-pty: <stdin>:2: policy: "sudo true; echo b$((1+1))" denied: rule "no sudo" denies'
+	id=$(last session.exit | jq -r .id)
+	assert_equal "$(db "SELECT kind FROM ws_events WHERE session_id = '$id' AND record IS NOT NULL ORDER BY seq" | tr '\n' ' ')" \
+	    "input denied input input input input input "
+}
+
+@test "--policy: an ask not answered in time is 75; a policy that does not load is 78, a missing one 66" {
+	policy
+	run pty --policy policy.json --approval-timeout 200ms -- sh -c 'read x; echo "got $x"' <<'EOF'
+{"type":"input","data":"rm -fr /nothing\n"}
+{"type":"input","data":"plain\n"}
+EOF
+	assert_failure 75
+	data | grep -q 'got plain'
+	assert_equal "$(ws-approve --format ndjson list --all | jq -r .status)" withdrawn
+	echo '{"rules": [{"decision": "maybe"}]}' >bad.json
+	run --separate-stderr ws-pty --policy bad.json -- true
+	assert_failure 78
+	assert_equal "$stderr" "$(printf '%s\n' 'ws-pty: bad.json:1: rules[0]: decision: expected "allow", "deny" or "ask"' 'ws-pty: bad.json: the policy does not load')"
+	run --separate-stderr ws-pty --policy missing.json -- true
+	assert_failure 66
+	assert_equal "$stderr" 'ws-pty: missing.json: No such file or directory'
+}
+
 # detached ARGS...: a session left to a holder (ws-pty --detach), its
 # sockets under a runtime directory of the test's own; its record in
 # detached.json, its id in ID, its holder's pid in HOLDER.
@@ -560,5 +627,20 @@ teardown() {
 	wait "$pid" || true
 	run --separate-stderr ws-pty --session "$ID" -- true
 	assert_failure 64
-	assert_equal "${stderr_lines[0]}" 'ws-pty: --session takes no command'
+	assert_equal "${stderr_lines[0]}" 'ws-pty: --session takes no command, --detach or --policy'
+}
+
+@test "--detach --policy: the holder decides; a denied line is 77 for the client attached" {
+	policy
+	detached --policy policy.json -- bash --norc --noprofile -i
+	run attach <<-EOF
+	$PROMPT
+	{"type":"input","data":"sudo id\n"}
+	{"type":"input","data":"echo fine\n"}
+	{"type":"wait","for":"fine\r\n"}
+	EOF
+	assert_failure 77
+	valid <out.ndjson
+	assert_equal "$(jq -c 'select(.type == "session.error") | [.line, .status]' out.ndjson)" '[2,77]'
+	assert_equal "$(jq -r 'select(.type == "session.output") | .data' out.ndjson | grep -c sudo)" 0
 }
