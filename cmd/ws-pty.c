@@ -783,6 +783,7 @@ allowed(const struct au_rec *rec)
 	const char *d = au_jv_str(rec->v, "data"), *p, *nl, *s;
 	char msg[512];
 	jv worst = jv_invalid();
+	int deny;
 
 	if (d == NULL)
 		return 1;
@@ -805,8 +806,9 @@ allowed(const struct au_rec *rec)
 			    jv_string("reason"), jv_string(au_jv_str(dec,
 			    "reason")));
 		}
+		deny = strcmp(s, "deny") == 0;
 		jv_free(dec);
-		if (strcmp(s, "deny") == 0)
+		if (deny)
 			break;
 	}
 	if (!jv_is_valid(worst))
