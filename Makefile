@@ -82,7 +82,7 @@ $(B)/cmd/tk-doc.o $(tk-doc_OBJ): CPPFLAGS += -I/usr/include/libxml2
 
 tk-md_LIBS = -lxml2 -larchive -lpthread -ljq -lm
 tk-md_OBJ = $(B)/cmd/tk-md/common.o $(B)/cmd/tk-md/csv.o $(B)/cmd/tk-md/json.o $(B)/cmd/tk-md/xlsx.o $(B)/cmd/tk-md/docx.o $(B)/cmd/tk-md/pptx.o
-tk-md_OBJ += $(B)/cmd/tk-md/html.o $(B)/cmd/tk-md/odf.o
+tk-md_OBJ += $(B)/cmd/tk-md/html.o $(B)/cmd/tk-md/odf.o $(B)/cmd/tk-md/xscan.o
 $(B)/cmd/tk-md.o $(tk-md_OBJ): CPPFLAGS += -I/usr/include/libxml2
 
 ws-browser_LIBS = -ljq -lsqlite3 -lcrypto -lm

@@ -139,6 +139,76 @@ PY
 	assert_line '| built-in date | 1904-01-02 |  |'
 }
 
+# sheetvariant OUT PY: ok.xlsx (from mkxlsx.py) with its sheet2.xml, as d,
+# changed by the python3 statement PY.
+sheetvariant() {
+	python3 - "$1" "$2" <<-'PY'
+	import sys, zipfile
+	src = zipfile.ZipFile("ok.xlsx")
+	with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
+	    for i in src.namelist():
+	        d = src.read(i)
+	        if i == "xl/worksheets/sheet2.xml":
+	            exec(sys.argv[2])
+	        z.writestr(i, d)
+	PY
+}
+
+@test "XLSX: the sheet scanner resolves references, CDATA, prefixes and a BOM, across blocks" {
+	python3 "$F/mkxlsx.py" ok.xlsx
+	sheetvariant refs.xlsx 'd = b"\xef\xbb\xbf" + d.replace(b"<c r=\"B1\" t=\"inlineStr\"><is><t>value</t></is></c>", b"<!-- a note --><c r=\"B&#49;\" t=\"inlineStr\"><is><t>a &amp; b &lt;c&gt; &#233;&#x263A; <![CDATA[x<y]]></t></is></c>").replace(b"<row r=\"2\">", b"<x:row xmlns:x=\"urn:x\" r=\"2\">").replace(b"</c></row><row r=\"3\">", b"</c></x:row><row r=\"3\">", 1)'
+	run tk-md refs.xlsx
+	assert_success
+	assert_line '| kind | a & b \<c\> é☺ x\<y |  |'
+	assert_line '| thousands | 1,234,567.89 |  |'
+	# 30000 rows of references, deflated and stored, so that tokens and
+	# references fall across the blocks libarchive hands over.
+	python3 - <<-'PY'
+	import zipfile
+	src = zipfile.ZipFile("ok.xlsx")
+	rows = "".join(f'<row r="{i}" spans="1:2"><c r="A{i}" t="inlineStr"><is><t>r&amp;{i}&#x263A;</t></is></c><c r="B{i}"><v>{i}.5</v></c></row>' for i in range(1, 30001))
+	sheet = f'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{rows}</sheetData></worksheet>'
+	for name, how in ("long.xlsx", zipfile.ZIP_DEFLATED), ("longst.xlsx", zipfile.ZIP_STORED):
+	    with zipfile.ZipFile(name, "w", how) as z:
+	        for i in src.namelist():
+	            z.writestr(i, sheet if i == "xl/worksheets/sheet2.xml" else src.read(i))
+	with open("long.md", "w") as f:
+	    f.write("| r&1☺ | 1.5 |\n| --- | --- |\n")
+	    f.write("".join(f"| r&{i}☺ | {i}.5 |\n" for i in range(2, 30001)))
+	PY
+	tk-md long.xlsx | awk '/^## /{ s = $0 == "## Numbers"; next } s && NF' | diff -u long.md -
+	tk-md longst.xlsx | awk '/^## /{ s = $0 == "## Numbers"; next } s && NF' | diff -u long.md -
+}
+
+@test "XLSX: malformed sheet XML is refused, 65, naming the part and the byte" {
+	python3 "$F/mkxlsx.py" ok.xlsx
+	sheetvariant open.xlsx 'd = d[:d.index(b"</sheetData>")]'
+	sheetvariant other.xlsx 'd = d.replace(b"</is>", b"</it>", 1)'
+	sheetvariant entity.xlsx 'd = d.replace(b"<v>1234567.891</v>", b"<v>&nbsp;1</v>")'
+	sheetvariant amp.xlsx 'd = d.replace(b"<v>1234567.891</v>", b"<v>1 & 2</v>")'
+	sheetvariant charref.xlsx 'd = d.replace(b"<v>1234567.891</v>", b"<v>&#0;</v>")'
+	sheetvariant unquoted.xlsx 'd = d.replace(b"<c r=\"B2\"", b"<c r=B2")'
+	sheetvariant after.xlsx 'd = d + b"junk"'
+	sheetvariant cut.xlsx 'd = d + b"<row"'
+	sheetvariant empty.xlsx 'd = b"<?xml version=\"1.0\"?>"'
+	# Where each is refused: the byte offset of what python3 finds.
+	at() { python3 -c 'import sys, zipfile; d = zipfile.ZipFile(sys.argv[1]).read("xl/worksheets/sheet2.xml"); print(d.rindex(sys.argv[2].encode()) if sys.argv[2] else len(d))' "$@"; }
+	run --separate-stderr tk-md open.xlsx other.xlsx entity.xlsx amp.xlsx charref.xlsx unquoted.xlsx after.xlsx cut.xlsx empty.xlsx "$F/notes.md"
+	assert_failure 65
+	assert_output "$(cat "$F/notes.md")"
+	P=xl/worksheets/sheet2.xml
+	assert_equal "$stderr" "$(printf '%s\n' \
+	    "tk-md: open.xlsx: $P: malformed XML at byte $(at open.xlsx ''): the end with 2 elements open" \
+	    "tk-md: other.xlsx: $P: malformed XML at byte $(at other.xlsx '</it>'): an end tag that closes another element" \
+	    "tk-md: entity.xlsx: $P: malformed XML at byte $(at entity.xlsx '&nbsp;'): undefined entity" \
+	    "tk-md: amp.xlsx: $P: malformed XML at byte $(at amp.xlsx '& 2'): '&' that starts no reference" \
+	    "tk-md: charref.xlsx: $P: malformed XML at byte $(at charref.xlsx '&#0;'): bad character reference" \
+	    "tk-md: unquoted.xlsx: $P: malformed XML at byte $(at unquoted.xlsx 'B2 s='): an attribute value not quoted" \
+	    "tk-md: after.xlsx: $P: malformed XML at byte $(at after.xlsx 'junk'): text outside the root element" \
+	    "tk-md: cut.xlsx: $P: malformed XML at byte $(at cut.xlsx '<row'): the end in the middle of a tag" \
+	    "tk-md: empty.xlsx: $P: malformed XML: no element")"
+}
+
 @test "--records: one valid document record per file, in order; --probe without Markdown" {
 	needs pandoc
 	run tk-md --records "$F/notes.md" "$X/report.docx" "$F/people.csv"

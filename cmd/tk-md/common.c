@@ -329,6 +329,25 @@ tkmd_xml(struct tkmd *d, const char *name, int required)
 	return doc;
 }
 
+int
+tkmd_stream(struct tkmd *d, const char *name,
+    int (*fn)(void *, const void *, size_t), void *arg, int required)
+{
+	struct member *m;
+	int rc = member(d, name, &m);
+
+	if (rc < 0)
+		return -1;
+	if (rc > 0) {
+		if (required)
+			tkmd_fail(d, "missing part %s", name);
+		return 1;
+	}
+	if (m->buf != NULL)
+		return fn(arg, m->buf, m->len) != 0 ? -1 : 0;
+	return expand(d, m, fn, arg);
+}
+
 #define SAXCHUNK (16 << 10)
 
 /* The parse under way in this thread, for the DOCTYPE refusal. */
@@ -366,17 +385,9 @@ int
 tkmd_sax(struct tkmd *d, const char *name, xmlSAXHandler *h, void *arg,
     int required)
 {
-	struct member *m;
 	char e[200];
-	int rc = member(d, name, &m), ok;
+	int rc, ok;
 
-	if (rc < 0)
-		return -1;
-	if (rc > 0) {
-		if (required)
-			tkmd_fail(d, "missing part %s", name);
-		return 1;
-	}
 	h->initialized = XML_SAX2_MAGIC;
 	h->internalSubset = nodtd;
 	h->externalSubset = nodtd;
@@ -386,15 +397,14 @@ tkmd_sax(struct tkmd *d, const char *name, xmlSAXHandler *h, void *arg,
 		au_die(EX_SOFTWARE, "out of memory");
 	saxdtd = 0;
 	xmlCtxtUseOptions(saxctxt, XMLOPTS);
-	if (m->buf != NULL)
-		rc = push(NULL, m->buf, m->len);
-	else
-		rc = expand(d, m, push, NULL);
-	if (rc == 0 || d->why[0] == '\0')
+	rc = tkmd_stream(d, name, push, NULL, required);
+	if (rc == 0 || (rc < 0 && d->why[0] == '\0'))
 		xmlParseChunk(saxctxt, NULL, 0, 1);
 	ok = saxctxt->wellFormed;
 	xmlFreeParserCtxt(saxctxt);
 	saxctxt = NULL;
+	if (rc > 0)
+		return 1;
 	if (saxdtd)
 		return tkmd_fail(d, "%s: document type declaration refused",
 		    name);

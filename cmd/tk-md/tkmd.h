@@ -72,6 +72,49 @@ xmlDocPtr tkmd_xml(struct tkmd *d, const char *name, int required);
 int tkmd_sax(struct tkmd *d, const char *name, xmlSAXHandler *h, void *arg,
     int required);
 
+/*
+ * Stream zip member NAME to fn(arg, block, size) as it is expanded (or
+ * at once when it was read already); fn returns non-zero, why set, to
+ * stop.  Returns 0, 1 when missing (why says so if REQUIRED), -1.
+ */
+int tkmd_stream(struct tkmd *d, const char *name,
+    int (*fn)(void *, const void *, size_t), void *arg, int required);
+
+/*
+ * A scanner of large, regular XML parts (xscan.c), far cheaper than
+ * SAX2 and as safe: start and end get each element's local name, start
+ * its attributes (local names, values with references resolved; the
+ * first TKMD_XATTRS), valid until it returns.  While collect is set,
+ * text (references resolved, CDATA as is) is appended to text.  Zero
+ * the struct, set the callbacks and arg; tkmd_xscan_free frees it.
+ */
+#define TKMD_XATTRS 16
+struct tkmd_xattr {
+	const char *name, *val;
+	size_t nlen, vlen;
+};
+struct tkmd_xscan {
+	void (*start)(struct tkmd_xscan *x, const char *name, size_t n,
+	    const struct tkmd_xattr *a, int na);
+	void (*end)(struct tkmd_xscan *x, const char *name, size_t n);
+	void *arg;
+	int collect;
+	struct au_buf text;
+	/* the scan's own */
+	struct tkmd *d;
+	const char *part, *base;
+	uint64_t off;		/* bytes consumed before base */
+	int depth, root;
+	struct au_buf cut, names, vals;
+	size_t *open, capopen;
+	struct tkmd_xattr attr[TKMD_XATTRS];
+};
+/* Scan member NAME: 0, 1 when missing (why says so if REQUIRED), or -1
+ * (why set) when malformed, with a DOCTYPE, or over the limits. */
+int tkmd_xscan(struct tkmd *d, const char *name, struct tkmd_xscan *x,
+    int required);
+void tkmd_xscan_free(struct tkmd_xscan *x);
+
 /* Bytes parsed as HTML the same safe way (libxml2's HTML parser). */
 xmlDocPtr tkmd_html(struct tkmd *d, const unsigned char *buf, size_t len,
     const char *url);

@@ -6,8 +6,9 @@
  * dates and times in the 1900 or 1904 date system), TRUE and FALSE,
  * errors, the cached values of formulas.  A merged range keeps its value
  * in its first cell.  Empty rows and columns around the data are
- * trimmed.  Sheets and shared strings are streamed through libxml2's SAX2
- * parser, never built as trees, which keeps large sheets fast.
+ * trimmed.  Sheets and shared strings are streamed through xscan.c's
+ * scanner, never built as trees nor parsed by SAX2, which keeps large
+ * sheets fast.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -34,9 +35,8 @@ struct book {
 	int *fmtid;		/* custom number formats: ids and codes */
 	char **fmtcode;
 	size_t nfmt;
-	/* the parse under way */
-	struct au_buf text;	/* characters being collected */
-	int collect, depth;
+	/* the scan under way */
+	int depth;		/* in phonetic runs (rPh) */
 	/* a sheet */
 	struct cell *cells;
 	size_t ncells, capcells;
@@ -51,23 +51,27 @@ struct book {
 /* Cell types. */
 enum { T_NUM, T_SST, T_INLINE, T_STR, T_BOOL, T_ERR, T_DATE };
 
-/* The value of attribute name among SAX2's attributes, or NULL with *n 0. */
-static const xmlChar *
-attr(const xmlChar **a, int na, const char *name, size_t *n)
+/* The value of attribute name (of nl bytes) among a, or NULL with *n 0. */
+static const char *
+attr(const struct tkmd_xattr *a, int na, const char *name, size_t nl,
+    size_t *n)
 {
 	int i;
 
-	for (i = 0; i < na; i++, a += 5)
-		if (strcmp((const char *)a[0], name) == 0) {
-			*n = (size_t)(a[4] - a[3]);
-			return a[3];
+	for (i = 0; i < na; i++)
+		if (a[i].nlen == nl && memcmp(a[i].name, name, nl) == 0) {
+			*n = a[i].vlen;
+			return a[i].val;
 		}
 	*n = 0;
 	return NULL;
 }
 
+/* Whether the n bytes at s are the name lit. */
+#define IS(s, n, lit) ((n) == sizeof(lit) - 1 && memcmp(s, lit, n) == 0)
+
 static long
-num(const xmlChar *s, size_t n)
+num(const char *s, size_t n)
 {
 	long v = 0;
 	size_t i;
@@ -100,49 +104,36 @@ ref(const char *s, size_t n, uint32_t *row, uint32_t *col)
 	return 0;
 }
 
-static void
-chars(void *arg, const xmlChar *s, int n)
-{
-	struct book *b = arg;
-
-	if (b->collect)
-		au_buf_add(&b->text, s, (size_t)n);
-}
-
 /* Shared strings: the text of each si, less phonetic runs (rPh). */
 static void
-sst_start(void *arg, const xmlChar *name, const xmlChar *prefix,
-    const xmlChar *uri, int nns, const xmlChar **ns, int na, int nd,
-    const xmlChar **a)
+sst_start(struct tkmd_xscan *x, const char *name, size_t n,
+    const struct tkmd_xattr *a, int na)
 {
-	struct book *b = arg;
+	struct book *b = x->arg;
 
-	(void)prefix, (void)uri, (void)nns, (void)ns, (void)na, (void)nd;
-	(void)a;
-	if (strcmp((const char *)name, "si") == 0) {
-		b->text.len = 0;
-		au_buf_add(&b->text, "", 0);
-	} else if (strcmp((const char *)name, "rPh") == 0) {
+	(void)a, (void)na;
+	if (IS(name, n, "si")) {
+		x->text.len = 0;
+		au_buf_add(&x->text, "", 0);
+	} else if (IS(name, n, "rPh")) {
 		b->depth++;
-	} else if (strcmp((const char *)name, "t") == 0 && b->depth == 0) {
-		b->collect = 1;
+	} else if (IS(name, n, "t") && b->depth == 0) {
+		x->collect = 1;
 	}
 }
 
 static void
-sst_end(void *arg, const xmlChar *name, const xmlChar *prefix,
-    const xmlChar *uri)
+sst_end(struct tkmd_xscan *x, const char *name, size_t n)
 {
-	struct book *b = arg;
+	struct book *b = x->arg;
 	struct au_buf e = AU_BUF_INIT;
 
-	(void)prefix, (void)uri;
-	if (strcmp((const char *)name, "t") == 0) {
-		b->collect = 0;
-	} else if (strcmp((const char *)name, "rPh") == 0) {
+	if (IS(name, n, "t")) {
+		x->collect = 0;
+	} else if (IS(name, n, "rPh")) {
 		b->depth--;
-	} else if (strcmp((const char *)name, "si") == 0) {
-		tkmd_esc_inline(&e, b->text.s, b->text.len);
+	} else if (IS(name, n, "si")) {
+		tkmd_esc_inline(&e, x->text.s, x->text.len);
 		au_buf_add(&e, "", 0);
 		b->sst = au_grow(b->sst, &b->capsst, b->nsst + 1,
 		    sizeof *b->sst);
@@ -633,66 +624,56 @@ number(const struct book *b, struct au_buf *o, const char *text, int style)
 /* ---- sheets ----------------------------------------------------------- */
 
 static void
-sheet_start(void *arg, const xmlChar *name, const xmlChar *prefix,
-    const xmlChar *uri, int nns, const xmlChar **ns, int na, int nd,
-    const xmlChar **a)
+sheet_start(struct tkmd_xscan *x, const char *name, size_t nl,
+    const struct tkmd_xattr *a, int na)
 {
-	struct book *b = arg;
-	const xmlChar *v;
+	struct book *b = x->arg;
+	const char *v, *colon;
 	size_t n;
 	uint32_t r0, c0, r1, c1;
 
-	(void)prefix, (void)uri, (void)nns, (void)ns, (void)nd;
 	switch (name[0]) {
 	case 'c':
-		if (name[1] != '\0')
+		if (nl != 1)
 			return;
-		if ((v = attr(a, na, "r", &n)) == NULL ||
-		    ref((const char *)v, n, &r0, &b->col) != 0)
+		if ((v = attr(a, na, "r", 1, &n)) == NULL ||
+		    ref(v, n, &r0, &b->col) != 0)
 			b->col++;
-		v = attr(a, na, "s", &n);
+		v = attr(a, na, "s", 1, &n);
 		b->style = v != NULL ? (int)num(v, n) : 0;
-		v = attr(a, na, "t", &n);
-		b->type = v == NULL ? T_NUM : n == 1 && v[0] == 's' ? T_SST :
-		    n == 9 && memcmp(v, "inlineStr", 9) == 0 ? T_INLINE :
-		    n == 3 && memcmp(v, "str", 3) == 0 ? T_STR :
-		    n == 1 && v[0] == 'b' ? T_BOOL :
-		    n == 1 && v[0] == 'e' ? T_ERR :
-		    n == 1 && v[0] == 'd' ? T_DATE : T_NUM;
-		b->text.len = 0;
-		au_buf_add(&b->text, "", 0);
+		v = attr(a, na, "t", 1, &n);
+		b->type = v == NULL ? T_NUM : IS(v, n, "s") ? T_SST :
+		    IS(v, n, "inlineStr") ? T_INLINE : IS(v, n, "str") ? T_STR :
+		    IS(v, n, "b") ? T_BOOL : IS(v, n, "e") ? T_ERR :
+		    IS(v, n, "d") ? T_DATE : T_NUM;
+		x->text.len = 0;
+		au_buf_add(&x->text, "", 0);
 		break;
 	case 'v':
-		if (name[1] == '\0')
-			b->collect = 1;
+		if (nl == 1)
+			x->collect = 1;
 		break;
 	case 't':
-		if (name[1] == '\0' && b->type == T_INLINE && b->depth == 0)
-			b->collect = 1;
+		if (nl == 1 && b->type == T_INLINE && b->depth == 0)
+			x->collect = 1;
 		break;
 	case 'r':
-		if (strcmp((const char *)name, "row") == 0) {
-			v = attr(a, na, "r", &n);
+		if (IS(name, nl, "row")) {
+			v = attr(a, na, "r", 1, &n);
 			b->row = v != NULL && num(v, n) > 0 ?
 			    (uint32_t)num(v, n) - 1 : b->row + 1;
 			b->col = (uint32_t)-1;
-		} else if (strcmp((const char *)name, "rPh") == 0) {
+		} else if (IS(name, nl, "rPh")) {
 			b->depth++;
 		}
 		break;
 	case 'm':
-		if (strcmp((const char *)name, "mergeCell") != 0 ||
-		    (v = attr(a, na, "ref", &n)) == NULL)
+		if (!IS(name, nl, "mergeCell") ||
+		    (v = attr(a, na, "ref", 3, &n)) == NULL ||
+		    (colon = memchr(v, ':', n)) == NULL ||
+		    ref(v, (size_t)(colon - v), &r0, &c0) != 0 ||
+		    ref(colon + 1, n - (size_t)(colon + 1 - v), &r1, &c1) != 0)
 			return;
-		{
-			const char *colon = memchr(v, ':', n);
-
-			if (colon == NULL || ref((const char *)v,
-			    (size_t)(colon - (const char *)v), &r0, &c0) != 0 ||
-			    ref(colon + 1, n - (size_t)(colon + 1 -
-			    (const char *)v), &r1, &c1) != 0)
-				return;
-		}
 		b->merge = au_grow(b->merge, &b->capmerge, 4 * b->nmerge + 4,
 		    sizeof *b->merge);
 		b->merge[4 * b->nmerge] = r0;
@@ -705,24 +686,22 @@ sheet_start(void *arg, const xmlChar *name, const xmlChar *prefix,
 }
 
 static void
-sheet_end(void *arg, const xmlChar *name, const xmlChar *prefix,
-    const xmlChar *uri)
+sheet_end(struct tkmd_xscan *x, const char *name, size_t nl)
 {
-	struct book *b = arg;
+	struct book *b = x->arg;
 	struct cell *c;
 	long i;
 
-	(void)prefix, (void)uri;
-	if (strcmp((const char *)name, "rPh") == 0) {
+	if (IS(name, nl, "rPh")) {
 		b->depth--;
 		return;
 	}
 	if (name[0] == 'v' || name[0] == 't') {
-		if (name[1] == '\0')
-			b->collect = 0;
+		if (nl == 1)
+			x->collect = 0;
 		return;
 	}
-	if (name[0] != 'c' || name[1] != '\0' || b->text.len == 0)
+	if (name[0] != 'c' || nl != 1 || x->text.len == 0)
 		return;
 	b->cells = au_grow(b->cells, &b->capcells, b->ncells + 1,
 	    sizeof *b->cells);
@@ -733,20 +712,20 @@ sheet_end(void *arg, const xmlChar *name, const xmlChar *prefix,
 	c->off = (uint32_t)b->arena.len;
 	switch (b->type) {
 	case T_SST:
-		i = num((const xmlChar *)b->text.s, b->text.len);
+		i = num(x->text.s, x->text.len);
 		if (i >= 0 && (size_t)i < b->nsst)
 			c->sst = (int32_t)i;
 		else
 			b->ncells--;
 		return;
 	case T_BOOL:
-		au_buf_adds(&b->arena, b->text.s[0] == '1' ? "TRUE" : "FALSE");
+		au_buf_adds(&b->arena, x->text.s[0] == '1' ? "TRUE" : "FALSE");
 		break;
 	case T_NUM:
-		number(b, &b->arena, b->text.s, b->style);
+		number(b, &b->arena, x->text.s, b->style);
 		break;
 	default:
-		tkmd_esc_inline(&b->arena, b->text.s, b->text.len);
+		tkmd_esc_inline(&b->arena, x->text.s, x->text.len);
 	}
 	au_buf_addc(&b->arena, '\0');
 	if (b->arena.len > UINT32_MAX - 65536)
@@ -865,7 +844,6 @@ book_free(struct book *b)
 	free(b->fmtcode);
 	free(b->cells);
 	free(b->merge);
-	au_buf_free(&b->text);
 	au_buf_free(&b->arena);
 }
 
@@ -873,7 +851,7 @@ int
 tkmd_xlsx(struct tkmd *d)
 {
 	struct book b;
-	xmlSAXHandler h;
+	struct tkmd_xscan x;
 	xmlDocPtr wb = tkmd_xml(d, d->part, 1);
 	xmlNodePtr n, s;
 	jv rels;
@@ -889,6 +867,8 @@ tkmd_xlsx(struct tkmd *d)
 	}
 	memset(&b, 0, sizeof b);
 	b.d = d;
+	memset(&x, 0, sizeof x);
+	x.arg = &b;
 	for (n = xmlDocGetRootElement(wb)->children; n != NULL; n = n->next)
 		if (n->type == XML_ELEMENT_NODE &&
 		    xmlStrEqual(n->name, BAD_CAST "workbookPr")) {
@@ -899,11 +879,9 @@ tkmd_xlsx(struct tkmd *d)
 			xmlFree(v);
 		}
 	if ((part = tkmd_reltype(jv_copy(rels), "sharedStrings")) != NULL) {
-		memset(&h, 0, sizeof h);
-		h.startElementNs = sst_start;
-		h.endElementNs = sst_end;
-		h.characters = chars;
-		rc = tkmd_sax(d, part, &h, &b, 1) < 0 ? -1 : 0;
+		x.start = sst_start;
+		x.end = sst_end;
+		rc = tkmd_xscan(d, part, &x, 1) < 0 ? -1 : 0;
 		free(part);
 	}
 	if (rc == 0 && (part = tkmd_reltype(jv_copy(rels), "styles")) !=
@@ -936,15 +914,13 @@ tkmd_xlsx(struct tkmd *d)
 			b.ncells = b.nmerge = 0;
 			b.arena.len = 0;
 			b.row = (uint32_t)-1;
-			b.collect = b.depth = 0;
-			memset(&h, 0, sizeof h);
-			h.startElementNs = sheet_start;
-			h.endElementNs = sheet_end;
-			h.characters = chars;
+			b.depth = 0;
+			x.start = sheet_start;
+			x.end = sheet_end;
 			if (part == NULL)
 				rc = tkmd_fail(d, "sheet %s: no worksheet part",
 				    au_quote(name != NULL ? (char *)name : ""));
-			else if (tkmd_sax(d, part, &h, &b, 1) != 0)
+			else if (tkmd_xscan(d, part, &x, 1) != 0)
 				rc = -1;
 			else if (b.fail)
 				rc = tkmd_fail(d, "%s: too large", part);
@@ -958,6 +934,7 @@ tkmd_xlsx(struct tkmd *d)
 	d->meta = jv_object_set(d->meta, jv_string("sheets"),
 	    jv_number(nsheets));
 	book_free(&b);
+	tkmd_xscan_free(&x);
 	jv_free(rels);
 	xmlFreeDoc(wb);
 	return rc;
