@@ -516,16 +516,19 @@ convert(struct job *j)
 	} else {
 		jv_object_foreach(d.meta, k, v)
 			j->rec = jv_object_set(j->rec, k, v);
-		if (!jv_object_has(jv_copy(j->rec), jv_string("title")) &&
-		    md != NULL)
+		/* The Markdown is looked through only for the record that
+		 * shows what is found: on a large sheet counting the words
+		 * costs as much as writing the table. */
+		if (md != NULL && records &&
+		    !jv_object_has(jv_copy(j->rec), jv_string("title")))
 			j->rec = jv_object_set(j->rec, jv_string("title"),
 			    heading(md, mdlen));
-		if (md != NULL)
+		if (md != NULL && records) {
 			j->rec = jv_object_set(j->rec, jv_string("words"),
 			    jv_number((double)words(md, mdlen)));
-		if (md != NULL && records)
 			j->rec = jv_object_set(j->rec, jv_string("markdown"),
 			    jv_string_sized(md, (int)mdlen));
+		}
 		if (md != NULL && !records) {
 			j->md = md;
 			j->mdlen = mdlen;
