@@ -536,15 +536,23 @@ tkmd_media(struct tkmd *d, const char *name)
 	return path;
 }
 
+/* The bytes tkmd_esc_inline escapes. */
+static const char special[256] = { ['\\'] = 1, ['*'] = 1, ['_'] = 1,
+	['`'] = 1, ['['] = 1, [']'] = 1, ['<'] = 1, ['>'] = 1 };
+
 void
 tkmd_esc_inline(struct au_buf *b, const char *s, size_t n)
 {
-	size_t i;
+	size_t i, j;
 
-	for (i = 0; i < n; i++) {
-		if (strchr("\\*_`[]<>", s[i]) != NULL && s[i] != '\0')
-			au_buf_addc(b, '\\');
-		au_buf_addc(b, s[i]);
+	for (i = 0; i < n; i = j + 1) {
+		for (j = i; j < n && !special[(unsigned char)s[j]]; j++)
+			;
+		au_buf_add(b, s + i, j - i);
+		if (j == n)
+			break;
+		au_buf_addc(b, '\\');
+		au_buf_addc(b, s[j]);
 	}
 }
 
@@ -612,18 +620,20 @@ static void
 row(FILE *out, char *const *cells, size_t cols)
 {
 	const char *s;
-	size_t j;
+	size_t j, n;
 
 	for (j = 0; j < cols; j++) {
 		fputs(j == 0 ? "| " : " | ", out);
-		for (s = cells[j] != NULL ? cells[j] : ""; *s != '\0'; s++)
-			if (*s == '|') {
+		for (s = cells[j] != NULL ? cells[j] : ""; *s != '\0'; s++) {
+			n = strcspn(s, "|\n\r");
+			fwrite(s, 1, n, out);
+			if ((s += n)[0] == '|')
 				fputs("\\|", out);
-			} else if (*s == '\n') {
+			else if (*s == '\n')
 				fputs("<br>", out);
-			} else if (*s != '\r') {
-				putc_unlocked(*s, out);
-			}
+			else if (*s == '\0')
+				break;
+		}
 	}
 	fputs(" |\n", out);
 }

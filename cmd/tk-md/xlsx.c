@@ -304,6 +304,35 @@ run(const char *s, size_t n, char c)
 	return i;
 }
 
+/* v in at least width digits onto o: printf costs more than the rest of
+ * a date together. */
+static void
+digits(struct au_buf *o, long v, int width)
+{
+	char buf[24];
+	int n = 0;
+
+	do {
+		buf[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0 && n < (int)sizeof buf);
+	while (n < width)
+		buf[n++] = '0';
+	while (n > 0)
+		au_buf_addc(o, buf[--n]);
+}
+
+/* Whether s (n bytes left) starts with the marker AM/PM or A/P. */
+static int
+ampmat(const char *s, size_t n, size_t *len)
+{
+	if ((s[0] | 0x20) != 'a')
+		return 0;
+	*len = n >= 5 && strncasecmp(s, "AM/PM", 5) == 0 ? 5 :
+	    n >= 3 && strncasecmp(s, "A/P", 3) == 0 ? 3 : 0;
+	return *len > 0;
+}
+
 /* A serial date as the section s says, onto o. */
 static void
 datefmt(const struct book *b, struct au_buf *o, double v, const char *s,
@@ -334,10 +363,8 @@ datefmt(const struct book *b, struct au_buf *o, double v, const char *s,
 	h = (int)(secs / 3600);
 	mi = (int)(secs / 60 % 60);
 	se = (int)(secs % 60);
-	for (i = 0; i < n; i++)
-		if ((i + 5 <= n && strncasecmp(s + i, "AM/PM", 5) == 0) ||
-		    (i + 3 <= n && strncasecmp(s + i, "A/P", 3) == 0))
-			ampm = 1;
+	for (i = 0; i < n && !ampm; i++)
+		ampm = ampmat(s + i, n - i, &k);
 	for (i = 0; i < n; i += k) {
 		char c = (char)(s[i] | 0x20);
 
@@ -371,30 +398,23 @@ datefmt(const struct book *b, struct au_buf *o, double v, const char *s,
 				au_buf_addint(o, (int64_t)(v * 86400));
 			continue;
 		}
-		if (strncasecmp(s + i, "AM/PM", 5) == 0 && i + 5 <= n) {
-			au_buf_adds(o, h < 12 ? "AM" : "PM");
-			k = 5;
-			continue;
-		}
-		if (strncasecmp(s + i, "A/P", 3) == 0 && i + 3 <= n) {
-			au_buf_adds(o, h < 12 ? "A" : "P");
-			k = 3;
+		if (ampmat(s + i, n - i, &k)) {
+			au_buf_adds(o, k == 5 ? (h < 12 ? "AM" : "PM") :
+			    h < 12 ? "A" : "P");
 			continue;
 		}
 		switch (c) {
 		case 'y':
 			k = run(s + i, n - i, 'y');
 			if (k <= 2)
-				au_buf_addf(o, "%02ld", y % 100);
+				digits(o, y % 100, 2);
 			else
-				au_buf_addf(o, "%04ld", y);
+				digits(o, y, 4);
 			break;
 		case 'd':
 			k = run(s + i, n - i, 'd');
-			if (k == 1)
-				au_buf_addf(o, "%d", d);
-			else if (k == 2)
-				au_buf_addf(o, "%02d", d);
+			if (k <= 2)
+				digits(o, d, (int)k);
 			else if (k == 3)
 				au_buf_addf(o, "%.3s", days[wd]);
 			else
@@ -403,12 +423,12 @@ datefmt(const struct book *b, struct au_buf *o, double v, const char *s,
 		case 'h':
 			k = run(s + i, n - i, 'h');
 			hour = 1;
-			au_buf_addf(o, k == 1 ? "%d" : "%02d",
-			    ampm ? (h % 12 == 0 ? 12 : h % 12) : h);
+			digits(o, ampm ? (h % 12 == 0 ? 12 : h % 12) : h,
+			    k == 1 ? 1 : 2);
 			break;
 		case 's':
 			k = run(s + i, n - i, 's');
-			au_buf_addf(o, k == 1 ? "%d" : "%02d", se);
+			digits(o, se, k == 1 ? 1 : 2);
 			if (i + k < n && s[i + k] == '.') {
 				size_t z = run(s + i + k + 1, n - i - k - 1,
 				    '0');
@@ -431,11 +451,9 @@ datefmt(const struct book *b, struct au_buf *o, double v, const char *s,
 			minute = (hour && k <= 2) || (k <= 2 && j < n &&
 			    (s[j] | 0x20) == 's');
 			if (minute)
-				au_buf_addf(o, k == 1 ? "%d" : "%02d", mi);
-			else if (k == 1)
-				au_buf_addf(o, "%d", mo);
-			else if (k == 2)
-				au_buf_addf(o, "%02d", mo);
+				digits(o, mi, k == 1 ? 1 : 2);
+			else if (k <= 2)
+				digits(o, mo, (int)k);
 			else if (k == 3)
 				au_buf_addf(o, "%.3s", months[mo - 1]);
 			else if (k == 5)
