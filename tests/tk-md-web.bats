@@ -152,6 +152,19 @@ odf() {
 	tk-md --records "$D/doc.epub" | valid
 }
 
+@test "EPUB: chapters zipped in another order than the spine still read in spine order" {
+	# The archive is read forward from member to member; a chapter zipped
+	# before the one last read opens it anew.
+	epub order.epub text/two.xhtml
+	printf '<html xmlns="http://www.w3.org/1999/xhtml"><body><p>Two.</p></body></html>' >two.xhtml
+	zipit order.epub mimetype mimetype META-INF/container.xml container.xml \
+	    OEBPS/content.opf content.opf OEBPS/text/two.xhtml two.xhtml \
+	    OEBPS/text/one.xhtml one.xhtml
+	run --separate-stderr tk-md order.epub order.epub
+	assert_success
+	assert_equal "$output" "$(printf 'One.\n\nTwo.\n\nOne.\n\nTwo.')"
+}
+
 @test "EPUB: images resolved against their chapter and extracted" {
 	need doc.epub
 	mkdir media

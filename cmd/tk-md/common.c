@@ -40,6 +40,7 @@ struct tkmd_zip {
 	size_t n;
 	struct au_map *names;
 	uint64_t expanded;	/* bytes expanded so far, of all members */
+	struct archive *a;	/* open at the member last read, or NULL */
 };
 
 int
@@ -142,8 +143,58 @@ tkmd_zip_close(struct tkmd *d)
 	}
 	free(z->m);
 	au_map_free(z->names);
+	if (z->a != NULL)
+		archive_read_free(z->a);
 	free(z);
 	d->zip = NULL;
+}
+
+/*
+ * Bring z->a to the header of member m.  The archive stays open between
+ * members and is read forward, so that the chapters of a book, read in
+ * the order they were zipped, cost one pass over the headers rather than
+ * one from the start for each (which made 1500 chapters quadratic); a
+ * member behind the last one read opens the archive anew.  Returns 0, or
+ * -1 (why set, the archive closed).
+ */
+static int
+seek(struct tkmd *d, struct member *m)
+{
+	struct tkmd_zip *z = d->zip;
+	struct archive_entry *e;
+	int rc, pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		if (z->a == NULL) {
+			z->a = archive_read_new();
+			archive_read_support_format_zip_seekable(z->a);
+			if (archive_read_open_memory(z->a, d->data, d->len) !=
+			    ARCHIVE_OK) {
+				tkmd_fail(d, "corrupt zip: %s",
+				    archive_error_string(z->a));
+				break;
+			}
+			pass = 1;
+		}
+		while ((rc = archive_read_next_header(z->a, &e)) ==
+		    ARCHIVE_OK || rc == ARCHIVE_WARN)
+			if (strcmp(archive_entry_pathname(e) ?
+			    archive_entry_pathname(e) : "", m->name) == 0)
+				return 0;
+		if (rc != ARCHIVE_EOF) {
+			tkmd_fail(d, "corrupt zip: %s: %s", m->name,
+			    archive_error_string(z->a));
+			break;
+		}
+		if (pass == 1)
+			tkmd_fail(d, "corrupt zip: %s: not found", m->name);
+		archive_read_free(z->a);
+		z->a = NULL;
+	}
+	if (z->a != NULL)
+		archive_read_free(z->a);
+	z->a = NULL;
+	return -1;
 }
 
 /*
@@ -157,33 +208,14 @@ expand(struct tkmd *d, struct member *m,
     int (*fn)(void *, const void *, size_t), void *arg)
 {
 	struct tkmd_zip *z = d->zip;
-	struct archive *a = archive_read_new();
-	struct archive_entry *e;
 	const void *blk;
 	size_t n, got = 0;
 	int64_t at;
-	int rc, found = 0;
+	int rc;
 
-	archive_read_support_format_zip_seekable(a);
-	if (archive_read_open_memory(a, d->data, d->len) != ARCHIVE_OK) {
-		tkmd_fail(d, "corrupt zip: %s", archive_error_string(a));
-		archive_read_free(a);
+	if (seek(d, m) != 0)
 		return -1;
-	}
-	while ((rc = archive_read_next_header(a, &e)) == ARCHIVE_OK ||
-	    rc == ARCHIVE_WARN)
-		if (strcmp(archive_entry_pathname(e) ?
-		    archive_entry_pathname(e) : "", m->name) == 0) {
-			found = 1;
-			break;
-		}
-	if (!found) {
-		tkmd_fail(d, "corrupt zip: %s: %s", m->name, rc == ARCHIVE_EOF ?
-		    "not found" : archive_error_string(a));
-		archive_read_free(a);
-		return -1;
-	}
-	while ((rc = archive_read_data_block(a, &blk, &n, &at)) ==
+	while ((rc = archive_read_data_block(z->a, &blk, &n, &at)) ==
 	    ARCHIVE_OK || rc == ARCHIVE_WARN) {
 		z->expanded += n;
 		got += n;
@@ -209,9 +241,12 @@ expand(struct tkmd *d, struct member *m,
 	}
 	if (rc != ARCHIVE_EOF && rc != -1)
 		rc = tkmd_fail(d, "corrupt zip: %s: %s", m->name,
-		    archive_error_string(a));
-	archive_read_free(a);
-	return rc == ARCHIVE_EOF ? 0 : -1;
+		    archive_error_string(z->a));
+	if (rc == ARCHIVE_EOF)
+		return 0;
+	archive_read_free(z->a);
+	z->a = NULL;
+	return -1;
 }
 
 /* A block of a member, kept. */
