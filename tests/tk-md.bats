@@ -161,12 +161,12 @@ sheetvariant() {
 	assert_success
 	assert_line '| kind | a & b \<c\> é☺ x\<y |  |'
 	assert_line '| thousands | 1,234,567.89 |  |'
-	# 30000 rows of references, deflated and stored, so that tokens and
-	# references fall across the blocks libarchive hands over.
+	# 30000 rows of references and values with a ">", deflated and
+	# stored, so that tokens fall across the blocks libarchive hands over.
 	python3 - <<-'PY'
 	import zipfile
 	src = zipfile.ZipFile("ok.xlsx")
-	rows = "".join(f'<row r="{i}" spans="1:2"><c r="A{i}" t="inlineStr"><is><t>r&amp;{i}&#x263A;</t></is></c><c r="B{i}"><v>{i}.5</v></c></row>' for i in range(1, 30001))
+	rows = "".join(f'<row r="{i}" spans="1:2" note="a>b>c"><c r="A{i}" t="inlineStr"><is><t>r&amp;{i}&#x263A;</t></is></c><c r="B{i}"><v>{i}.5</v></c></row>' for i in range(1, 30001))
 	sheet = f'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{rows}</sheetData></worksheet>'
 	for name, how in ("long.xlsx", zipfile.ZIP_DEFLATED), ("longst.xlsx", zipfile.ZIP_STORED):
 	    with zipfile.ZipFile(name, "w", how) as z:

@@ -412,9 +412,15 @@ feed(void *arg, const void *blk, size_t n)
 	const char *s = blk, *gt;
 	size_t k;
 	long used;
+	int first = 1;
 
+	/* The cut token is completed up to the block's first '>'; if it is
+	 * still cut (a '>' inside a value), by the whole block, so that a
+	 * value full of '>' is not scanned again for each. */
 	while (n > 0 && x->cut.len > 0) {
-		k = (gt = memchr(s, '>', n)) != NULL ? (size_t)(gt - s) + 1 : n;
+		k = first && (gt = memchr(s, '>', n)) != NULL ?
+		    (size_t)(gt - s) + 1 : n;
+		first = 0;
 		au_buf_add(&x->cut, s, k);
 		s += k;
 		n -= k;
