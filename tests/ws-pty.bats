@@ -209,7 +209,7 @@ EOF
 @test "the session and its transcript in the state file" {
 	run pty -- bash --norc --noprofile -i <<EOF
 $PROMPT
-{"type":"input","data":"echo one\n"}
+{"type":"input","data":"echo on\"\"e\n"}
 {"type":"wait","for":"one\r\n"}
 {"type":"input","data":"exit\n"}
 EOF
@@ -636,7 +636,7 @@ teardown() {
 	run attach <<-EOF
 	$PROMPT
 	{"type":"input","data":"sudo id\n"}
-	{"type":"input","data":"echo fine\n"}
+	{"type":"input","data":"echo fin\"\"e\n"}
 	{"type":"wait","for":"fine\r\n"}
 	EOF
 	assert_failure 77

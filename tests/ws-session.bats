@@ -51,7 +51,7 @@ running() {
 @test "transcript: inputs and the output between them, as records and as text" {
 	id=$(session -- bash --norc --noprofile -i <<EOF
 $PROMPT
-{"type":"input","data":"echo one\n"}
+{"type":"input","data":"echo on\"\"e\n"}
 {"type":"wait","for":"one\r\n"}
 {"type":"input","data":"exit\n"}
 EOF
@@ -64,7 +64,7 @@ EOF
 	assert_equal "$(jq -s '[.[] | select(.kind == "output") | .bytes] | add' <<<"$output")" \
 	    "$(db "SELECT sum(bytes) FROM ws_events WHERE session_id = '$id'")"
 	run ws-session --format table transcript "$id"
-	assert_line --regexp '^[0-9T:.-]+Z > \{"type":"input","data":"echo one\\n"\}$'
+	assert_line --regexp '^[0-9T:.-]+Z > \{"type":"input","data":"echo on\\"\\"e\\n"\}$'
 	assert_line --partial $'\rone\r'
 }
 
