@@ -98,8 +98,8 @@ PROGS = aw-plan aw-sched aw-ctl ws-approve audit-write audit-verify audit-export
 LIB_SRC = lib/approval.c lib/audit.c lib/aw.c lib/beneath.c lib/cfg.c \
 	lib/conf.c lib/db.c lib/err.c lib/gateway.c lib/jschema.c lib/json.c \
 	lib/map.c lib/mcp.c lib/mem.c lib/mf.c lib/mfwire.c lib/ndjson.c \
-	lib/opt.c lib/proc.c lib/run.c lib/sandbox.c lib/schema.c lib/sse.c \
-	lib/tg.c lib/time.c lib/where.c lib/ws.c
+	lib/opt.c lib/out.c lib/proc.c lib/run.c lib/sandbox.c lib/schema.c \
+	lib/sse.c lib/tg.c lib/time.c lib/where.c lib/ws.c
 LIB_OBJ = $(LIB_SRC:%.c=$(B)/%.o)
 UNIT_SRC = $(wildcard tests/lib/test-*.c)
 UNITS = $(UNIT_SRC:tests/lib/%.c=$(B)/tests/%)

@@ -78,7 +78,6 @@ static int status;		/* 65 once --where failed on an event */
 
 /* The output: written under a temporary name, renamed at the end. */
 static const char *out;
-static char *tmpname;
 static int outfd = -1;
 
 /* What the walk found. */
@@ -107,41 +106,11 @@ struct cp {
 	unsigned char sig[64];
 };
 
-static void
-cleanup(void)
-{
-	if (tmpname != NULL)
-		unlink(tmpname);
-}
-
-/* A signal that ends the export leaves no temporary file either. */
-static void
-onsig(int sig)
-{
-	cleanup();
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-/* A file under a hidden temporary name in OUT's directory: "what" says
- * what for (".stage" for a scratch file, unlinked at once). */
-static int
-mktemp_near(const char *path, const char *what, char **name)
-{
-	const char *slash = strrchr(path, '/');
-	int dl = slash ? (int)(slash - path + 1) : 0, fd;
-
-	*name = au_xasprintf("%.*s.%s%s.XXXXXX", dl, path, path + dl, what);
-	if ((fd = mkstemp(*name)) < 0)
-		au_die(EX_CANTCREAT, "%s: cannot create:", au_esc(path));
-	return fd;
-}
-
 static FILE *
 stage(void)
 {
 	char *name;
-	int fd = mktemp_near(out, ".stage", &name);
+	int fd = au_xtemp_near(out, ".stage", &name);
 	FILE *f;
 
 	unlink(name);
@@ -151,30 +120,15 @@ stage(void)
 	return f;
 }
 
-static void
-out_open(void)
-{
-	au_catch_stop(onsig);
-	outfd = mktemp_near(out, "", &tmpname);
-	atexit(cleanup);
-}
-
 /* Sync and close the output (f, or else outfd), and give it its name. */
 static void
 out_commit(FILE *f)
 {
-	char *t;
-
-	if (f != NULL && (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0
-	    || fclose(f) != 0))
+	if (f != NULL && (fflush(f) != 0 || ferror(f) || fclose(f) != 0))
 		au_die(EX_IOERR, "%s:", au_esc(out));
-	if (f == NULL && (fsync(outfd) != 0 || close(outfd) != 0))
+	if (f == NULL && close(outfd) != 0)
 		au_die(EX_IOERR, "%s:", au_esc(out));
-	if (rename(tmpname, out) != 0)
-		au_die(EX_CANTCREAT, "%s: cannot create:", au_esc(out));
-	t = tmpname;
-	tmpname = NULL;
-	free(t);
+	au_xout_commit();
 }
 
 /* ---- redaction ---------------------------------------------------------- */
@@ -986,11 +940,11 @@ main(int argc, char **argv)
 	if (strcmp(out, "-") == 0)
 		au_out_init();
 	else if (format == NDJSON) {
-		out_open();
+		outfd = au_xout_open(out, 0600);
 		if ((x.f = fdopen(outfd, "w")) == NULL)
 			au_die(EX_SOFTWARE, "fdopen:");
 	} else {
-		out_open();
+		outfd = au_xout_open(out, 0600);
 		x.f = stage();
 	}
 	db = au_xdb_open();

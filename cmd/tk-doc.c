@@ -14,7 +14,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tk-doc/tkdoc.h"
@@ -40,24 +39,6 @@ static const struct au_cmd cmd = {
 	opts, 0, "xlsx pptx docx"
 };
 
-static char *tmpname;
-
-static void
-cleanup(void)
-{
-	if (tmpname != NULL)
-		unlink(tmpname);
-}
-
-/* A signal that ends the program leaves no temporary file either. */
-static void
-onsig(int sig)
-{
-	cleanup();
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
 void
 tkdoc_worse(struct tkdoc *d, int rc)
 {
@@ -66,48 +47,22 @@ tkdoc_worse(struct tkdoc *d, int rc)
 	d->status = au_worse(d->status, rc, rank, sizeof rank / sizeof rank[0]);
 }
 
-/* A temporary file in the directory of path ("" : $TMPDIR). */
-static int
-mktemp_near(const char *path)
-{
-	const char *slash = strrchr(path, '/'), *tmp = getenv("TMPDIR");
-	int dl = slash ? (int)(slash - path + 1) : 0, fd;
-	mode_t mask;
-
-	if (*path == '\0')
-		tmpname = au_xasprintf("%s/tk-doc.XXXXXX", tmp && *tmp ? tmp :
-		    "/tmp");
-	else
-		tmpname = au_xasprintf("%.*s.%s.XXXXXX", dl, path, path + dl);
-	if ((fd = mkstemp(tmpname)) < 0) {
-		free(tmpname);
-		tmpname = NULL;
-		au_die(EX_CANTCREAT, "%s: cannot create:", *path ? au_esc(path)
-		    : "temporary file");
-	}
-	/* The document gets the mode a new file would have, not 0600. */
-	mask = umask(0);
-	umask(mask);
-	if (*path != '\0' && fchmod(fd, 0666 & ~mask) != 0)
-		au_die(EX_CANTCREAT, "%s: cannot create:", au_esc(path));
-	return fd;
-}
-
 /* Copy the finished document to standard output. */
 static void
 copy_out(void)
 {
 	char buf[65536];
-	int fd = open(tmpname, O_RDONLY | O_CLOEXEC);
+	const char *tmp = au_out_name();
+	int fd = open(tmp, O_RDONLY | O_CLOEXEC);
 	ssize_t r, w, off;
 
 	if (fd < 0)
-		au_die(EX_IOERR, "%s:", au_esc(tmpname));
+		au_die(EX_IOERR, "%s:", au_esc(tmp));
 	while ((r = read(fd, buf, sizeof buf)) != 0) {
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
-			au_die(EX_IOERR, "%s:", au_esc(tmpname));
+			au_die(EX_IOERR, "%s:", au_esc(tmp));
 		for (off = 0; off < r; off += w)
 			if ((w = write(1, buf + off, (size_t)(r - off))) < 0 &&
 			    errno != EINTR)
@@ -116,20 +71,6 @@ copy_out(void)
 				w = 0;
 	}
 	close(fd);
-}
-
-/* Sync the document and give it its name. */
-static void
-commit(const char *out)
-{
-	int fd = open(tmpname, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0 || fsync(fd) != 0 || close(fd) != 0)
-		au_die(EX_IOERR, "%s:", au_esc(out));
-	if (rename(tmpname, out) != 0)
-		au_die(EX_CANTCREAT, "%s: cannot create:", au_esc(out));
-	free(tmpname);
-	tmpname = NULL;
 }
 
 /* --columns: the names between commas, none empty. */
@@ -209,16 +150,14 @@ main(int argc, char **argv)
 	d.files = argv + 1;
 	d.nfiles = argc - 1;
 
-	au_catch_stop(onsig);
-	atexit(cleanup);
-	fd = mktemp_near(out != NULL ? out : "");
+	fd = au_xout_open(out != NULL ? out : "", 0666);
 	close(fd);
-	d.path = tmpname;
+	d.path = au_out_name();
 	d.name = out != NULL ? out : "<stdout>";
 	if ((rc = writer[k](&d)) != 0)
 		return rc;
 	if (out != NULL)
-		commit(out);
+		au_xout_commit();
 	else
 		copy_out();
 	for (i = 0; i < d.ncolumns; i++)

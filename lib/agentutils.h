@@ -102,6 +102,24 @@ void au_buf_addf(struct au_buf *b, const char *fmt, ...) AU_PRINTF(2, 3);
 void au_buf_addint(struct au_buf *b, int64_t v);
 void au_buf_free(struct au_buf *b);
 
+/* ---- an output file that appears whole (out.c) ----------------------- */
+
+/* A new file beside path (same directory) named ".BASETAG.XXXXXX", opened
+ * read-write, its name malloc'd in *name; path "" : "PROGTAG.XXXXXX" in
+ * $TMPDIR or /tmp.  Dies EX_CANTCREAT naming path. */
+int au_xtemp_near(const char *path, const char *tag, char **name);
+/* The output file that will become path: a file from au_xtemp_near with
+ * mode (less the umask), removed at exit and on SIGINT, SIGTERM or SIGHUP
+ * (the handlers au_catch_stop sets) unless au_xout_commit named it first.
+ * path "" : a temporary file only, for output copied elsewhere, always
+ * removed.  One at a time.  Returns its descriptor; dies EX_CANTCREAT. */
+int au_xout_open(const char *path, mode_t mode);
+/* The output file's temporary name while it is open, or NULL. */
+const char *au_out_name(void);
+/* Sync the output file (the caller has written and closed it) and rename
+ * it over path; dies EX_IOERR or EX_CANTCREAT. */
+void au_xout_commit(void);
+
 /* ---- string map (map.c) ----------------------------------------------- */
 
 /* An open-addressing hash map from byte strings to non-negative longs.  It

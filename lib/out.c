@@ -1,0 +1,104 @@
+/*
+ * out.c - an output file that appears whole or not at all.  It is written
+ * under a hidden temporary name in its own directory (so the rename that
+ * names it stays on one filesystem), synced, and renamed over the target;
+ * until then exit or a stopping signal removes it, so an interrupted
+ * program leaves neither a half-written file nor a temporary one.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "agentutils.h"
+
+static char *tmpname;		/* the file being written, or NULL */
+static const char *target;	/* its final name ("" : none) */
+
+static void
+cleanup(void)
+{
+	if (tmpname != NULL)
+		unlink(tmpname);
+}
+
+static void
+onsig(int sig)
+{
+	cleanup();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+int
+au_xtemp_near(const char *path, const char *tag, char **name)
+{
+	const char *slash = strrchr(path, '/'), *tmp = getenv("TMPDIR");
+	int dl = slash != NULL ? (int)(slash - path + 1) : 0, fd;
+
+	if (*path == '\0')
+		*name = au_xasprintf("%s/%s%s.XXXXXX", tmp != NULL && *tmp !=
+		    '\0' ? tmp : "/tmp", au_prog, tag);
+	else
+		*name = au_xasprintf("%.*s.%s%s.XXXXXX", dl, path, path + dl,
+		    tag);
+	if ((fd = mkstemp(*name)) < 0) {
+		free(*name);
+		*name = NULL;
+		au_die(EX_CANTCREAT, "%s: cannot create:", *path != '\0' ?
+		    au_esc(path) : "temporary file");
+	}
+	return fd;
+}
+
+int
+au_xout_open(const char *path, mode_t mode)
+{
+	static int registered;
+	mode_t mask;
+	int fd;
+
+	if (tmpname != NULL)
+		au_die(EX_SOFTWARE, "au_xout_open: %s is still open",
+		    au_esc(tmpname));
+	if (!registered) {
+		au_catch_stop(onsig);
+		atexit(cleanup);
+		registered = 1;
+	}
+	fd = au_xtemp_near(path, "", &tmpname);
+	target = path;
+	mask = umask(0);
+	umask(mask);
+	if (*path != '\0' && (mode & ~mask) != 0600 &&
+	    fchmod(fd, mode & ~mask) != 0)
+		au_die(EX_CANTCREAT, "%s: cannot create:", au_esc(path));
+	return fd;
+}
+
+const char *
+au_out_name(void)
+{
+	return tmpname;
+}
+
+void
+au_xout_commit(void)
+{
+	int fd;
+
+	if (tmpname == NULL || *target == '\0')
+		au_die(EX_SOFTWARE, "au_xout_commit: no file to name");
+	if ((fd = open(tmpname, O_RDONLY | O_CLOEXEC)) < 0 || fsync(fd) != 0 ||
+	    close(fd) != 0)
+		au_die(EX_IOERR, "%s:", au_esc(target));
+	if (rename(tmpname, target) != 0)
+		au_die(EX_CANTCREAT, "%s: cannot create:", au_esc(target));
+	free(tmpname);
+	tmpname = NULL;
+}

@@ -1,0 +1,169 @@
+/*
+ * test-out.c - an output file that appears whole: its temporary name
+ * beside the target, the mode it gets, the rename at commit, and that
+ * exit, a stopping signal or a failure to create leaves nothing behind.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agentutils.h"
+#include "tap.h"
+#include "testutil.h"
+
+/* How many entries tmpdir has besides . and .. */
+static int
+entries(void)
+{
+	DIR *d = opendir(tmpdir);
+	struct dirent *e;
+	int n = 0;
+
+	while (d != NULL && (e = readdir(d)) != NULL)
+		n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+	if (d != NULL)
+		closedir(d);
+	return n;
+}
+
+static void
+temp_near(void)
+{
+	char *name, *want;
+	int fd = au_xtemp_near(at("doc.xlsx"), ".stage", &name);
+
+	want = au_xasprintf("%s/.doc.xlsx.stage.", tmpdir);
+	ok(fd >= 0 && strncmp(name, want, strlen(want)) == 0 &&
+	    strlen(name) == strlen(want) + 6, "beside the target: %s", name);
+	close(fd);
+	unlink(name);
+	free(name);
+	free(want);
+}
+
+static void
+commit(void)
+{
+	char buf[64];
+	struct stat st;
+	mode_t mask = umask(022);
+	int fd = au_xout_open(at("out.txt"), 0666);
+
+	ok(au_out_name() != NULL && access(au_out_name(), F_OK) == 0,
+	    "the temporary file exists while it is written");
+	ok(access(at("out.txt"), F_OK) != 0, "the target does not yet");
+	ok(write(fd, "whole\n", 6) == 6 && close(fd) == 0, "written");
+	au_xout_commit();
+	ok(au_out_name() == NULL, "no temporary name after the commit");
+	fd = open(at("out.txt"), O_RDONLY);
+	readall(fd, buf, sizeof buf);
+	is_str(buf, "whole\n", "the target has the content");
+	if (fstat(fd, &st) != 0)
+		st.st_mode = 0;
+	is_int(st.st_mode & 0777, 0644, "mode 0666 less the umask 022");
+	close(fd);
+	is_int(entries(), 1, "and nothing else is left");
+	unlink(at("out.txt"));
+
+	fd = au_xout_open(at("key"), 0600);
+	if (fstat(fd, &st) != 0)
+		st.st_mode = 0;
+	is_int(st.st_mode & 0777, 0600, "mode 0600 stays private");
+	close(fd);
+	au_xout_commit();
+	unlink(at("key"));
+	umask(mask);
+}
+
+static void
+exit_early(void)
+{
+	int fd = au_xout_open(at("half.txt"), 0666);
+
+	if (write(fd, "half", 4) != 4)
+		_exit(3);
+	exit(0);
+}
+
+static void
+stopped(void)
+{
+	int fd = au_xout_open(at("half.txt"), 0666);
+
+	if (write(fd, "half", 4) != 4)
+		_exit(3);
+	raise(SIGTERM);
+	_exit(4);
+}
+
+static void
+uncreatable(void)
+{
+	au_xout_open(at("no/such/dir/out.txt"), 0666);
+}
+
+static void
+uncommitted(void)
+{
+	au_xout_commit();
+}
+
+static void
+left_behind(void)
+{
+	struct child c;
+
+	child_run(exit_early, &c);
+	is_int(c.code, 0, "a program that exits before the commit");
+	is_int(entries(), 0, "leaves no file");
+	child_run(stopped, &c);
+	is_int(c.code, 128 + SIGTERM, "one stopped by SIGTERM dies of it");
+	is_int(entries(), 0, "and leaves no file either");
+	child_run(uncreatable, &c);
+	is_int(c.code, 73, "a directory that is not there: 73");
+	ok(strstr(c.err, "no/such/dir/out.txt: cannot create: No such file") !=
+	    NULL, "naming the target");
+	child_run(uncommitted, &c);
+	is_int(c.code, 70, "a commit with nothing open: 70");
+}
+
+/* In a child: exit 0 if the output file is in $TMPDIR, named for us. */
+static void
+tmp_only(void)
+{
+	char *want = au_xasprintf("%s/test-out.", tmpdir);
+
+	setenv("TMPDIR", tmpdir, 1);
+	close(au_xout_open("", 0666));
+	printf("%s", au_out_name());
+	exit(strncmp(au_out_name(), want, strlen(want)) == 0 ? 0 : 5);
+}
+
+static void
+tmp_removed(void)
+{
+	struct child c;
+
+	child_run(tmp_only, &c);
+	is_int(c.code, 0, "\"\" is a file in $TMPDIR named for the program: "
+	    "%s", c.out);
+	is_int(entries(), 0, "removed at exit");
+}
+
+int
+main(int argc, char **argv)
+{
+	(void)argc;
+	au_setprog(argv[0]);
+	tmpdir_make("test-out");
+	temp_near();
+	commit();
+	left_behind();
+	tmp_removed();
+	tmpdir_remove();
+	return done();
+}
