@@ -637,8 +637,12 @@ main(int argc, char **argv)
 	}
 	argc -= au_optind;
 	argv += au_optind;
-	if (output != NULL && freopen(output, "w", stdout) == NULL)
-		au_die(EX_CANTCREAT, "%s: cannot create:", au_esc(output));
+	if (output != NULL) {
+		c = au_xout_open(output, 0666);
+		if (dup2(c, STDOUT_FILENO) < 0 || close(c) != 0)
+			au_die(EX_CANTCREAT, "%s: cannot create:",
+			    au_esc(output));
+	}
 	if (media != NULL && mkdir(media, 0777) != 0 && errno != EEXIST)
 		au_die(EX_CANTCREAT, "%s: cannot create:", au_esc(media));
 	au_out_init();
@@ -683,5 +687,7 @@ main(int argc, char **argv)
 	free(jobs);
 	xmlCleanupParser();
 	au_out_close();
+	if (output != NULL)
+		au_xout_commit();
 	return status;
 }

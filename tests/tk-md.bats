@@ -236,6 +236,29 @@ sheetvariant() {
 	assert_failure 64
 }
 
+@test "-o: the file appears whole; interrupted, it is left as it was" {
+	echo old >out.md
+	mkfifo in
+	tk-md -o out.md in &
+	pid=$!
+	exec 5>in
+	echo '# half' >&5
+	sleep 0.2
+	kill -TERM "$pid"
+	exec 5>&-
+	st=0
+	wait "$pid" || st=$?
+	assert_equal "$st" 143
+	assert_equal "$(cat out.md)" old
+	assert_equal "$(find . -maxdepth 1 -name '.out.md*')" ''
+	echo '# whole' | tk-md -o out.md -
+	assert_equal "$(cat out.md)" '# whole'
+	assert_equal "$(find . -maxdepth 1 -name '.out.md*')" ''
+	run --separate-stderr tk-md -o no/such/out.md "$F/notes.md"
+	assert_failure 73
+	assert_equal "$stderr" 'tk-md: no/such/out.md: cannot create: No such file or directory'
+}
+
 @test "a missing file and a directory: 66, named, the others still convert" {
 	mkdir dir
 	run --separate-stderr tk-md nope.docx dir "$F/notes.md"
