@@ -81,6 +81,7 @@ struct job {
 	const char *arg;	/* the operand ("-": standard input) */
 	const char *name;	/* its name in messages and records */
 	int rc;			/* 0, or its exit status */
+	int media_failed;	/* converted, but a medium was not written */
 	char why[256];
 	jv rec;			/* the document record */
 	char *md;		/* the Markdown */
@@ -491,6 +492,7 @@ convert(struct job *j)
 	d.media = media;
 	d.max_size = max_size;
 	d.nmedia = 0;
+	d.media_failed = 0;
 	d.why[0] = '\0';
 	if ((fmt = detect(&d)) >= 0) {
 		j->rec = jv_object_set(j->rec, jv_string("format"),
@@ -535,6 +537,7 @@ convert(struct job *j)
 			md = NULL;
 		}
 	}
+	j->media_failed = d.media_failed;
 	jv_free(d.meta);
 	free(md);
 	tkmd_zip_close(&d);
@@ -676,6 +679,8 @@ main(int argc, char **argv)
 			fprintf(stderr, "\r\033[K");
 		emit(&jobs[i]);
 		status = au_worse(status, jobs[i].rc, rank, 4);
+		if (jobs[i].media_failed)
+			status = au_worse(status, EX_IOERR, rank, 4);
 		if (progress)
 			fprintf(stderr, "tk-md: %zu/%zu files", i + 1, njobs);
 	}

@@ -94,7 +94,7 @@ PY
 	assert_output --partial "$(printf '%s\n' '| Name | Both halves |  |' '| --- | --- | --- |' '| Group | a | b |' '|  | c | d |')"
 }
 
-@test "DOCX: --extract-media writes the image beneath DIR and links it there" {
+@test "DOCX: --extract-media writes the image beneath DIR and links it there; one it cannot write is 74" {
 	needs pandoc
 	run tk-md --extract-media media "$X/report.docx"
 	assert_success
@@ -103,9 +103,11 @@ PY
 	# A link planted in DIR is not followed.
 	rm media/report-rId23.png
 	ln -s "$BATS_TEST_TMPDIR/victim" media/report-rId23.png
-	run --separate-stderr tk-md --extract-media media "$X/report.docx"
+	run --separate-stderr tk-md --extract-media media "$X/report.docx" "$F/notes.md"
+	assert_failure 74
 	assert [ ! -e "$BATS_TEST_TMPDIR/victim" ]
 	assert_output --partial '![A red square](word/media/rId23.png)'
+	diff -u "$F/notes.md" <(tail -n "$(wc -l <"$F/notes.md")" <<<"$output")
 	assert_equal "$stderr" "tk-md: media/report-rId23.png: cannot create: Too many levels of symbolic links"
 }
 

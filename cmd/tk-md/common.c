@@ -550,6 +550,7 @@ tkmd_media(struct tkmd *d, const char *name)
 	    O_CLOEXEC, 0644)) < 0) {
 		au_warn("%s/%s: cannot create: %s", au_esc(d->media),
 		    au_esc(b.s), strerror(errno));
+		d->media_failed = 1;
 		if (dir >= 0)
 			close(dir);
 		au_buf_free(&b);
@@ -563,6 +564,7 @@ tkmd_media(struct tkmd *d, const char *name)
 	if (close(fd) != 0 || off < len) {
 		au_warn("%s/%s: write error: %s", au_esc(d->media),
 		    au_esc(b.s), strerror(errno));
+		d->media_failed = 1;
 		au_buf_free(&b);
 		return NULL;
 	}

@@ -32,6 +32,7 @@ struct tkmd {
 	const char *media;		/* --extract-media DIR, or NULL */
 	size_t max_size;		/* --max-size: a member, and all expanded */
 	unsigned nmedia;		/* media written so far, for names */
+	int media_failed;		/* one of them could not be written */
 	char why[256];			/* why the conversion failed */
 };
 
