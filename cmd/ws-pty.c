@@ -17,9 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -106,12 +103,10 @@ static struct {
 static struct termios saved;
 static int rawmode;
 
-/* A holder (--detach) keeps the session, with no one attached (conn -1)
- * or one client, whose records it reads through src and to whom it
- * writes its records; a client that cannot be written to is left until
- * its input ends. */
-static int holder, lsock = -1, conn = -1, conn_bad;
-static char *sockpath;
+/* A holder (--detach) keeps the session, with no one attached or one
+ * client, whose records it reads through src and to whom it writes its
+ * records. */
+static struct au_ws_holder *holder;
 static struct au_in *src;
 
 static void
@@ -196,28 +191,10 @@ static int64_t approval_ms = -1;	/* --approval-timeout, -1 none */
 static void
 emit(const char *s, size_t n)
 {
-	struct au_buf b = AU_BUF_INIT;
-	size_t off = 0;
-	ssize_t k;
-
-	if (!holder) {
+	if (holder != NULL)
+		au_ws_send(holder, s, n);
+	else
 		au_out_line(s, n);
-		return;
-	}
-	if (conn < 0 || conn_bad)
-		return;
-	au_buf_add(&b, s, n);
-	au_buf_addc(&b, '\n');
-	while (off < b.len) {
-		if ((k = send(conn, b.s + off, b.len - off, MSG_NOSIGNAL)) < 0) {
-			if (errno == EINTR)
-				continue;
-			conn_bad = 1;
-			break;
-		}
-		off += (size_t)k;
-	}
-	au_buf_free(&b);
 }
 
 /* The record r (borrowed) out, as emit. */
@@ -1104,37 +1081,8 @@ wait_check(void)
 static void
 client_end(void)
 {
-	au_in_close(src);
+	au_ws_drop(holder);
 	src = NULL;
-	close(conn);
-	conn = -1;
-	conn_bad = 0;
-}
-
-/* A client knocks at the holder: it is served if no other is attached,
- * else told so (75) and sent away. */
-static void
-client_new(void)
-{
-	struct au_buf b = AU_BUF_INIT;
-	int fd = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
-	ssize_t k;
-
-	if (fd < 0)
-		return;
-	if (conn >= 0) {
-		head(&b, "session.error");
-		au_buf_addf(&b, ",\"status\":%d,\"error\":\"the session is "
-		    "attached elsewhere\"}\n", EX_TEMPFAIL);
-		k = send(fd, b.s, b.len, MSG_NOSIGNAL);
-		(void)k;
-		close(fd);
-		au_buf_free(&b);
-		return;
-	}
-	conn = fd;
-	src = au_in_fdopen(conn, "<session>");
-	au_in_notify(src, wake, NULL);
 }
 
 /* Do the input records as they come, each wait holding the rest back.
@@ -1217,7 +1165,8 @@ run(void)
 		pf[1] = (struct pollfd){ eof ? -1 : master, POLLIN, 0 };
 		pf[2] = (struct pollfd){ interactive && !hup ? STDIN_FILENO :
 		    -1, POLLIN, 0 };
-		pf[3] = (struct pollfd){ lsock, POLLIN, 0 };
+		pf[3] = (struct pollfd){ holder ? au_ws_fd(holder) : -1,
+		    POLLIN, 0 };
 		nfd = poll(pf, 4, timeout);
 		if (nfd < 0 && errno != EINTR)
 			au_die(EX_OSERR, "poll:");
@@ -1256,8 +1205,12 @@ run(void)
 			kill(-child, SIGCONT);
 			killed_at = au_mono_ms();
 		}
-		if (nfd > 0 && pf[3].revents)
-			client_new();
+		if (nfd > 0 && pf[3].revents) {
+			struct au_in *in = au_ws_accept(holder, wake, NULL);
+
+			if (in != NULL)
+				src = in;
+		}
 		if (interactive && !hup && pf[2].revents) {
 			char buf[4096];
 			ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
@@ -1366,210 +1319,24 @@ finish(int code)
 	free(csha);
 }
 
-/* ---- detached sessions ------------------------------------------------ */
+/* ---- attaching ------------------------------------------------------- */
 
-/* The word from the holder to the command that started it: the start's
- * exit code and the session id, once it listens. */
-static int ready = -1;
+/* What the holder's records say of the status: the worst session.error,
+ * and the program's end in session.exit. */
+static int attach_st, attach_exit = -1;
 
-/* Leave the session to a holder: the process that goes on from here is
- * a grandchild in a session of its own, its standard input and output
- * /dev/null (its standard error too once it listens), no other file
- * of its caller's open (a pipeline waiting for its end would wait for
- * the holder's).  The command
- * itself waits for the holder's word, prints the session record and
- * exits. */
 static void
-detach(void)
+attached(jv r, void *arg)
 {
-	char word[1 + AU_ID_LEN];
-	pid_t pid;
-	ssize_t n;
-	jv r;
-	int p[2], fd, st, rc;
+	const char *t = au_jv_str(r, "type");
+	int ok;
 
-	if ((rc = au_ws_rundir(&sockpath)) != 0)
-		au_die(rc, "%s", au_errmsg());
-	if (pipe2(p, O_CLOEXEC) != 0)
-		au_die(EX_OSERR, "pipe:");
-	if ((pid = fork()) < 0)
-		au_die(EX_OSERR, "fork:");
-	if (pid == 0) {
-		close(p[0]);
-		if (setsid() < 0 || (pid = fork()) < 0)
-			_exit(EX_OSERR);
-		if (pid > 0)
-			_exit(0);
-		if ((fd = open("/dev/null", O_RDWR)) < 0 ||
-		    dup2(fd, STDIN_FILENO) < 0 || dup2(fd, STDOUT_FILENO) < 0)
-			au_die(EX_OSERR, "/dev/null:");
-		if (fd > 2)
-			close(fd);
-		if (p[1] != 3 && dup3(p[1], 3, O_CLOEXEC) < 0)
-			au_die(EX_OSERR, "dup:");
-		close_range(4, ~0U, 0);
-		ready = 3;
-		holder = 1;
-		return;
-	}
-	close(p[1]);
-	waitpid(pid, &st, 0);
-	while ((n = read(p[0], word, sizeof word)) < 0 && errno == EINTR)
-		;
-	close(p[0]);
-	if (n != (ssize_t)sizeof word)
-		au_die(EX_SOFTWARE, "the holder did not start");
-	if (word[0] != 0)
-		exit(word[0]);
-	au_out_init();
-	db = au_xdb_open();
-	if ((rc = au_ws_get(db, word + 1, &r)) != 0)
-		au_die(rc, "%s", au_errmsg());
-	au_out_rec(r);
-	jv_free(r);
-	au_db_close(db);
-	au_out_close();
-	exit(0);
-}
-
-/* The holder listens on RUNDIR/ID (mode 0600), records it in the
- * session, and gives its word: code is how the start went. */
-static void
-listen_ready(int code)
-{
-	struct sockaddr_un a;
-	char word[1 + AU_ID_LEN];
-	char *path = au_xasprintf("%s/%s", sockpath, sid);
-	int fd, rc;
-
-	free(sockpath);
-	sockpath = path;
-	memset(&a, 0, sizeof a);
-	a.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof a.sun_path)
-		au_die(EX_CONFIG, "%s: too long for a socket", path);
-	strcpy(a.sun_path, path);
-	if ((lsock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
-	    bind(lsock, (struct sockaddr *)&a, sizeof a) != 0 ||
-	    chmod(path, 0600) != 0 || listen(lsock, 8) != 0)
-		au_die(EX_CANTCREAT, "%s:", path);
-	if ((rc = au_ws_update(db, sid, JV_OBJECT(jv_string("socket"),
-	    jv_string(path)))) != 0)
-		au_die(rc, "%s", au_errmsg());
-	word[0] = (char)code;
-	memcpy(word + 1, sid, AU_ID_LEN);
-	if (write(ready, word, sizeof word) != (ssize_t)sizeof word)
-		au_die(EX_OSERR, "holder:");
-	close(ready);
-	if ((fd = open("/dev/null", O_WRONLY)) < 0 ||
-	    dup2(fd, STDERR_FILENO) < 0)
-		au_die(EX_OSERR, "/dev/null:");
-	close(fd);
-}
-
-/* Attach to session id held by a holder: the records on standard input
- * go to it as they are, its records come out, until it has answered
- * all of them (or the session has ended).  The status as a foreground
- * ws-pty's would be. */
-static int
-attach(const char *id)
-{
-	struct sockaddr_un a;
-	struct au_buf b = AU_BUF_INIT;
-	const char *path;
-	int fd, rc, eof = 0, exit_code = -1, st = 0;
-	pid_t hp;
-	jv r, v;
-
-	db = au_xdb_open();
-	if ((rc = au_ws_get(db, id, &r)) != 0)
-		au_die(rc, "%s", au_errmsg());
-	if (au_ws_final(au_jv_str(r, "state")))
-		au_die(EX_UNAVAILABLE, "session %s has ended (%s)", id,
-		    au_jv_str(r, "state"));
-	if ((path = au_jv_str(r, "socket")) == NULL)
-		au_die(EX_UNAVAILABLE, "session %s is not detached", id);
-	v = jv_object_get(jv_copy(r), jv_string("holder_pid"));
-	hp = jv_get_kind(v) == JV_KIND_NUMBER ? (pid_t)jv_number_value(v) : 0;
-	jv_free(v);
-	memset(&a, 0, sizeof a);
-	a.sun_family = AF_UNIX;
-	snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		au_die(EX_OSERR, "socket:");
-	if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-		int e = errno, n;
-
-		if (!au_ws_alive(hp, path)) {
-			if ((rc = au_ws_reap(db, &n)) != 0)
-				au_die(rc, "%s", au_errmsg());
-			unlink(path);
-			au_die(EX_UNAVAILABLE, "session %s: its holder is gone; "
-			    "marked dead", id);
-		}
-		errno = e;
-		au_die(EX_UNAVAILABLE, "session %s: %s:", id, path);
-	}
-	jv_free(r);
-	for (;;) {
-		struct pollfd pf[2] = { { eof ? -1 : STDIN_FILENO, POLLIN, 0 },
-		    { fd, POLLIN, 0 } };
-		char buf[65536];
-		ssize_t n;
-		char *nl;
-
-		if (poll(pf, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			au_die(EX_OSERR, "poll:");
-		}
-		if (pf[0].revents) {
-			if ((n = read(STDIN_FILENO, buf, sizeof buf)) < 0)
-				au_die(EX_IOERR, "<stdin>:");
-			if (n == 0) {
-				eof = 1;
-				shutdown(fd, SHUT_WR);
-			} else {
-				size_t off = 0;
-
-				while (off < (size_t)n) {
-					ssize_t k = send(fd, buf + off,
-					    (size_t)n - off, MSG_NOSIGNAL);
-
-					if (k < 0 && errno != EINTR)
-						break;
-					off += k > 0 ? (size_t)k : 0;
-				}
-			}
-		}
-		if (!pf[1].revents)
-			continue;
-		if ((n = read(fd, buf, sizeof buf)) <= 0)
-			break;
-		au_buf_add(&b, buf, (size_t)n);
-		while ((nl = memchr(b.s, '\n', b.len)) != NULL) {
-			size_t len = (size_t)(nl - b.s);
-			const char *t;
-			int ok;
-
-			au_out_line(b.s, len);
-			v = jv_parse_sized(b.s, (int)len);
-			t = jv_get_kind(v) == JV_KIND_OBJECT ?
-			    au_jv_str(v, "type") : NULL;
-			if (t != NULL && strcmp(t, "session.error") == 0)
-				st = au_worse(st, (int)int_field(v, "status",
-				    &ok), rank, 5);
-			else if (t != NULL && strcmp(t, "session.exit") == 0)
-				exit_code = (int)int_field(v, "exit_code", &ok);
-			jv_free(v);
-			memmove(b.s, nl + 1, b.len - len - 1);
-			b.len -= len + 1;
-		}
-	}
-	close(fd);
-	au_buf_free(&b);
-	au_db_close(db);
-	return st ? st : exit_code > 0 ? exit_code : 0;
+	(void)arg;
+	if (t != NULL && strcmp(t, "session.error") == 0)
+		attach_st = au_worse(attach_st, (int)int_field(r, "status",
+		    &ok), rank, 5);
+	else if (t != NULL && strcmp(t, "session.exit") == 0)
+		attach_exit = (int)int_field(r, "exit_code", &ok);
 }
 
 static int
@@ -1634,9 +1401,15 @@ main(int argc, char **argv)
 			au_usage_die(&cmd, "--session takes no command, "
 			    "--detach or --policy");
 		au_out_init();
-		code = attach(attach_id);
+		db = au_xdb_open();
+		if ((code = au_ws_attach(db, attach_id, "terminal", NULL, 0,
+		    NULL, attached, NULL, &i)) != 0)
+			au_die(code, "%s", au_errmsg());
+		au_db_close(db);
 		au_out_close();
-		return code;
+		attach_st = au_worse(attach_st, i, rank, 5);
+		return attach_st ? attach_st : attach_exit > 0 ? attach_exit :
+		    0;
 	}
 	if (argc == 0)
 		au_usage_die(&cmd, "no command");
@@ -1655,7 +1428,7 @@ main(int argc, char **argv)
 			au_die(rc, "%s: the policy does not load", policypath);
 	}
 	if (detached)
-		detach();
+		holder = au_ws_xdetach();
 	interactive = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
 	au_out_init();
 	db = au_xdb_open();
@@ -1741,7 +1514,7 @@ main(int argc, char **argv)
 			au_die(rc, "audit: %s", au_errmsg());
 	}
 	if (holder)
-		listen_ready(code);
+		au_ws_xlisten(holder, db, sid, code);
 	if (code == 0) {
 		if (interactive) {
 			asked_all = 1;
@@ -1755,11 +1528,7 @@ main(int argc, char **argv)
 	}
 	finish(code);
 	if (holder) {
-		if (src != NULL)
-			client_end();
-		close(lsock);
-		unlink(sockpath);
-		free(sockpath);
+		au_ws_close(holder);
 	} else if (src != NULL) {
 		int s = au_in_status(src);
 

@@ -1457,4 +1457,51 @@ int au_ws_reap(struct sqlite3 *db, int *n);
  * is not a directory of ours with mode 0700. */
 int au_ws_rundir(char **dir);
 
+/* A holder keeps a detached session for the command that started it
+ * and serves one client at a time on RUNDIR/ID; a client (ws-pty
+ * --session, ws-browser --session) attaches with records both ways.
+ * Detach first, before opening anything the holder keeps: the command
+ * exits from au_ws_xdetach, and the holder goes on. */
+struct au_ws_holder;
+/* Fork twice: the grandchild, in a session of its own, standard input
+ * and output /dev/null, no other file of its caller's open, is the
+ * holder, for whom this returns.  The command waits for the holder's
+ * word (au_ws_xlisten) and exits: 0 having printed the session record,
+ * the start's failure as the holder gave it, or 70 without a word. */
+struct au_ws_holder *au_ws_xdetach(void);
+/* With code 0, listen on RUNDIR/ID (0600) and record the socket in
+ * session id; then give the command its word, code, and send standard
+ * error to /dev/null.  A code not 0 is a start that failed (id unused). */
+void au_ws_xlisten(struct au_ws_holder *h, struct sqlite3 *db,
+    const char *id, int code);
+/* The listening socket, to poll for clients. */
+int au_ws_fd(const struct au_ws_holder *h);
+/* Take a client knocking: its records (notify(arg) when ready, as
+ * au_in_notify), or NULL when none came or one is attached already
+ * (the newcomer is sent a session.error, status 75, and closed). */
+struct au_in *au_ws_accept(struct au_ws_holder *h, void (*notify)(void *),
+    void *arg);
+/* A record line (n bytes, no newline) to the client, if one is attached
+ * and still reading. */
+void au_ws_send(struct au_ws_holder *h, const char *s, size_t n);
+/* A session.error to the client, if any: its input line (0: none), the
+ * status it counts as, the message. */
+void au_ws_error(struct au_ws_holder *h, long line, int code,
+    const char *msg);
+/* The client goes: its records closed, its connection too. */
+void au_ws_drop(struct au_ws_holder *h);
+/* The end: the client dropped, the socket closed and removed, h freed. */
+void au_ws_close(struct au_ws_holder *h);
+/* Attach to session id of kind: its holder gets the records of files
+ * (as au_in_open), those keep (NULL: all) lets through, one a line, the
+ * line numbers kept; each line it sends back is written out, and fn
+ * gets it as a record (borrowed) when it is one.  0 once the holder has
+ * closed the connection, *instatus the input's au_in_status; 66 no such
+ * session, 69 another kind, ended, not detached, or a holder gone (the
+ * session then marked dead and its socket removed). */
+int au_ws_attach(struct sqlite3 *db, const char *id, const char *kind,
+    char *const *files, int nfiles,
+    int (*keep)(struct au_in *, struct au_rec *, void *),
+    void (*fn)(jv, void *), void *arg, int *instatus);
+
 #endif

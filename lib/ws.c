@@ -3,16 +3,21 @@
  * (one row per terminal, browser or file session) and its transcript
  * ws_events, the runtime directory where holders of detached sessions
  * put their sockets, and the check that a session's holder is still
- * there.
+ * there; and what every holder and its clients do alike: leaving the
+ * command for a holder, listening, serving one client at a time, and
+ * attaching to a holder with records both ways.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -430,4 +435,385 @@ au_ws_rundir(char **dir)
 	}
 	*dir = d;
 	return 0;
+}
+
+/* ---- holders of detached sessions and their clients ---- */
+
+struct au_ws_holder {
+	char *dir;		/* the runtime directory, then the socket */
+	int word;		/* the pipe to the command waiting for us */
+	int lsock, conn;	/* listening; the client's, or -1 */
+	int bad;		/* the client cannot be written to */
+	struct au_in *in;	/* the client's records */
+	char id[AU_ID_LEN];
+};
+
+struct au_ws_holder *
+au_ws_xdetach(void)
+{
+	struct au_ws_holder *h;
+	char word[1 + AU_ID_LEN], *dir;
+	pid_t pid;
+	ssize_t n;
+	jv r;
+	int p[2], fd, st, rc;
+	struct sqlite3 *db;
+
+	if ((rc = au_ws_rundir(&dir)) != 0)
+		au_die(rc, "%s", au_errmsg());
+	fflush(NULL);
+	if (pipe2(p, O_CLOEXEC) != 0)
+		au_die(EX_OSERR, "pipe:");
+	if ((pid = fork()) < 0)
+		au_die(EX_OSERR, "fork:");
+	if (pid == 0) {
+		close(p[0]);
+		if (setsid() < 0 || (pid = fork()) < 0)
+			_exit(EX_OSERR);
+		if (pid > 0)
+			_exit(0);
+		if ((fd = open("/dev/null", O_RDWR)) < 0 ||
+		    dup2(fd, STDIN_FILENO) < 0 || dup2(fd, STDOUT_FILENO) < 0)
+			au_die(EX_OSERR, "/dev/null:");
+		if (fd > 2)
+			close(fd);
+		if (p[1] != 3 && dup3(p[1], 3, O_CLOEXEC) < 0)
+			au_die(EX_OSERR, "dup:");
+		close_range(4, ~0U, 0);
+		h = au_xcalloc(1, sizeof *h);
+		h->dir = dir;
+		h->word = 3;
+		h->lsock = h->conn = -1;
+		return h;
+	}
+	close(p[1]);
+	waitpid(pid, &st, 0);
+	while ((n = read(p[0], word, sizeof word)) < 0 && errno == EINTR)
+		;
+	close(p[0]);
+	free(dir);
+	if (n != (ssize_t)sizeof word)
+		au_die(EX_SOFTWARE, "the holder did not start");
+	if (word[0] != 0)
+		exit((unsigned char)word[0]);
+	au_out_init();
+	db = au_xdb_open();
+	if ((rc = au_ws_get(db, word + 1, &r)) != 0)
+		au_die(rc, "%s", au_errmsg());
+	au_out_rec(r);
+	jv_free(r);
+	au_db_close(db);
+	au_out_close();
+	exit(0);
+}
+
+void
+au_ws_xlisten(struct au_ws_holder *h, struct sqlite3 *db, const char *id,
+    int code)
+{
+	struct sockaddr_un a;
+	char word[1 + AU_ID_LEN] = { 0 };
+	char *path;
+	int fd, rc;
+
+	if (code == 0) {
+		path = au_xasprintf("%s/%s", h->dir, id);
+		free(h->dir);
+		h->dir = path;
+		memset(&a, 0, sizeof a);
+		a.sun_family = AF_UNIX;
+		if (strlen(path) >= sizeof a.sun_path)
+			au_die(EX_CONFIG, "%s: too long for a socket", path);
+		strcpy(a.sun_path, path);
+		if ((h->lsock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC,
+		    0)) < 0 || bind(h->lsock, (struct sockaddr *)&a,
+		    sizeof a) != 0 || chmod(path, 0600) != 0 ||
+		    listen(h->lsock, 8) != 0)
+			au_die(EX_CANTCREAT, "%s:", path);
+		if ((rc = au_ws_update(db, id, JV_OBJECT(jv_string("socket"),
+		    jv_string(path)))) != 0)
+			au_die(rc, "%s", au_errmsg());
+		memcpy(h->id, id, AU_ID_LEN);
+		memcpy(word + 1, id, AU_ID_LEN);
+	}
+	word[0] = (char)code;
+	if (write(h->word, word, sizeof word) != (ssize_t)sizeof word)
+		au_die(EX_OSERR, "holder:");
+	close(h->word);
+	h->word = -1;
+	if ((fd = open("/dev/null", O_WRONLY)) < 0 ||
+	    dup2(fd, STDERR_FILENO) < 0)
+		au_die(EX_OSERR, "/dev/null:");
+	close(fd);
+}
+
+int
+au_ws_fd(const struct au_ws_holder *h)
+{
+	return h->lsock;
+}
+
+/* The session.error record of h's session, status code, about msg. */
+static void
+holder_error(struct au_ws_holder *h, int fd, long line, int code,
+    const char *msg)
+{
+	struct au_buf b = AU_BUF_INIT;
+	char ts[AU_TS_LEN];
+	size_t off = 0;
+	ssize_t k;
+
+	au_buf_addf(&b, "{\"type\":\"session.error\",\"id\":\"%s\","
+	    "\"ts\":\"%s\"", h->id, au_ts_fmt(au_now_ms(), ts));
+	if (line > 0)
+		au_buf_addf(&b, ",\"line\":%ld", line);
+	au_buf_addf(&b, ",\"status\":%d,\"error\":", code);
+	au_json_str(&b, msg, strlen(msg));
+	au_buf_adds(&b, "}\n");
+	while (off < b.len && (k = send(fd, b.s + off, b.len - off,
+	    MSG_NOSIGNAL)) != 0) {
+		if (k < 0 && errno != EINTR)
+			break;
+		off += k > 0 ? (size_t)k : 0;
+	}
+	au_buf_free(&b);
+}
+
+struct au_in *
+au_ws_accept(struct au_ws_holder *h, void (*notify)(void *), void *arg)
+{
+	int fd = accept4(h->lsock, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	if (h->conn >= 0) {
+		holder_error(h, fd, 0, EX_TEMPFAIL,
+		    "the session is attached elsewhere");
+		close(fd);
+		return NULL;
+	}
+	h->conn = fd;
+	h->bad = 0;
+	h->in = au_in_fdopen(fd, "<session>");
+	au_in_notify(h->in, notify, arg);
+	return h->in;
+}
+
+void
+au_ws_send(struct au_ws_holder *h, const char *s, size_t n)
+{
+	struct au_buf b = AU_BUF_INIT;
+	size_t off = 0;
+	ssize_t k;
+
+	if (h->conn < 0 || h->bad)
+		return;
+	au_buf_add(&b, s, n);
+	au_buf_addc(&b, '\n');
+	while (off < b.len) {
+		if ((k = send(h->conn, b.s + off, b.len - off,
+		    MSG_NOSIGNAL)) < 0) {
+			if (errno == EINTR)
+				continue;
+			h->bad = 1;
+			break;
+		}
+		off += (size_t)k;
+	}
+	au_buf_free(&b);
+}
+
+void
+au_ws_error(struct au_ws_holder *h, long line, int code, const char *msg)
+{
+	if (h->conn >= 0 && !h->bad)
+		holder_error(h, h->conn, line, code, msg);
+}
+
+void
+au_ws_drop(struct au_ws_holder *h)
+{
+	if (h->conn < 0)
+		return;
+	au_in_close(h->in);
+	h->in = NULL;
+	close(h->conn);
+	h->conn = -1;
+	h->bad = 0;
+}
+
+void
+au_ws_close(struct au_ws_holder *h)
+{
+	au_ws_drop(h);
+	if (h->lsock >= 0) {
+		close(h->lsock);
+		unlink(h->dir);
+	}
+	free(h->dir);
+	free(h);
+}
+
+static void
+attach_wake(void *arg)
+{
+	int e = errno;
+
+	(void)!write(*(int *)arg, "", 1);
+	errno = e;
+}
+
+/* Connect to the holder of session id, of kind: the socket's fd, or -1
+ * with *rc an exit code and au_errmsg() set; a holder found gone makes
+ * the session dead and its socket removed. */
+static int
+holder_connect(struct sqlite3 *db, const char *id, const char *kind, int *rc)
+{
+	struct sockaddr_un a;
+	const char *path = NULL;
+	pid_t hp;
+	int fd, n;
+	jv r, v;
+
+	if ((*rc = au_ws_get(db, id, &r)) != 0)
+		return -1;
+	if (strcmp(au_jv_str(r, "kind"), kind) != 0)
+		*rc = au_seterr(EX_UNAVAILABLE, "session %s is a %s session",
+		    id, au_jv_str(r, "kind"));
+	else if (au_ws_final(au_jv_str(r, "state")))
+		*rc = au_seterr(EX_UNAVAILABLE, "session %s has ended (%s)", id,
+		    au_jv_str(r, "state"));
+	else if ((path = au_jv_str(r, "socket")) == NULL)
+		*rc = au_seterr(EX_UNAVAILABLE, "session %s is not detached",
+		    id);
+	if (*rc != 0) {
+		jv_free(r);
+		return -1;
+	}
+	v = jv_object_get(jv_copy(r), jv_string("holder_pid"));
+	hp = jv_get_kind(v) == JV_KIND_NUMBER ? (pid_t)jv_number_value(v) : 0;
+	jv_free(v);
+	memset(&a, 0, sizeof a);
+	a.sun_family = AF_UNIX;
+	snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		*rc = au_seterr(EX_OSERR, "socket:");
+	} else if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+		*rc = au_seterr(EX_UNAVAILABLE, "session %s: %s:", id, path);
+		close(fd);
+		fd = -1;
+		if (!au_ws_alive(hp, path)) {
+			if ((*rc = au_ws_reap(db, &n)) == 0)
+				*rc = au_seterr(EX_UNAVAILABLE, "session %s: "
+				    "its holder is gone; marked dead", id);
+			unlink(path);
+		}
+	}
+	jv_free(r);
+	return fd;
+}
+
+/* Send the n bytes at s to fd, all of them unless it has gone. */
+static void
+sendall(int fd, const char *s, size_t n)
+{
+	ssize_t k;
+
+	while (n > 0) {
+		if ((k = send(fd, s, n, MSG_NOSIGNAL)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		s += k;
+		n -= (size_t)k;
+	}
+}
+
+int
+au_ws_attach(struct sqlite3 *db, const char *id, const char *kind,
+    char *const *files, int nfiles,
+    int (*keep)(struct au_in *, struct au_rec *, void *),
+    void (*fn)(jv, void *), void *arg, int *instatus)
+{
+	struct au_buf b = AU_BUF_INIT, out = AU_BUF_INIT;
+	const char *file = NULL;
+	struct au_in *in;
+	struct au_rec rec;
+	long last = 0;
+	int fd, rc, eof = 0, wake[2];
+	char *nl;
+
+	*instatus = 0;
+	if ((fd = holder_connect(db, id, kind, &rc)) < 0)
+		return rc;
+	if (pipe2(wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+		close(fd);
+		return au_seterr(EX_OSERR, "pipe:");
+	}
+	in = au_in_open(files, nfiles);
+	au_in_notify(in, attach_wake, &wake[1]);
+	for (;;) {
+		struct pollfd pf[2] = { { eof ? -1 : wake[0], POLLIN, 0 },
+		    { fd, POLLIN, 0 } };
+		char buf[65536];
+		ssize_t n;
+
+		/* Line numbers are kept: a line not sent (blank, bad, or
+		 * not for the holder) goes as an empty one. */
+		while (!eof && au_in_wait(in, 0)) {
+			if (!au_in_next(in, &rec)) {
+				eof = 1;
+				shutdown(fd, SHUT_WR);
+				break;
+			}
+			if (rec.file != file && file != NULL)
+				last = rec.line - 1;
+			file = rec.file;
+			b.len = 0;
+			for (; last < rec.line - 1; last++)
+				au_buf_addc(&b, '\n');
+			if (keep == NULL || keep(in, &rec, arg)) {
+				au_json_dump(&b, rec.v);
+				au_buf_addc(&b, '\n');
+				last = rec.line;
+			}
+			sendall(fd, b.s, b.len);
+			jv_free(rec.v);
+		}
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = au_seterr(EX_OSERR, "poll:");
+			break;
+		}
+		if (pf[0].revents)
+			while (read(wake[0], buf, sizeof buf) > 0)
+				;
+		if (!pf[1].revents)
+			continue;
+		if ((n = read(fd, buf, sizeof buf)) <= 0)
+			break;
+		au_buf_add(&out, buf, (size_t)n);
+		while ((nl = memchr(out.s, '\n', out.len)) != NULL) {
+			size_t len = (size_t)(nl - out.s);
+			jv v;
+
+			au_out_line(out.s, len);
+			v = jv_parse_sized(out.s, (int)len);
+			if (jv_get_kind(v) == JV_KIND_OBJECT)
+				fn(v, arg);
+			jv_free(v);
+			memmove(out.s, nl + 1, out.len - len - 1);
+			out.len -= len + 1;
+		}
+	}
+	close(fd);
+	*instatus = au_in_status(in);
+	au_in_close(in);
+	close(wake[0]);
+	close(wake[1]);
+	au_buf_free(&b);
+	au_buf_free(&out);
+	return rc;
 }
