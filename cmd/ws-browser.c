@@ -10,6 +10,8 @@
  * read through one loop that also answers the interception of requests
  * (the network limits), so a page that never loads, a hung renderer or a
  * browser that died answers with a failed browser.result, never a hang.
+ * With --detach the browser is left to a holder (lib/ws.c) that later
+ * ws-browser --session commands attach to, its pages kept between them.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -33,7 +35,7 @@ extern char **environ;
 
 enum {
 	O_NET = AU_LONG, O_ALLOW, O_TIMEOUT, O_WIDTH, O_HEIGHT, O_APPROVAL,
-	O_NOAUDIT
+	O_NOAUDIT, O_DETACH, O_SESSION
 };
 
 static const struct au_opt opts[] = {
@@ -51,11 +53,15 @@ static const struct au_opt opts[] = {
 	    "approval (default 5m)", NULL },
 	{ O_NOAUDIT, "no-audit", NULL, "keep the commands out of the audit "
 	    "log", NULL },
+	{ O_DETACH, "detach", NULL, "leave the browser to a holder and print "
+	    "its session record", NULL },
+	{ O_SESSION, "session", "ID", "send the commands to the detached "
+	    "session ID", NULL },
 	{ 0, NULL, NULL, NULL, NULL }
 };
 
 static const struct au_cmd cmd = {
-	"ws-browser", "[file ...]",
+	"ws-browser", "[file ...]\n--session ID [file ...]",
 	"Drive a headless Chromium with command records.",
 	opts, AU_USE_DB | AU_USE_RECORDS, "FILE"
 };
@@ -71,6 +77,9 @@ static volatile sig_atomic_t stop;
 static struct sqlite3 *db;
 static struct au_audit *audit;
 static int worst;
+static struct au_ws_holder *holder;	/* --detach: we are the holder */
+static char sid[AU_ID_LEN];		/* and this is the session */
+static int quitting;			/* a quit command came */
 
 static int wake[2];		/* a record is ready, or a signal came */
 
@@ -172,6 +181,8 @@ static int cur = -1, lastpage;
 static pid_t chrome = -1;
 static int tochrome = -1, fromchrome = -1;
 static char *tmpdir, *logpath, *gonewhy;
+static jv cargv;		/* the browser's command line */
+static int cend = -1, csig;	/* how it ended: exit code, signal */
 static struct au_buf inbuf = AU_BUF_INIT;
 static size_t inoff;
 static long msgid, wantid;
@@ -188,6 +199,19 @@ bysession(const char *s)
 		if (strcmp(pages[i].session, s) == 0)
 			return &pages[i];
 	return NULL;
+}
+
+/* Reap the browser, noting how it ended. */
+static void
+ended(void)
+{
+	int st;
+
+	if (waitpid(chrome, &st, 0) == chrome) {
+		cend = au_exit_code(st);
+		csig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+	}
+	chrome = -1;
 }
 
 /* How the browser ended, once it has closed its end of the pipe:
@@ -216,8 +240,7 @@ reap(void)
 		    si.si_status);
 	else
 		gonewhy = au_xstrdup("the browser stopped answering");
-	waitpid(chrome, NULL, 0);
-	chrome = -1;
+	ended();
 }
 
 static void
@@ -445,7 +468,9 @@ rmone(const char *path, const struct stat *st, int kind, struct FTW *f)
 	return 0;
 }
 
-static void
+/* Start the browser: 0, or 69 it is missing or did not start, 73 its
+ * directory cannot be made, 71 the system refused (au_errmsg()). */
+static int
 launch(void)
 {
 	const char *bin = getenv("AGENTUTILS_CHROMIUM"), *tmp;
@@ -454,7 +479,7 @@ launch(void)
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t sa;
 	sigset_t none, def;
-	int a[2], b[2], logfd, rc, i;
+	int a[2], b[2], logfd, rc, i, verbose;
 	char *argv[24];
 	size_t k, n = 0;
 	jv v;
@@ -462,22 +487,22 @@ launch(void)
 	if (bin == NULL || *bin == '\0')
 		bin = "chromium";
 	if ((path = au_which(bin)) == NULL)
-		au_die(EX_UNAVAILABLE, "%s: not found (Debian's package "
-		    "chromium)", au_quote(bin));
+		return au_seterr(EX_UNAVAILABLE, "%s: not found (Debian's "
+		    "package chromium)", au_quote(bin));
 	tmp = getenv("TMPDIR");
 	tmpdir = au_xasprintf("%s/ws-browser.XXXXXX", tmp && *tmp ? tmp :
 	    "/tmp");
 	if (mkdtemp(tmpdir) == NULL)
-		au_die(EX_CANTCREAT, "%s:", au_quote(tmpdir));
+		return au_seterr(EX_CANTCREAT, "%s:", au_quote(tmpdir));
 	profile = au_xasprintf("%s/profile", tmpdir);
 	logpath = au_xasprintf("%s/chromium.log", tmpdir);
 	if (mkdir(profile, 0700) != 0)
-		au_die(EX_CANTCREAT, "%s:", au_quote(profile));
+		return au_seterr(EX_CANTCREAT, "%s:", au_quote(profile));
 	if ((logfd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 	    0600)) < 0)
-		au_die(EX_CANTCREAT, "%s:", au_quote(logpath));
+		return au_seterr(EX_CANTCREAT, "%s:", au_quote(logpath));
 	if (pipe2(a, O_CLOEXEC) != 0 || pipe2(b, O_CLOEXEC) != 0)
-		au_die(EX_OSERR, "pipe:");
+		return au_seterr(EX_OSERR, "pipe:");
 	/* Out of the way of 3 and 4, which the child's dup2s make. */
 	for (i = 0; i < 2; i++) {
 		int *fd = i ? b : a, j;
@@ -486,7 +511,7 @@ launch(void)
 			int moved = fcntl(fd[j], F_DUPFD_CLOEXEC, 10);
 
 			if (moved < 0)
-				au_die(EX_OSERR, "fcntl:");
+				return au_seterr(EX_OSERR, "fcntl:");
 			close(fd[j]);
 			fd[j] = moved;
 		}
@@ -526,8 +551,11 @@ launch(void)
 	posix_spawn_file_actions_adddup2(&fa, a[0], 3);
 	posix_spawn_file_actions_adddup2(&fa, b[1], 4);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, au_verbose ? 2 : logfd, 1);
-	if (!au_verbose)
+	/* A holder's standard error is its caller's until it listens, and
+	 * would be the browser's for good. */
+	verbose = au_verbose && holder == NULL;
+	posix_spawn_file_actions_adddup2(&fa, verbose ? 2 : logfd, 1);
+	if (!verbose)
 		posix_spawn_file_actions_adddup2(&fa, logfd, 2);
 	posix_spawnattr_init(&sa);
 	sigemptyset(&none);
@@ -546,8 +574,11 @@ launch(void)
 	posix_spawnattr_destroy(&sa);
 	if (rc != 0) {
 		errno = rc;
-		au_die(EX_UNAVAILABLE, "%s:", au_quote(path));
+		return au_seterr(EX_UNAVAILABLE, "%s:", au_quote(path));
 	}
+	cargv = jv_array();
+	for (k = 0; k < n; k++)
+		cargv = jv_array_append(cargv, jv_string(argv[k]));
 	close(a[0]);
 	close(b[1]);
 	close(logfd);
@@ -562,10 +593,11 @@ launch(void)
 
 	if ((rc = call(NULL, "Browser.getVersion", jv_invalid(),
 	    au_mono_ms() + LAUNCH_MS, &v)) != 0)
-		au_die(EX_UNAVAILABLE, "the browser did not start: %s (its "
-		    "log: %s)", au_errmsg(), logpath);
+		return au_seterr(EX_UNAVAILABLE, "the browser did not start: "
+		    "%s (its log: %s)", au_errmsg(), logpath);
 	au_note("%s", au_jv_str(v, "product"));
 	jv_free(v);
+	return 0;
 }
 
 /* End the browser: Browser.close, then its process group killed, the
@@ -590,7 +622,7 @@ shutdown_(void)
 	}
 	if (chrome > 0) {
 		kill(-chrome, SIGKILL);
-		waitpid(chrome, NULL, 0);
+		ended();
 	}
 	profile = au_xasprintf("%s/profile", tmpdir);
 	nftw(kept ? profile : tmpdir, rmone, 16, FTW_DEPTH | FTW_PHYS);
@@ -1305,6 +1337,16 @@ c_close(struct cmdctx *c)
 	return rc == EX_UNAVAILABLE ? rc : 0;
 }
 
+/* The end of the browser, and of a detached session: the commands after
+ * it are not read. */
+static int
+c_quit(struct cmdctx *c)
+{
+	(void)c;
+	quitting = 1;
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(struct cmdctx *);
@@ -1321,6 +1363,7 @@ static const struct {
 	{ "screenshot", c_screenshot, 1 },
 	{ "pdf", c_pdf, 1 },
 	{ "close", c_close, 1 },
+	{ "quit", c_quit, 0 },
 };
 
 /* ---- the human loop and the audit log ---- */
@@ -1397,6 +1440,8 @@ audit_event(struct cmdctx *c)
 
 	e = JV_OBJECT(jv_string("type"), jv_string("browser.command"),
 	    jv_string("command"), cmdrec);
+	if (holder != NULL)
+		e = jv_object_set(e, jv_string("session"), jv_string(sid));
 	for (i = 0; keep[i] != NULL; i++) {
 		jv v = jv_object_get(jv_copy(c->res), jv_string(keep[i]));
 
@@ -1417,6 +1462,22 @@ audit_event(struct cmdctx *c)
 	jv_free(e);
 	if (rc != 0)
 		au_die(rc, "audit: %s", au_errmsg());
+}
+
+/* A record (borrowed) out: to standard output, or from a holder to its
+ * client. */
+static void
+put(jv r)
+{
+	struct au_buf b = AU_BUF_INIT;
+
+	if (holder == NULL) {
+		au_out_rec(r);
+		return;
+	}
+	au_json_dump(&b, r);
+	au_ws_send(holder, b.s, b.len);
+	au_buf_free(&b);
 }
 
 /* Run one browser.command record (borrowed) and answer it. */
@@ -1471,7 +1532,7 @@ run(jv rec)
 		set(&c, "exit_code", jv_number(rc));
 	}
 	set(&c, "elapsed_ms", jv_number((double)(au_mono_ms() - start)));
-	au_out_rec(c.res);
+	put(c.res);
 	if (audit != NULL)
 		audit_event(&c);
 	outcome(rc);
@@ -1513,6 +1574,109 @@ ready(struct au_in *in)
 	return !stop;
 }
 
+/* --where, or NULL. */
+static struct au_where *w;
+
+/* Whether the record rec is a command to run: 1, or 0 when --where
+ * leaves it out or it is reported as bad (to a holder's client too). */
+static int
+wanted(struct au_in *in, struct au_rec *rec, void *arg)
+{
+	const char *type = au_jv_str(rec->v, "type");
+	int keep = 1;
+	char msg[512];
+
+	(void)arg;
+	if (type == NULL || strcmp(type, "browser.command") != 0)
+		snprintf(msg, sizeof msg, "not a browser.command record");
+	else if (w != NULL && (keep = au_where_test(w, rec->v)) < 0)
+		snprintf(msg, sizeof msg, "--where: %s", au_errmsg());
+	else
+		return keep;
+	au_in_reject(in, rec, "%s", msg);
+	if (holder != NULL)
+		au_ws_error(holder, rec->line, EX_DATAERR, msg);
+	return 0;
+}
+
+/* ---- detached sessions ---- */
+
+/* The holder's turn: its client's commands, one client after another,
+ * until a quit, a signal, or the end of the browser.  Then the browser
+ * is closed, its profile removed, the session recorded as ended, and
+ * the client attached, if any, told why unless it asked. */
+static void
+hold(void)
+{
+	struct au_in *in = NULL, *next;
+	struct au_rec rec;
+	struct pollfd pf[3];
+	const char *why = NULL;
+	char buf[64];
+	jv f;
+	int rc;
+
+	while (!quitting && !stop && fromchrome >= 0) {
+		if (in != NULL && au_in_wait(in, 0)) {
+			if (!au_in_next(in, &rec)) {
+				au_ws_drop(holder);
+				in = NULL;
+				continue;
+			}
+			if (wanted(in, &rec, NULL))
+				run(rec.v);
+			jv_free(rec.v);
+			continue;
+		}
+		pf[0] = (struct pollfd){ wake[0], POLLIN, 0 };
+		pf[1] = (struct pollfd){ fromchrome, POLLIN, 0 };
+		pf[2] = (struct pollfd){ au_ws_fd(holder), POLLIN, 0 };
+		if (poll(pf, 3, -1) < 0)
+			continue;
+		if (pf[0].revents & POLLIN)
+			while (read(wake[0], buf, sizeof buf) > 0)
+				;
+		if (pf[1].revents)
+			pump(0);
+		if (pf[2].revents &&
+		    (next = au_ws_accept(holder, notify, NULL)) != NULL)
+			in = next;
+	}
+	if (fromchrome < 0 && !quitting)
+		why = gonewhy;
+	else if (stop)
+		why = "the session was killed";
+	shutdown_();
+	f = JV_OBJECT(jv_string("state"), jv_string(stop ? "killed" :
+	    "exited"));
+	if (cend >= 0)
+		f = jv_object_set(f, jv_string("exit_code"), jv_number(cend));
+	if (csig > 0)
+		f = jv_object_set(f, jv_string("signal"), jv_string(
+		    sigabbrev_np(csig) ? sigabbrev_np(csig) : "?"));
+	if ((rc = au_ws_update(db, sid, f)) != 0)
+		au_die(rc, "%s", au_errmsg());
+	if (why != NULL)
+		au_ws_error(holder, 0, EX_UNAVAILABLE, why);
+	au_ws_close(holder);
+}
+
+/* What a holder sends its client counts in the client's status: each
+ * result's exit_code, each session.error's status. */
+static void
+counted(jv r, void *arg)
+{
+	const char *t = au_jv_str(r, "type");
+	jv n = jv_object_get(jv_copy(r), jv_string(
+	    t != NULL && strcmp(t, "session.error") == 0 ? "status" :
+	    "exit_code"));
+
+	(void)arg;
+	if (au_jv_isint(n))
+		outcome((int)jv_number_value(n));
+	jv_free(n);
+}
+
 static void
 parse_allow(const char *arg)
 {
@@ -1547,16 +1711,22 @@ dimension(const char *opt, const char *arg)
 int
 main(int argc, char **argv)
 {
-	struct au_where *w = NULL;
+	const char *arg, *attach_id = NULL;
 	struct au_in *in;
 	struct au_rec rec;
-	const char *arg;
 	size_t i;
-	int c;
+	int c, rc, shaped = 0, detached = 0;
 
 	au_setprog(argv[0]);
 	while ((c = au_getopt(&cmd, argc, argv, &arg)) != -1) {
+		shaped |= c != O_SESSION;
 		switch (c) {
+		case O_SESSION:
+			attach_id = arg;
+			break;
+		case O_DETACH:
+			detached = 1;
+			break;
 		case O_NET:
 			if (strcmp(arg, "any") != 0 &&
 			    strcmp(arg, "loopback") != 0)
@@ -1589,8 +1759,26 @@ main(int argc, char **argv)
 	argv += au_optind;
 	if (netany && nallowed > 0)
 		au_usage_die(&cmd, "--allow goes with --net loopback");
+	if (attach_id != NULL && shaped)
+		au_usage_die(&cmd, "--session: the browser's options go with "
+		    "--detach");
+	if (detached && (argc > 0 || au_opts.where != NULL))
+		au_usage_die(&cmd, "--detach reads no commands");
 	if (au_opts.where != NULL)
 		w = au_xwhere_new(au_opts.where);
+	if (attach_id != NULL) {
+		au_out_init();
+		if ((rc = au_ws_attach(state(), attach_id, "browser", argv, argc,
+		    wanted, counted, NULL, &c)) != 0)
+			au_die(rc, "%s", au_errmsg());
+		outcome(c);
+		au_where_free(w);
+		au_db_close(db);
+		au_out_close();
+		return worst;
+	}
+	if (detached)
+		holder = au_ws_xdetach();
 	if (!noaudit)
 		audit = au_xaudit_open(state(), "audit-write --init makes the "
 		    "keys; --no-audit says not to audit");
@@ -1599,26 +1787,37 @@ main(int argc, char **argv)
 	if (pipe2(wake, O_CLOEXEC | O_NONBLOCK) != 0)
 		au_die(EX_OSERR, "pipe:");
 	au_catch_stop(onstop);
-	launch();
-
-	in = au_in_open(argv, argc);
-	au_in_notify(in, notify, NULL);
-	while (ready(in) && au_in_next(in, &rec)) {
-		const char *type = au_jv_str(rec.v, "type");
-		int keep = 1;
-
-		if (type == NULL || strcmp(type, "browser.command") != 0)
-			au_in_reject(in, &rec, "not a browser.command record");
-		else if (w != NULL && (keep = au_where_test(w, rec.v)) < 0)
-			au_in_reject(in, &rec, "--where: %s", au_errmsg());
-		else if (keep)
-			run(rec.v);
-		jv_free(rec.v);
+	if ((rc = launch()) != 0) {
+		if (holder == NULL)
+			au_die(rc, "%s", au_errmsg());
+		au_err("%s", au_errmsg());
+		au_ws_xlisten(holder, NULL, NULL, rc);
+		exit(rc);
 	}
-	outcome(au_in_status(in));
-	au_in_close(in);
+
+	if (holder != NULL) {
+		if ((rc = au_ws_create(state(), JV_OBJECT(jv_string("kind"),
+		    jv_string("browser"), jv_string("state"),
+		    jv_string("detached"), jv_string("holder_pid"),
+		    jv_number(getpid()), jv_string("pid"), jv_number(chrome),
+		    jv_string("argv"), jv_copy(cargv), jv_string("cwd"),
+		    jv_string(tmpdir)), sid)) != 0)
+			au_die(rc, "%s", au_errmsg());
+		au_ws_xlisten(holder, db, sid, 0);
+		hold();
+	} else {
+		in = au_in_open(argv, argc);
+		au_in_notify(in, notify, NULL);
+		while (!quitting && ready(in) && au_in_next(in, &rec)) {
+			if (wanted(in, &rec, NULL))
+				run(rec.v);
+			jv_free(rec.v);
+		}
+		outcome(au_in_status(in));
+		au_in_close(in);
+		shutdown_();
+	}
 	au_where_free(w);
-	shutdown_();
 	if (audit != NULL && au_audit_close(audit) != 0)
 		au_die(EX_IOERR, "audit: %s", au_errmsg());
 	if (db != NULL)
@@ -1629,6 +1828,7 @@ main(int argc, char **argv)
 	for (i = 0; i < nallowed; i++)
 		free(allowed[i]);
 	free(allowed);
+	jv_free(cargv);
 	au_buf_free(&inbuf);
 	free(tmpdir);
 	free(logpath);
@@ -1636,5 +1836,5 @@ main(int argc, char **argv)
 	close(wake[0]);
 	close(wake[1]);
 	au_out_close();
-	return stop ? 128 + stop : worst;
+	return stop && !detached ? 128 + stop : worst;
 }

@@ -77,3 +77,13 @@ http_stop() {
 	[ -z "${HTTPD:-}" ] || kill "$HTTPD"
 	HTTPD=
 }
+
+# ended PID: until process PID, not a child of ours, has ended (10 s at
+# most); then whether it has.
+ended() {
+	for _ in $(seq 200); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.05
+	done
+	return 1
+}

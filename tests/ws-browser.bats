@@ -5,8 +5,10 @@
 # page that never loads, a script that never ends; a browser killed -9;
 # bad records and commands; the network limits (a host off loopback
 # refused, and allowed by --allow); approvals given and denied; the audit
-# log.  Chromium takes a second or two to start, so each test is one
-# invocation with several commands.
+# log; detached sessions (attached to twice, a second client refused, a
+# browser and a holder killed -9, ended by quit and by ws-session kill).
+# Chromium takes a second or two to start, so each test is one
+# invocation (or one detached browser) with several commands.
 
 load helper
 
@@ -40,6 +42,15 @@ teardown() {
 		kill "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
 	done
+	# The holders of detached sessions and their browsers, whatever
+	# the test left.
+	if [ -f "$XDG_STATE_HOME/agentutils/state.db" ]; then
+		db "SELECT holder_pid, pid FROM ws_sessions WHERE holder_pid IS NOT NULL" |
+		while IFS='|' read -r h c; do
+			kill -9 "$h" 2>/dev/null || true
+			[ -z "$c" ] || kill -9 -- "-$c" 2>/dev/null || true
+		done
+	fi
 }
 
 # serve [OPTION ...]: tk-serve site on a free port in the background; url.
@@ -386,4 +397,183 @@ ws-browser: cmds.ndjson:14: not a browser.command record"
 	done
 	run --separate-stderr ws-browser --net world
 	assert_equal "${stderr_lines[0]}" 'ws-browser: --net: loopback or any, not "world"'
+}
+
+# detached [OPTION ...]: a browser left to a holder (ws-browser --detach),
+# its socket under a runtime directory and its profile under a TMPDIR of
+# the test's own; its record in detached.json, its id in ID, the
+# holder's pid in HOLDER, the browser's in CHROME.
+detached() {
+	export XDG_RUNTIME_DIR=$BATS_TEST_TMPDIR/run TMPDIR=$BATS_TEST_TMPDIR/tmp
+	mkdir -p -m 0700 "$XDG_RUNTIME_DIR"
+	mkdir -p "$TMPDIR"
+	timeout 90 ws-browser --detach "$@" >detached.json 3>&-
+	ID=$(jq -r .id detached.json)
+	HOLDER=$(jq -r .holder_pid detached.json)
+	CHROME=$(jq -r .pid detached.json)
+}
+
+# attach [FILE ...]: ws-browser --session ID, its results in out.ndjson
+# and its stderr in err.
+attach() {
+	timeout 60 ws-browser --session "$ID" "$@" >out.ndjson 2>err
+}
+
+@test "--detach, --session: two attaches see the same page, a second client at once is refused (75), quit ends it all; audited with the session" {
+	serve
+	detached
+	valid <detached.json
+	assert_equal "$(jq -c '[.type, .kind, .state]' detached.json)" '["session","browser","detached"]'
+	# the socket as ws-pty's holders make it (tests/ws-pty.bats)
+	sock=$(jq -r .socket detached.json)
+	assert_equal "$sock" "$XDG_RUNTIME_DIR/agentutils/$ID"
+	[ -S "$sock" ]
+	# the browser is the holder's child, its profile in the directory
+	# the session names
+	assert_equal "$(ps -o ppid= -p "$CHROME" | tr -d ' ')" "$HOLDER"
+	dir=$(jq -r .cwd detached.json)
+	[ -d "$dir/profile" ]
+	assert_equal "$(readlink /proc/"$HOLDER"/fd/2)" /dev/null
+	run attach <<-EOF
+	$(cmd navigate "\"id\":1,\"url\":\"$url\"")
+	$(cmd eval '"id":2,"expression":"window.kept = 6 * 7"')
+	EOF
+	assert_success
+	valid <out.ndjson
+	assert_equal "$(jq -c '[.id, .ok, .title // .value]' out.ndjson)" '[1,true,"Test page"]
+[2,true,42]'
+	# the next attach, from a file: the same page, its state kept
+	{
+		cmd eval '"id":3,"expression":"window.kept + \" \" + location.href"'
+		cmd text '"id":4,"selector":"#h"'
+	} >cmds.ndjson
+	run attach cmds.ndjson
+	assert_success
+	valid <out.ndjson
+	assert_equal "$(jq -c '[.id, .page, .value // .text]' out.ndjson)" "[3,1,\"42 $url\"]
+[4,1,\"Hello\"]"
+	# one client at a time
+	mkfifo in
+	# output to a pipe, so that each record comes out at once
+	timeout 60 ws-browser --session "$ID" <in > >(cat >first.ndjson) 2>/dev/null 3>&- &
+	first=$!
+	exec 7>in
+	cmd eval '"id":5,"expression":"document.title"' >&7
+	until [ -s first.ndjson ]; do sleep 0.05; done
+	run attach <<<"$(cmd eval '"id":6,"expression":"1"')"
+	assert_failure 75
+	valid <out.ndjson
+	assert_equal "$(jq -c '[.type, .id, .status, .error]' out.ndjson)" "[\"session.error\",\"$ID\",75,\"the session is attached elsewhere\"]"
+	cmd click '"id":7,"selector":"#b"' >&7
+	exec 7>&-
+	wait "$first"
+	for _ in $(seq 100); do
+		[ "$(wc -l <first.ndjson)" = 2 ] && break
+		sleep 0.05
+	done
+	assert_equal "$(jq -c '[.id, .ok]' first.ndjson)" '[5,true]
+[7,true]'
+	# quit: the browser closed, the holder gone with its socket, the
+	# profile removed, the session exited
+	run attach <<<"$(cmd quit '"id":8')
+$(cmd eval '"id":9,"expression":"1"')"
+	assert_success
+	valid <out.ndjson
+	assert_equal "$(jq -c '[.id, .command, .ok]' out.ndjson)" '[8,"quit",true]'
+	ended "$HOLDER"
+	ended "$CHROME"
+	[ ! -e "$sock" ]
+	[ ! -e "$dir" ]
+	assert_equal "$(ws-session show "$ID" | jq -c '[.state, .exit_code]')" '["exited",0]'
+	run --separate-stderr ws-browser --session "$ID" </dev/null
+	assert_failure 69
+	assert_equal "$stderr" "ws-browser: session $ID has ended (exited)"
+	# every command of every attach in the audit log, naming the session
+	audit-export --format ndjson -o audit.ndjson
+	assert_equal "$(jq -r 'select(.record.type == "browser.command") | "\(.record.command.id) \(.record.session)"' audit.ndjson)" \
+"1 $ID
+2 $ID
+3 $ID
+4 $ID
+5 $ID
+7 $ID
+8 $ID"
+}
+
+@test "--detach: a browser killed -9 ends the session: the command under way fails 69, then a session.error 69; exited with KILL" {
+	detached --no-audit
+	mkfifo in outp
+	cat outp >out.ndjson &
+	timeout 60 ws-browser --session "$ID" <in >outp 2>err 3>&- &
+	pid=$!
+	exec 7>in
+	cmd eval '"id":1,"expression":"1"' >&7
+	cmd eval '"id":2,"expression":"new Promise(function () {})"' >&7
+	until [ -s out.ndjson ]; do sleep 0.05; done
+	sleep 0.5
+	kill -9 "$CHROME"
+	rc=0
+	wait "$pid" || rc=$?
+	exec 7>&-
+	wait
+	assert_equal "$rc" 69
+	valid <out.ndjson
+	assert_equal "$(jq -c '[.type, .id, .exit_code // .status, .error // .value]' out.ndjson)" \
+"[\"browser.result\",1,null,1]
+[\"browser.result\",2,69,\"the browser was killed by signal 9\"]
+[\"session.error\",\"$ID\",69,\"the browser was killed by signal 9\"]"
+	assert_equal "$(ws-session show "$ID" | jq -c '[.state, .exit_code, .signal]')" '["exited",137,"KILL"]'
+	ended "$HOLDER"
+	[ ! -e "$(jq -r .socket detached.json)" ]
+	# the profile removed, Chromium's log kept
+	assert_equal "$(ls -A "$(jq -r .cwd detached.json)")" chromium.log
+}
+
+@test "--detach: a holder killed -9 is found dead by the next attach (69) and by ws-session; its browser ends" {
+	detached --no-audit
+	kill -9 "$HOLDER"
+	ended "$HOLDER"
+	run attach <<<"$(cmd eval '"expression":"1"')"
+	assert_failure 69
+	assert_equal "$(cat err)" "ws-browser: session $ID: its holder is gone; marked dead"
+	assert_equal "$(cat out.ndjson)" ""
+	[ ! -e "$(jq -r .socket detached.json)" ]
+	assert_equal "$(ws-session list | jq -r .state)" dead
+	# the browser finds its pipe closed and ends
+	ended "$CHROME"
+}
+
+@test "ws-session kill: the holder closes the browser, removes the profile and records the session killed" {
+	detached --no-audit
+	# The browser closes as it would at the end (a second or two, more
+	# on a busy machine), not SIGKILLed with its holder at --grace.
+	run ws-session --grace 60s kill "$ID"
+	assert_success
+	valid <<<"$output"
+	assert_equal "$(jq -c '[.kind, .state]' <<<"$output")" '["browser","killed"]'
+	ended "$HOLDER"
+	ended "$CHROME"
+	[ ! -e "$(jq -r .socket detached.json)" ]
+	[ ! -e "$(jq -r .cwd detached.json)" ]
+	assert_equal "$(ws-session list | jq -r .state)" killed
+}
+
+@test "--session: no such session 66, a terminal session 69, options of the browser 64; --detach with commands 64" {
+	run --separate-stderr ws-browser --session 01AAAAAAAAAAAAAAAAAAAAAAAA </dev/null
+	assert_failure 66
+	assert_equal "$stderr" 'ws-browser: no session "01AAAAAAAAAAAAAAAAAAAAAAAA"'
+	export XDG_RUNTIME_DIR=$BATS_TEST_TMPDIR/run
+	mkdir -p -m 0700 "$XDG_RUNTIME_DIR"
+	ws-pty --detach -- sleep 100 >pty.json 3>&-
+	HOLDER=$(jq -r .holder_pid pty.json)
+	run --separate-stderr ws-browser --session "$(jq -r .id pty.json)" </dev/null
+	assert_failure 69
+	assert_equal "$stderr" "ws-browser: session $(jq -r .id pty.json) is a terminal session"
+	kill -9 "$HOLDER"
+	run --separate-stderr ws-browser --session X --width 100 </dev/null
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" "ws-browser: --session: the browser's options go with --detach"
+	run --separate-stderr ws-browser --detach cmds.ndjson
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" "ws-browser: --detach reads no commands"
 }

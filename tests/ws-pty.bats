@@ -472,15 +472,6 @@ attach() {
 	timeout 20 ws-pty --session "$ID" >out.ndjson 2>err
 }
 
-# gone PID: until process PID has ended (5 s at most); then whether it has.
-gone() {
-	for _ in $(seq 100); do
-		kill -0 "$1" 2>/dev/null || return 0
-		sleep 0.05
-	done
-	return 1
-}
-
 teardown() {
 	if [ -n "${HOLDER:-}" ]; then
 		kill -9 "$HOLDER" 2>/dev/null || true
@@ -539,7 +530,7 @@ teardown() {
 	assert_equal "$(last session.exit | jq -c '[.id, .exit_code]')" "[\"$ID\",3]"
 	assert_equal "$(db "SELECT state, exit_code FROM ws_sessions")" "exited|3"
 	# The holder has gone, and its socket with it.
-	gone "$HOLDER"
+	ended "$HOLDER"
 	[ ! -e "$(jq -r .socket detached.json)" ]
 	# The transcript holds the inputs of all three attaches.
 	assert_equal "$(ws-session transcript "$ID" | jq -r 'select(.kind == "input") | .record.type' | sort | uniq -c | tr -s ' ')" \
@@ -577,7 +568,7 @@ teardown() {
 	detached -- sleep 100
 	prog=$(jq -r .pid detached.json)
 	kill -9 "$HOLDER"
-	gone "$HOLDER"
+	ended "$HOLDER"
 	run attach <<<'{"type":"screen"}'
 	assert_failure 69
 	assert_equal "$(cat err)" "ws-pty: session $ID: its holder is gone; marked dead"
@@ -585,7 +576,7 @@ teardown() {
 	[ ! -e "$(jq -r .socket detached.json)" ]
 	assert_equal "$(ws-session list | jq -r .state)" dead
 	# Its terminal closed with the holder: the program was hung up.
-	gone "$prog"
+	ended "$prog"
 	run --separate-stderr ws-pty --session "$ID" </dev/null
 	assert_failure 69
 	assert_equal "$stderr" "ws-pty: session $ID has ended (dead)"
@@ -596,7 +587,7 @@ teardown() {
 	run ws-session kill "$ID"
 	assert_success
 	assert_equal "$(jq -c '[.state, .signal, .exit_code]' <<<"$output")" '["killed","HUP",129]'
-	gone "$HOLDER"
+	ended "$HOLDER"
 	[ ! -e "$(jq -r .socket detached.json)" ]
 }
 
