@@ -12,5 +12,7 @@ complete -c ws-browser -l width -x -d 'the viewport'\''s width in CSS pixels (de
 complete -c ws-browser -l height -x -d 'the viewport'\''s height (default 720)'
 complete -c ws-browser -l approval-timeout -x -d 'wait DUR at most for an approval (default 5m)'
 complete -c ws-browser -l no-audit -d 'keep the commands out of the audit log'
+complete -c ws-browser -l detach -d 'leave the browser to a holder and print its session record'
+complete -c ws-browser -l session -x -d 'send the commands to the detached session ID'
 complete -c ws-browser -l where -x -d 'only records for which the jq expression JQ is true'
 complete -c ws-browser -l max-line -x -d 'longest input line accepted (default 16M)'
