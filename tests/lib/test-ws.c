@@ -5,10 +5,16 @@
  * id 66), listing by state, the transcript (input records, output
  * segments cut at AU_WS_KEEP on a character's start), the liveness of a
  * holder (a live process, a gone one, a socket that listens and one that
- * does not), reaping dead holders, and the runtime directory (made 0700,
- * the fallback without XDG_RUNTIME_DIR, one of the wrong mode refused).
+ * does not), reaping dead holders, the runtime directory (made 0700,
+ * the fallback without XDG_RUNTIME_DIR, one of the wrong mode refused),
+ * and a holder of a detached session (an echoing one) with its clients:
+ * the session record printed, records both ways with their line
+ * numbers kept, a second client refused, the end, and what an attach
+ * refuses (no session, another kind, ended, not detached, a holder
+ * gone).
  */
 #define _GNU_SOURCE
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,6 +271,218 @@ test_alive(void)
 	is_int(n, 0, "reap: nothing more");
 }
 
+/* ---- a holder and its clients ---- */
+
+static char hid[AU_ID_LEN];
+
+static void
+nothing(void *arg)
+{
+	(void)arg;
+}
+
+/* A holder that echoes each record's type and line, answers "error"
+ * with a session.error and ends the session at "end". */
+static void
+echo_holder(void)
+{
+	struct au_ws_holder *h = au_ws_xdetach();
+	struct au_in *in = NULL, *next;
+	struct au_rec rec;
+	sqlite3 *hdb;
+	char buf[256];
+
+	alarm(20);
+	if (au_db_open(at("state.db"), &hdb) != 0 ||
+	    au_ws_create(hdb, JV_OBJECT(jv_string("kind"),
+	    jv_string("browser"), jv_string("state"), jv_string("detached"),
+	    jv_string("holder_pid"), jv_number(getpid())), hid) != 0)
+		_exit(70);
+	au_ws_xlisten(h, hdb, hid, 0);
+	for (;;) {
+		struct pollfd pf = { au_ws_fd(h), POLLIN, 0 };
+
+		if (poll(&pf, 1, 10) > 0 &&
+		    (next = au_ws_accept(h, nothing, NULL)) != NULL)
+			in = next;
+		while (in != NULL && au_in_wait(in, 0)) {
+			const char *t;
+
+			if (!au_in_next(in, &rec)) {
+				au_ws_drop(h);
+				in = NULL;
+				break;
+			}
+			t = au_jv_str(rec.v, "type");
+			if (strcmp(t, "end") == 0) {
+				au_ws_update(hdb, hid, JV_OBJECT(
+				    jv_string("state"), jv_string("exited")));
+				au_ws_close(h);
+				au_db_close(hdb);
+				_exit(0);
+			}
+			if (strcmp(t, "error") == 0)
+				au_ws_error(h, rec.line, EX_DATAERR, "bad");
+			else
+				au_ws_send(h, buf, (size_t)snprintf(buf,
+				    sizeof buf, "{\"type\":\"echo\","
+				    "\"of\":\"%s\",\"line\":%ld}", t,
+				    rec.line));
+			jv_free(rec.v);
+		}
+	}
+}
+
+/* What the client is to send, and how many records came back. */
+static char sendfile_[2048];
+static int nback;
+
+static void
+tosend(const char *s)
+{
+	snprintf(sendfile_, sizeof sendfile_, "%s", at("send"));
+	writefile(sendfile_, s, strlen(s));
+}
+
+static void
+counted(jv r, void *arg)
+{
+	(void)arg;
+	if (au_jv_str(r, "type") != NULL)
+		nback++;
+}
+
+static int
+noskip(struct au_in *in, struct au_rec *rec, void *arg)
+{
+	(void)in;
+	(void)arg;
+	return strcmp(au_jv_str(rec->v, "type"), "skip") != 0;
+}
+
+/* A client: exits with au_ws_attach's code, or its input's status;
+ * says on stderr how many records it was given. */
+static void
+client(void)
+{
+	char *files[] = { sendfile_ };
+	int rc, st;
+
+	au_out_init();
+	nback = 0;
+	rc = au_ws_attach(db, hid, "browser", files, 1, noskip, counted, NULL,
+	    &st);
+	fprintf(stderr, "%d back\n", nback);
+	au_out_close();
+	exit(rc != 0 ? rc : st);
+}
+
+static void
+test_holder(void)
+{
+	struct child c;
+	struct stat st;
+	char id[AU_ID_LEN], sock[1024], want[1024];
+	jv r;
+	int fd, n;
+	pid_t gone;
+
+	mkdir(at("run"), 0700);
+	setenv("XDG_RUNTIME_DIR", at("run"), 1);
+	au_opts.db = at("state.db");
+	child_run(echo_holder, &c);
+	is_int(c.code, 0, "detach: the command exits 0 once the holder listens");
+	r = jv_parse(c.out);
+	is_str(au_jv_str(r, "type"), "session", "detach: prints the session");
+	is_str(au_jv_str(r, "state"), "detached", "detach: detached");
+	snprintf(id, sizeof id, "%s", au_jv_str(r, "id") ?
+	    au_jv_str(r, "id") : "");
+	snprintf(hid, sizeof hid, "%s", id);
+	snprintf(sock, sizeof sock, "%s/agentutils/%s", at("run"), id);
+	is_str(au_jv_str(r, "socket"), sock, "detach: its socket, RUNDIR/ID");
+	jv_free(r);
+	ok(stat(sock, &st) == 0 && S_ISSOCK(st.st_mode) &&
+	    (st.st_mode & 0777) == 0600, "listen: a socket of mode 0600");
+
+	/* Line 2 blank, 3 bad, 4 left out by keep: the holder still sees
+	 * lines 5 and 6 as such. */
+	tosend("{\"type\":\"a\"}\n\nnot json\n{\"type\":\"skip\"}\n"
+	    "{\"type\":\"error\"}\n{\"type\":\"b\"}\n");
+	child_run(client, &c);
+	is_int(c.code, EX_DATAERR, "attach: the bad line makes the input 65");
+	snprintf(want, sizeof want, "{\"type\":\"echo\",\"of\":\"a\","
+	    "\"line\":1}\n{\"type\":\"session.error\",\"id\":\"%s\"", id);
+	ok(strncmp(c.out, want, strlen(want)) == 0,
+	    "attach: records back in order, written out");
+	ok(strstr(c.out, "\"line\":5,\"status\":65,\"error\":\"bad\"}\n"
+	    "{\"type\":\"echo\",\"of\":\"b\",\"line\":6}\n") != NULL,
+	    "attach: line numbers kept past a blank, a bad and a skipped line");
+	ok(strstr(c.err, ":3: invalid JSON") != NULL,
+	    "attach: the bad line reported by the client");
+	ok(strstr(c.err, "3 back\n") != NULL, "attach: fn given each record");
+
+	/* A second client while one is attached. */
+	{
+		struct sockaddr_un a;
+
+		memset(&a, 0, sizeof a);
+		a.sun_family = AF_UNIX;
+		if (strlen(sock) >= sizeof a.sun_path)
+			bail("the socket's path is too long");
+		memcpy(a.sun_path, sock, strlen(sock) + 1);
+		fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0)
+			bail("connect");
+	}
+	tosend("{\"type\":\"a\"}\n");
+	child_run(client, &c);
+	is_int(c.code, 0, "busy: the attach itself works");
+	ok(strstr(c.out, "\"status\":75,\"error\":\"the session is attached "
+	    "elsewhere\"}") != NULL && strstr(c.out, "echo") == NULL,
+	    "busy: a session.error 75, nothing done");
+	close(fd);
+
+	tosend("{\"type\":\"end\"}\n");
+	child_run(client, &c);
+	is_int(c.code, 0, "end: the attach ends with the session");
+	is_str_free(field(id, "state"), "\"exited\"", "end: recorded");
+	for (n = 0; n < 100 && access(sock, F_OK) == 0; n++)
+		usleep(20000);
+	ok(access(sock, F_OK) != 0, "end: the socket removed");
+
+	is_int(au_ws_attach(db, id, "browser", NULL, 0, NULL, counted, NULL,
+	    &n), EX_UNAVAILABLE, "attach: an ended session, 69");
+	snprintf(want, sizeof want, "session %s has ended (exited)", id);
+	is_str(au_errmsg(), want, "attach: says so");
+	is_int(au_ws_attach(db, id, "terminal", NULL, 0, NULL, counted, NULL,
+	    &n), EX_UNAVAILABLE, "attach: another kind, 69");
+	snprintf(want, sizeof want, "session %s is a browser session", id);
+	is_str(au_errmsg(), want, "attach: says which");
+	is_int(au_ws_attach(db, "nope", "browser", NULL, 0, NULL, counted,
+	    NULL, &n), EX_NOINPUT, "attach: no such session, 66");
+	if (au_ws_create(db, JV_OBJECT(jv_string("kind"),
+	    jv_string("browser"), jv_string("holder_pid"),
+	    jv_number(getpid())), id) != 0)
+		bail("create");
+	is_int(au_ws_attach(db, id, "browser", NULL, 0, NULL, counted, NULL,
+	    &n), EX_UNAVAILABLE, "attach: not detached, 69");
+	if ((gone = fork()) == 0)
+		_exit(0);
+	waitpid(gone, NULL, 0);
+	writefile(at("stale"), "", 0);
+	if (au_ws_update(db, id, JV_OBJECT(jv_string("holder_pid"),
+	    jv_number(gone), jv_string("socket"), jv_string(at("stale")))))
+		bail("update");
+	is_int(au_ws_attach(db, id, "browser", NULL, 0, NULL, counted, NULL,
+	    &n), EX_UNAVAILABLE, "attach: a holder gone, 69");
+	snprintf(want, sizeof want, "session %s: its holder is gone; marked "
+	    "dead", id);
+	is_str(au_errmsg(), want, "attach: says so");
+	is_str_free(field(id, "state"), "\"dead\"", "attach: marks it dead");
+	ok(access(at("stale"), F_OK) != 0, "attach: the stale socket removed");
+	unsetenv("XDG_RUNTIME_DIR");
+}
+
 static void
 test_rundir(void)
 {
@@ -300,6 +518,7 @@ main(void)
 	test_list();
 	test_transcript();
 	test_alive();
+	test_holder();
 	test_rundir();
 	au_db_close(db);
 	tmpdir_remove();
