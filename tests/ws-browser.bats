@@ -558,7 +558,7 @@ $(cmd eval '"id":9,"expression":"1"')"
 	assert_equal "$(ws-session list | jq -r .state)" killed
 }
 
-@test "--session: no such session 66, a terminal session 69, options of the browser 64; --detach with commands 64" {
+@test "--session: no such session 66, a terminal session 69, options of the browser 64; --detach: with commands 64, without a browser 69" {
 	run --separate-stderr ws-browser --session 01AAAAAAAAAAAAAAAAAAAAAAAA </dev/null
 	assert_failure 66
 	assert_equal "$stderr" 'ws-browser: no session "01AAAAAAAAAAAAAAAAAAAAAAAA"'
@@ -576,4 +576,11 @@ $(cmd eval '"id":9,"expression":"1"')"
 	run --separate-stderr ws-browser --detach cmds.ndjson
 	assert_failure 64
 	assert_equal "${stderr_lines[0]}" "ws-browser: --detach reads no commands"
+	# a browser that cannot start: the holder says why and gives up,
+	# no session is left
+	AGENTUTILS_CHROMIUM=/nonexistent/chromium run --separate-stderr ws-browser --detach --no-audit
+	assert_failure 69
+	assert_equal "$output" ""
+	assert_equal "$stderr" 'ws-browser: "/nonexistent/chromium": not found (Debian'"'"'s package chromium)'
+	assert_equal "$(ws-session list | jq -r .kind)" terminal
 }
