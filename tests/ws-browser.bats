@@ -353,7 +353,7 @@ ws-browser: cmds.ndjson:14: not a browser.command record"
 @test "approval required: approved, the command runs; denied, it is recorded and skipped (77); unanswered, 75" {
 	serve
 	mkfifo cmds
-	ws-browser --approval-timeout 4s <cmds >out.ndjson 2>err.txt 3>&- &
+	ws-browser --approval-timeout 10s <cmds >out.ndjson 2>err.txt 3>&- &
 	wpid=$!
 	exec 5>cmds
 	cmd navigate "\"id\":1,\"url\":\"$url\",\"approval\":\"required\"" >&5
