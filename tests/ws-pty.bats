@@ -547,21 +547,21 @@ teardown() {
 	pid=$!
 	exec 7>in
 	echo "$PROMPT" >&7
-	echo '{"type":"input","data":"echo one\n"}' >&7
-	until grep -q 'one\\r\\n' first.ndjson 2>/dev/null; do sleep 0.05; done
+	echo '{"type":"input","data":"echo on\"\"e\n"}' >&7
+	until grep -q 'one' first.ndjson 2>/dev/null; do sleep 0.05; done
 	run attach <<<'{"type":"screen"}'
 	assert_failure 75
 	valid <out.ndjson
 	assert_equal "$(jq -c '[.type, .status, .error]' out.ndjson)" '["session.error",75,"the session is attached elsewhere"]'
-	echo '{"type":"input","data":"echo two\n"}' >&7
+	echo '{"type":"input","data":"echo tw\"\"o\n"}' >&7
 	echo '{"type":"wait","for":"two"}' >&7
 	exec 7>&-
 	wait "$pid"
 	for _ in $(seq 100); do
-		grep -q 'two\\r\\n' first.ndjson && break
+		grep -q 'two' first.ndjson && break
 		sleep 0.05
 	done
-	grep -q 'two\\r\\n' first.ndjson
+	grep -q 'two' first.ndjson
 }
 
 @test "--session: a holder killed -9 is found dead (69), its socket cleared; ws-session lists it dead" {

@@ -23,9 +23,9 @@ running() {
 	PTY=$!
 	exec 7>in
 	echo "$PROMPT" >&7
-	echo '{"type":"input","data":"echo ready\n"}' >&7
+	echo '{"type":"input","data":"echo rea\"\"dy\n"}' >&7
 	for _ in $(seq 200); do
-		grep -q 'ready\\r\\n' out.ndjson 2>/dev/null && break
+		grep -q 'ready' out.ndjson 2>/dev/null && break
 		sleep 0.05
 	done
 	ID=$(db "SELECT id FROM ws_sessions WHERE state = 'running'")
