@@ -246,3 +246,75 @@ sha256sum: WARNING: 1 computed checksum did NOT match"
 	    -in SHA256SUMS -sigfile SHA256SUMS.sig
 	assert_failure
 }
+
+# demo [VAR=VALUE...]: examples/demo.sh (make demo) into demo/ of the
+# test, offline: no provider configured, unless the arguments set one.
+demo() {
+	env -u OPENAI_API_KEY -u ANTHROPIC_API_KEY -u AGENTUTILS_DEMO_URL \
+	    AU_DEMO_OUT="$BATS_TEST_TMPDIR/demo" "$@" "$TOP/examples/demo.sh"
+}
+
+@test "make demo: the pipeline on the shipped examples, offline, and its summary" {
+	cd "$BATS_TEST_TMPDIR"
+	run --separate-stderr demo
+	assert_success
+	assert_line --regexp '^the prompt goes to the test provider, tests/mf/provider.py on 127.0.0.1:[0-9]+, which echoes the prompt'
+	local out=$BATS_TEST_TMPDIR/demo sum
+	sum=$(sed -n '/^== summary$/,$p' <<<"$output")
+	assert_equal "$(sed -n 2p <<<"$sum" | sed 's/[0-9A-Z]\{26\}/ID/; s/in [0-9]* s/in N s/')" \
+	    "ran:      run ID: 10 tasks, done in N s (10 done)"
+	assert_equal "$(sed -n 3p <<<"$sum")" "kinds:    1 prompt, 8 run, 1 tool"
+	if firejail --quiet --noprofile true 2>/dev/null; then
+		assert_equal "$(sed -n 4p <<<"$sum")" \
+		    "tool:     sha256 in firejail, allowed by policy.json: $(cd "$out" && sha256sum out/app)"
+	else
+		assert_equal "$(sed -n 4p <<<"$sum")" "tool:     none (firejail cannot make a sandbox here)"
+	fi
+	assert_equal "$(sed -n 5p <<<"$sum")" \
+	    "model:    local (local-model): echo: Write a one-line release note for app 0.1.0: it builds, its unit tests pass and its manual is written."
+	assert_equal "$(sed -n 6p <<<"$sum" | sed 's/[0-9A-Z]\{26\}/ID/; s/at [-0-9T:.]*Z/at TS/')" \
+	    "approved: run ID task package (tar -cf out/app.tar out/app out/manual.txt), by $(id -un) at TS: the tests passed"
+	assert_equal "$(sed -n 7p <<<"$sum")" "cost:     1 request, 19 tokens in, 20 out: 0 USD (mf-usage)"
+	assert_equal "$(sed -n 9p <<<"$sum")" \
+	    "bundle:   $out/run.tar.gz ($(tar -xzOf "$out/run.tar.gz" events.ndjson | wc -l) events, checked above with sha256sum and openssl)"
+	assert [ -s "$out/out/app.tar" ]
+	audit-verify --db "$out/state.db" \
+	    --pubkey "$out/config/agentutils/audit-sign.pub" >/dev/null
+	# the test provider is stopped
+	run curl -sS "http://127.0.0.1:$(cat "$out/port")/"
+	assert_failure 7
+}
+
+@test "make demo stops the test provider when a step fails" {
+	cd "$BATS_TEST_TMPDIR"
+	mkdir bin
+	ln -s "$AU_BIN"/* bin/
+	rm bin/aw-ctl
+	printf '#!/bin/sh\necho "aw-ctl: broken for the test" >&2\nexit 70\n' >bin/aw-ctl
+	chmod +x bin/aw-ctl
+	run --separate-stderr demo AU_BIN="$PWD/bin"
+	assert_failure 70
+	# the first step that fails ends it
+	assert_equal "${stderr##*$'\n'}" "aw-ctl: broken for the test"
+	run curl -sS "http://127.0.0.1:$(cat demo/port)/"
+	assert_failure 7
+}
+
+@test "make demo sends the prompt to the local server of AGENTUTILS_DEMO_URL" {
+	cd "$BATS_TEST_TMPDIR"
+	python3 "$TOP/tests/mf/provider.py" --port-file port --reply "Release 0.1.0." \
+	    --log requests.log >/dev/null 2>&1 3>&- &
+	echo $! >provider.pid
+	for _ in $(seq 200); do
+		[ -s port ] && break
+		sleep 0.05
+	done
+	run --separate-stderr demo AGENTUTILS_DEMO_URL="http://127.0.0.1:$(cat port)/v1" \
+	    AGENTUTILS_DEMO_MODEL=small
+	kill "$(cat provider.pid)"
+	assert_success
+	assert_line "the prompt goes to small at http://127.0.0.1:$(cat port)/v1 (AGENTUTILS_DEMO_URL)"
+	assert_line "model:    local (small): Release 0.1.0."
+	assert_equal "$(jq -c '[.path, .body.model]' requests.log)" '["/v1/chat/completions","small"]'
+	assert [ ! -e demo/port ]
+}
