@@ -11,11 +11,22 @@ stub() {
 	chmod +x "stubs/$1"
 }
 
+# dpkg PACKAGE...: a dpkg-query that finds every package installed but
+# the PACKAGEs (removed, their configuration left).
+dpkg() {
+	stub dpkg-query 'shift 2; for p; do
+	    case " '"$*"' " in
+	    *" $p "*) echo "$p deinstall ok config-files" ;;
+	    *) echo "$p install ok installed" ;;
+	    esac
+	done'
+}
+
 setup() {
 	export HOME=$BATS_TEST_TMPDIR/home
 	cd "$BATS_TEST_TMPDIR" || return
 	# fish and time are "missing"; everything else is installed
-	stub dpkg-query 'case $3 in fish|time) echo "deinstall ok config-files" ;; *) echo "install ok installed" ;; esac'
+	dpkg fish time
 	stub apt-get "echo \"apt-get \$*\" >>$BATS_TEST_TMPDIR/apt.log"
 }
 
@@ -38,7 +49,7 @@ deps: run as root: apt-get update && apt-get install -y --no-install-recommends 
 }
 
 @test "nothing missing: nothing done" {
-	stub dpkg-query 'echo "install ok installed"'
+	dpkg
 	stub id 'echo 1000'
 	PATH=$BATS_TEST_TMPDIR/stubs:$PATH run "$TOP/tools/deps.sh"
 	assert_success
@@ -47,7 +58,7 @@ deps: run as root: apt-get update && apt-get install -y --no-install-recommends 
 }
 
 @test "fuzz: the fuzzing toolchain alone, which the rest never asks for" {
-	stub dpkg-query 'case $3 in clang-14|fish) echo "not-installed" ;; *) echo "install ok installed" ;; esac'
+	dpkg clang-14 fish
 	stub id 'echo 0'
 	PATH=$BATS_TEST_TMPDIR/stubs:$PATH run "$TOP/tools/deps.sh" fuzz
 	assert_success
@@ -58,4 +69,13 @@ apt-get install -y --no-install-recommends clang-14"
 	PATH=$BATS_TEST_TMPDIR/stubs:$PATH run "$TOP/tools/deps.sh"
 	assert_success
 	assert_output "deps: installing fish"
+}
+
+@test "a package dpkg-query has never heard of is missing too" {
+	stub dpkg-query 'shift 2; for p; do [ "$p" = fish ] || echo "$p install ok installed"; done; echo "dpkg-query: no packages found matching fish" >&2; exit 1'
+	stub id 'echo 1000'
+	PATH=$BATS_TEST_TMPDIR/stubs:$PATH run --separate-stderr "$TOP/tools/deps.sh"
+	assert_failure 69
+	assert_equal "$stderr" "deps: missing Debian packages: fish
+deps: run as root: apt-get update && apt-get install -y --no-install-recommends fish"
 }

@@ -38,13 +38,13 @@ if ! command -v dpkg-query >/dev/null 2>&1; then
 	exit 69
 fi
 
-missing=
-for p in $want; do
-	case $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) in
-	*" installed") ;;
-	*) missing="$missing $p" ;;
-	esac
-done
+# One dpkg-query for them all: one a package took 16 s in all on a busy
+# machine, before every make demo and make check.
+# shellcheck disable=SC2086 # the lists, split into packages on purpose
+missing=$(dpkg-query -W -f='${Package} ${Status}\n' $want 2>/dev/null |
+    awk -v want="$want" '$NF == "installed" { ok[$1] = 1 }
+	END { n = split(want, w, " ")
+	      for (i = 1; i <= n; i++) if (!(w[i] in ok)) printf " %s", w[i] }')
 [ -n "$missing" ] || exit 0
 
 install="apt-get install -y --no-install-recommends$missing"
