@@ -26,8 +26,9 @@
  * drained, the nanoseconds since the first plan was stored, the
  * microseconds of CPU used (user and system), the write transactions, the
  * sleeps for a busy state file, the milliseconds slept, and the bytes of
- * DB and its -wal.  Exit with the library's exit code on an error (75
- * when the state file stayed busy past the timeout).
+ * DB and its -wal.  Exit with the library's exit code on an error; when
+ * the state file stayed busy past the timeout, the line of the run so far
+ * first, and 75.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,13 @@ struct tally {
 	int64_t events, txns, sleeps, slept_ms, timeout_ms;
 };
 
+/* What the line after each run reports, and what it is about. */
+static struct tally tally = { 0, 0, 0, 0, 5000 };
+static const char *dbpath;
+static char *walpath;
+static int64_t t0;
+static int runno;
+
 struct gen {
 	const char *run;
 	int n, i;
@@ -59,9 +67,13 @@ nsnow(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+static void report(void);
+
 static void
 ok(int rc)
 {
+	if (rc == EX_TEMPFAIL)
+		report();
 	if (rc != 0)
 		au_die(rc, "%s", au_errmsg());
 }
@@ -231,37 +243,43 @@ bytes(const char *path)
 	return stat(path, &st) == 0 ? (long long)st.st_size : 0;
 }
 
+/* The line of the runs so far. */
+static void
+report(void)
+{
+	printf("%d %lld %lld %lld %lld %lld %lld %lld %lld\n", runno,
+	    (long long)tally.events, (long long)(nsnow() - t0),
+	    (long long)cpu_us(), (long long)tally.txns,
+	    (long long)tally.sleeps, (long long)tally.slept_ms,
+	    bytes(dbpath), bytes(walpath));
+	fflush(stdout);
+}
+
 int
 main(int argc, char **argv)
 {
-	struct tally t = { 0, 0, 0, 0, 5000 };
 	const char *e = getenv("AGENTUTILS_BUSY_TIMEOUT");
-	char run[AU_ID_LEN], *wal;
-	int runs, tasks, jobs, k;
-	int64_t t0;
+	char run[AU_ID_LEN];
+	int runs, tasks, jobs;
 	sqlite3 *db;
 
 	au_setprog(argv[0]);
 	if (argc != 5 || (runs = atoi(argv[2])) < 1 ||
 	    (tasks = atoi(argv[3])) < 1 || (jobs = atoi(argv[4])) < 1)
 		au_die(EX_USAGE, "usage: scaledrv DB RUNS TASKS JOBS");
-	if (e != NULL && au_dur_parse(e, &t.timeout_ms) != 0)
+	if (e != NULL && au_dur_parse(e, &tally.timeout_ms) != 0)
 		au_die(EX_USAGE, "AGENTUTILS_BUSY_TIMEOUT: %s", au_errmsg());
-	ok(au_db_open(argv[1], &db));
-	sqlite3_busy_handler(db, busy, &t);
-	wal = au_xasprintf("%s-wal", argv[1]);
+	dbpath = argv[1];
+	walpath = au_xasprintf("%s-wal", dbpath);
 	t0 = nsnow();
-	for (k = 1; k <= runs; k++) {
+	ok(au_db_open(dbpath, &db));
+	sqlite3_busy_handler(db, busy, &tally);
+	for (runno = 1; runno <= runs; runno++) {
 		store(db, tasks, run);
-		drive(db, run, jobs, &t);
-		printf("%d %lld %lld %lld %lld %lld %lld %lld %lld\n", k,
-		    (long long)t.events, (long long)(nsnow() - t0),
-		    (long long)cpu_us(), (long long)t.txns,
-		    (long long)t.sleeps, (long long)t.slept_ms,
-		    bytes(argv[1]), bytes(wal));
-		fflush(stdout);
+		drive(db, run, jobs, &tally);
+		report();
 	}
-	free(wal);
+	free(walpath);
 	au_db_close(db);
 	return 0;
 }
