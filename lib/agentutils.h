@@ -458,6 +458,10 @@ int au_aw_start(struct au_aw *aw);
  * of schedulers that are gone (interrupted, then ready again: an attempt
  * cut short costs no attempt). */
 int au_aw_tick(struct au_aw *aw);
+/* Running tasks of schedulers that are gone whose claim's detail has
+ * key (a batch system's job id): claimed by aw instead of interrupted, in
+ * *list as that detail with "id", "attempt" and the claim's "ts". */
+int au_aw_adopt(struct au_aw *aw, const char *key, jv *list);
 /* Up to limit ready tasks, best first (priority, then level, then id),
  * as {"id", "needs"} objects; invalid on error. */
 jv au_aw_ready(struct au_aw *aw, int limit);

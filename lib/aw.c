@@ -106,7 +106,7 @@ enum {
 	S_TASK, S_SETTASK, S_SEQ, S_EVENT, S_RUN, S_SETRUN, S_DEPENDENTS,
 	S_UNDONE, S_DEPSOF, S_READY, S_CLAIM, S_UNCLAIM, S_DUE, S_WAITING,
 	S_ORPHANS, S_HEARTBEAT, S_LEASE, S_LIVE, S_ATTEMPT, S_STARTED, S_COUNTS,
-	S_RECORD, S_OPEN, S_INTERRUPTED, S_BLOCKED, S_EXPIRE, NSTMT
+	S_RECORD, S_OPEN, S_INTERRUPTED, S_BLOCKED, S_EXPIRE, S_CLAIMED, NSTMT
 };
 
 static const char *const sql[NSTMT] = {
@@ -186,6 +186,9 @@ static const char *const sql[NSTMT] = {
 	[S_EXPIRE] = "UPDATE approval_requests SET status = 'expired', "
 	    "decided_at = ?2, decided_by = 'timeout' WHERE status = 'pending' "
 	    "AND expires_at IS NOT NULL AND expires_at <= ?2",
+	[S_CLAIMED] = "SELECT ts, detail FROM aw_events WHERE run_id = ?1 AND "
+	    "task_id = ?2 AND attempt = ?3 AND to_state = 'running' "
+	    "ORDER BY seq DESC LIMIT 1",
 };
 
 struct au_aw {
@@ -1297,6 +1300,22 @@ kill_by_env(const char *run, const char *task, int attempt)
 	free(buf);
 }
 
+/* Whether the scheduler of a row of S_ORPHANS is gone: no claim or no
+ * scheduler row, a process of this host that is no more, or a lease of
+ * another host that has run out. */
+static int
+gone(struct au_aw *aw, sqlite3_stmt *s, int64_t now)
+{
+	const char *host = (const char *)sqlite3_column_text(s, 5);
+
+	if (sqlite3_column_type(s, 1) == SQLITE_NULL || host == NULL)
+		return 1;
+	if (strcmp(host, aw->host) == 0)
+		return !alive((pid_t)sqlite3_column_int64(s, 6),
+		    (const char *)sqlite3_column_text(s, 7));
+	return sqlite3_column_int64(s, 4) < now;
+}
+
 /* Running tasks whose scheduler is gone: interrupted, then tried again
  * by their policy.  A process of theirs still alive here is killed first,
  * so that an attempt never runs twice at once. */
@@ -1307,22 +1326,13 @@ orphans(struct au_aw *aw, int64_t now)
 	struct { char *task; pid_t pid; char *start; int here, attempt; } *o =
 	    NULL;
 	size_t n = 0, cap = 0, i;
-	int rc = 0, gone;
+	int rc = 0;
 
 	sqlite3_bind_text(s, 2, aw->id, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *host = (const char *)sqlite3_column_text(s, 5);
-		pid_t spid = (pid_t)sqlite3_column_int64(s, 6);
-		const char *sstart = (const char *)sqlite3_column_text(s, 7);
 
-		if (sqlite3_column_type(s, 1) == SQLITE_NULL ||
-		    sqlite3_column_type(s, 5) == SQLITE_NULL)
-			gone = 1;	/* no claim, or no scheduler row */
-		else if (strcmp(host, aw->host) == 0)
-			gone = !alive(spid, sstart);
-		else
-			gone = sqlite3_column_int64(s, 4) < now;
-		if (!gone)
+		if (!gone(aw, s, now))
 			continue;
 		o = au_grow(o, &cap, n + 1, sizeof *o);
 		o[n].task = col_text(s, 0);
@@ -1362,6 +1372,60 @@ orphans(struct au_aw *aw, int64_t now)
 		}
 		free(o[i].task);
 		free(o[i].start);
+	}
+	free(o);
+	return rc;
+}
+
+int
+au_aw_adopt(struct au_aw *aw, const char *key, jv *list)
+{
+	sqlite3_stmt *s = stmt(aw, S_ORPHANS);
+	struct { char *task; int attempt; } *o = NULL;
+	int64_t now = au_now_ms();
+	size_t n = 0, cap = 0, i;
+	int rc;
+
+	*list = jv_array();
+	sqlite3_bind_text(s, 2, aw->id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (!gone(aw, s, now))
+			continue;
+		o = au_grow(o, &cap, n + 1, sizeof *o);
+		o[n].task = col_text(s, 0);
+		o[n++].attempt = sqlite3_column_int(s, 8);
+	}
+	sqlite3_reset(s);
+	rc = rc == SQLITE_DONE ? 0 : au_db_error(aw->db, rc);
+	for (i = 0; i < n; i++) {
+		jv d = jv_invalid(), job;
+
+		s = stmt(aw, S_CLAIMED);
+		sqlite3_bind_text(s, 2, o[i].task, -1, SQLITE_STATIC);
+		sqlite3_bind_int(s, 3, o[i].attempt);
+		if (rc == 0 && sqlite3_step(s) == SQLITE_ROW &&
+		    sqlite3_column_type(s, 1) == SQLITE_TEXT)
+			d = jv_object_set(jv_object_set(jv_object_set(jv_parse(
+			    (const char *)sqlite3_column_text(s, 1)),
+			    jv_string("id"), jv_string(o[i].task)),
+			    jv_string("attempt"), jv_number(o[i].attempt)),
+			    jv_string("ts"), jv_string((const char *)
+			    sqlite3_column_text(s, 0)));
+		sqlite3_reset(s);
+		job = jv_get_kind(d) == JV_KIND_OBJECT ? jv_object_get(
+		    jv_copy(d), jv_string(key)) : jv_invalid();
+		if (jv_is_valid(job)) {
+			s = stmt(aw, S_CLAIM);
+			sqlite3_bind_text(s, 2, o[i].task, -1, SQLITE_STATIC);
+			sqlite3_bind_int(s, 3, o[i].attempt);
+			sqlite3_bind_text(s, 4, aw->id, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(s, 5, now + aw->lease_ms);
+			if ((rc = done(aw, s)) == 0)
+				*list = jv_array_append(*list, jv_copy(d));
+		}
+		jv_free(job);
+		jv_free(d);
+		free(o[i].task);
 	}
 	free(o);
 	return rc;

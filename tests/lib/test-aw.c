@@ -1905,6 +1905,70 @@ test_orphan(void)
 	au_aw_close(aw1);
 }
 
+/* A running attempt whose claim names a batch job is adopted by the next
+ * scheduler instead of interrupted; one that names none is interrupted. */
+static void
+test_adopt(void)
+{
+	static const char *const tasks[] = { "{\"id\":\"t\"}",
+	    "{\"id\":\"s\"}", NULL };
+	const char *run = "r-adopt";
+	struct au_aw *aw1, *aw2;
+	sqlite3 *db2;
+	jv list, a;
+	char sql[256];
+	int att = -1, satt = -1;
+
+	if (au_db_open(at("state.db"), &db2) != 0)
+		bail("second connection");
+	plan(run, tasks);
+	aw1 = open_run(db, run);
+	aw2 = open_run(db2, run);
+	is_int(TX(db, au_aw_start(aw1)), 0, "adopt: the first starts");
+	is_int(TX(db, au_aw_claim(aw1, "t", jv_object_set(worker("w1"),
+	    jv_string("job"), jv_string("42")), &att)), 0,
+	    "adopt: it claims t as job 42");
+	is_int(claim(aw1, "s", &satt), 0, "adopt: and s with no job");
+	jv_free(au_aw_drain(aw1));
+	is_int(TX(db2, au_aw_adopt(aw2, "job", &list)), 0,
+	    "adopt: the second looks");
+	is_int(jv_array_length(list), 0, "adopt: the first is alive: none");
+
+	snprintf(sql, sizeof sql, "UPDATE aw_schedulers SET pid = %d WHERE "
+	    "id = '%s'", (int)dead_pid(), au_aw_id(aw1));
+	exec(db, sql);
+	is_int(TX(db2, au_aw_adopt(aw2, "job", &list)), 0,
+	    "adopt: the first is gone");
+	is_int(jv_array_length(jv_copy(list)), 1, "adopt: one adopted");
+	a = jv_array_get(jv_copy(list), 0);
+	is_str(au_jv_str(a, "id"), "t", "adopt: t");
+	is_str(au_jv_str(a, "job"), "42", "adopt: with its job");
+	is_str(au_jv_str(a, "worker"), "w1", "adopt: and its worker");
+	ok(au_jv_str(a, "ts") != NULL, "adopt: and when it was claimed");
+	is_int(jv_number_value(jv_object_get(jv_copy(a), jv_string(
+	    "attempt"))), att, "adopt: its attempt");
+	jv_free(a);
+	jv_free(list);
+	is_int(qint(db, "SELECT count(*) FROM aw_claims WHERE run_id = %Q AND "
+	    "task_id = 't' AND scheduler = %Q", run, au_aw_id(aw2)), 1,
+	    "adopt: t is claimed by the second now");
+	is_int(TX(db2, au_aw_tick(aw2)), 0, "adopt: the second ticks");
+	is_str_free(words(au_aw_drain(aw2)), "s:running>interrupted "
+	    "s:interrupted>ready", "adopt: s interrupted, t left running");
+	is_int(report_with(db2, aw2, "t", att, &((struct au_aw_result){ 0, 0,
+	    0, NULL })), 0, "adopt: the second reports t's job done");
+	is_str_free(tcol(run, "t", "state || ' ' || attempt || ' ' || lost"),
+	    "done 1 0", "adopt: done at attempt 1, nothing lost");
+	is_int(claim_on(db2, aw2, "s", &satt), 0, "adopt: the second claims s");
+	is_int(report_with(db2, aw2, "s", satt, &((struct au_aw_result){ 0, 0,
+	    0, NULL })), 0, "adopt: and reports it done");
+	jv_free(au_aw_drain(aw2));
+	au_aw_close(aw2);
+	au_db_close(db2);
+	check_log(run);
+	au_aw_close(aw1);
+}
+
 /* A scheduler of another host is gone when its leases run out. */
 static void
 test_lease(void)
@@ -2064,6 +2128,7 @@ main(void)
 	test_requeue();
 	test_requeue_diamond();
 	test_orphan();
+	test_adopt();
 	test_lease();
 	test_stale();
 	test_rollback();
