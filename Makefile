@@ -58,6 +58,7 @@ ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 LIB_LIBS = -ljq -lonig -lsqlite3 -lcrypto -lm
 aw-plan_LIBS = -ljq -lsqlite3 -lcrypto -lm
 aw-sched_LIBS = -ljq -lsqlite3 -lcrypto -lm
+aw-sched_OBJ = $(B)/cmd/aw-sched/slurm.o
 aw-ctl_LIBS = -ljq -lsqlite3 -lcrypto -lm
 ws-approve_LIBS = -ljq -lonig -lsqlite3 -lcrypto -lm
 audit-write_LIBS = -ljq -lsqlite3 -lcrypto -lm

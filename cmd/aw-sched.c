@@ -9,6 +9,11 @@
  * then we wait in poll(2) for output, ends of children, signals and
  * timers.  A transition is committed before we act on it, so a kill -9
  * at any moment leaves a state file the next aw-sched --run resumes from.
+ *
+ * With --executor slurm an attempt is a Slurm job instead of a child:
+ * submitted held in the turn that claims it, its job id in the claim's
+ * event, released once that is committed, followed by its result file
+ * and squeue, and adopted by the next aw-sched of the run if we die.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -27,10 +32,11 @@
 #include <sqlite3.h>
 
 #include "agentutils.h"
+#include "aw-sched/slurm.h"
 
 enum {
 	O_WORKERS = AU_LONG, O_RUN, O_RETRY, O_FAILFAST, O_NOWAIT,
-	O_APPROVAL, O_GRACE, O_JOBLOG, O_LOGCAP, O_LEASE, O_NOAUDIT
+	O_APPROVAL, O_GRACE, O_JOBLOG, O_LOGCAP, O_LEASE, O_NOAUDIT, O_EXECUTOR
 };
 
 static const struct au_opt opts[] = {
@@ -57,6 +63,8 @@ static const struct au_opt opts[] = {
 	    "after DUR (default 30s)", NULL },
 	{ O_NOAUDIT, "no-audit", NULL, "keep the transitions out of the "
 	    "audit log", NULL },
+	{ O_EXECUTOR, "executor", "NAME", "run tasks as local processes or "
+	    "as Slurm jobs (default local)", "local slurm" },
 	{ 0, NULL, NULL, NULL, NULL }
 };
 
@@ -72,6 +80,8 @@ struct worker {
 	int ncaps;
 	int slots, used;
 	char *prefix;		/* a command prefix, or NULL */
+	char *partition;	/* Slurm: its partition, or NULL */
+	jv gres, constraint;	/* Slurm: needs to --gres, --constraint */
 };
 
 /* A running attempt. */
@@ -91,6 +101,11 @@ struct job {
 	char *logpath[2];
 	int64_t bytes[2];
 	int truncated;
+	char *sjob;		/* its Slurm job id, or NULL */
+	char *rcpath;		/* where its job script writes its status */
+	int sheld;		/* submitted held: to release */
+	int scancel;		/* to cancel (1), cancelled (2) */
+	int sfound;		/* seen in squeue after its adoption */
 };
 
 static struct worker *workers;
@@ -110,10 +125,16 @@ static int wake[2] = { -1, -1 };	/* the signal handlers' self-pipe */
 static volatile sig_atomic_t stopsig;
 static int progress;
 static int64_t t0;
+static int slurm;		/* --executor slurm */
+static int64_t polled;		/* when squeue was last asked */
+
+/* How often squeue is asked about the jobs that have not ended: once per
+ * poll for all of them, not once per job. */
+#define SLURM_POLL_MS 500
 
 /* The statements of every turn, prepared once: parsing BEGIN and COMMIT
  * again each turn was a measurable part of a turn on tiny tasks. */
-enum { Q_BEGIN, Q_COMMIT, Q_VERSION, Q_MINE, Q_RETRY, NQ };
+enum { Q_BEGIN, Q_COMMIT, Q_VERSION, Q_MINE, Q_RETRY, Q_ATTEMPT, NQ };
 static const char *const qsql[NQ] = {
 	[Q_BEGIN] = "BEGIN IMMEDIATE",
 	[Q_COMMIT] = "COMMIT",
@@ -122,6 +143,8 @@ static const char *const qsql[NQ] = {
 	    "WHERE run_id = ?1 AND id = ?2",
 	[Q_RETRY] = "SELECT min(ready_at) FROM aw_tasks WHERE run_id = ?1 AND "
 	    "state = 'retrying'",
+	[Q_ATTEMPT] = "SELECT attempt FROM aw_tasks WHERE run_id = ?1 AND "
+	    "id = ?2",
 };
 static sqlite3_stmt *qs[NQ];
 
@@ -176,7 +199,48 @@ default_worker(int slots)
 	workers[0].id = au_xstrdup("local");
 	workers[0].slots = slots;
 	workers[0].ncaps = -1;	/* takes every task */
+	workers[0].gres = jv_object();
+	workers[0].constraint = jv_object();
 	nworkers = 1;
+}
+
+/* The map of needs to Slurm options in field name of worker record rec
+ * (an object of strings), its keys added to w's capabilities; 1 if it is
+ * not such a map. */
+static int
+read_map(struct au_in *in, struct au_rec *rec, const char *name,
+    struct worker *w, jv *map)
+{
+	jv m = jv_object_get(jv_copy(rec->v), jv_string(name));
+	int bad = 0;
+
+	*map = jv_object();
+	if (!jv_is_valid(m)) {
+		jv_free(m);
+		return 0;
+	}
+	if (jv_get_kind(m) != JV_KIND_OBJECT) {
+		au_in_reject(in, rec, "%s: expected an object of strings",
+		    name);
+		jv_free(m);
+		return 1;
+	}
+	jv_object_foreach(m, k, v) {
+		if (jv_get_kind(v) != JV_KIND_STRING) {
+			au_in_reject(in, rec, "%s.%s: expected a string", name,
+			    jv_string_value(k));
+			bad = 1;
+		} else {
+			w->caps = au_xreallocarray(w->caps, (size_t)w->ncaps +
+			    2, sizeof *w->caps);
+			w->caps[w->ncaps++] = au_xstrdup(jv_string_value(k));
+			*map = jv_object_set(*map, jv_copy(k), jv_copy(v));
+		}
+		jv_free(k);
+		jv_free(v);
+	}
+	jv_free(m);
+	return bad;
 }
 
 static void
@@ -188,12 +252,14 @@ read_workers(const char *path)
 	int bad = 0, i, n;
 
 	while (au_in_next(in, &rec)) {
-		struct worker w = { NULL, NULL, 0, 1, 0, NULL };
+		struct worker w = { NULL, NULL, 0, 1, 0, NULL, NULL,
+		    jv_null(), jv_null() };
 		jv caps = jv_object_get(jv_copy(rec.v),
 		    jv_string("capabilities"));
 		jv slots = jv_object_get(jv_copy(rec.v), jv_string("slots"));
 		const char *id = au_jv_str(rec.v, "id");
 		const char *prefix = au_jv_str(rec.v, "command");
+		const char *part = au_jv_str(rec.v, "partition");
 
 		if (id == NULL || *id == '\0') {
 			au_in_reject(in, &rec, "a worker needs an \"id\"");
@@ -233,6 +299,10 @@ read_workers(const char *path)
 			w.id = au_xstrdup(id);
 		if (prefix != NULL)
 			w.prefix = au_xstrdup(prefix);
+		if (part != NULL)
+			w.partition = au_xstrdup(part);
+		bad |= read_map(in, &rec, "gres", &w, &w.gres);
+		bad |= read_map(in, &rec, "constraint", &w, &w.constraint);
 		jv_free(caps);
 		jv_free(slots);
 		jv_free(rec.v);
@@ -656,6 +726,35 @@ newjob(const char *task, int attempt, int worker)
 	return j;
 }
 
+/* The command of a task for its worker, as the joblog shows it
+ * (malloc'd); its argv in *argvp, or NULL with *why. */
+static char *
+command_of(jv rec, const struct worker *w, char ***argvp, char **why)
+{
+	struct au_buf b = AU_BUF_INIT;
+	int i;
+
+	*argvp = argv_of(rec, w, why);
+	for (i = 0; *argvp && (*argvp)[i]; i++) {
+		if (i > 0)
+			au_buf_addc(&b, ' ');
+		au_buf_adds(&b, (*argvp)[i]);
+	}
+	return b.s ? b.s : au_xstrdup("");
+}
+
+/* The order of a task record, or 0. */
+static int
+order_of(jv rec)
+{
+	jv ord = jv_object_get(jv_copy(rec), jv_string("order"));
+	int n = jv_get_kind(ord) == JV_KIND_NUMBER ?
+	    (int)jv_number_value(ord) : 0;
+
+	jv_free(ord);
+	return n;
+}
+
 /* Start a claimed attempt; one that cannot start ends at once. */
 static void
 launch(struct job *j)
@@ -665,26 +764,33 @@ launch(struct job *j)
 	struct au_spawn sp = { NULL, NULL, NULL,
 	    { -1, AU_FD_PIPE, AU_FD_PIPE }, 1, NULL, 0 };
 	const char *timeout = au_jv_str(rec, "timeout");
-	jv ord = jv_object_get(jv_copy(rec), jv_string("order"));
-	struct au_buf b = AU_BUF_INIT;
 	int64_t ms;
 	size_t own;
 	int rc, i;
 
 	j->record = NULL;	/* text has it now */
 	j->started = au_now_ms();
-	j->order = jv_get_kind(ord) == JV_KIND_NUMBER ?
-	    (int)jv_number_value(ord) : 0;
-	jv_free(ord);
+	j->order = order_of(rec);
 	if (timeout != NULL && au_dur_parse(timeout, &ms) == 0 && ms > 0)
 		j->deadline = j->started + ms;
-	argv = argv_of(rec, &workers[j->worker], &why);
-	for (i = 0; argv && argv[i]; i++) {
-		if (i > 0)
-			au_buf_addc(&b, ' ');
-		au_buf_adds(&b, argv[i]);
+	if (slurm) {
+		/* Submitted with its claim; released after this. */
+		j->sheld = j->sjob != NULL;
+		if (j->sjob == NULL) {
+			j->reaped = 1;
+			j->status = 127;
+			j->unrunnable = 1;
+			au_err("run %s: task %s: %s", runid, au_quote(j->task),
+			    j->why);
+			free(j->command);
+			j->command = j->why;
+			j->why = NULL;
+		}
+		free(text);
+		jv_free(rec);
+		return;
 	}
-	j->command = b.s ? b.s : au_xstrdup("");
+	j->command = command_of(rec, &workers[j->worker], &argv, &why);
 	if (argv == NULL) {
 		j->reaped = 1;
 		j->status = 127;
@@ -719,6 +825,373 @@ launch(struct job *j)
 	argv_free(argv);
 	free(text);
 	jv_free(rec);
+}
+
+/* ---- Slurm jobs ---- */
+
+/* Where an attempt's file ext is kept (malloc'd), its directory made:
+ * the files of a job are on the filesystem it shares with us. */
+static char *
+attempt_path(int order, int attempt, const char *ext)
+{
+	char *dir = au_xasprintf("%s/%s", logdir, runid), *path;
+
+	if (mkdir(logdir, 0700) != 0 && errno != EEXIST)
+		au_die(EX_CANTCREAT, "%s: cannot create directory:", logdir);
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		au_die(EX_CANTCREAT, "%s: cannot create directory:", dir);
+	path = au_xasprintf("%s/%d.%d.%s", dir, order, attempt, ext);
+	free(dir);
+	return path;
+}
+
+/* What map makes of the needs of task record rec, joined by sep
+ * (malloc'd), or NULL when it maps none of them. */
+static char *
+mapped(jv rec, jv map, const char *sep)
+{
+	jv needs = jv_object_get(jv_copy(rec), jv_string("needs"));
+	struct au_buf b = AU_BUF_INIT;
+	int i, n;
+
+	n = jv_get_kind(needs) == JV_KIND_ARRAY ?
+	    jv_array_length(jv_copy(needs)) : 0;
+	for (i = 0; i < n; i++) {
+		jv e = jv_array_get(jv_copy(needs), i);
+		jv v = jv_get_kind(e) == JV_KIND_STRING ?
+		    jv_object_get(jv_copy(map), jv_copy(e)) : jv_invalid();
+
+		if (jv_get_kind(v) == JV_KIND_STRING) {
+			if (b.len > 0)
+				au_buf_adds(&b, sep);
+			au_buf_adds(&b, jv_string_value(v));
+		}
+		jv_free(v);
+		jv_free(e);
+	}
+	jv_free(needs);
+	return b.s;
+}
+
+/* The job script of an attempt: the variables a local attempt has, its
+ * command with the task record on its standard input, and its status
+ * written to rcpath (renamed into place: a file there is whole). */
+static char *
+script_of(const struct job *j, char **argv, const char *in)
+{
+	struct au_buf b = AU_BUF_INIT;
+	int i;
+
+	au_buf_adds(&b, "#!/bin/sh\nAGENTUTILS_RUN=");
+	shquote(&b, runid);
+	au_buf_adds(&b, " AGENTUTILS_TASK=");
+	shquote(&b, j->task);
+	au_buf_addf(&b, " AGENTUTILS_ATTEMPT=%d\nexport AGENTUTILS_RUN "
+	    "AGENTUTILS_TASK AGENTUTILS_ATTEMPT\n", j->attempt);
+	for (i = 0; argv[i]; i++) {
+		shquote(&b, argv[i]);
+		au_buf_addc(&b, ' ');
+	}
+	au_buf_adds(&b, "<");
+	shquote(&b, in);
+	au_buf_adds(&b, "\necho $? >");
+	shquote(&b, j->rcpath);
+	au_buf_adds(&b, ".tmp && mv -f ");
+	shquote(&b, j->rcpath);
+	au_buf_adds(&b, ".tmp ");
+	shquote(&b, j->rcpath);
+	au_buf_addc(&b, '\n');
+	return b.s;
+}
+
+/* Submit attempt j (its record in j->record) as a held job: j->sjob, or
+ * j->why when it cannot run (Slurm refused it).  Dies (69) when Slurm
+ * cannot be asked. */
+static void
+submit(struct job *j)
+{
+	const struct worker *w = &workers[j->worker];
+	jv rec = jv_parse(j->record);
+	const char *timeout = au_jv_str(rec, "timeout");
+	jv cpus = jv_object_get(jv_copy(rec), jv_string("cpus"));
+	const char *mem = au_jv_str(rec, "mem");
+	struct slurm_job sj = { NULL, j->task, NULL, w->partition, NULL,
+	    NULL, NULL, NULL, 0, 0, 0 };
+	char **argv, *in, *why = NULL;
+	int fd, rc;
+
+	j->order = order_of(rec);
+	j->command = command_of(rec, w, &argv, &why);
+	if (argv == NULL) {
+		j->why = why;
+		jv_free(cpus);
+		jv_free(rec);
+		return;
+	}
+	if (timeout != NULL && au_dur_parse(timeout, &sj.time_ms) != 0)
+		sj.time_ms = 0;
+	if (au_jv_isint(cpus) && jv_number_value(cpus) >= 1)
+		sj.cpus = (int)jv_number_value(cpus);
+	if (mem != NULL && au_size_parse(mem, &sj.mem) != 0)
+		j->why = au_xasprintf("mem: invalid size %s", au_quote(mem));
+	in = attempt_path(j->order, j->attempt, "in");
+	j->rcpath = attempt_path(j->order, j->attempt, "rc");
+	j->logpath[0] = attempt_path(j->order, j->attempt, "out");
+	j->logpath[1] = attempt_path(j->order, j->attempt, "err");
+	fd = open(in, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, j->record, strlen(j->record)) < 0 ||
+	    write(fd, "\n", 1) != 1 || close(fd) != 0)
+		au_die(EX_CANTCREAT, "%s:", in);
+	sj.script = script_of(j, argv, in);
+	sj.comment = au_xasprintf("agentutils run=%s task=%s attempt=%d",
+	    runid, j->task, j->attempt);
+	sj.gres = mapped(rec, w->gres, ",");
+	sj.constraint = mapped(rec, w->constraint, "&");
+	sj.out = j->logpath[0];
+	sj.err = j->logpath[1];
+	if (j->why == NULL) {
+		rc = slurm_submit(&sj, &j->sjob);
+		if (rc == 1)
+			j->why = au_xstrdup(au_errmsg());
+		else if (rc != 0)
+			au_die(rc, "%s", au_errmsg());
+	}
+	free((char *)sj.script);
+	free((char *)sj.comment);
+	free((char *)sj.gres);
+	free((char *)sj.constraint);
+	free(in);
+	argv_free(argv);
+	jv_free(cpus);
+	jv_free(rec);
+}
+
+/* The output of an ended job as a local attempt keeps it: at most logcap
+ * bytes of each stream, and no file for a stream that stayed empty. */
+static void
+collect(struct job *j)
+{
+	struct stat st;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (j->logpath[i] == NULL || stat(j->logpath[i], &st) != 0)
+			st.st_size = 0;
+		j->bytes[i] = (int64_t)st.st_size;
+		if ((uint64_t)st.st_size > logcap) {
+			j->truncated = 1;
+			if (truncate(j->logpath[i], (off_t)logcap) != 0)
+				au_die(EX_IOERR, "%s:", j->logpath[i]);
+		}
+		if (st.st_size == 0 && j->logpath[i] != NULL) {
+			unlink(j->logpath[i]);
+			free(j->logpath[i]);
+			j->logpath[i] = NULL;
+		}
+	}
+}
+
+/* Whether job j has written its status (then it has ended). */
+static int
+result(struct job *j)
+{
+	char buf[32];
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(j->rcpath, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	j->status = atoi(buf);
+	j->reaped = 1;
+	collect(j);
+	return 1;
+}
+
+/* Cancel, release, and follow the jobs: their result files at each
+ * turn, squeue for all of them at once every SLURM_POLL_MS. */
+static void
+follow(int64_t now)
+{
+	struct au_buf ask = AU_BUF_INIT, cancel = AU_BUF_INIT,
+	    release = AU_BUF_INIT;
+	jv states, st;
+	const char *state, *reason;
+	size_t i;
+
+	for (i = 0; i < njobs; i++) {
+		struct job *j = &jobs[i];
+
+		if (j->sjob == NULL || j->reaped || result(j))
+			continue;
+		if (j->scancel == 1) {
+			au_buf_addf(&cancel, "%s%s", cancel.len ? "," : "",
+			    j->sjob);
+			j->scancel = 2;
+		}
+		au_buf_addf(&ask, "%s%s", ask.len ? "," : "", j->sjob);
+	}
+	/* A job that ends meanwhile cannot be cancelled: not an error. */
+	if (cancel.s != NULL && slurm_cancel(cancel.s) != 0)
+		au_warn("%s", au_errmsg());
+	if (ask.s == NULL || (now - polled < SLURM_POLL_MS &&
+	    cancel.s == NULL)) {
+		au_buf_free(&ask);
+		au_buf_free(&cancel);
+		return;
+	}
+	polled = now;
+	if (slurm_states(ask.s, &states) != 0)
+		au_die(EX_UNAVAILABLE, "%s", au_errmsg());
+	for (i = 0; i < njobs; i++) {
+		struct job *j = &jobs[i];
+
+		if (j->sjob == NULL || j->reaped)
+			continue;
+		st = jv_object_get(jv_copy(states), jv_string(j->sjob));
+		state = jv_is_valid(st) ? au_jv_str(st, "state") : NULL;
+		reason = jv_is_valid(st) ? au_jv_str(st, "reason") : NULL;
+		if (state != NULL && !slurm_ended(state)) {
+			/* Held by an aw-sched that died before it let go. */
+			if (strcmp(state, "PENDING") == 0 &&
+			    strcmp(reason, "JobHeldUser") == 0 && !j->sheld)
+				au_buf_addf(&release, "%s%s", release.len ?
+				    "," : "", j->sjob);
+		} else if (!result(j)) {
+			/* Killed before its script could say how it ended. */
+			j->reaped = 1;
+			if (state != NULL && strcmp(state, "TIMEOUT") == 0)
+				j->timed_out = 1;
+			j->status = j->timed_out || j->cancelled ||
+			    j->stopped ? 128 + SIGTERM : 1;
+			j->why = state != NULL ? au_xasprintf("Slurm job %s "
+			    "ended %s (%s)", j->sjob, state, reason) :
+			    au_xasprintf("Slurm job %s is gone without a "
+			    "result", j->sjob);
+			collect(j);
+		}
+		jv_free(st);
+	}
+	jv_free(states);
+	if (release.s != NULL && slurm_release(release.s) != 0)
+		au_warn("%s", au_errmsg());
+	au_buf_free(&ask);
+	au_buf_free(&cancel);
+	au_buf_free(&release);
+}
+
+/* Release the jobs submitted in this turn, now that their claims are
+ * committed: all in one scontrol call. */
+static void
+release_new(size_t from)
+{
+	struct au_buf ids = AU_BUF_INIT;
+	size_t i;
+
+	for (i = from; i < njobs; i++)
+		if (jobs[i].sheld) {
+			au_buf_addf(&ids, "%s%s", ids.len ? "," : "",
+			    jobs[i].sjob);
+			jobs[i].sheld = 0;
+		}
+	if (ids.s != NULL && slurm_release(ids.s) != 0)
+		au_die(EX_UNAVAILABLE, "%s", au_errmsg());
+	au_buf_free(&ids);
+}
+
+/* Follow the jobs of the run's schedulers that are gone (we resume after
+ * a crash): their attempts go on, nothing is run twice. */
+static void
+adopt(void)
+{
+	jv list;
+	int i, n, w, rc;
+
+	if ((rc = au_aw_adopt(aw, "job", &list)) != 0)
+		abandon(rc);
+	n = jv_array_length(jv_copy(list));
+	for (i = 0; i < n; i++) {
+		jv a = jv_array_get(jv_copy(list), i), rec;
+		jv att = jv_object_get(jv_copy(a), jv_string("attempt"));
+		jv job = jv_object_get(jv_copy(a), jv_string("job"));
+		const char *wid = au_jv_str(a, "worker"), *timeout;
+		char *text, **argv, *why = NULL;
+		struct job *j;
+		int64_t ms;
+
+		for (w = nworkers - 1; w > 0; w--)
+			if (wid != NULL && strcmp(workers[w].id, wid) == 0)
+				break;
+		j = newjob(au_jv_str(a, "id"), (int)jv_number_value(att), w);
+		text = au_aw_record(aw, j->task);
+		rec = text ? jv_parse(text) : jv_object();
+		j->sjob = au_xstrdup(jv_get_kind(job) == JV_KIND_STRING ?
+		    jv_string_value(job) : "0");
+		if (au_ts_parse(au_jv_str(a, "ts"), &j->started) != 0)
+			j->started = au_now_ms();
+		timeout = au_jv_str(rec, "timeout");
+		if (timeout != NULL && au_dur_parse(timeout, &ms) == 0 &&
+		    ms > 0)
+			j->deadline = j->started + ms;
+		j->order = order_of(rec);
+		j->command = command_of(rec, &workers[w], &argv, &why);
+		j->rcpath = attempt_path(j->order, j->attempt, "rc");
+		j->logpath[0] = attempt_path(j->order, j->attempt, "out");
+		j->logpath[1] = attempt_path(j->order, j->attempt, "err");
+		au_note("run %s: task %s: following Slurm job %s", runid,
+		    au_quote(j->task), j->sjob);
+		argv_free(argv);
+		free(why);
+		free(text);
+		jv_free(rec);
+		jv_free(job);
+		jv_free(att);
+		jv_free(a);
+	}
+	jv_free(list);
+}
+
+/* The held jobs of this run when we start (the first question to the
+ * controller: one that cannot be reached is found out here). */
+static jv
+held_jobs(void)
+{
+	char *prefix = au_xasprintf("agentutils run=%s ", runid);
+	jv held;
+
+	if (slurm_held(prefix, &held) != 0)
+		au_die(EX_UNAVAILABLE, "%s", au_errmsg());
+	free(prefix);
+	return held;
+}
+
+/* Cancel the jobs held when we started that no claim names: submitted by
+ * an aw-sched killed before it could commit their claims. */
+static void
+forget_held(jv held)
+{
+	struct au_buf ids = AU_BUF_INIT;
+	int i, n, ours;
+	size_t k;
+
+	n = jv_array_length(jv_copy(held));
+	for (i = 0; i < n; i++) {
+		jv id = jv_array_get(jv_copy(held), i);
+
+		for (ours = 0, k = 0; !ours && k < njobs; k++)
+			ours = jobs[k].sjob != NULL && strcmp(jobs[k].sjob,
+			    jv_string_value(id)) == 0;
+		if (!ours)
+			au_buf_addf(&ids, "%s%s", ids.len ? "," : "",
+			    jv_string_value(id));
+		jv_free(id);
+	}
+	if (ids.s != NULL && slurm_cancel(ids.s) != 0)
+		au_warn("%s", au_errmsg());
+	au_buf_free(&ids);
+	jv_free(held);
 }
 
 /* ---- following tasks ---- */
@@ -818,6 +1291,8 @@ reap(void)
 	}
 }
 
+static void stop(struct job *j, int sig);
+
 /* Timeouts, and the SIGKILL after a SIGTERM's grace. */
 static void
 timers(int64_t now)
@@ -827,6 +1302,11 @@ timers(int64_t now)
 	for (i = 0; i < njobs; i++) {
 		struct job *j = &jobs[i];
 
+		if (j->sjob != NULL && !j->reaped && j->deadline > 0 &&
+		    now >= j->deadline && !j->timed_out) {
+			j->timed_out = 1;
+			stop(j, SIGTERM);
+		}
 		if (j->reaped || j->p.pid <= 0)
 			continue;
 		if (j->deadline > 0 && now >= j->deadline && j->killat == 0) {
@@ -841,10 +1321,13 @@ timers(int64_t now)
 	}
 }
 
-/* Stop job j's group with sig, and kill it after the grace period. */
+/* Stop job j's group with sig, and kill it after the grace period; a
+ * Slurm job is cancelled (scancel has Slurm's KillWait for a grace). */
 static void
 stop(struct job *j, int sig)
 {
+	if (j->sjob != NULL && !j->reaped && j->scancel == 0)
+		j->scancel = 1;
 	if (j->reaped || j->p.pid <= 0)
 		return;
 	kill(-j->p.pid, sig);
@@ -873,7 +1356,8 @@ changed(void)
 	for (i = 0; i < njobs; i++) {
 		struct job *j = &jobs[i];
 
-		if (j->reaped || j->cancelled || j->p.pid <= 0)
+		if (j->reaped || j->cancelled || (j->p.pid <= 0 &&
+		    j->sjob == NULL))
 			continue;
 		st = q(Q_MINE);
 		sqlite3_bind_text(st, 2, j->task, -1, SQLITE_STATIC);
@@ -926,6 +1410,10 @@ report(void)
 			    jv_string("duration_ms"),
 			    jv_number((double)(now - j->started)));
 
+			if (j->sjob != NULL)
+				d = jv_object_set(d, jv_string("job"),
+				    jv_string(j->sjob));
+
 			if (j->timed_out)
 				r.error = err = au_xasprintf("timed out after "
 				    "%.3gs", (double)(j->deadline -
@@ -962,7 +1450,39 @@ report(void)
 		free(j->task);
 		free(j->command);
 		free(j->why);
+		free(j->sjob);
+		free(j->rcpath);
 		jobs[i] = jobs[--njobs];
+	}
+}
+
+/* Claim ready task id for worker w as a Slurm job, submitted held in
+ * this transaction so that its claim's event names the job: we hold the
+ * write lock, so the task is still ready. */
+static void
+claim_job(const char *id, int w)
+{
+	sqlite3_stmt *s = q(Q_ATTEMPT);
+	struct job *j;
+	jv detail;
+	int attempt = 0, rc;
+
+	sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		attempt = sqlite3_column_int(s, 0);
+	sqlite3_reset(s);
+	j = newjob(id, attempt + 1, w);
+	j->record = au_aw_record(aw, id);
+	submit(j);
+	detail = jv_object_set(jv_object(), jv_string("worker"),
+	    jv_string(workers[w].id));
+	if (j->sjob != NULL)
+		detail = jv_object_set(detail, jv_string("job"),
+		    jv_string(j->sjob));
+	if ((rc = au_aw_claim(aw, id, detail, &attempt)) != 0) {
+		if (j->sjob != NULL)
+			slurm_cancel(j->sjob);
+		au_die(rc == 1 ? EX_SOFTWARE : rc, "%s", au_errmsg());
 	}
 }
 
@@ -988,7 +1508,10 @@ claim(void)
 		jv needs = jv_object_get(jv_copy(t), jv_string("needs"));
 		const char *id = au_jv_str(t, "id");
 
-		if ((w = pick(needs)) >= 0) {
+		if ((w = pick(needs)) >= 0 && slurm) {
+			claim_job(id, w);
+			freeslots--;
+		} else if (w >= 0) {
 			rc = au_aw_claim(aw, id, jv_object_set(jv_object(),
 			    jv_string("worker"), jv_string(workers[w].id)),
 			    &attempt);
@@ -1073,11 +1596,14 @@ schedule(void)
 	int c[AU_AW_NSTATES], paused = 0, finished = 0, rc, started = 0;
 	int news, retried;
 	size_t i, fresh;
+	jv held = slurm ? held_jobs() : jv_null();
 
 	for (;;) {
 		now = au_now_ms();
 		timers(now);
 		reap();
+		if (slurm)
+			follow(now);
 		if (stopsig) {
 			for (i = 0; i < njobs; i++)
 				if (!jobs[i].stopped && !jobs[i].reaped) {
@@ -1089,7 +1615,8 @@ schedule(void)
 			abandon(rc);
 		if (!started && (rc = au_aw_start(aw)) != 0)
 			abandon(rc);
-		started = 1;
+		if (!started && slurm)
+			adopt();
 		if (now - lasttick >= 50 || njobs == 0) {
 			if ((rc = au_aw_tick(aw)) != 0)
 				abandon(rc);
@@ -1120,6 +1647,11 @@ schedule(void)
 		retried = emit(au_aw_drain(aw));
 		for (i = fresh; i < njobs; i++)
 			launch(&jobs[i]);
+		if (slurm)
+			release_new(fresh);
+		if (slurm && !started)
+			forget_held(held);
+		started = 1;
 		show_progress(0);
 		if (finished || (njobs == 0 && (stopsig || tripped ||
 		    paused == 2)))
@@ -1144,6 +1676,8 @@ schedule(void)
 		/* Others may cancel our tasks, decide approvals, run
 		 * tasks of this run: look again every 200ms. */
 		timeout = 200;
+		if (slurm)
+			timeout = 100;
 		if (at > 0 && at - now < timeout)
 			timeout = at - now;
 		for (i = 0; i < njobs; i++) {
@@ -1300,12 +1834,21 @@ main(int argc, char **argv)
 		case O_NOAUDIT:
 			noaudit = 1;
 			break;
+		case O_EXECUTOR:
+			if (strcmp(arg, "slurm") == 0)
+				slurm = 1;
+			else if (strcmp(arg, "local") != 0)
+				au_usage_die(&cmd, "--executor: expected local "
+				    "or slurm, not %s", au_quote(arg));
+			break;
 		}
 	}
 	argc -= au_optind;
 	argv += au_optind;
 	if (run != NULL && argc > 0)
 		au_usage_die(&cmd, "--run takes no file operands");
+	if (slurm && slurm_check() != 0)
+		au_die(EX_UNAVAILABLE, "%s", au_errmsg());
 	if (workerfile != NULL)
 		read_workers(workerfile);
 	else
