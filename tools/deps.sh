@@ -16,14 +16,16 @@ build="gcc make libc6-dev libjq-dev libonig-dev libsqlite3-dev libssl-dev
 # run: what the programs call (tg-invoke's sandbox)
 run="firejail"
 # check: the test drivers, the oracles they compare against, the shells
-# the completions are for, and the tools the tests call
+# the completions are for, and the tools the tests call (slurm-wlm and
+# munge: the single-node cluster of tests/aw-sched-slurm.bats)
 check="bats bats-assert bats-support mandoc python3 python3-jsonschema
     jq sqlite3 graphviz zsh fish bsdextrautils binutils pkg-config
     openssl unzip curl
     imagemagick libimage-exiftool-perl sox ffmpeg chromium
     pandoc libreoffice-calc-nogui libreoffice-writer-nogui
     libreoffice-impress-nogui poppler-utils libxml2-utils
-    asciinema bsdutils procps vim"
+    asciinema bsdutils procps vim
+    slurm-wlm munge"
 # bench and demo (GNU parallel is a peer of aw-sched in tests/bench)
 other="time coreutils parallel"
 # fuzz: clang and its libFuzzer and sanitizer runtimes (tests/fuzz)
