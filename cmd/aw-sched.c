@@ -131,6 +131,7 @@ static int64_t polled;		/* when squeue was last asked */
 /* How often squeue is asked about the jobs that have not ended: once per
  * poll for all of them, not once per job. */
 #define SLURM_POLL_MS 500
+#define SLURM_TURN_MS 250
 
 /* The statements of every turn, prepared once: parsing BEGIN and COMMIT
  * again each turn was a measurable part of a turn on tiny tasks. */
@@ -1486,27 +1487,31 @@ claim_job(const char *id, int w)
 	}
 }
 
-/* Claim ready tasks for the free slots. */
-static void
+/* Claim ready tasks for the free slots; 1 if there may be more to claim
+ * (a turn submits Slurm jobs for at most SLURM_TURN_MS, as it holds the
+ * state file's write lock meanwhile). */
+static int
 claim(void)
 {
 	int freeslots = 0, i, n, w, attempt, rc;
+	int64_t t = au_mono_ms();
 	jv ready;
 
 	for (i = 0; i < nworkers; i++)
 		freeslots += workers[i].slots - workers[i].used;
 	if (freeslots <= 0)
-		return;
+		return 0;
 	/* With capabilities to match, look further down the list. */
 	ready = au_aw_ready(aw, workers[0].ncaps < 0 ? freeslots :
 	    freeslots * 4 + 16);
 	if (!jv_is_valid(ready))
 		au_die(EX_IOERR, "%s", au_errmsg());
 	n = jv_array_length(jv_copy(ready));
-	for (i = 0; i < n && freeslots > 0; i++) {
-		jv t = jv_array_get(jv_copy(ready), i);
-		jv needs = jv_object_get(jv_copy(t), jv_string("needs"));
-		const char *id = au_jv_str(t, "id");
+	for (i = 0; i < n && freeslots > 0 && !(slurm &&
+	    au_mono_ms() - t >= SLURM_TURN_MS); i++) {
+		jv task = jv_array_get(jv_copy(ready), i);
+		jv needs = jv_object_get(jv_copy(task), jv_string("needs"));
+		const char *id = au_jv_str(task, "id");
 
 		if ((w = pick(needs)) >= 0 && slurm) {
 			claim_job(id, w);
@@ -1524,9 +1529,10 @@ claim(void)
 			}
 		}
 		jv_free(needs);
-		jv_free(t);
+		jv_free(task);
 	}
 	jv_free(ready);
+	return i < n && freeslots > 0;
 }
 
 /* When the next retry is due (epoch ms), or 0. */
@@ -1594,7 +1600,7 @@ schedule(void)
 {
 	int64_t now, timeout, at = 0, lasttick = 0, counted = 0;
 	int c[AU_AW_NSTATES], paused = 0, finished = 0, rc, started = 0;
-	int news, retried;
+	int news, retried, more = 0;
 	size_t i, fresh;
 	jv held = slurm ? held_jobs() : jv_null();
 
@@ -1638,8 +1644,7 @@ schedule(void)
 		fresh = njobs;
 		if (failfast && !tripped)
 			tripped = died();
-		if (!stopsig && paused == 0 && !tripped)
-			claim();
+		more = !stopsig && paused == 0 && !tripped && claim();
 		if (njobs == 0 && (rc = au_aw_finish(aw, &finished)) != 0)
 			abandon(rc);
 		if ((rc = q_exec(Q_COMMIT)) != 0)
@@ -1677,7 +1682,7 @@ schedule(void)
 		 * tasks of this run: look again every 200ms. */
 		timeout = 200;
 		if (slurm)
-			timeout = 100;
+			timeout = more ? 0 : 100;
 		if (at > 0 && at - now < timeout)
 			timeout = at - now;
 		for (i = 0; i < njobs; i++) {
