@@ -831,7 +831,7 @@ launch(struct job *j)
 /* ---- Slurm jobs ---- */
 
 /* Where an attempt's file ext is kept (malloc'd), its directory made:
- * the files of a job are on the filesystem it shares with us. */
+ * next to the state file, which a Slurm job shares with us. */
 static char *
 attempt_path(int order, int attempt, const char *ext)
 {
@@ -1206,17 +1206,8 @@ keep(struct job *j, int i, const char *buf, size_t n)
 
 	if ((uint64_t)j->bytes[i] < logcap) {
 		if (j->logfd[i] < 0) {
-			char *dir = au_xasprintf("%s/%s", logdir, runid);
-
-			if (mkdir(logdir, 0700) != 0 && errno != EEXIST)
-				au_die(EX_CANTCREAT, "%s: cannot create "
-				    "directory:", logdir);
-			if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-				au_die(EX_CANTCREAT, "%s: cannot create "
-				    "directory:", dir);
-			j->logpath[i] = au_xasprintf("%s/%d.%d.%s", dir,
-			    j->order, j->attempt, ext[i]);
-			free(dir);
+			j->logpath[i] = attempt_path(j->order, j->attempt,
+			    ext[i]);
 			j->logfd[i] = open(j->logpath[i], O_WRONLY | O_CREAT |
 			    O_TRUNC | O_CLOEXEC, 0600);
 			if (j->logfd[i] < 0)

@@ -55,10 +55,10 @@ finish() {
 	output=$(cat "out.$NSTART")
 }
 
-# waitfor SQL VALUE: wait until SQL gives VALUE (30 s at most).
+# waitfor SQL VALUE [SECONDS]: wait until SQL gives VALUE (30 s at most).
 waitfor() {
 	local i
-	for ((i = 0; i < 300; i++)); do
+	for ((i = 0; i < ${3:-30} * 10; i++)); do
 		[[ $(db "$1" 2>/dev/null) == "$2" ]] && return 0
 		sleep 0.1
 	done
@@ -124,7 +124,7 @@ state() {
 	done >dag.ndjson
 	plan dag.ndjson
 	start -j 16 plan.ndjson
-	waitfor "SELECT count(*) >= 40 FROM aw_tasks WHERE run_id = '$RUN' AND state = 'done'" 1
+	waitfor "SELECT count(*) >= 40 FROM aw_tasks WHERE run_id = '$RUN' AND state = 'done'" 1 90
 	kill -9 "$PID"
 	finish
 	assert_equal "$STATUS" 137
@@ -154,18 +154,21 @@ state() {
 @test "resume: a job that ended while aw-sched was dead gives its result, a running one is followed" {
 	needslurm
 	cat >t.ndjson <<-EOF2
-	{"id":"quick","run":"echo quick >>$PWD/ran; echo out"}
-	{"id":"slow","run":"sleep 4; echo slow >>$PWD/ran"}
+	{"id":"quick","run":"sleep 1; echo quick >>$PWD/ran; echo out"}
+	{"id":"slow","run":"sleep 8; echo slow >>$PWD/ran"}
 	EOF2
 	plan t.ndjson
 	start -j 2 plan.ndjson
 	waitfor "SELECT count(*) FROM aw_tasks WHERE run_id = '$RUN' AND state = 'running'" 2
 	kill -9 "$PID"
 	finish
-	local quick slow
+	local quick slow i
 	quick=$(job quick) slow=$(job slow)
-	waitfor "SELECT 1" 1
-	until [ -s ran ]; do sleep 0.1; done
+	for ((i = 0; i < 300; i++)); do
+		[ -s ran ] && break
+		sleep 0.1
+	done
+	assert_equal "$(cat ran)" quick
 	queued "$slow"
 	start --run "$RUN"
 	finish
