@@ -105,7 +105,8 @@ LIB_OBJ = $(LIB_SRC:%.c=$(B)/%.o)
 UNIT_SRC = $(wildcard tests/lib/test-*.c)
 UNITS = $(UNIT_SRC:tests/lib/%.c=$(B)/tests/%)
 # Test-only programs, built with the tests and never installed.
-DRIVERS = $(B)/tests/jschema-driver $(B)/tests/mfwire-driver
+DRIVERS = $(B)/tests/jschema-driver $(B)/tests/mfwire-driver \
+	$(B)/tests/schema-driver
 # The fuzz targets of tests/fuzz; each is also built with cc as a replay
 # of its committed corpus, which make check runs (tests/fuzz.bats).
 FUZZ_TARGETS = ndjson time jschema mcp sse cfg mfwire
@@ -164,6 +165,10 @@ $(B)/tests/jschema-driver: tests/jschema-driver.c $(STATIC) | $(B)/tests
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATIC) $(LIB_LIBS)
 
 $(B)/tests/mfwire-driver: tests/mfwire-driver.c $(STATIC) | $(B)/tests
+	$(SAY) CC $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATIC) $(LIB_LIBS)
+
+$(B)/tests/schema-driver: tests/schema-driver.c $(STATIC) | $(B)/tests
 	$(SAY) CC $<
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATIC) $(LIB_LIBS)
 
