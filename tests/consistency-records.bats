@@ -7,9 +7,9 @@
 # schema names a type the source spells.  Dynamically, a corpus of real
 # invocations of every program, family by family, errors included: what
 # each writes on standard output, and every event it left in the audit
-# log (exported unredacted), goes through tests/validate; the last test
-# checks that the corpus holds every type that has a schema.  The corpus
-# is BATS_FILE_TMPDIR/corpus.ndjson.
+# log (exported unredacted), goes through tests/validate; the last tests
+# check that the corpus holds every program and every type that has a
+# schema.  The corpus is BATS_FILE_TMPDIR/corpus/TEST/NN-PROG.ndjson.
 
 load helper
 load mf/provider
@@ -20,44 +20,53 @@ setup() {
 	mkdir -p "$C/tools.d"
 }
 
+# ran PROG: PROG is in the corpus.
+ran() {
+	echo "$1" >>"$BATS_FILE_TMPDIR/ran"
+}
+
+# corpus NAME: the name of the corpus's next file, NAME in it: a test's
+# files, in order, are BATS_FILE_TMPDIR/corpus/TEST/NN-NAME.ndjson.
+corpus() {
+	local d=$BATS_FILE_TMPDIR/corpus/$BATS_TEST_NUMBER
+	mkdir -p "$d"
+	printf '%s/%02d-%s.ndjson' "$d" "$(ls "$d" | wc -l)" "$1"
+}
+
 # keep STATUS COMMAND...: run COMMAND, which must exit with STATUS; its
-# output, in last.ndjson, must be valid records, and joins the corpus.
+# output, in last.ndjson, joins the corpus.
 keep() {
-	local want=$1 rc=0
+	local want=$1 rc=0 prog=$2
 	shift
+	[ "$prog" != timeout ] || prog=$3
+	ran "$prog"
 	"$@" >last.ndjson || rc=$?
-	cat last.ndjson >>"$BATS_FILE_TMPDIR/corpus.ndjson"
+	cp last.ndjson "$(corpus "$prog")"
 	[ "$rc" -eq "$want" ] || {
 		echo "$*: exit $rc, not $want" >&2
 		return 1
 	}
-	valid <last.ndjson || {
-		echo "in the output of: $*" >&2
-		return 1
-	}
 }
 
-# fed FILE: records a program reads, valid, join the corpus: a schema of
-# an input type is used by the program that reads it.
+# fed FILE: records a program reads join the corpus: a schema of an
+# input type is used by the program that reads it.
 fed() {
-	cat "$1" >>"$BATS_FILE_TMPDIR/corpus.ndjson"
-	valid <"$1" || {
-		echo "in $1" >&2
-		return 1
-	}
+	cp "$1" "$(corpus "input-${1##*/}")"
+}
+
+# checked: the test's corpus is valid records (a problem is named by its
+# file, which names the program).
+checked() {
+	"$TOP/tests/validate" "$BATS_FILE_TMPDIR/corpus/$BATS_TEST_NUMBER"/*
 }
 
 # audited: every event of the audit log, unredacted, joins the corpus,
-# the audit.event records and the records inside them.
+# the audit.event records and the records inside them; then checked.
 audited() {
 	echo '{"names": []}' >profile.json
 	keep 0 audit-export --profile profile.json --format ndjson -o -
-	jq -c .record last.ndjson >records.ndjson
-	cat records.ndjson >>"$BATS_FILE_TMPDIR/corpus.ndjson"
-	valid <records.ndjson || {
-		echo "in the audit log" >&2
-		return 1
-	}
+	jq -c .record last.ndjson >"$(corpus audit-log)"
+	checked
 }
 
 @test "static: each dotted type the source writes has a schema, each schema a writer" {
@@ -75,8 +84,7 @@ audited() {
 	EOF
 	keep 0 aw-plan -n --critical-path tasks.ndjson
 	keep 0 aw-plan --goal 'fetch then build' --planner-cmd "tee goal.ndjson | $TOP/examples/planner.sh"
-	cat goal.ndjson >>"$BATS_FILE_TMPDIR/corpus.ndjson"
-	valid <goal.ndjson
+	cp goal.ndjson "$(corpus aw-plan-goal)"
 	keep 65 aw-plan -n "$TOP/tests/fixtures/aw-plan/cycle.ndjson"
 	keep 0 aw-plan tasks.ndjson
 	run=$(head -n 1 last.ndjson | jq -r .id)
@@ -106,9 +114,11 @@ audited() {
 	mkdir bundle
 	tar -xzf bundle.tar.gz -C bundle
 	keep 0 jq -c . bundle/manifest.json
+	audited
 	sqlite3 "$XDG_STATE_HOME/agentutils/state.db" "UPDATE audit_events SET content = zeroblob(32) WHERE seq = 2"
 	keep 1 audit-verify
 	keep 64 audit-export
+	checked
 }
 
 @test "tg: the registry with an MCP server, grants, calls decided, run and refused" {
@@ -133,6 +143,7 @@ audited() {
 	printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18"}}' \
 	    '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"t/echo","arguments":{"text":"hi"}}}' |
 	    tg-serve --sandbox=none >served.ndjson
+	ran tg-serve
 	[ "$(jq -r 'select(.id == 2) | .result.content[0].text' served.ndjson)" = hi ]
 	keep 0 tg-grant revoke "$(tg-grant list | jq -r .id)"
 	keep 66 tg-grant revoke nonesuch
@@ -210,6 +221,7 @@ audited() {
 	echo hi >site/a.txt
 	tk-serve --port 0 --log site >serve.ndjson 2>/dev/null 3>&- &
 	pid=$!
+	ran tk-serve
 	for _ in $(seq 100); do
 		[ -s serve.ndjson ] && break
 		sleep 0.05
@@ -267,10 +279,21 @@ audited() {
 	audited
 }
 
+@test "the corpus has every program in it" {
+	local p missing=0
+	for p in $(sed -n 's/^PROGS = //p' "$TOP/Makefile"); do
+		grep -qxF "$p" "$BATS_FILE_TMPDIR/ran" || {
+			echo "$p: not in the corpus" >&2
+			missing=$((missing + 1))
+		}
+	done
+	[ "$missing" -eq 0 ]
+}
+
 @test "the corpus has a record of every type that has a schema" {
 	local t missing=0
-	[ -s "$BATS_FILE_TMPDIR/corpus.ndjson" ]
-	jq -r .type "$BATS_FILE_TMPDIR/corpus.ndjson" | sort -u >seen
+	cat "$BATS_FILE_TMPDIR"/corpus/*/*.ndjson | jq -r .type | sort -u >seen
+	[ -s seen ]
 	for t in "$TOP"/share/schemas/*.schema.json; do
 		t=${t##*/}
 		t=${t%.schema.json}
