@@ -155,7 +155,7 @@ rows() {
 	done
 }
 
-@test "migrating forward is one step at a time, the same as from nothing" {
+@test "a file migrated from any earlier step has the schema of a fresh one" {
 	local last n
 	last=$(driver -n)
 	driver fresh.db "$last"
