@@ -1420,17 +1420,17 @@ int au_beneath_walking(void);
  *
  * A terminal, browser or file session is a row of ws_sessions, read as a
  * "session" record (session.schema.json): id, kind, state (running,
- * detached, exited, dead, killed), pid (its program), holder_pid (the
- * process that keeps it) and socket (where a detached one listens),
- * argv, cwd, cols, rows, cast, created, updated, ended (RFC 3339),
- * exit_code, signal.  Its transcript, ws_events, is append-only: input
+ * detached, exited, dead, killed; a file session open or closed), pid
+ * (its program), holder_pid (the process that keeps it) and socket
+ * (where a detached one listens), argv, cwd, cols, rows, cast, created,
+ * updated, ended (RFC 3339), exit_code, signal, root (a file session's).  Its transcript, ws_events, is append-only: input
  * records, and output segments (size, SHA-256, and the first AU_WS_KEEP
  * bytes as text).  Calls return 0, or with au_errmsg() set 65 bad
  * fields, 66 no such session, 75/74 from the state file. */
 
 #define AU_WS_KEEP 65536	/* bytes of an output segment kept as text */
 
-/* Whether state is final: exited, dead or killed. */
+/* Whether state is final: exited, dead, killed or closed. */
 int au_ws_final(const char *state);
 /* Store a new session from fields (consumed; an object of the columns
  * above, kind required, state running if absent): its id into id. */
@@ -1452,8 +1452,8 @@ int au_ws_transcript(struct sqlite3 *db, const char *id, jv *list);
 /* Whether the holder pid is alive and, if path is not NULL, accepts a
  * connection on the Unix socket path: 1 or 0. */
 int au_ws_alive(pid_t holder, const char *path);
-/* Mark dead each session not final whose holder is not alive; *n says
- * how many. */
+/* Mark dead each session not final whose holder is not alive (a file
+ * session has none to lose); *n says how many. */
 int au_ws_reap(struct sqlite3 *db, int *n);
 /* The runtime directory for sockets, made mode 0700 if missing:
  * $XDG_RUNTIME_DIR/agentutils, or /tmp/agentutils-UID without it (an

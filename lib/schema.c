@@ -316,6 +316,56 @@ const char *const schema_steps[] = {
 	"  sha256 TEXT,"
 	"  PRIMARY KEY (session_id, seq)"
 	") STRICT, WITHOUT ROWID;",
+	/* 9: file sessions (ws-session open, tk-file --session).  A file
+	 * session binds a workspace root (root, its real path) and has no
+	 * process: it is open until it is closed.  SQLite cannot widen a
+	 * CHECK, so ws_sessions is made anew; ws_events is kept aside
+	 * meanwhile, since dropping ws_sessions would cascade to it. */
+	"CREATE TABLE ws_events_old AS SELECT * FROM ws_events;"
+	"DROP TABLE ws_events;"
+	"CREATE TABLE ws_sessions_new ("
+	"  id TEXT PRIMARY KEY,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('terminal', 'browser', 'file')),"
+	"  state TEXT NOT NULL CHECK (state IN ('running', 'detached',"
+	"    'exited', 'dead', 'killed', 'open', 'closed')),"
+	"  pid INTEGER,"
+	"  holder_pid INTEGER,"
+	"  socket TEXT,"
+	"  argv TEXT,"
+	"  cwd TEXT,"
+	"  root TEXT,"
+	"  cols INTEGER,"
+	"  rows INTEGER,"
+	"  \"cast\" TEXT,"
+	"  created INTEGER NOT NULL,"
+	"  updated INTEGER NOT NULL,"
+	"  ended INTEGER,"
+	"  exit_code INTEGER,"
+	"  signal TEXT"
+	") STRICT;"
+	"INSERT INTO ws_sessions_new (id, kind, state, pid, holder_pid, socket,"
+	"  argv, cwd, cols, rows, \"cast\", created, updated, ended, exit_code,"
+	"  signal) SELECT id, kind, state, pid, holder_pid, socket, argv, cwd,"
+	"  cols, rows, \"cast\", created, updated, ended, exit_code, signal"
+	"  FROM ws_sessions;"
+	"DROP TABLE ws_sessions;"
+	"ALTER TABLE ws_sessions_new RENAME TO ws_sessions;"
+	"CREATE INDEX ws_sessions_state ON ws_sessions(state);"
+	"CREATE TABLE ws_events ("
+	"  session_id TEXT NOT NULL REFERENCES ws_sessions(id)"
+	"    ON DELETE CASCADE,"
+	"  seq INTEGER NOT NULL,"
+	"  ts INTEGER NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  record TEXT,"
+	"  data TEXT,"
+	"  bytes INTEGER,"
+	"  sha256 TEXT,"
+	"  PRIMARY KEY (session_id, seq)"
+	") STRICT, WITHOUT ROWID;"
+	"INSERT INTO ws_events SELECT session_id, seq, ts, kind, record, data,"
+	"  bytes, sha256 FROM ws_events_old;"
+	"DROP TABLE ws_events_old;",
 };
 
 const int schema_nsteps = sizeof schema_steps / sizeof schema_steps[0];

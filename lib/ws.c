@@ -26,7 +26,7 @@
 
 static const char *const kinds[] = { "terminal", "browser", "file", NULL };
 static const char *const states[] = { "running", "detached", "exited",
-    "dead", "killed", NULL };
+    "dead", "killed", "open", "closed", NULL };
 
 static int
 among(const char *s, const char *const *list)
@@ -43,7 +43,8 @@ int
 au_ws_final(const char *state)
 {
 	return state != NULL && (strcmp(state, "exited") == 0 ||
-	    strcmp(state, "dead") == 0 || strcmp(state, "killed") == 0);
+	    strcmp(state, "dead") == 0 || strcmp(state, "killed") == 0 ||
+	    strcmp(state, "closed") == 0);
 }
 
 /* The columns a caller may set, and whether each holds an integer. */
@@ -54,6 +55,7 @@ static const struct {
 	{ "kind", 0 }, { "state", 0 }, { "pid", 1 }, { "holder_pid", 1 },
 	{ "socket", 0 }, { "argv", 0 }, { "cwd", 0 }, { "cols", 1 },
 	{ "rows", 1 }, { "cast", 0 }, { "exit_code", 1 }, { "signal", 0 },
+	{ "root", 0 },
 };
 #define NCOLS (sizeof cols / sizeof cols[0])
 
@@ -200,7 +202,7 @@ au_ws_update(sqlite3 *db, const char *id, jv fields)
 
 static const char sel[] = "SELECT id, kind, state, pid, holder_pid, socket, "
     "argv, cwd, cols, rows, \"cast\", created, updated, ended, "
-    "exit_code, signal FROM ws_sessions";
+    "exit_code, signal, root FROM ws_sessions";
 
 /* The session record of the current row of s (selected with sel). */
 static jv
@@ -396,7 +398,9 @@ au_ws_reap(sqlite3 *db, int *n)
 		pid = jv_get_kind(h) == JV_KIND_NUMBER ?
 		    (pid_t)jv_number_value(h) : 0;
 		jv_free(h);
+		/* A file session has no holder to lose. */
 		if (!au_ws_final(au_jv_str(r, "state")) &&
+		    strcmp(au_jv_str(r, "kind"), "file") != 0 &&
 		    !au_ws_alive(pid, au_jv_str(r, "socket"))) {
 			rc = au_ws_update(db, au_jv_str(r, "id"), JV_OBJECT(
 			    jv_string("state"), jv_string("dead")));

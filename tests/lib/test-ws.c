@@ -11,7 +11,9 @@
  * the session record printed, records both ways with their line
  * numbers kept, a second client refused, the end, and what an attach
  * refuses (no session, another kind, ended, not detached, a holder
- * gone).
+ * gone); file sessions (a root, open until closed, never reaped) and the
+ * migration that brought them, which keeps the sessions and transcripts
+ * of a state file made before it.
  */
 #define _GNU_SOURCE
 #include <poll.h>
@@ -25,6 +27,7 @@
 #include <sqlite3.h>
 
 #include "agentutils.h"
+#include "schema.h"
 #include "tap.h"
 #include "testutil.h"
 
@@ -506,6 +509,80 @@ test_rundir(void)
 	free(d);
 }
 
+static void
+test_file(void)
+{
+	char f1[AU_ID_LEN], *ended;
+	int n;
+
+	is_int(au_ws_create(db, JV_OBJECT(jv_string("kind"), jv_string("file"),
+	    jv_string("state"), jv_string("open"), jv_string("root"),
+	    jv_string("/srv/ws"), jv_string("cwd"), jv_string("/tmp")), f1), 0,
+	    "file: a file session");
+	is_str_free(field(f1, "root"), "\"/srv/ws\"", "file: its root");
+	is_str_free(field(f1, "holder_pid"), "absent", "file: no holder");
+	is_int(au_ws_reap(db, &n), 0, "file: reap");
+	is_int(n, 0, "file: an open file session is not found dead");
+	is_str_free(field(f1, "state"), "\"open\"", "file: still open");
+	is_int(au_ws_update(db, f1, JV_OBJECT(jv_string("root"),
+	    jv_number(1))), EX_DATAERR, "file: a root not a string, 65");
+	is_int(au_ws_update(db, f1, JV_OBJECT(jv_string("state"),
+	    jv_string("closed"))), 0, "file: closed");
+	ended = field(f1, "ended");
+	ok(strlen(ended) == 26, "file: closing sets ended");
+	free(ended);
+	ok(au_ws_final("closed") && !au_ws_final("open"),
+	    "final: closed is, open is not");
+}
+
+/* A state file at schema step 8, before file sessions, with a session
+ * and its transcript: opened, it is migrated, and they are still there. */
+static void
+test_migrate(void)
+{
+	sqlite3 *raw, *m;
+	jv r, list;
+	int i;
+
+	if (sqlite3_open(at("old.db"), &raw) != SQLITE_OK)
+		bail("old.db");
+	for (i = 0; i < 8; i++)
+		if (sqlite3_exec(raw, schema_steps[i], NULL, NULL, NULL) !=
+		    SQLITE_OK)
+			bail("schema step");
+	if (sqlite3_exec(raw, "PRAGMA user_version = 8;"
+	    "INSERT INTO ws_sessions (id, kind, state, argv, cwd, created, "
+	    "updated) VALUES ('01M8RVPHEM10XTM5J7SA6ZVWRT', 'terminal', "
+	    "'exited', '[\"true\"]', '/tmp', 1, 2);"
+	    "INSERT INTO ws_events VALUES ('01M8RVPHEM10XTM5J7SA6ZVWRT', 1, 3, "
+	    "'output', NULL, 'hi', 2, NULL)", NULL, NULL, NULL) != SQLITE_OK)
+		bail("old rows");
+	sqlite3_close(raw);
+	is_int(au_db_open(at("old.db"), &m), 0, "migrate: opened");
+	is_int(au_ws_get(m, "01M8RVPHEM10XTM5J7SA6ZVWRT", &r), 0,
+	    "migrate: the session is kept");
+	is_str(au_jv_str(r, "cwd"), "/tmp", "migrate: with its columns");
+	jv_free(r);
+	is_int(au_ws_transcript(m, "01M8RVPHEM10XTM5J7SA6ZVWRT", &list), 0,
+	    "migrate: its transcript");
+	is_int(jv_array_length(jv_copy(list)), 1, "migrate: kept");
+	jv_free(list);
+	{
+		char id[AU_ID_LEN];
+
+		is_int(au_ws_create(m, JV_OBJECT(jv_string("kind"),
+		    jv_string("file"), jv_string("state"), jv_string("open"),
+		    jv_string("root"), jv_string("/srv")), id), 0,
+		    "migrate: a file session fits");
+	}
+	is_int(au_db_run(m, "DELETE FROM ws_sessions WHERE kind = "
+	    "'terminal'", NULL, 0), 0, "migrate: delete the old session");
+	is_int(au_ws_transcript(m, "01M8RVPHEM10XTM5J7SA6ZVWRT", &list), 0,
+	    "migrate: and its transcript");
+	is_int(jv_array_length(list), 0, "migrate: goes with it (cascade)");
+	au_db_close(m);
+}
+
 int
 main(void)
 {
@@ -520,6 +597,8 @@ main(void)
 	test_alive();
 	test_holder();
 	test_rundir();
+	test_file();
+	test_migrate();
 	au_db_close(db);
 	tmpdir_remove();
 	return done();
