@@ -1,9 +1,11 @@
 /*
  * ws-session - the workspace sessions of the state file: list them, show
- * one, read its transcript, kill it, and clear away the ended ones.
+ * one, read its transcript, kill it, and clear away the ended ones; and
+ * open a file session, which binds a workspace root for tk-file.
  * Before each command the sessions whose holder is gone are marked dead.
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +29,10 @@ static const struct au_cmd cmd = {
 	"show ID\n"
 	"transcript ID\n"
 	"kill ID\n"
-	"gc",
-	"List, show, read and end workspace sessions.",
-	opts, AU_USE_DB | AU_USE_TABLE, "list show transcript kill gc"
+	"gc\n"
+	"open file DIR",
+	"List, show, read and end workspace sessions; open file sessions.",
+	opts, AU_USE_DB | AU_USE_TABLE, "list show transcript kill gc open"
 };
 
 static sqlite3 *db;
@@ -78,14 +81,15 @@ put(jv r)
 	cell(&b, r, "state", 8);
 	cell(&b, r, "exit_code", 4);
 	cell(&b, r, "created", 24);
-	cell(&b, r, "argv", 0);
+	cell(&b, r, au_jv_str(r, "root") ? "root" : "argv", 0);
 	au_out_line(b.s, b.len);
 	au_buf_free(&b);
 	jv_free(r);
 }
 
 /* A transcript event as a table line: its time, ">" (or "x" when it was
- * denied) and the input record; or the output as text. */
+ * denied) and the input record, or "<" and a file session's result; or
+ * the output as text. */
 static void
 put_event(jv e)
 {
@@ -100,7 +104,8 @@ put_event(jv e)
 	r = jv_object_get(jv_copy(e), jv_string("record"));
 	if (jv_is_valid(r)) {
 		au_buf_addf(&b, "%s %s ", au_jv_str(e, "ts"),
-		    strcmp(au_jv_str(e, "kind"), "input") == 0 ? ">" : "x");
+		    strcmp(au_jv_str(e, "kind"), "input") == 0 ? ">" :
+		    strcmp(au_jv_str(e, "kind"), "output") == 0 ? "<" : "x");
 		au_json_dump(&b, r);
 		au_out_line(b.s, b.len);
 	} else if (au_jv_str(e, "data") != NULL) {
@@ -145,24 +150,33 @@ pidof(jv r, const char *k)
 /* End session id: its holder gets SIGTERM and ends it (hanging up its
  * program, recording it killed); a holder that has not within grace
  * gets SIGKILL, and its program too, and the session is marked killed
- * here.  1 when the session has ended already. */
+ * here.  A file session, with no process, is closed.  1 when the
+ * session has ended already. */
 static int
 cmd_kill(const char *id, int64_t grace)
 {
 	jv r = xget(id);
 	pid_t holder = pidof(r, "holder_pid"), prog = pidof(r, "pid");
 	int64_t until;
-	int rc;
+	int rc, file = strcmp(au_jv_str(r, "kind"), "file") == 0;
 
 	if (au_ws_final(au_jv_str(r, "state"))) {
 		au_err("session %s has %s already", id,
 		    strcmp(au_jv_str(r, "state"), "exited") == 0 ? "exited" :
 		    strcmp(au_jv_str(r, "state"), "dead") == 0 ? "died" :
-		    "been killed");
+		    strcmp(au_jv_str(r, "state"), "closed") == 0 ?
+		    "been closed" : "been killed");
 		jv_free(r);
 		return 1;
 	}
 	jv_free(r);
+	if (file) {
+		if ((rc = au_ws_update(db, id, JV_OBJECT(jv_string("state"),
+		    jv_string("closed")))) != 0)
+			au_die(rc, "%s", au_errmsg());
+		put(xget(id));
+		return 0;
+	}
 	kill(holder, SIGTERM);
 	until = au_mono_ms() + grace;
 	for (;;) {
@@ -200,9 +214,9 @@ cmd_gc(int dead)
 	au_xdb_begin(db);
 	if (au_db_run(db, "DELETE FROM ws_events WHERE session_id IN (SELECT "
 	    "id FROM ws_sessions WHERE state IN ('exited', 'dead', "
-	    "'killed'))", NULL, 0) != 0 ||
+	    "'killed', 'closed'))", NULL, 0) != 0 ||
 	    au_db_run(db, "DELETE FROM ws_sessions WHERE state IN ('exited', "
-	    "'dead', 'killed')", &n, 0) != 0)
+	    "'dead', 'killed', 'closed')", &n, 0) != 0)
 		au_die(EX_IOERR, "%s", au_errmsg());
 	au_xdb_commit(db);
 	r = JV_OBJECT(jv_string("type"), jv_string("session.gc"),
@@ -219,6 +233,31 @@ cmd_gc(int dead)
 		au_out_rec(r);
 	}
 	jv_free(r);
+	return 0;
+}
+
+/* Open a file session on the directory dir: its real path is the root
+ * that tk-file --session works beneath. */
+static int
+cmd_open(const char *dir)
+{
+	char id[AU_ID_LEN], *root, *cwd;
+	int fd, rc;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		au_die(EX_NOINPUT, "%s:", au_quote(dir));
+	close(fd);
+	if ((root = realpath(dir, NULL)) == NULL)
+		au_die(EX_NOINPUT, "%s:", au_quote(dir));
+	cwd = getcwd(NULL, 0);
+	if ((rc = au_ws_create(db, JV_OBJECT(jv_string("kind"),
+	    jv_string("file"), jv_string("state"), jv_string("open"),
+	    jv_string("root"), jv_string(root), jv_string("cwd"),
+	    cwd ? jv_string(cwd) : jv_null()), id)) != 0)
+		au_die(rc, "%s", au_errmsg());
+	free(root);
+	free(cwd);
+	put(xget(id));
 	return 0;
 }
 
@@ -250,6 +289,12 @@ main(int argc, char **argv)
 	    strcmp(what, "transcript") == 0 || strcmp(what, "kill") == 0) {
 		if (argc != 2)
 			au_usage_die(&cmd, "%s: needs one session id", what);
+	} else if (strcmp(what, "open") == 0) {
+		if (argc != 3)
+			au_usage_die(&cmd, "open: needs a kind and a directory");
+		if (strcmp(argv[1], "file") != 0)
+			au_usage_die(&cmd, "open: %s: only file sessions are "
+			    "opened here", au_quote(argv[1]));
 	} else {
 		au_usage_die(&cmd, "unknown command %s", au_quote(what));
 	}
@@ -277,6 +322,8 @@ main(int argc, char **argv)
 		jv_free(list);
 	} else if (strcmp(what, "kill") == 0) {
 		rc = cmd_kill(argv[1], grace);
+	} else if (strcmp(what, "open") == 0) {
+		rc = cmd_open(argv[2]);
 	} else {
 		rc = cmd_gc(dead);
 	}

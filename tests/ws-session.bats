@@ -3,6 +3,7 @@
 # shown (records and a table), a transcript read back, a running session
 # killed (its holder ends it; one that does not is SIGKILLed after
 # --grace), a holder killed -9 found dead, the ended ones cleared away,
+# file sessions opened, listed, closed and cleared away (never reaped),
 # and the failure paths.
 
 load helper
@@ -137,6 +138,64 @@ EOF
 	wait "$PTY"
 	run ws-session --format table gc
 	assert_output '1 sessions removed (0 found dead)'
+}
+
+@test "open file: a session on a directory's real path, shown and listed with its root" {
+	mkdir -p ws/sub
+	ln -s ws link
+	run --separate-stderr ws-session open file link/sub
+	assert_success
+	echo "$output" | valid
+	id=$(jq -r .id <<<"$output")
+	assert_equal "$(jq -c '[.kind, .state, .root, .cwd, .holder_pid, .ended]' <<<"$output")" \
+	    "[\"file\",\"open\",\"$(cd ws/sub && pwd -P)\",\"$PWD\",null,null]"
+	run ws-session show "$id"
+	assert_success
+	assert_equal "$(jq -r .root <<<"$output")" "$(cd ws/sub && pwd -P)"
+	run ws-session --format table list
+	assert_output --regexp "^$id  file      open      -     [0-9T:.-]+Z  $(cd ws/sub && pwd -P)\$"
+	# No holder, and never found dead for it.
+	run ws-session gc
+	assert_equal "$(jq -c '[.sessions, .dead]' <<<"$output")" '[0,0]'
+	assert_equal "$(ws-session show "$id" | jq -r .state)" open
+}
+
+@test "kill closes a file session (no process to signal); a second kill is 1; gc removes it" {
+	mkdir ws
+	id=$(ws-session open file ws | jq -r .id)
+	run --separate-stderr ws-session kill "$id"
+	assert_success
+	echo "$output" | valid
+	assert_equal "$(jq -c '[.state, .exit_code, .signal]' <<<"$output")" '["closed",null,null]'
+	jq -e .ended <<<"$output" >/dev/null
+	run --separate-stderr ws-session kill "$id"
+	assert_failure 1
+	assert_equal "$stderr" "ws-session: session $id has been closed already"
+	open=$(ws-session open file ws | jq -r .id)
+	run ws-session gc
+	assert_success
+	assert_equal "$(jq -c '[.sessions, .dead]' <<<"$output")" '[1,0]'
+	assert_equal "$(ws-session list | jq -r .id)" "$open"
+	assert [ -d ws ]
+}
+
+@test "open: a directory that is missing or not one is 66; a kind other than file, or operands missing, 64" {
+	touch plain
+	run --separate-stderr ws-session open file nowhere
+	assert_failure 66
+	assert_equal "$stderr" 'ws-session: "nowhere": No such file or directory'
+	run --separate-stderr ws-session open file plain
+	assert_failure 66
+	assert_equal "$stderr" 'ws-session: "plain": Not a directory'
+	run --separate-stderr ws-session open terminal .
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" 'ws-session: open: "terminal": only file sessions are opened here'
+	run --separate-stderr ws-session open file
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" 'ws-session: open: needs a kind and a directory'
+	run --separate-stderr ws-session open file . more
+	assert_failure 64
+	assert_equal "$(ws-session list)" ""
 }
 
 @test "failures: no such session 66, usage 64" {

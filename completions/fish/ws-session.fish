@@ -1,6 +1,6 @@
 # fish completion for ws-session; made by "ws-session --completion fish", do not edit
 
-complete -c ws-session -f -a 'list show transcript kill gc'
+complete -c ws-session -f -a 'list show transcript kill gc open'
 complete -c ws-session -s h -l help -d 'show this help and exit'
 complete -c ws-session -s q -l quiet -d 'report only errors'
 complete -c ws-session -s v -l verbose -d 'report what is being done'
