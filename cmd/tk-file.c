@@ -8,7 +8,9 @@
  * the *at calls.  Writes replace files atomically (a temporary file in
  * the same directory, fsync, rename, fsync of the directory) under a lock
  * on the root, so that --if-match holds from the check to the rename,
- * and every change goes to the audit log.
+ * and every change goes to the audit log.  With --session the root is a
+ * file session's (ws-session open), and each operation goes to its
+ * transcript: the op record, then the records it wrote as a segment.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -30,7 +32,7 @@
 
 enum {
 	O_ROOT = AU_LONG, O_LINES, O_BINARY, O_MAXSIZE, O_IFMATCH, O_DEPTH,
-	O_REGEX, O_LIMIT, O_NOAUDIT
+	O_REGEX, O_LIMIT, O_NOAUDIT, O_SESSION
 };
 
 static const struct au_opt opts[] = {
@@ -56,6 +58,8 @@ static const struct au_opt opts[] = {
 	    NULL },
 	{ O_NOAUDIT, "no-audit", NULL, "keep the changes out of the audit "
 	    "log", NULL },
+	{ O_SESSION, "session", "ID", "the workspace is file session ID's "
+	    "root; the operations go to its transcript", NULL },
 	{ 0, NULL, NULL, NULL, NULL }
 };
 
@@ -64,7 +68,9 @@ static const struct au_cmd cmd = {
 	"--root DIR list [PATH]\n"
 	"--root DIR mv FROM TO\n"
 	"--root DIR search PATTERN [PATH]\n"
-	"--root DIR [file ...]",
+	"--root DIR [file ...]\n"
+	"--session ID OP [ARG ...]\n"
+	"--session ID [file ...]",
 	"Read, write, list, patch and search files beneath a workspace root.",
 	opts, AU_USE_DB | AU_USE_RECORDS,
 	"read write append list stat mkdir rm mv patch search"
@@ -88,6 +94,15 @@ static int noaudit, audit_open;
 static sqlite3 *db;
 static struct au_audit *audit;
 static int worst;
+static const char *sid;		/* --session, or NULL */
+/* The output of the operation under way, for the session's transcript:
+ * its first AU_WS_KEEP bytes (and one more, to cut at a character's
+ * start), its size and its SHA-256. */
+static struct {
+	struct au_buf keep;
+	int64_t bytes;
+	struct au_sha256 *sha;
+} seg;
 
 /* Keep the worst exit status, in this order. */
 static void
@@ -290,6 +305,31 @@ statinfo(jv r, const struct stat *st)
 	    st->st_size));
 	r = jv_object_set(r, jv_string("mtime"), jv_string(ts));
 	return jv_object_set(r, jv_string("mode"), jv_string(mode));
+}
+
+static struct au_buf outline;	/* the record being written */
+
+/* Write the record r (borrowed), and in a session keep it for the
+ * transcript too. */
+static void
+emit(jv r)
+{
+	struct au_buf *l = &outline;
+	size_t n;
+
+	l->len = 0;
+	au_json_dump(l, r);
+	au_buf_addc(l, '\n');
+	if (sid != NULL) {
+		au_sha256_add(seg.sha, l->s, l->len);
+		seg.bytes += (int64_t)l->len;
+		if (seg.keep.len <= AU_WS_KEEP) {
+			n = AU_WS_KEEP + 1 - seg.keep.len;
+			au_buf_add(&seg.keep, l->s, l->len < n ? l->len : n);
+		}
+	}
+	au_out_text(l->s, l->len);
+	au_out_eol();
 }
 
 /* ---- files -------------------------------------------------------------- */
@@ -1151,7 +1191,7 @@ list_one(int dir, const char *name, const char *rel, const struct stat *st,
 		target[n] = '\0';
 		r = setname(r, "target", target);
 	}
-	au_out_rec(r);
+	emit(r);
 	jv_free(r);
 	o->count++;
 	return 0;
@@ -1233,7 +1273,7 @@ search_one(int dir, const char *name, const char *rel, const struct stat *st,
 			    jv_number((double)(i + 1)));
 			r = jv_object_set(r, jv_string("text"),
 			    jv_string_sized(line, (int)n));
-			au_out_rec(r);
+			emit(r);
 			jv_free(r);
 			o->count++;
 		}
@@ -1410,6 +1450,77 @@ out:
 	return rc;
 }
 
+/* ---- a file session ----------------------------------------------------- */
+
+/* The record of session sid, a file session still open; else die: 66
+ * no such session, 69 another kind or one that has ended. */
+static jv
+xsession(void)
+{
+	const char *kd, *st;
+	jv r;
+	int rc;
+
+	if ((rc = au_ws_get(db, sid, &r)) != 0)
+		au_die(rc, "%s", au_errmsg());
+	kd = au_jv_str(r, "kind");
+	st = au_jv_str(r, "state");
+	if (strcmp(kd, "file") != 0)
+		au_die(EX_UNAVAILABLE, "session %s is a %s session, not a file "
+		    "session", sid, kd);
+	if (au_ws_final(st))
+		au_die(EX_UNAVAILABLE, "session %s has ended (%s)", sid, st);
+	return r;
+}
+
+/* The op record rec (borrowed) into the session's transcript as given,
+ * but for the content of a write or append, which is kept as output is:
+ * its size, its SHA-256 and, when it is text, its first AU_WS_KEEP bytes.
+ * The output of the operation is gathered from here on. */
+static void
+log_input(jv rec)
+{
+	char sha[2 * AU_AUDIT_HASH + 1], *data = NULL;
+	const char *enc = au_jv_str(rec, "content_base64");
+	size_t n = 0;
+	jv r = jv_copy(rec);
+	int rc;
+
+	if ((enc != NULL || au_jv_str(rec, "content") != NULL) &&
+	    getcontent(rec, &data, &n) == 0)
+		hexsha(data, n, sha);
+	r = jv_object_delete(r, jv_string("content"));
+	r = jv_object_delete(r, jv_string("content_base64"));
+	rc = au_ws_log(db, sid, "input", r, enc == NULL ? data : NULL, n,
+	    data ? (int64_t)n : -1, data ? sha : NULL);
+	free(data);
+	if (rc != 0)
+		au_die(rc, "%s", au_errmsg());
+	seg.keep.len = 0;
+	seg.bytes = 0;
+	seg.sha = au_sha256_new();
+}
+
+/* The output of an operation into the transcript: its result res
+ * (borrowed) as the record, less the content a read gave, and the
+ * records it wrote as a segment. */
+static void
+log_output(jv res)
+{
+	unsigned char h[AU_AUDIT_HASH];
+	char sha[2 * AU_AUDIT_HASH + 1];
+	jv r = jv_copy(res);
+	int rc;
+
+	au_sha256_end(seg.sha, h);
+	seg.sha = NULL;
+	r = jv_object_delete(r, jv_string("content"));
+	r = jv_object_delete(r, jv_string("content_base64"));
+	if ((rc = au_ws_log(db, sid, "output", r, seg.keep.s, seg.keep.len,
+	    seg.bytes, au_hex(h, sizeof h, sha))) != 0)
+		au_die(rc, "%s", au_errmsg());
+}
+
 /* ---- one operation, start to end ---------------------------------------- */
 
 /* The fields of a change's result that go to the audit log: names,
@@ -1439,6 +1550,8 @@ audit_change(jv res)
 			jv_free(v);
 	}
 	r = jv_object_set(r, jv_string("root"), jv_string(rootpath));
+	if (sid != NULL)
+		r = jv_object_set(r, jv_string("session"), jv_string(sid));
 	if ((rc = au_audit_append(audit, r, NULL, NULL)) != 0)
 		au_die(rc, "audit: %s", au_errmsg());
 	jv_free(r);
@@ -1479,8 +1592,13 @@ run(jv rec, const char *file, long line)
 		o.res = jv_object_set(o.res, jv_string("op"),
 		    jv_string(o.op));
 	change = o.op != NULL && among(o.op, changes);
+	if (sid != NULL) {
+		jv_free(xsession());
+		log_input(rec);
+	}
 	if (change && !noaudit && !audit_open) {
-		db = au_xdb_open();
+		if (db == NULL)
+			db = au_xdb_open();
 		audit = au_xaudit_open(db, "audit-write --init makes the keys; "
 		    "--no-audit says not to audit");
 		audit_open = 1;
@@ -1537,7 +1655,9 @@ run(jv rec, const char *file, long line)
 		audit_change(o.res);
 		flock(root, LOCK_UN);
 	}
-	au_out_rec(o.res);
+	emit(o.res);
+	if (sid != NULL)
+		log_output(o.res);
 	jv_free(o.res);
 	jv_free(o.id);
 	free(o.path);
@@ -1649,7 +1769,7 @@ main(int argc, char **argv)
 	struct au_where *w = NULL;
 	struct au_rec rec;
 	struct au_in *in;
-	jv opt = jv_object();
+	jv opt = jv_object(), session = jv_null();
 	int64_t n;
 	size_t i;
 	int c;
@@ -1706,13 +1826,18 @@ main(int argc, char **argv)
 		case O_NOAUDIT:
 			noaudit = 1;
 			break;
+		case O_SESSION:
+			sid = arg;
+			break;
 		}
 	}
 	argc -= au_optind;
 	argv += au_optind;
 	where = au_opts.where;
-	if (dir == NULL)
-		au_usage_die(&cmd, "--root DIR is required");
+	if (dir != NULL && sid != NULL)
+		au_usage_die(&cmd, "--root and --session do not go together");
+	if (dir == NULL && sid == NULL)
+		au_usage_die(&cmd, "--root DIR or --session ID is required");
 	if (argc > 0 && among(argv[0], ops)) {
 		for (i = 0; i < sizeof fit / sizeof fit[0]; i++) {
 			char word[16];
@@ -1731,10 +1856,15 @@ main(int argc, char **argv)
 	} else if (jv_object_length(jv_copy(opt)) > 0)
 		au_usage_die(&cmd, "the options of an operation go with its "
 		    "word; records carry their own");
-	if ((root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		au_die(EX_NOINPUT, "--root %s:", au_quote(dir));
-	if ((rootpath = realpath(dir, NULL)) == NULL)
-		au_die(EX_NOINPUT, "--root %s:", au_quote(dir));
+	if (sid != NULL) {
+		db = au_xdb_open();
+		session = xsession();
+		dir = au_jv_str(session, "root");
+	}
+	if ((root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    (rootpath = realpath(dir, NULL)) == NULL)
+		au_die(EX_NOINPUT, "%s %s:", sid ? "the session's root" :
+		    "--root", au_quote(dir));
 	au_out_init();
 	if (argc > 0 && among(argv[0], ops)) {
 		jv r = oprec(argc, argv, opt);
@@ -1770,6 +1900,9 @@ main(int argc, char **argv)
 		au_db_close(db);
 	close(root);
 	free(rootpath);
+	jv_free(session);
+	au_buf_free(&outline);
+	au_buf_free(&seg.keep);
 	au_out_close();
 	return worst;
 }

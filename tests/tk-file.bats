@@ -4,7 +4,9 @@
 # directory swapped for a symlink while operations run, hard links, long
 # paths, non-UTF-8 names, FIFOs, sockets and devices) through openat2 and
 # through the O_NOFOLLOW walk alike; atomic and conditional writes under
-# parallel writers; patch all or nothing; the audit log; every exit status.
+# parallel writers; patch all or nothing; the audit log; file sessions
+# (--session: the root, the transcript, a closed session); every exit
+# status.
 
 load helper
 
@@ -64,8 +66,8 @@ both() {
 	run tf stat a.txt
 	echo "$output" | valid
 	assert_equal "$(jq -c '[.kind, .size, .sha256 == ("'"$(sha256sum <ws/a.txt | cut -c1-64)"'")]' <<<"$output")" '["file",14,true]'
-	printf 'new\n' | tf append fresh.txt >/dev/null
-	assert_equal "$(cat ws/fresh.txt)" new
+	printf 'new\n' | tf append fresh.out >/dev/null
+	assert_equal "$(cat ws/fresh.out)" new
 }
 
 @test "a rewritten file keeps its mode; a new one is 0644 less the umask" {
@@ -666,10 +668,128 @@ race() {
 	assert_equal "$stderr" ""
 }
 
+# ---- file sessions ----
+
+@test "--session: operations beneath the session's root, each in its transcript with what it wrote" {
+	mkdir ws/sub
+	sid=$(ws-session open file ws | jq -r .id)
+	echo hello >h.out
+	tk-file --session "$sid" write sub/a.txt <h.out >w.ndjson
+	assert_equal "$(cat ws/sub/a.txt)" hello
+	printf '%s\n' '{"type":"file.op","id":"r","op":"read","path":"sub/a.txt"}' \
+	    '{"type":"file.op","id":"l","op":"list","recursive":true}' >ops.ndjson
+	tk-file --session "$sid" ops.ndjson >ops.out
+	valid <ops.out
+	assert_equal "$(jq -c '[.id, .type, .path]' ops.out | tr '\n' ' ')" \
+	    '["r","file.result","sub/a.txt"] ["l","file.entry","sub"] ["l","file.entry","sub/a.txt"] ["l","file.result","."] '
+	run --separate-stderr tk-file --session "$sid" read ../out/canary
+	assert_failure 77
+	assert_equal "$stderr" 'tk-file: read: "../out/canary": ".." leaves the root'
+	outside_untouched
+	ws-session transcript "$sid" >t.ndjson
+	valid <t.ndjson
+	assert_equal "$(jq -c '[.seq, .kind, .record.type, .record.op]' t.ndjson | tr '\n' ' ')" \
+	    '[1,"input","file.op","write"] [2,"output","file.result","write"] [3,"input","file.op","read"] [4,"output","file.result","read"] [5,"input","file.op","list"] [6,"output","file.result","list"] [7,"input","file.op","read"] [8,"output","file.result","read"] '
+	# A write's content is kept as output is, apart from its record.
+	assert_equal "$(jq -c 'select(.seq == 1) | [.record.content, .data, .bytes, .sha256]' t.ndjson)" \
+	    "[null,\"hello\\n\",6,\"$(sha256sum <h.out | cut -c1-64)\"]"
+	assert_equal "$(jq -r 'select(.seq == 2) | .record.sha256' t.ndjson)" "$(sha256sum <h.out | cut -c1-64)"
+	# An output is what the operation wrote, its result the record
+	# without the content a read gave.
+	assert_equal "$(jq -j 'select(.seq == 2) | .data' t.ndjson)" "$(cat w.ndjson)"
+	head -1 ops.out >r.out
+	assert_equal "$(jq -c 'select(.seq == 4) | [.record.id, .record.ok, .record.content, .bytes, .sha256]' t.ndjson)" \
+	    "[\"r\",true,null,$(wc -c <r.out),\"$(sha256sum <r.out | cut -c1-64)\"]"
+	assert_equal "$(jq -j 'select(.seq == 4) | .data' t.ndjson)" "$(cat r.out)"
+	assert_equal "$(jq -j 'select(.seq == 6) | .data' t.ndjson)" "$(tail -3 ops.out)"
+	assert_equal "$(jq -c 'select(.seq == 8) | .record | [.ok, .exit_code]' t.ndjson)" '[false,77]'
+	run ws-session --format table transcript "$sid"
+	assert_line --index 0 --regexp '^[0-9T:.-]+Z > \{"type":"file.op","op":"write","path":"sub/a.txt"\}$'
+	assert_line --index 1 --regexp '^[0-9T:.-]+Z < \{"type":"file.result","op":"write","path":"sub/a.txt","ok":true,'
+}
+
+@test "--session: the transcript keeps 64 KiB of a large write and of a large read, their whole size and hash; of bytes no text" {
+	sid=$(ws-session open file ws | jq -r .id)
+	head -c 200000 /dev/zero | tr '\0' x >big
+	tk-file --session "$sid" write big.txt <big >/dev/null
+	tk-file --session "$sid" read big.txt >read.out
+	ws-session transcript "$sid" >t.ndjson
+	assert_equal "$(jq -c 'select(.seq == 1) | [(.data | length), .bytes, .sha256]' t.ndjson)" \
+	    "[65536,200000,\"$(sha256sum <big | cut -c1-64)\"]"
+	assert_equal "$(jq -c 'select(.seq == 4) | [(.data | length), .bytes, .sha256, .record.size]' t.ndjson)" \
+	    "[65536,$(wc -c <read.out),\"$(sha256sum <read.out | cut -c1-64)\",200000]"
+	assert_equal "$(jq -j 'select(.seq == 4) | .data' t.ndjson)" "$(head -c 65536 read.out)"
+	# Bytes that are not text: their size and hash, no data.
+	printf '\377\376\0x' >bin.out
+	tk-file --session "$sid" write bin <bin.out >/dev/null
+	assert_equal "$(ws-session transcript "$sid" | jq -c 'select(.seq == 5) | [.record.content_base64, .data, .bytes, .sha256]')" \
+	    "[null,null,4,\"$(sha256sum <bin.out | cut -c1-64)\"]"
+}
+
+@test "--session: changes are audited with the session's id" {
+	sid=$(ws-session open file ws | jq -r .id)
+	echo x | tk-file --session "$sid" write a.txt >/dev/null
+	tk-file --session "$sid" read a.txt >/dev/null
+	echo y | tk-file --root ws write b.txt >/dev/null
+	audit-export --format ndjson -o audit.ndjson
+	assert_equal "$(jq -r 'select(.record.type == "file.result") | "\(.record.path) \(.record.session)"' audit.ndjson | tr '\n' ,)" \
+	    "a.txt $sid,b.txt null,"
+}
+
+@test "--session: a closed session refuses, even in the middle of a stream; gc takes its transcript" {
+	sid=$(ws-session open file ws | jq -r .id)
+	mkfifo in
+	tk-file --session "$sid" <in >stream.out 2>stream.err 3>&- &
+	tf_pid=$!
+	exec 7>in
+	echo '{"type":"file.op","id":1,"op":"write","path":"a","content":"1"}' >&7
+	for _ in $(seq 200); do
+		[ -s stream.out ] && break
+		sleep 0.05
+	done
+	ws-session kill "$sid" >/dev/null
+	echo '{"type":"file.op","id":2,"op":"write","path":"b","content":"2"}' >&7
+	exec 7>&-
+	wait "$tf_pid" || rc=$?
+	assert_equal "$rc" 69
+	assert_equal "$(cat stream.err)" "tk-file: session $sid has ended (closed)"
+	assert_equal "$(jq -c .id stream.out)" 1
+	assert [ -f ws/a ] && assert [ ! -e ws/b ]
+	run --separate-stderr tk-file --session "$sid" list
+	assert_failure 69
+	assert_equal "$stderr" "tk-file: session $sid has ended (closed)"
+	assert_equal "$(ws-session transcript "$sid" | jq -c .seq | tr '\n' ' ')" '1 2 '
+	ws-session gc >/dev/null
+	assert_equal "$(db 'SELECT count(*) FROM ws_events')" 0
+	run --separate-stderr tk-file --session "$sid" list
+	assert_failure 66
+	assert_equal "$stderr" "tk-file: no session \"$sid\""
+}
+
+@test "--session: a terminal session is 69, an unknown id 66, a missing root 66, with --root 64" {
+	tid=$(ws-pty -- true </dev/null | jq -r 'select(.type == "session.exit") | .id')
+	run --separate-stderr tk-file --session "$tid" list
+	assert_failure 69
+	assert_equal "$stderr" "tk-file: session $tid is a terminal session, not a file session"
+	run --separate-stderr tk-file --session 01M8RVPHEM10XTM5J7SA6ZVWRT list
+	assert_failure 66
+	assert_equal "$stderr" 'tk-file: no session "01M8RVPHEM10XTM5J7SA6ZVWRT"'
+	mkdir gone
+	sid=$(ws-session open file gone | jq -r .id)
+	rmdir gone
+	run --separate-stderr tk-file --session "$sid" list
+	assert_failure 66
+	assert_equal "$stderr" "tk-file: the session's root \"$(pwd -P)/gone\": No such file or directory"
+	run --separate-stderr tk-file --session "$sid" --root ws list
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" 'tk-file: --root and --session do not go together'
+	assert_equal "$(db "SELECT count(*) FROM ws_events")" 0
+}
+
 @test "usage errors are 64; a missing root or input is 66; a failed write of output 74" {
 	run --separate-stderr tk-file read x
 	assert_failure 64
-	assert_equal "${stderr_lines[0]}" 'tk-file: --root DIR is required'
+	assert_equal "${stderr_lines[0]}" 'tk-file: --root DIR or --session ID is required'
 	run --separate-stderr tf read
 	assert_failure 64
 	assert_equal "${stderr_lines[0]}" 'tk-file: read: missing operand'
