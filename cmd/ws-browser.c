@@ -1438,7 +1438,7 @@ audit_event(struct cmdctx *c)
 	jv e, cmdrec = jv_object_delete(jv_copy(c->rec), jv_string("type"));
 	int i, rc;
 
-	e = JV_OBJECT(jv_string("type"), jv_string("browser.command"),
+	e = JV_OBJECT(jv_string("type"), jv_string("browser.call"),
 	    jv_string("command"), cmdrec);
 	if (holder != NULL)
 		e = jv_object_set(e, jv_string("session"), jv_string(sid));

@@ -378,12 +378,12 @@ ws-browser: cmds.ndjson:14: not a browser.command record"
 	assert_equal "$(ws-approve show "$(jq -r 'select(.id == 4) | .approval' out.ndjson)" | jq -r .status)" expired
 	# all in the audit log, the denial too, with what they found
 	audit-export --format ndjson -o audit.ndjson
-	assert_equal "$(jq -r 'select(.record.type == "browser.command") | "\(.record.command.id) \(.record.command.command) \(.record.ok) \(.record.approval // "-")"' audit.ndjson)" \
+	assert_equal "$(jq -r 'select(.record.type == "browser.call") | "\(.record.command.id) \(.record.command.command) \(.record.ok) \(.record.approval // "-")"' audit.ndjson)" \
 "1 navigate true $id
 2 eval false $id2
 3 eval true -
 4 eval false $(jq -r 'select(.id == 4) | .approval' out.ndjson)"
-	assert_equal "$(jq -r 'select(.record.type == "browser.command" and .record.command.id == 3) | .record.sha256' audit.ndjson)" \
+	assert_equal "$(jq -r 'select(.record.type == "browser.call" and .record.command.id == 3) | .record.sha256' audit.ndjson)" \
 	    "$(printf '"Test page"' | sha256sum | cut -d' ' -f1)"
 }
 
@@ -490,7 +490,7 @@ $(cmd eval '"id":9,"expression":"1"')"
 	assert_equal "$stderr" "ws-browser: session $ID has ended (exited)"
 	# every command of every attach in the audit log, naming the session
 	audit-export --format ndjson -o audit.ndjson
-	assert_equal "$(jq -r 'select(.record.type == "browser.command") | "\(.record.command.id) \(.record.session)"' audit.ndjson)" \
+	assert_equal "$(jq -r 'select(.record.type == "browser.call") | "\(.record.command.id) \(.record.session)"' audit.ndjson)" \
 "1 $ID
 2 $ID
 3 $ID
