@@ -17,19 +17,45 @@
 
 #include "tkmd.h"
 
-/* One cell read: its place, and its text (an offset into the sheet's
- * arena, or a shared string). */
-struct cell {
-	uint32_t row, col;
-	uint32_t off;
-	int32_t sst;		/* shared string index, or -1 */
+/*
+ * A sheet is kept as its rows, each a run of cells in the arena: a cell
+ * is its column and a word saying what it holds, either a shared string
+ * (CELL_SST and its index) or its own text (its length, CELL_FULL when
+ * it is not empty, then the bytes).  Texts are stored as the table shows
+ * them, '|' and line ends escaped, so that writing the table is copying;
+ * no cell is allocated and no grid of the sheet's size is built.
+ */
+#define CELL_SST 0x80000000u
+#define CELL_FULL 0x40000000u
+#define CELL_LEN 0x3FFFFFFFu
+
+struct srow {
+	uint32_t row, ncells;
+	size_t off;		/* of its first cell in the arena */
+};
+
+/* A shared string: its table text in the book's sstbuf. */
+struct sstr {
+	size_t off;
+	uint32_t len;
+	int full;		/* not empty before the table's escaping */
+};
+
+/* A cell of a row being written out. */
+struct ccell {
+	uint32_t col;
+	size_t seq;		/* the order read, the later winning */
+	const char *s;
+	uint32_t len;
+	int full;
 };
 
 struct book {
 	struct tkmd *d;
 	int date1904;
-	char **sst;		/* shared strings, escaped */
+	struct sstr *sst;	/* shared strings */
 	size_t nsst, capsst;
+	struct au_buf sstbuf;
 	int *xf;		/* number format id per cell style */
 	size_t nxf;
 	int *fmtid;		/* custom number formats: ids and codes */
@@ -38,10 +64,13 @@ struct book {
 	/* the scan under way */
 	int depth;		/* in phonetic runs (rPh) */
 	/* a sheet */
-	struct cell *cells;
-	size_t ncells, capcells;
+	struct srow *rows;
+	size_t nrows, caprows;
 	struct au_buf arena;
 	uint32_t row, col;	/* of the cell being read */
+	uint32_t r0, c0, r1, c1;	/* bounds of the cells not empty */
+	size_t lastcell;	/* where the last cell's column is */
+	int unordered;		/* rows or cells out of order, or twice */
 	int type, style;
 	uint32_t *merge;	/* ranges: r0 c0 r1 c1 each */
 	size_t nmerge, capmerge;
@@ -104,6 +133,36 @@ ref(const char *s, size_t n, uint32_t *row, uint32_t *col)
 	return 0;
 }
 
+/* The bytes of b from start on as a table cell shows them: '|' escaped,
+ * a line break as <br>, a carriage return dropped (as tkmd_table does). */
+static void
+tabesc(struct au_buf *b, size_t start)
+{
+	static const char tab[256] = { ['|'] = 1, ['\n'] = 1, ['\r'] = 1 };
+	struct au_buf t = AU_BUF_INIT;
+	const char *p = b->s + start, *end = b->s + b->len;
+	size_t i, j;
+
+	while (p < end && !tab[(unsigned char)*p])
+		p++;
+	if (p == end)
+		return;
+	i = (size_t)(p - b->s);
+	au_buf_add(&t, b->s + i, b->len - i);
+	b->len = i;
+	for (i = 0; i < t.len; i = j + 1) {
+		j = i + strcspn(t.s + i, "|\n\r");
+		au_buf_add(b, t.s + i, j - i);
+		if (j == t.len)
+			break;
+		if (t.s[j] == '|')
+			au_buf_add(b, "\\|", 2);
+		else if (t.s[j] == '\n')
+			au_buf_add(b, "<br>", 4);
+	}
+	au_buf_free(&t);
+}
+
 /* Shared strings: the text of each si, less phonetic runs (rPh). */
 static void
 sst_start(struct tkmd_xscan *x, const char *name, size_t n,
@@ -126,18 +185,23 @@ static void
 sst_end(struct tkmd_xscan *x, const char *name, size_t n)
 {
 	struct book *b = x->arg;
-	struct au_buf e = AU_BUF_INIT;
+	struct sstr *e;
 
 	if (IS(name, n, "t")) {
 		x->collect = 0;
 	} else if (IS(name, n, "rPh")) {
 		b->depth--;
 	} else if (IS(name, n, "si")) {
-		tkmd_esc_inline(&e, x->text.s, x->text.len);
-		au_buf_add(&e, "", 0);
 		b->sst = au_grow(b->sst, &b->capsst, b->nsst + 1,
 		    sizeof *b->sst);
-		b->sst[b->nsst++] = e.s;
+		e = &b->sst[b->nsst++];
+		e->off = b->sstbuf.len;
+		e->full = x->text.len > 0;
+		tkmd_esc_inline(&b->sstbuf, x->text.s, x->text.len);
+		tabesc(&b->sstbuf, e->off);
+		if (b->sstbuf.len - e->off > CELL_LEN || b->nsst > CELL_LEN)
+			b->fail = 1;
+		e->len = (uint32_t)(b->sstbuf.len - e->off);
 	}
 }
 
@@ -703,11 +767,52 @@ sheet_start(struct tkmd_xscan *x, const char *name, size_t nl,
 	}
 }
 
+/* The cell being read, not empty: the sheet's bounds grown to it. */
+static void
+seen(struct book *b)
+{
+	b->r0 = b->row < b->r0 ? b->row : b->r0;
+	b->c0 = b->col < b->c0 ? b->col : b->c0;
+	b->r1 = b->row > b->r1 ? b->row : b->r1;
+	b->c1 = b->col > b->c1 ? b->col : b->c1;
+}
+
+/* The cell being read onto its row, with its word w (its text, if its
+ * own, to follow). */
+static void
+addcell(struct book *b, uint32_t w)
+{
+	struct srow *r = b->nrows > 0 ? &b->rows[b->nrows - 1] : NULL;
+	uint32_t last;
+
+	if (r == NULL || r->row != b->row) {
+		if (r != NULL && r->row > b->row)
+			b->unordered = 1;
+		b->rows = au_grow(b->rows, &b->caprows, b->nrows + 1,
+		    sizeof *b->rows);
+		r = &b->rows[b->nrows++];
+		r->row = b->row;
+		r->ncells = 0;
+		r->off = b->arena.len;
+	} else {
+		memcpy(&last, b->arena.s + b->lastcell, sizeof last);
+		if (last >= b->col)
+			b->unordered = 1;
+	}
+	b->lastcell = b->arena.len;
+	au_buf_grow(&b->arena, sizeof b->col + sizeof w);
+	memcpy(b->arena.s + b->arena.len, &b->col, sizeof b->col);
+	memcpy(b->arena.s + b->arena.len + sizeof b->col, &w, sizeof w);
+	b->arena.len += sizeof b->col + sizeof w;
+	r->ncells++;
+}
+
 static void
 sheet_end(struct tkmd_xscan *x, const char *name, size_t nl)
 {
 	struct book *b = x->arg;
-	struct cell *c;
+	size_t at, len;
+	uint32_t w;
 	long i;
 
 	if (IS(name, nl, "rPh")) {
@@ -721,21 +826,18 @@ sheet_end(struct tkmd_xscan *x, const char *name, size_t nl)
 	}
 	if (name[0] != 'c' || nl != 1 || x->text.len == 0)
 		return;
-	b->cells = au_grow(b->cells, &b->capcells, b->ncells + 1,
-	    sizeof *b->cells);
-	c = &b->cells[b->ncells++];
-	c->row = b->row;
-	c->col = b->col;
-	c->sst = -1;
-	c->off = (uint32_t)b->arena.len;
-	switch (b->type) {
-	case T_SST:
+	if (b->type == T_SST) {
 		i = num(x->text.s, x->text.len);
-		if (i >= 0 && (size_t)i < b->nsst)
-			c->sst = (int32_t)i;
-		else
-			b->ncells--;
+		if (i >= 0 && (size_t)i < b->nsst) {
+			addcell(b, CELL_SST | (uint32_t)i);
+			if (b->sst[i].full)
+				seen(b);
+		}
 		return;
+	}
+	addcell(b, 0);
+	at = b->arena.len;
+	switch (b->type) {
 	case T_BOOL:
 		au_buf_adds(&b->arena, x->text.s[0] == '1' ? "TRUE" : "FALSE");
 		break;
@@ -745,58 +847,228 @@ sheet_end(struct tkmd_xscan *x, const char *name, size_t nl)
 	default:
 		tkmd_esc_inline(&b->arena, x->text.s, x->text.len);
 	}
-	au_buf_addc(&b->arena, '\0');
-	if (b->arena.len > UINT32_MAX - 65536)
+	len = b->arena.len - at;
+	tabesc(&b->arena, at);
+	if (b->arena.len - at > CELL_LEN || b->arena.len > b->d->max_size)
 		b->fail = 1;
+	w = (uint32_t)(b->arena.len - at) | (len > 0 ? CELL_FULL : 0);
+	memcpy(b->arena.s + at - sizeof w, &w, sizeof w);
+	if (len > 0)
+		seen(b);
 }
 
-/* The sheet read into b as a table onto d->out. */
+/* Rows in the order of their numbers, those read first first. */
+static int
+rowcmp(const void *a, const void *b)
+{
+	const struct srow *x = a, *y = b;
+
+	if (x->row != y->row)
+		return x->row < y->row ? -1 : 1;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Cells in the order of their columns, those read first first. */
+static int
+cellcmp(const void *a, const void *b)
+{
+	const struct ccell *x = a, *y = b;
+
+	if (x->col != y->col)
+		return x->col < y->col ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Merged ranges by their first row. */
+static int
+mergecmp(const void *a, const void *b)
+{
+	const uint32_t *x = a, *y = b;
+
+	return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+/* A walk of the sheet's rows in order, each with its cells in order of
+ * column, one a column (the last read), those a merged range hides
+ * emptied. */
+struct walk {
+	struct book *b;
+	size_t i;		/* the next of b->rows */
+	size_t nm;		/* merges begun (b->merge sorted) */
+	size_t *act, nact, capact;	/* merges over the row */
+	struct ccell *c;
+	size_t nc, capc;
+};
+
+/* The cells of the next row into w->c: its number, or -1 at the end. */
+static int64_t
+walknext(struct walk *w)
+{
+	struct book *b = w->b;
+	struct srow *r;
+	const char *p;
+	uint32_t row, v, k;
+	size_t i, j, m;
+
+	if (w->i == b->nrows)
+		return -1;
+	row = b->rows[w->i].row;
+	w->nc = 0;
+	for (; w->i < b->nrows && b->rows[w->i].row == row; w->i++) {
+		r = &b->rows[w->i];
+		w->c = au_grow(w->c, &w->capc, w->nc + r->ncells,
+		    sizeof *w->c);
+		p = b->arena.s + r->off;
+		for (k = 0; k < r->ncells; k++) {
+			struct ccell *c = &w->c[w->nc];
+
+			memcpy(&c->col, p, sizeof c->col);
+			memcpy(&v, p + sizeof c->col, sizeof v);
+			p += sizeof c->col + sizeof v;
+			c->seq = w->nc++;
+			if (v & CELL_SST) {
+				struct sstr *e = &b->sst[v & ~CELL_SST];
+
+				c->s = b->sstbuf.s + e->off;
+				c->len = e->len;
+				c->full = e->full;
+			} else {
+				c->s = p;
+				c->len = v & CELL_LEN;
+				c->full = (v & CELL_FULL) != 0;
+				p += c->len;
+			}
+		}
+	}
+	if (b->unordered) {
+		qsort(w->c, w->nc, sizeof *w->c, cellcmp);
+		for (i = j = 0; i < w->nc; i++) {
+			if (j > 0 && w->c[j - 1].col == w->c[i].col)
+				j--;
+			w->c[j++] = w->c[i];
+		}
+		w->nc = j;
+	}
+	for (; w->nm < b->nmerge && b->merge[4 * w->nm] <= row; w->nm++) {
+		w->act = au_grow(w->act, &w->capact, w->nact + 1,
+		    sizeof *w->act);
+		w->act[w->nact++] = w->nm;
+	}
+	for (m = 0; m < w->nact;) {
+		uint32_t *g = &b->merge[4 * w->act[m]];
+
+		if (g[2] < row) {
+			w->act[m] = w->act[--w->nact];
+			continue;
+		}
+		m++;
+		for (i = 0; i < w->nc; i++)
+			if (w->c[i].col >= g[1] && w->c[i].col <= g[3] &&
+			    (row != g[0] || w->c[i].col != g[1]))
+				w->c[i].full = 0, w->c[i].len = 0;
+	}
+	return row;
+}
+
+/* The row's cells (w->c, those of row r if it is r) in columns c0 on,
+ * nc of them, as a line of the table onto o. */
+static void
+line(struct au_buf *o, const struct walk *w, int64_t row, uint32_t r,
+    uint32_t c0, size_t nc)
+{
+	size_t i, at = 0, need = 2 + 3 * nc;
+	char *p;
+
+	for (i = 0; row == r && i < w->nc; i++)
+		need += w->c[i].len + 3;
+	au_buf_grow(o, need);
+	p = o->s + o->len;
+	*p++ = '|';
+	for (i = 0; row == r && i < w->nc; i++) {
+		const struct ccell *c = &w->c[i];
+
+		if (c->col < c0 || c->col - c0 >= nc)
+			continue;
+		for (; at < c->col - c0; at++, p += 3)
+			memcpy(p, "  |", 3);
+		*p++ = ' ';
+		memcpy(p, c->s, c->len);
+		p += c->len;
+		memcpy(p, " |", 2);
+		p += 2;
+		at++;
+	}
+	for (; at < nc; at++, p += 3)
+		memcpy(p, "  |", 3);
+	*p++ = '\n';
+	o->len = (size_t)(p - o->s);
+}
+
+/* The sheet read into b as a table onto d->out: its rows from the first
+ * with a cell not empty to the last, its columns likewise, as
+ * tkmd_table writes them (cells that a merged range hides are empty). */
 static int
 table(struct tkmd *d, struct book *b)
 {
-	uint32_t r0 = UINT32_MAX, c0 = UINT32_MAX, r1 = 0, c1 = 0, r, c;
-	size_t i, rows, cols;
-	char **cells;
+	struct walk w;
+	struct au_buf o = AU_BUF_INIT;
+	size_t rows, cols, nr, nc, i;
+	int64_t row;
+	uint32_t r;
 
-	for (i = 0; i < b->ncells; i++) {
-		struct cell *x = &b->cells[i];
-
-		if (x->sst < 0 && b->arena.s[x->off] == '\0')
-			continue;
-		if (x->sst >= 0 && b->sst[x->sst][0] == '\0')
-			continue;
-		r0 = x->row < r0 ? x->row : r0;
-		c0 = x->col < c0 ? x->col : c0;
-		r1 = x->row > r1 ? x->row : r1;
-		c1 = x->col > c1 ? x->col : c1;
-	}
-	if (r0 == UINT32_MAX)
+	if (b->r0 == UINT32_MAX)
 		return 0;
-	rows = (size_t)(r1 - r0) + 1;
-	cols = (size_t)(c1 - c0) + 1;
-	if (rows * cols > d->max_size / sizeof *cells)
+	rows = (size_t)(b->r1 - b->r0) + 1;
+	cols = (size_t)(b->c1 - b->c0) + 1;
+	if (rows * cols > d->max_size / sizeof(char *))
 		return tkmd_fail(d, "a sheet of %zu by %zu cells, more than "
 		    "--max-size allows", rows, cols);
-	cells = au_xcalloc(rows * cols, sizeof *cells);
-	for (i = 0; i < b->ncells; i++) {
-		struct cell *x = &b->cells[i];
-
-		if (x->row < r0 || x->col < c0 || x->row > r1 || x->col > c1)
-			continue;
-		cells[(x->row - r0) * cols + (x->col - c0)] = x->sst >= 0 ?
-		    b->sst[x->sst] : b->arena.s + x->off;
+	if (b->unordered)
+		qsort(b->rows, b->nrows, sizeof *b->rows, rowcmp);
+	if (b->nmerge > 0)
+		qsort(b->merge, b->nmerge, 4 * sizeof *b->merge, mergecmp);
+	memset(&w, 0, sizeof w);
+	w.b = b;
+	nr = rows, nc = cols;
+	if (b->unordered || b->nmerge > 0) {
+		/* What is left not empty, the hidden and overwritten gone. */
+		nr = nc = 0;
+		while ((row = walknext(&w)) >= 0)
+			for (i = 0; i < w.nc; i++)
+				if (w.c[i].full && row >= b->r0 &&
+				    row <= b->r1 && w.c[i].col >= b->c0 &&
+				    w.c[i].col <= b->c1) {
+					nr = (size_t)(row - b->r0) + 1;
+					if (w.c[i].col - b->c0 + 1 > nc)
+						nc = w.c[i].col - b->c0 + 1;
+				}
+		w.i = w.nm = w.nact = 0;
 	}
-	for (i = 0; i < b->nmerge; i++) {
-		uint32_t *m = &b->merge[4 * i];
-
-		for (r = m[0]; r <= m[2]; r++)
-			for (c = m[1]; c <= m[3]; c++)
-				if ((r != m[0] || c != m[1]) && r >= r0 &&
-				    r <= r1 && c >= c0 && c <= c1)
-					cells[(r - r0) * cols + c - c0] = NULL;
+	if (nr == 0) {
+		free(w.c);
+		free(w.act);
+		return 0;
 	}
-	tkmd_table(d->out, cells, rows, cols);
-	free(cells);
+	row = walknext(&w);
+	for (r = b->r0; r < b->r0 + nr; r++) {
+		while (row >= 0 && row < r)
+			row = walknext(&w);
+		line(&o, &w, row, r, b->c0, nc);
+		if (r == b->r0) {
+			au_buf_add(&o, "| --- |", 7);
+			for (i = 1; i < nc; i++)
+				au_buf_add(&o, " --- |", 6);
+			au_buf_addc(&o, '\n');
+		}
+		if (o.len >= 65536) {
+			fwrite(o.s, 1, o.len, d->out);
+			o.len = 0;
+		}
+	}
+	fwrite(o.s, 1, o.len, d->out);
+	au_buf_free(&o);
+	free(w.c);
+	free(w.act);
 	return 0;
 }
 
@@ -852,15 +1124,14 @@ book_free(struct book *b)
 {
 	size_t i;
 
-	for (i = 0; i < b->nsst; i++)
-		free(b->sst[i]);
 	for (i = 0; i < b->nfmt; i++)
 		free(b->fmtcode[i]);
 	free(b->sst);
+	au_buf_free(&b->sstbuf);
+	free(b->rows);
 	free(b->xf);
 	free(b->fmtid);
 	free(b->fmtcode);
-	free(b->cells);
 	free(b->merge);
 	au_buf_free(&b->arena);
 }
@@ -900,6 +1171,8 @@ tkmd_xlsx(struct tkmd *d)
 		x.start = sst_start;
 		x.end = sst_end;
 		rc = tkmd_xscan(d, part, &x, 1) < 0 ? -1 : 0;
+		if (rc == 0 && b.fail)
+			rc = tkmd_fail(d, "%s: too large", part);
 		free(part);
 	}
 	if (rc == 0 && (part = tkmd_reltype(jv_copy(rels), "styles")) !=
@@ -929,8 +1202,11 @@ tkmd_xlsx(struct tkmd *d)
 			tkmd_text(d->out, name != NULL ? (char *)name : "",
 			    name != NULL ? strlen((char *)name) : 0);
 			fputs("\n\n", d->out);
-			b.ncells = b.nmerge = 0;
+			b.nrows = b.nmerge = 0;
 			b.arena.len = 0;
+			b.r0 = b.c0 = UINT32_MAX;
+			b.r1 = b.c1 = 0;
+			b.unordered = 0;
 			b.row = (uint32_t)-1;
 			b.depth = 0;
 			x.start = sheet_start;
