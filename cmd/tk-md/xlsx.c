@@ -61,6 +61,7 @@ struct book {
 	int *fmtid;		/* custom number formats: ids and codes */
 	char **fmtcode;
 	size_t nfmt;
+	const char **code;	/* per cell style: its format code */
 	/* the scan under way */
 	int depth;		/* in phonetic runs (rPh) */
 	/* a sheet */
@@ -105,7 +106,7 @@ num(const char *s, size_t n)
 	long v = 0;
 	size_t i;
 
-	for (i = 0; i < n && s[i] >= '0' && s[i] <= '9' && v < 100000000; i++)
+	for (i = 0; i < n && (unsigned)(s[i] - '0') <= 9 && v < 100000000; i++)
 		v = v * 10 + (s[i] - '0');
 	return v;
 }
@@ -120,11 +121,11 @@ ref(const char *s, size_t n, uint32_t *row, uint32_t *col)
 
 	for (; i < n && s[i] == '$'; i++)
 		;
-	for (; i < n && s[i] >= 'A' && s[i] <= 'Z' && c < 20000; i++)
+	for (; i < n && (unsigned)(s[i] - 'A') < 26 && c < 20000; i++)
 		c = c * 26 + (uint32_t)(s[i] - 'A' + 1);
 	for (; i < n && s[i] == '$'; i++)
 		;
-	for (; i < n && s[i] >= '0' && s[i] <= '9' && r < 2000000; i++)
+	for (; i < n && (unsigned)(s[i] - '0') <= 9 && r < 2000000; i++)
 		r = r * 10 + (uint32_t)(s[i] - '0');
 	if (c == 0 || r == 0 || i != n)
 		return -1;
@@ -241,19 +242,28 @@ builtin(int id)
 	}
 }
 
+/* The format code of each cell style, looked up once rather than for
+ * each cell: NULL for General. */
+static void
+fmtcodes(struct book *b)
+{
+	const char *code;
+	size_t i, j;
+
+	b->code = au_xreallocarray(NULL, b->nxf + 1, sizeof *b->code);
+	for (i = 0; i < b->nxf; i++) {
+		for (j = 0; j < b->nfmt && b->fmtid[j] != b->xf[i]; j++)
+			;
+		code = j < b->nfmt ? b->fmtcode[j] : builtin(b->xf[i]);
+		b->code[i] = code != NULL && strcasecmp(code, "General") != 0 ?
+		    code : NULL;
+	}
+}
+
 static const char *
 fmtcode(const struct book *b, int style)
 {
-	size_t i;
-	int id;
-
-	if (style < 0 || (size_t)style >= b->nxf)
-		return NULL;
-	id = b->xf[style];
-	for (i = 0; i < b->nfmt; i++)
-		if (b->fmtid[i] == id)
-			return b->fmtcode[i];
-	return builtin(id);
+	return style >= 0 && (size_t)style < b->nxf ? b->code[style] : NULL;
 }
 
 /* General: integers as they are, others with 15 significant digits. */
@@ -373,17 +383,15 @@ run(const char *s, size_t n, char c)
 static void
 digits(struct au_buf *o, long v, int width)
 {
-	char buf[24];
-	int n = 0;
+	char buf[24], *p = buf + sizeof buf;
 
 	do {
-		buf[n++] = (char)('0' + v % 10);
+		*--p = (char)('0' + v % 10);
 		v /= 10;
-	} while (v > 0 && n < (int)sizeof buf);
-	while (n < width)
-		buf[n++] = '0';
-	while (n > 0)
-		au_buf_addc(o, buf[--n]);
+	} while (v > 0 && p > buf);
+	while (p > buf && buf + sizeof buf - p < width)
+		*--p = '0';
+	au_buf_add(o, p, (size_t)(buf + sizeof buf - p));
 }
 
 /* Whether s (n bytes left) starts with the marker AM/PM or A/P. */
@@ -669,35 +677,58 @@ plain(const char *s)
 	return n > 0 && (!point || s[-1] != '0');
 }
 
-/* The number text of a cell of style as its spreadsheet shows it. */
+/* The value of text (len bytes) when it is an integer of 15 digits at
+ * most, which a double holds exactly, into *v: 0, or -1 for strtod. */
+static int
+integer(const char *text, size_t len, double *v)
+{
+	const char *s = text + (len > 0 && *text == '-');
+	const char *end = text + len;
+	int64_t u = 0;
+
+	if (s == end || end - s > 15)
+		return -1;
+	for (; s < end; s++) {
+		if ((unsigned)(*s - '0') > 9)
+			return -1;
+		u = u * 10 + (*s - '0');
+	}
+	*v = *text == '-' ? -(double)u : (double)u;
+	return 0;
+}
+
+/* The number text (len bytes) of a cell of style as its spreadsheet
+ * shows it. */
 static void
-number(const struct book *b, struct au_buf *o, const char *text, int style)
+number(const struct book *b, struct au_buf *o, const char *text, size_t len,
+    int style)
 {
 	const char *code = fmtcode(b, style), *sec;
 	char *end;
 	double v;
 	size_t n;
-	int neg;
+	int neg, date;
 
-	if ((code == NULL || strcasecmp(code, "General") == 0) &&
-	    plain(text)) {
-		au_buf_adds(o, text);
+	if (code == NULL && plain(text)) {
+		au_buf_add(o, text, len);
 		return;
 	}
-	v = strtod(text, &end);
-	if (end == text || *end != '\0' || !isfinite(v)) {
-		tkmd_esc_inline(o, text, strlen(text));
-		return;
+	if (integer(text, len, &v) != 0) {
+		v = strtod(text, &end);
+		if (end == text || *end != '\0' || !isfinite(v)) {
+			tkmd_esc_inline(o, text, len);
+			return;
+		}
 	}
-	if (code == NULL || strcasecmp(code, "General") == 0 ||
-	    strcmp(code, "@") == 0) {
+	if (code == NULL || strcmp(code, "@") == 0) {
 		general(o, v);
 		return;
 	}
 	n = section(code, v, &sec, &neg);
-	if (isdate(sec, n) && v >= 0 && v < 2958466)
+	date = isdate(sec, n);
+	if (date && v >= 0 && v < 2958466)
 		datefmt(b, o, v, sec, n);
-	else if (isdate(sec, n))
+	else if (date)
 		general(o, v);
 	else
 		numfmt(o, v, sec, n, neg);
@@ -710,26 +741,36 @@ sheet_start(struct tkmd_xscan *x, const char *name, size_t nl,
     const struct tkmd_xattr *a, int na)
 {
 	struct book *b = x->arg;
-	const char *v, *colon;
-	size_t n;
+	const char *v, *colon, *one[3] = { NULL, NULL, NULL };
+	size_t n, len[3] = { 0, 0, 0 };
 	uint32_t r0, c0, r1, c1;
+	int i, k;
 
 	switch (name[0]) {
 	case 'c':
 		if (nl != 1)
 			return;
-		if ((v = attr(a, na, "r", 1, &n)) == NULL ||
-		    ref(v, n, &r0, &b->col) != 0)
+		/* r, s and t in one pass, backwards so that the first of a
+		 * name wins as with attr(). */
+		for (i = na - 1; i >= 0; i--) {
+			if (a[i].nlen != 1)
+				continue;
+			k = a[i].name[0] == 'r' ? 0 : a[i].name[0] == 's' ? 1 :
+			    a[i].name[0] == 't' ? 2 : -1;
+			if (k >= 0) {
+				one[k] = a[i].val;
+				len[k] = a[i].vlen;
+			}
+		}
+		if (one[0] == NULL || ref(one[0], len[0], &r0, &b->col) != 0)
 			b->col++;
-		v = attr(a, na, "s", 1, &n);
-		b->style = v != NULL ? (int)num(v, n) : 0;
-		v = attr(a, na, "t", 1, &n);
+		b->style = one[1] != NULL ? (int)num(one[1], len[1]) : 0;
+		v = one[2], n = len[2];
 		b->type = v == NULL ? T_NUM : IS(v, n, "s") ? T_SST :
 		    IS(v, n, "inlineStr") ? T_INLINE : IS(v, n, "str") ? T_STR :
 		    IS(v, n, "b") ? T_BOOL : IS(v, n, "e") ? T_ERR :
 		    IS(v, n, "d") ? T_DATE : T_NUM;
 		x->text.len = 0;
-		au_buf_add(&x->text, "", 0);
 		break;
 	case 'v':
 		if (nl == 1)
@@ -842,7 +883,7 @@ sheet_end(struct tkmd_xscan *x, const char *name, size_t nl)
 		au_buf_adds(&b->arena, x->text.s[0] == '1' ? "TRUE" : "FALSE");
 		break;
 	case T_NUM:
-		number(b, &b->arena, x->text.s, b->style);
+		number(b, &b->arena, x->text.s, x->text.len, b->style);
 		break;
 	default:
 		tkmd_esc_inline(&b->arena, x->text.s, x->text.len);
@@ -1132,6 +1173,7 @@ book_free(struct book *b)
 	free(b->xf);
 	free(b->fmtid);
 	free(b->fmtcode);
+	free(b->code);
 	free(b->merge);
 	au_buf_free(&b->arena);
 }
@@ -1180,6 +1222,7 @@ tkmd_xlsx(struct tkmd *d)
 		rc = styles(d, &b, part);
 		free(part);
 	}
+	fmtcodes(&b);
 	for (n = xmlDocGetRootElement(wb)->children; rc == 0 && n != NULL;
 	    n = n->next) {
 		if (n->type != XML_ELEMENT_NODE ||
