@@ -30,26 +30,19 @@ bad(struct tkmd_xscan *x, const char *at, const char *what)
 
 /* Classes of bytes, looked up rather than compared: most of a sheet is
  * names and values, and this is where the scan spends its time. */
-enum { C_SPACE = 1, C_END = 2, C_VAL = 4 };
+enum { C_SPACE = 1, C_END = 2, C_VAL = 4, C_COLON = 8 };
 static const unsigned char cls[256] = {
 	['\t'] = C_SPACE | C_END, ['\n'] = C_SPACE | C_END,
 	['\r'] = C_SPACE | C_END, [' '] = C_SPACE | C_END,
 	['/'] = C_END, ['>'] = C_END, ['='] = C_END, ['<'] = C_END | C_VAL,
 	['"'] = C_END | C_VAL, ['\''] = C_END | C_VAL,
-	['&'] = C_END | C_VAL,
+	['&'] = C_END | C_VAL, [':'] = C_COLON,
 };
 
 static int
 space(char c)
 {
 	return cls[(unsigned char)c] & C_SPACE;
-}
-
-/* Whether c ends a name. */
-static int
-nameend(char c)
-{
-	return cls[(unsigned char)c] & C_END;
 }
 
 static void
@@ -133,26 +126,20 @@ decode(struct tkmd_xscan *x, struct au_buf *o, const char *s, size_t n)
 	return 0;
 }
 
-/* The local name of the n bytes at s ("x:c" is "c"). */
+/* The name at p, until a byte that ends it (or end); its local name
+ * ("x:c" is "c") starts at *ln. */
 static const char *
-local(const char *s, size_t *n)
+name(const char *p, const char *end, const char **ln)
 {
-	size_t i;
+	unsigned char c;
 
-	for (i = *n; i > 0; i--)
-		if (s[i - 1] == ':') {
-			*n -= i;
-			return s + i;
+	*ln = p;
+	for (; p < end; p++)
+		if ((c = cls[(unsigned char)*p]) != 0) {
+			if (c & C_END)
+				break;
+			*ln = p + 1;
 		}
-	return s;
-}
-
-/* The name at p, until a byte that ends it (or end). */
-static const char *
-name(const char *p, const char *end)
-{
-	while (p < end && !nameend(*p))
-		p++;
 	return p;
 }
 
@@ -161,7 +148,8 @@ static int
 starttag(struct tkmd_xscan *x, const char *p, const char *end,
     const char **next)
 {
-	const char *q = name(p + 1, end), *tag = p + 1, *ln, *v;
+	const char *tag = p + 1, *tagln, *ln, *an, *v;
+	const char *q = name(tag, end, &tagln);
 	size_t nlen = (size_t)(q - tag), lnlen, i;
 	int na = 0, empty = 0, decoded = 0;
 	char quote;
@@ -186,8 +174,8 @@ starttag(struct tkmd_xscan *x, const char *p, const char *end,
 			q++;
 			break;
 		}
-		ln = q;
-		if ((q = name(q, end)) == ln)
+		an = q;
+		if ((q = name(q, end, &ln)) == an)
 			return bad(x, q, "a bad attribute");
 		lnlen = (size_t)(q - ln);
 		while (q < end && space(*q))
@@ -203,13 +191,16 @@ starttag(struct tkmd_xscan *x, const char *p, const char *end,
 		if (*q != '"' && *q != '\'')
 			return bad(x, q, "an attribute value not quoted");
 		quote = *q;
-		for (v = ++q; q < end && *q != quote; q++)
-			if (cls[(unsigned char)*q] & C_VAL)
+		for (v = ++q; q < end; q++)
+			if (cls[(unsigned char)*q] & C_VAL) {
+				if (*q == quote)
+					break;
 				decoded |= *q == '&' || *q == '<';
+			}
 		if (q == end)
 			return CUT;
 		if (na < TKMD_XATTRS) {
-			x->attr[na].name = local(ln, &lnlen);
+			x->attr[na].name = ln;
 			x->attr[na].nlen = lnlen;
 			x->attr[na].val = v;
 			x->attr[na].vlen = (size_t)(q - v);
@@ -241,13 +232,12 @@ starttag(struct tkmd_xscan *x, const char *p, const char *end,
 			x->attr[i].val = x->vals.s + off[i];
 	}
 	x->root = 1;
-	lnlen = nlen;
-	ln = local(tag, &lnlen);
+	lnlen = nlen - (size_t)(tagln - tag);
 	if (x->start != NULL)
-		x->start(x, ln, lnlen, x->attr, na);
+		x->start(x, tagln, lnlen, x->attr, na);
 	if (empty) {
 		if (x->end != NULL)
-			x->end(x, ln, lnlen);
+			x->end(x, tagln, lnlen);
 		return 0;
 	}
 	if ((size_t)x->depth == x->capopen)
@@ -256,7 +246,9 @@ starttag(struct tkmd_xscan *x, const char *p, const char *end,
 	x->open[x->depth++] = x->names.len;
 	if (x->names.cap - x->names.len <= nlen)
 		au_buf_grow(&x->names, nlen + 1);
-	memcpy(x->names.s + x->names.len, tag, nlen);
+	/* Names are short: a loop costs less than calling memcpy. */
+	for (i = 0; i < nlen; i++)
+		x->names.s[x->names.len + i] = tag[i];
 	x->names.len += nlen;
 	return 0;
 }
@@ -266,8 +258,8 @@ static int
 endtag(struct tkmd_xscan *x, const char *p, const char *end,
     const char **next)
 {
-	const char *q = name(p + 2, end), *tag = p + 2;
-	size_t nlen = (size_t)(q - tag), top;
+	const char *tag = p + 2, *ln, *q = name(tag, end, &ln);
+	size_t nlen = (size_t)(q - tag), top, i;
 
 	while (q < end && space(*q))
 		q++;
@@ -278,14 +270,17 @@ endtag(struct tkmd_xscan *x, const char *p, const char *end,
 	if (x->depth == 0)
 		return bad(x, p, "an end tag with no element open");
 	top = x->open[x->depth - 1];
-	if (x->names.len - top != nlen ||
-	    memcmp(x->names.s + top, tag, nlen) != 0)
+	if (x->names.len - top != nlen)
 		return bad(x, p, "an end tag that closes another element");
+	for (i = 0; i < nlen; i++)
+		if (x->names.s[top + i] != tag[i])
+			return bad(x, p, "an end tag that closes another "
+			    "element");
 	x->depth--;
 	x->names.len = top;
 	*next = q + 1;
 	if (x->end != NULL)
-		x->end(x, local(tag, &nlen), nlen);
+		x->end(x, ln, nlen - (size_t)(ln - tag));
 	return 0;
 }
 
@@ -302,7 +297,14 @@ text(struct tkmd_xscan *x, const char *p, const char *end)
 				    "element");
 		return 0;
 	}
-	return x->collect ? decode(x, &x->text, p, (size_t)(end - p)) : 0;
+	if (!x->collect)
+		return 0;
+	/* Most text has no reference (and no '<', which ended it). */
+	if (memchr(p, '&', (size_t)(end - p)) == NULL) {
+		au_buf_add(&x->text, p, (size_t)(end - p));
+		return 0;
+	}
+	return decode(x, &x->text, p, (size_t)(end - p));
 }
 
 /* The markup at p, which starts "<!" or "<?": 0 with *next past it,
