@@ -30,11 +30,12 @@ bad(struct tkmd_xscan *x, const char *at, const char *what)
 
 /* Classes of bytes, looked up rather than compared: most of a sheet is
  * names and values, and this is where the scan spends its time. */
-enum { C_SPACE = 1, C_END = 2, C_VAL = 4, C_COLON = 8 };
+enum { C_SPACE = 1, C_END = 2, C_VAL = 4, C_COLON = 8, C_APART = 16 };
 static const unsigned char cls[256] = {
-	['\t'] = C_SPACE | C_END, ['\n'] = C_SPACE | C_END,
-	['\r'] = C_SPACE | C_END, [' '] = C_SPACE | C_END,
-	['/'] = C_END, ['>'] = C_END, ['='] = C_END, ['<'] = C_END | C_VAL,
+	['\t'] = C_SPACE | C_END | C_APART, ['\n'] = C_SPACE | C_END | C_APART,
+	['\r'] = C_SPACE | C_END | C_APART, [' '] = C_SPACE | C_END | C_APART,
+	['/'] = C_END | C_APART, ['>'] = C_END | C_APART, ['='] = C_END,
+	['<'] = C_END | C_VAL,
 	['"'] = C_END | C_VAL, ['\''] = C_END | C_VAL,
 	['&'] = C_END | C_VAL, [':'] = C_COLON,
 };
@@ -178,13 +179,14 @@ starttag(struct tkmd_xscan *x, const char *p, const char *end,
 		if ((q = name(q, end, &ln)) == an)
 			return bad(x, q, "a bad attribute");
 		lnlen = (size_t)(q - ln);
-		while (q < end && space(*q))
+		/* Most write name="value" with no space around '='. */
+		while (q < end && *q != '=' && space(*q))
 			q++;
 		if (q == end)
 			return CUT;
 		if (*q != '=')
 			return bad(x, q, "an attribute without a value");
-		for (q++; q < end && space(*q); q++)
+		for (q++; q < end && *q != '"' && space(*q); q++)
 			;
 		if (q == end)
 			return CUT;
@@ -207,7 +209,7 @@ starttag(struct tkmd_xscan *x, const char *p, const char *end,
 			na++;
 		}
 		q++;
-		if (q < end && !space(*q) && *q != '/' && *q != '>')
+		if (q < end && !(cls[(unsigned char)*q] & C_APART))
 			return bad(x, q, "attributes not apart");
 	}
 	*next = q + 1;
