@@ -202,6 +202,29 @@ sheetvariant() {
 	timeout 20 tk-md merged.xlsx | numbers | diff -u - <(printf '%s\n' '| 1 |' '| --- |')
 }
 
+@test "XLSX: a sheet whose cells' text outgrows --max-size is refused, 65, though its XML is small" {
+	python3 "$F/mkxlsx.py" ok.xlsx
+	# 200 cells of a format that writes 1000 bytes of literal text: 200 KB
+	# of table from a sheet of a few KB.
+	python3 - <<-'PY'
+	import zipfile
+	src = zipfile.ZipFile("ok.xlsx")
+	ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+	styles = f'<?xml version="1.0"?><styleSheet {ns}><numFmts><numFmt numFmtId="164" formatCode="&quot;{"x" * 1000}&quot;0"/></numFmts><cellXfs><xf numFmtId="0"/><xf numFmtId="164"/></cellXfs></styleSheet>'
+	rows = "".join(f'<row r="{i}"><c r="A{i}" s="1"><v>{i}</v></c></row>' for i in range(1, 201))
+	sheet = f'<?xml version="1.0"?><worksheet {ns}><sheetData>{rows}</sheetData></worksheet>'
+	with zipfile.ZipFile("wide.xlsx", "w") as z:
+	    for i in src.namelist():
+	        z.writestr(i, sheet if i == "xl/worksheets/sheet2.xml" else styles if i == "xl/styles.xml" else src.read(i))
+	PY
+	run --separate-stderr tk-md --max-size 64K wide.xlsx
+	assert_failure 65
+	assert_equal "$stderr" "tk-md: wide.xlsx: xl/worksheets/sheet2.xml: too large"
+	run tk-md wide.xlsx
+	assert_success
+	assert_line "| x$(printf 'x%.0s' $(seq 999))200 |"
+}
+
 @test "XLSX: malformed sheet XML is refused, 65, naming the part and the byte" {
 	python3 "$F/mkxlsx.py" ok.xlsx
 	sheetvariant open.xlsx 'd = d[:d.index(b"</sheetData>")]'
