@@ -1014,7 +1014,7 @@ walknext(struct walk *w)
 /* The row's cells (w->c, those of row r if it is r) in columns c0 on,
  * nc of them, as a line of the table onto o. */
 static void
-line(struct au_buf *o, const struct walk *w, int64_t row, uint32_t r,
+line(struct au_buf *o, const struct walk *w, int64_t row, int64_t r,
     uint32_t c0, size_t nc)
 {
 	size_t i, at = 0, need = 2 + 3 * nc;
@@ -1055,7 +1055,7 @@ table(struct tkmd *d, struct book *b)
 	struct au_buf o = AU_BUF_INIT;
 	size_t rows, cols, nr, nc, i;
 	int64_t row;
-	uint32_t r;
+	int64_t r;
 
 	if (b->r0 == UINT32_MAX)
 		return 0;
@@ -1091,7 +1091,7 @@ table(struct tkmd *d, struct book *b)
 		return 0;
 	}
 	row = walknext(&w);
-	for (r = b->r0; r < b->r0 + nr; r++) {
+	for (r = b->r0; r < (int64_t)b->r0 + (int64_t)nr; r++) {
 		while (row >= 0 && row < r)
 			row = walknext(&w);
 		line(&o, &w, row, r, b->c0, nc);
