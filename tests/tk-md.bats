@@ -225,6 +225,15 @@ sheetvariant() {
 	assert_line "| x$(printf 'x%.0s' $(seq 999))200 |"
 }
 
+@test "XLSX: a sheet whose elements all carry a prefix (x:c, as the Open XML SDK writes) reads as one without" {
+	python3 "$F/mkxlsx.py" ok.xlsx
+	sheetvariant prefixed.xlsx 'import re; d = re.sub(rb"<(/?)(?![?!])", rb"<\1x:", d).replace(b"<x:worksheet xmlns=", b"<x:worksheet xmlns:x=")'
+	run tk-md prefixed.xlsx
+	assert_success
+	assert_line '| thousands | 1,234,567.89 |  |'
+	diff -u <(tk-md ok.xlsx) <(tk-md prefixed.xlsx)
+}
+
 @test "XLSX: malformed sheet XML is refused, 65, naming the part and the byte" {
 	python3 "$F/mkxlsx.py" ok.xlsx
 	sheetvariant open.xlsx 'd = d[:d.index(b"</sheetData>")]'
