@@ -67,6 +67,26 @@ PY
 	assert_equal "$(tk-md --records people.tsv | jq -r .format)" tsv
 }
 
+@test "CSV: one long record among many short ones is padded within --max-size, else refused, 65" {
+	# 100 records of two fields (what the sniffer reads), one of 100001
+	# and 100000 of one: padded, 10^10 cells from 500 KB.
+	python3 -c 'import sys; sys.stdout.write("a,b\n" * 100 + "," * 100000 + "\n" + "x\n" * 100000)' >wide.csv
+	run --separate-stderr tk-md -o wide.md wide.csv
+	assert_failure 65
+	assert_equal "$stderr" "tk-md: wide.csv: a table of 100101 by 100001 cells, more than --max-size allows"
+	[ ! -s wide.md ]
+	python3 -c 'import sys; sys.stdout.write("a,b\n" * 100 + ",,,z\nx\n")' >pad.csv
+	run tk-md --max-size 3264 pad.csv
+	assert_success
+	assert_equal "${#lines[@]}" 103
+	assert_line --index 0 '| a | b |  |  |'
+	assert_line --index 101 "|  |  |  | z |"
+	assert_line --index 102 '| x |  |  |  |'
+	run --separate-stderr tk-md --max-size 3263 pad.csv
+	assert_failure 65
+	assert_equal "$stderr" "tk-md: pad.csv: a table of 102 by 4 cells, more than --max-size allows"
+}
+
 @test "JSON: an array of objects is a table, anything else a fenced block; NDJSON alike" {
 	printf '[{"a":1,"b":"x|y"},{"b":null,"c":[1,2],"a":true}]\n' >rows.json
 	run tk-md rows.json

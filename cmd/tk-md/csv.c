@@ -3,7 +3,8 @@
  * comma or a semicolon: the one that splits every record into the same
  * number of fields), fields read as RFC 4180 says (quoted with '"', a
  * doubled quote inside, delimiters and line breaks inside quotes), CRLF or
- * LF line ends, the first record the header, short records padded.
+ * LF line ends, the first record the header, short records padded (to
+ * no more cells than --max-size allows a sheet).
  */
 #include <string.h>
 
@@ -128,17 +129,25 @@ tkmd_csv(struct tkmd *d)
 	}
 	start = au_grow(start, &scap, rows + 1, sizeof *start);
 	start[rows] = nf;
-	cells = au_xcalloc(rows * cols + 1, sizeof *cells);
-	for (i = 0; i < rows; i++)
-		for (j = 0; j < start[i + 1] - start[i]; j++)
-			cells[i * cols + j] = arena.s + off[start[i] + j];
-	tkmd_table(d->out, cells, rows, cols);
-	d->meta = jv_object_set(d->meta, jv_string("rows"),
-	    jv_number(rows > 0 ? (double)rows - 1 : 0));
-	free(cells);
+	/* Short records are padded: one long record among many short ones
+	 * makes a table far larger than the file, held as a sheet is. */
+	rc = rows > 0 && cols > d->max_size / sizeof *cells / rows ?
+	    tkmd_fail(d, "a table of %zu by %zu cells, more than --max-size "
+	    "allows", rows, cols) : 0;
+	if (rc == 0) {
+		cells = au_xcalloc(rows * cols + 1, sizeof *cells);
+		for (i = 0; i < rows; i++)
+			for (j = 0; j < start[i + 1] - start[i]; j++)
+				cells[i * cols + j] = arena.s +
+				    off[start[i] + j];
+		tkmd_table(d->out, cells, rows, cols);
+		d->meta = jv_object_set(d->meta, jv_string("rows"),
+		    jv_number(rows > 0 ? (double)rows - 1 : 0));
+		free(cells);
+	}
 	free(start);
 	free(off);
 	au_buf_free(&arena);
 	au_buf_free(&b);
-	return 0;
+	return rc;
 }
