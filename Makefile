@@ -109,8 +109,27 @@ DRIVERS = $(B)/tests/jschema-driver $(B)/tests/mfwire-driver \
 	$(B)/tests/schema-driver
 # The fuzz targets of tests/fuzz; each is also built with cc as a replay
 # of its committed corpus, which make check runs (tests/fuzz.bats).
-FUZZ_TARGETS = ndjson time jschema mcp sse cfg mfwire
+FUZZ_TARGETS = ndjson time jschema mcp sse cfg mfwire csv html ooxml odf xscan
 REPLAYS = $(FUZZ_TARGETS:%=$(B)/tests/replay-%)
+# A target of a program's own parts names their objects (in this tree;
+# the fuzz tree builds the same under build/fuzz), libraries and headers,
+# as a program does: tk-md's readers (xscan.o alone, fed by the test).
+fuzz-csv_OBJ = $(tk-md_OBJ)
+fuzz-html_OBJ = $(tk-md_OBJ)
+fuzz-ooxml_OBJ = $(tk-md_OBJ)
+fuzz-odf_OBJ = $(tk-md_OBJ)
+fuzz-xscan_OBJ = $(B)/cmd/tk-md/xscan.o
+fuzz-csv_LIBS = $(tk-md_LIBS)
+fuzz-html_LIBS = $(tk-md_LIBS)
+fuzz-ooxml_LIBS = $(tk-md_LIBS)
+fuzz-odf_LIBS = $(tk-md_LIBS)
+fuzz-xscan_LIBS = -lxml2 -lm
+TKMD_INC = -I/usr/include/libxml2 -Icmd
+fuzz-csv_INC = $(TKMD_INC)
+fuzz-html_INC = $(TKMD_INC)
+fuzz-ooxml_INC = $(TKMD_INC)
+fuzz-odf_INC = $(TKMD_INC)
+fuzz-xscan_INC = $(TKMD_INC)
 
 STATIC = $(B)/libagentutils.a
 SHARED = $(B)/libagentutils.so.$(SOVERSION)
@@ -176,15 +195,17 @@ $(B)/tests/replay.o: tests/fuzz/replay.c | $(B)/tests
 	$(SAY) CC $<
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/fuzz -c -o $@ $<
 
-$(B)/tests/replay-%: tests/fuzz/fuzz-%.c $(B)/tests/replay.o $(STATIC) \
-    | $(B)/tests
+$(B)/tests/replay-%: tests/fuzz/fuzz-%.c $(B)/tests/replay.o \
+    $$(fuzz-$$*_OBJ) $(STATIC) | $(B)/tests
 	$(SAY) CC $<
-	$(Q)$(CC) $(ALL_CFLAGS) -Itests/fuzz $(ALL_LDFLAGS) -o $@ $< \
-		$(B)/tests/replay.o $(STATIC) $(LIB_LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(fuzz-$*_INC) -Itests/fuzz \
+		$(ALL_LDFLAGS) -o $@ $< $(B)/tests/replay.o $(fuzz-$*_OBJ) \
+		$(STATIC) $(fuzz-$*_LIBS) $(LIB_LIBS)
 
 -include $(LIB_OBJ:.o=.d) $(PROGS:%=$(B)/cmd/%.d) $(UNITS:=.d) $(DRIVERS:=.d) \
 	$(foreach p,$(PROGS),$($(p)_OBJ:.o=.d)) $(REPLAYS:=.d) \
-	$(B)/tests/replay.d $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_BINS:=.d)
+	$(B)/tests/replay.d $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_BINS:=.d) \
+	$(patsubst $(B)/%.o,build/fuzz/%.d,$(tk-md_OBJ))
 
 deps:
 	@tools/deps.sh
@@ -212,6 +233,8 @@ FUZZ_CFLAGS = $(AU_CPPFLAGS) -O1 -g $(WARNINGS) $(FUZZ_SAN) \
 	-fsanitize=fuzzer-no-link -MMD -MP
 FUZZ_LIB_OBJ = $(LIB_SRC:%.c=build/fuzz/%.o)
 FUZZ_BINS = $(FUZZ_TARGETS:%=build/fuzz/fuzz-%)
+# The objects of target $(1) in this tree.
+fuzz_obj = $(patsubst $(B)/%,build/fuzz/%,$(fuzz-$(1)_OBJ))
 
 build/fuzz/lib/%.o: lib/%.c
 	$(SAY) FUZZCC $<
@@ -223,11 +246,19 @@ build/fuzz/libagentutils.a: $(FUZZ_LIB_OBJ)
 	$(Q)rm -f $@
 	$(Q)ar rcs $@ $(FUZZ_LIB_OBJ)
 
+build/fuzz/cmd/%.o: cmd/%.c
+	$(SAY) FUZZCC $<
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -I/usr/include/libxml2 -c -o $@ $<
+
 build/fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h \
+    $$(call fuzz_obj,$$*) \
     build/fuzz/libagentutils.a
 	$(SAY) FUZZCC $<
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -Itests/fuzz -fsanitize=fuzzer -o $@ $< \
-		build/fuzz/libagentutils.a $(LIB_LIBS) -lpthread
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(fuzz-$*_INC) -Itests/fuzz \
+		-fsanitize=fuzzer -o $@ $< \
+		$(call fuzz_obj,$*) \
+		build/fuzz/libagentutils.a $(fuzz-$*_LIBS) $(LIB_LIBS) -lpthread
 
 fuzz-build: $(FUZZ_BINS)
 

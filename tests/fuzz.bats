@@ -37,6 +37,11 @@ replay() {
 @test "sse: the corpus replays" { replay sse; }
 @test "cfg: the corpus replays" { replay cfg; }
 @test "mfwire: the corpus replays" { replay mfwire; }
+@test "csv: the corpus replays" { replay csv; }
+@test "html: the corpus replays" { replay html; }
+@test "ooxml: the corpus replays" { replay ooxml; }
+@test "odf: the corpus replays" { replay odf; }
+@test "xscan: the corpus replays" { replay xscan; }
 
 @test "replay: an input the parser refuses is no failure, a missing file is 66" {
 	printf '%s' '2026-13-45T99:99:99Z' >in
