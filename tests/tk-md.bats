@@ -268,6 +268,21 @@ sheetvariant() {
 	timeout 20 tk-md twice.xlsx | diff -u whole.md -
 }
 
+@test "XLSX: a part that is not UTF-8 is refused on one line, libxml2's second one joined to it" {
+	python3 "$F/mkxlsx.py" ok.xlsx
+	python3 - <<-'PY'
+	import zipfile
+	src = zipfile.ZipFile("ok.xlsx")
+	with zipfile.ZipFile("latin1.xlsx", "w", zipfile.ZIP_DEFLATED) as z:
+	    for i in src.namelist():
+	        d = src.read(i)
+	        z.writestr(i, d.replace(b"<numFmts", b"<!-- caf\xe9 --><numFmts") if i == "xl/styles.xml" else d)
+	PY
+	run --separate-stderr tk-md latin1.xlsx
+	assert_failure 65
+	assert_equal "$stderr" "tk-md: latin1.xlsx: xl/styles.xml: malformed XML: line 2: Input is not proper UTF-8, indicate encoding ! Bytes: 0xE9 0x20 0x2D 0x2D"
+}
+
 @test "XLSX: malformed sheet XML is refused, 65, naming the part and the byte" {
 	python3 "$F/mkxlsx.py" ok.xlsx
 	sheetvariant open.xlsx 'd = d[:d.index(b"</sheetData>")]'

@@ -315,18 +315,22 @@ tkmd_member(struct tkmd *d, const char *name, const unsigned char **buf,
 	return 0;
 }
 
-/* libxml2's last error in this thread, without its newline. */
+/* libxml2's last error in this thread, on one line: some messages go on
+ * to a second ("not proper UTF-8 ...\nBytes: 0xA8 ..."). */
 static const char *
 xmlwhy(char *buf, size_t n)
 {
 	const xmlError *e = xmlGetLastError();
-	size_t l;
+	size_t l, i;
 
 	if (e == NULL || e->message == NULL)
 		return "malformed";
 	snprintf(buf, n, "line %d: %s", e->line, e->message);
 	l = strlen(buf);
-	while (l > 0 && (buf[l - 1] == '\n' || buf[l - 1] == ' '))
+	for (i = 0; i < l; i++)
+		if ((unsigned char)buf[i] < ' ' || buf[i] == 0x7f)
+			buf[i] = ' ';
+	while (l > 0 && buf[l - 1] == ' ')
 		buf[--l] = '\0';
 	return buf;
 }
