@@ -368,6 +368,10 @@ scan(struct tkmd_xscan *x, const char *s, size_t n)
 	int rc;
 
 	x->base = s;
+	/* A byte order mark cut by the first block is scanned with the
+	 * next, rather than taken for text outside the root. */
+	if (x->off == 0 && n < 3 && memcmp(s, "\xEF\xBB\xBF", n) == 0)
+		return 0;
 	if (x->off == 0 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
 		p += 3;
 	while (p < end) {
