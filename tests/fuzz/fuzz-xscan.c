@@ -186,8 +186,9 @@ walk(xmlNodePtr n, struct au_buf *log, struct au_buf *text)
 }
 
 /* Whether libxml2 reads the member as the scanner should: plain UTF-8
- * (no other encoding declared, no CR that it would fold) without a
- * document type.  Its elements and text onto log. */
+ * (no other encoding declared, no CR that it would fold, no NUL, where
+ * it stops reading) without a document type.  Its elements and text
+ * onto log. */
 static int
 libxml(struct au_buf *log)
 {
@@ -196,6 +197,7 @@ libxml(struct au_buf *log)
 
 	if (au_utf8_valid(member, memberlen) != memberlen ||
 	    memchr(member, '\r', memberlen) != NULL ||
+	    memchr(member, '\0', memberlen) != NULL ||
 	    memmem(member, memberlen, "encoding", 8) != NULL ||
 	    memberlen > INT_MAX)
 		return 0;
