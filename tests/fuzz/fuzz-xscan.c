@@ -113,7 +113,7 @@ scan(size_t n, int attrs, struct au_buf *log, char *why)
 {
 	struct tkmd d;
 	struct tkmd_xscan x;
-	size_t i, k;
+	size_t i, k, len;
 	int rc;
 
 	memset(&d, 0, sizeof d);
@@ -131,11 +131,13 @@ scan(size_t n, int attrs, struct au_buf *log, char *why)
 	if (rc == -1 && d.why[0] == '\0')
 		abort();
 	memcpy(why, d.why, sizeof d.why);
-	for (i = k = 0; !attrs && i < log->len; i += strlen(log->s + i) + 1)
+	for (i = k = 0; !attrs && i < log->len; i += len) {
+		len = strlen(log->s + i) + 1;
 		if (log->s[i] != 'A') {
-			memmove(log->s + k, log->s + i, strlen(log->s + i) + 1);
-			k += strlen(log->s + k) + 1;
+			memmove(log->s + k, log->s + i, len);
+			k += len;
 		}
+	}
 	if (!attrs)
 		log->len = k;
 	return rc;
