@@ -41,12 +41,20 @@ struct au_gw {
 	size_t nsessions, capsessions;
 };
 
-/* Append rec (consumed), secrets removed, to the audit log. */
+/* Append rec (consumed), secrets removed, to the audit log; within a
+ * task of aw-sched, with the run and task it is for (AGENTUTILS_RUN and
+ * AGENTUTILS_TASK), so that audit-export --run finds it. */
 static void
 record(struct au_gw *g, jv rec)
 {
+	const char *run = getenv("AGENTUTILS_RUN");
+	const char *task = getenv("AGENTUTILS_TASK");
 	int rc;
 
+	if (run != NULL && *run != '\0')
+		rec = jv_object_set(rec, jv_string("run"), jv_string(run));
+	if (task != NULL && *task != '\0')
+		rec = jv_object_set(rec, jv_string("task"), jv_string(task));
 	rec = au_jv_redact_names(rec, NULL);
 	if (g->c->audit != NULL && (rc = au_audit_append(g->c->audit, rec, NULL,
 	    NULL)) != 0)

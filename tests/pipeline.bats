@@ -143,6 +143,9 @@ records() {
 	# the gateway's decision and the result, audited around the call
 	assert_equal "$(records | jq -r 'select(.tool == "sha256") | .type' | paste -sd ' ')" \
 	    "tool.call tool.decision tool.result"
+	# naming the run and task, so that the run's bundle has them too
+	assert_equal "$(tar -xzOf bundle.tar.gz events.ndjson | jq -r 'select(.record.tool == "sha256") | "\(.record.type) \(.record.run) \(.record.task)"' | paste -sd ' ')" \
+	    "tool.call $RUN sum tool.decision $RUN sum tool.result $RUN sum"
 }
 
 @test "the prompt task asked the test provider through mf-route" {

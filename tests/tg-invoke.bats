@@ -246,6 +246,24 @@ shell() {
 	assert_equal "$(events | jq -r 'select(.type == "tool.sandbox") | .sandbox')" none
 }
 
+@test "within a task of aw-sched the audit events name the run and task, and audit-export --run takes them" {
+	shell ok 'echo ok'
+	AGENTUTILS_RUN=r1 AGENTUTILS_TASK=t1 tg-invoke --sandbox=none --tool ok
+	tg-invoke --sandbox=none --tool ok
+	events >all.ndjson
+	valid <all.ndjson
+	assert_equal "$(jq -r 'select(.tool == "ok") | "\(.type) \(.run // "-") \(.task // "-")"' all.ndjson)" \
+"tool.call r1 t1
+tool.decision r1 t1
+tool.result r1 t1
+tool.call - -
+tool.decision - -
+tool.result - -"
+	audit-export --run r1 --format ndjson -o r1.ndjson
+	assert_equal "$(jq -r '.record.type' r1.ndjson | paste -sd ' ')" \
+	    "tool.sandbox tool.call tool.decision tool.result"
+}
+
 @test "without audit keys: refused, unless --no-audit" {
 	shell ok 'echo ok'
 	nokeys
