@@ -10,8 +10,10 @@
  * read through one loop that also answers the interception of requests
  * (the network limits), so a page that never loads, a hung renderer or a
  * browser that died answers with a failed browser.result, never a hang.
- * With --detach the browser is left to a holder (lib/ws.c) that later
- * ws-browser --session commands attach to, its pages kept between them.
+ * Every browser is a session of the state file, kind browser, with each
+ * command and its result in the session's transcript.  With --detach
+ * the browser is left to a holder (lib/ws.c) that later ws-browser
+ * --session commands attach to, its pages kept between them.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -730,6 +732,7 @@ struct cmdctx {
 	jv res;
 	const unsigned char *payload;	/* what the digest covers */
 	size_t npayload;
+	int binary;		/* the payload is not text (a PNG, a PDF) */
 	char *own;		/* a payload of our own, freed after */
 };
 
@@ -1160,6 +1163,7 @@ save(struct cmdctx *c, const char *path, const char *b64)
 	c->own = (char *)d;
 	c->payload = d;
 	c->npayload = n;
+	c->binary = 1;
 	return 0;
 }
 
@@ -1425,23 +1429,43 @@ ask(struct cmdctx *c, const char *command)
 	return rc;
 }
 
-/* The audit event of a command: the command as given, how it ended,
- * and a digest of what it produced (the value, the text, the file). */
+/* The command and its result into the session's transcript: the
+ * result less what it carried (the value, the text, the HTML), which is
+ * kept as a terminal's output is: its size, its SHA-256 (hex, or NULL
+ * with no payload) and, when it is text, its first AU_WS_KEEP bytes.
+ * One transaction for the two, as the commands come fast. */
 static void
-audit_event(struct cmdctx *c)
+transcribe(struct cmdctx *c, const char *hex)
+{
+	jv r = jv_copy(c->res);
+	int rc;
+
+	r = jv_object_delete(r, jv_string("value"));
+	r = jv_object_delete(r, jv_string("text"));
+	r = jv_object_delete(r, jv_string("html"));
+	au_xdb_begin(db);
+	if ((rc = au_ws_log(db, sid, "input", jv_copy(c->rec), NULL, 0, -1,
+	    NULL)) != 0 || (rc = au_ws_log(db, sid, "output", r,
+	    c->binary ? NULL : (const char *)c->payload, c->npayload,
+	    hex != NULL ? (int64_t)c->npayload : -1, hex)) != 0)
+		au_die(rc, "%s", au_errmsg());
+	au_xdb_commit(db);
+}
+
+/* The audit event of a command: the command as given, how it ended,
+ * and the digest hex (or NULL) of what it produced (the value, the
+ * text, the file). */
+static void
+audit_event(struct cmdctx *c, const char *hex)
 {
 	static const char *const keep[] = { "page", "ok", "error",
 	    "exit_code", "approval", "url", "bytes", NULL };
-	unsigned char h[AU_AUDIT_HASH];
-	char hex[2 * AU_AUDIT_HASH + 1];
-	struct au_sha256 *s;
 	jv e, cmdrec = jv_object_delete(jv_copy(c->rec), jv_string("type"));
 	int i, rc;
 
 	e = JV_OBJECT(jv_string("type"), jv_string("browser.call"),
-	    jv_string("command"), cmdrec);
-	if (holder != NULL)
-		e = jv_object_set(e, jv_string("session"), jv_string(sid));
+	    jv_string("command"), cmdrec, jv_string("session"),
+	    jv_string(sid));
 	for (i = 0; keep[i] != NULL; i++) {
 		jv v = jv_object_get(jv_copy(c->res), jv_string(keep[i]));
 
@@ -1450,13 +1474,8 @@ audit_event(struct cmdctx *c)
 		else
 			jv_free(v);
 	}
-	if (c->payload != NULL) {
-		s = au_sha256_new();
-		au_sha256_add(s, c->payload, c->npayload);
-		au_sha256_end(s, h);
-		e = jv_object_set(e, jv_string("sha256"),
-		    jv_string(au_hex(h, sizeof h, hex)));
-	}
+	if (hex != NULL)
+		e = jv_object_set(e, jv_string("sha256"), jv_string(hex));
 	e = au_jv_redact_names(e, NULL);
 	rc = au_audit_append(audit, e, NULL, NULL);
 	jv_free(e);
@@ -1484,7 +1503,9 @@ put(jv r)
 static void
 run(jv rec)
 {
-	struct cmdctx c = { rec, NULL, 0, jv_invalid(), NULL, 0, NULL };
+	struct cmdctx c = { rec, NULL, 0, jv_invalid(), NULL, 0, 0, NULL };
+	unsigned char h[AU_AUDIT_HASH];
+	char hex[2 * AU_AUDIT_HASH + 1];
 	const char *name = au_jv_str(rec, "command"), *t;
 	jv id = jv_object_get(jv_copy(rec), jv_string("id"));
 	jv ap = jv_object_get(jv_copy(rec), jv_string("approval"));
@@ -1533,8 +1554,16 @@ run(jv rec)
 	}
 	set(&c, "elapsed_ms", jv_number((double)(au_mono_ms() - start)));
 	put(c.res);
+	if (c.payload != NULL) {
+		struct au_sha256 *s = au_sha256_new();
+
+		au_sha256_add(s, c.payload, c.npayload);
+		au_sha256_end(s, h);
+		au_hex(h, sizeof h, hex);
+	}
+	transcribe(&c, c.payload != NULL ? hex : NULL);
 	if (audit != NULL)
-		audit_event(&c);
+		audit_event(&c, c.payload != NULL ? hex : NULL);
 	outcome(rc);
 	jv_free(ap);
 	jv_free(c.res);
@@ -1599,6 +1628,41 @@ wanted(struct au_in *in, struct au_rec *rec, void *arg)
 	return 0;
 }
 
+/* ---- the session's row ---- */
+
+/* The row of this browser's session: running, or detached and held. */
+static void
+begin(void)
+{
+	int rc;
+
+	if ((rc = au_ws_create(state(), JV_OBJECT(jv_string("kind"),
+	    jv_string("browser"), jv_string("state"), jv_string(holder ?
+	    "detached" : "running"), jv_string("holder_pid"),
+	    jv_number(getpid()), jv_string("pid"), jv_number(chrome),
+	    jv_string("argv"), jv_copy(cargv), jv_string("cwd"),
+	    jv_string(tmpdir)), sid)) != 0)
+		au_die(rc, "%s", au_errmsg());
+}
+
+/* Its end, once the browser is shut down: killed when a signal ended
+ * the session, else exited, with the browser's status either way. */
+static void
+finish(void)
+{
+	jv f = JV_OBJECT(jv_string("state"), jv_string(stop ? "killed" :
+	    "exited"));
+	int rc;
+
+	if (cend >= 0)
+		f = jv_object_set(f, jv_string("exit_code"), jv_number(cend));
+	if (csig > 0)
+		f = jv_object_set(f, jv_string("signal"), jv_string(
+		    sigabbrev_np(csig) ? sigabbrev_np(csig) : "?"));
+	if ((rc = au_ws_update(db, sid, f)) != 0)
+		au_die(rc, "%s", au_errmsg());
+}
+
 /* ---- detached sessions ---- */
 
 /* The holder's turn: its client's commands, one client after another,
@@ -1613,8 +1677,6 @@ hold(void)
 	struct pollfd pf[3];
 	const char *why = NULL;
 	char buf[64];
-	jv f;
-	int rc;
 
 	while (!quitting && !stop && fromchrome >= 0) {
 		if (in != NULL && au_in_wait(in, 0)) {
@@ -1647,15 +1709,7 @@ hold(void)
 	else if (stop)
 		why = "the session was killed";
 	shutdown_();
-	f = JV_OBJECT(jv_string("state"), jv_string(stop ? "killed" :
-	    "exited"));
-	if (cend >= 0)
-		f = jv_object_set(f, jv_string("exit_code"), jv_number(cend));
-	if (csig > 0)
-		f = jv_object_set(f, jv_string("signal"), jv_string(
-		    sigabbrev_np(csig) ? sigabbrev_np(csig) : "?"));
-	if ((rc = au_ws_update(db, sid, f)) != 0)
-		au_die(rc, "%s", au_errmsg());
+	finish();
 	if (why != NULL)
 		au_ws_error(holder, 0, EX_UNAVAILABLE, why);
 	au_ws_close(holder);
@@ -1795,14 +1849,8 @@ main(int argc, char **argv)
 		exit(rc);
 	}
 
+	begin();
 	if (holder != NULL) {
-		if ((rc = au_ws_create(state(), JV_OBJECT(jv_string("kind"),
-		    jv_string("browser"), jv_string("state"),
-		    jv_string("detached"), jv_string("holder_pid"),
-		    jv_number(getpid()), jv_string("pid"), jv_number(chrome),
-		    jv_string("argv"), jv_copy(cargv), jv_string("cwd"),
-		    jv_string(tmpdir)), sid)) != 0)
-			au_die(rc, "%s", au_errmsg());
 		au_ws_xlisten(holder, db, sid, 0);
 		hold();
 	} else {
@@ -1816,6 +1864,7 @@ main(int argc, char **argv)
 		outcome(au_in_status(in));
 		au_in_close(in);
 		shutdown_();
+		finish();
 	}
 	au_where_free(w);
 	if (audit != NULL && au_audit_close(audit) != 0)

@@ -116,6 +116,25 @@ cmd() {
 [15,true,null]'
 	# the profile and the log are gone with the browser
 	assert_equal "$(ls -A tmp)" ""
+	# the browser was a session, now exited; its transcript is each
+	# command and its result, what a result carried kept as a digest
+	assert_equal "$(ws-session list | jq -c '[.kind, .state, (.holder_pid > 0), (.pid > 0)]')" \
+	    '["browser","exited",true,true]'
+	ws-session transcript "$(ws-session list | jq -r .id)" >tr.ndjson
+	valid <tr.ndjson
+	assert_equal "$(jq -s length tr.ndjson)" 30
+	assert_equal "$(jq -c '[.kind, .record.type, .record.id]' tr.ndjson | head -4)" \
+'["input","browser.command",1]
+["output","browser.result",1]
+["input","browser.command",2]
+["output","browser.result",2]'
+	html='<h1 id="h">Clicked</h1>'
+	assert_equal "$(jq -c 'select(.kind == "output" and .record.id == 10) | [.record.html, .record.ok, .data, .bytes, .sha256]' tr.ndjson)" \
+	    "$(jq -nc --arg h "$html" --arg s "$(printf %s "$html" | sha256sum | cut -d' ' -f1)" '[null, true, $h, ($h | length), $s]')"
+	assert_equal "$(jq -c 'select(.kind == "output" and .record.id == 2) | [.record.value, .data]' tr.ndjson)" \
+	    '[null,"\"Test page 42\""]'
+	assert_equal "$(jq -c 'select(.kind == "output" and .record.id == 5) | [.data, .bytes, .sha256]' tr.ndjson)" \
+	    '[null,null,null]'
 }
 
 @test "screenshots are PNGs of the viewport, of a record's size, of the full page and of a clip; pdf is a PDF" {
@@ -154,6 +173,9 @@ print("%dx%d" % struct.unpack(">II", d[16:24]))' "$1"
 	assert_output --partial 'PDF document'
 	assert_equal "$(head -c 5 p.pdf)" '%PDF-'
 	assert_equal "$(jq -r 'select(.id == "p") | .bytes' out.ndjson)" "$(stat -c %s p.pdf)"
+	# in the transcript a PDF is its size and digest, not its bytes
+	assert_equal "$(ws-session transcript "$(ws-session list | jq -r .id)" | jq -c 'select(.kind == "output" and .record.id == "p") | [.data, .bytes, .sha256]')" \
+	    "[null,$(stat -c %s p.pdf),\"$(sha256sum <p.pdf | cut -d' ' -f1)\"]"
 }
 
 @test "failures are results: an exception, nothing matching, bad commands, a file not writable; bad lines reported" {
@@ -299,6 +321,10 @@ ws-browser: cmds.ndjson:14: not a browser.command record"
 	assert_equal "$rc" 143
 	assert_equal "$(jq -c '[.id, .value]' out.ndjson)" '[1,42]'
 	assert_equal "$(cat err.txt)" ""
+	assert_equal "$(ws-session list | jq -c '[.kind, .state]')" '["browser","killed"]'
+	assert_equal "$(ws-session transcript "$(ws-session list | jq -r .id)" | jq -c '[.kind, .record.id]')" \
+'["input",1]
+["output",1]'
 	assert_equal "$(ls -A tmp | grep ws-browser)" ""
 	for _ in $(seq 40); do
 		pgrep -g "$cpid" >/dev/null || break
