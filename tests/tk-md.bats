@@ -294,9 +294,10 @@ sheetvariant() {
 	sheetvariant after.xlsx 'd = d + b"junk"'
 	sheetvariant cut.xlsx 'd = d + b"<row"'
 	sheetvariant empty.xlsx 'd = b"<?xml version=\"1.0\"?>"'
+	sheetvariant latin.xlsx 'd = d.replace(b"<v>1234567.891</v>", b"<v>caf\xe9</v>")'
 	# Where each is refused: the byte offset of what python3 finds.
 	at() { python3 -c 'import sys, zipfile; d = zipfile.ZipFile(sys.argv[1]).read("xl/worksheets/sheet2.xml"); print(d.rindex(sys.argv[2].encode()) if sys.argv[2] else len(d))' "$@"; }
-	run --separate-stderr tk-md open.xlsx other.xlsx entity.xlsx amp.xlsx charref.xlsx unquoted.xlsx after.xlsx cut.xlsx empty.xlsx "$F/notes.md"
+	run --separate-stderr tk-md open.xlsx other.xlsx entity.xlsx amp.xlsx charref.xlsx unquoted.xlsx after.xlsx cut.xlsx empty.xlsx latin.xlsx "$F/notes.md"
 	assert_failure 65
 	assert_output "$(cat "$F/notes.md")"
 	P=xl/worksheets/sheet2.xml
@@ -309,7 +310,8 @@ sheetvariant() {
 	    "tk-md: unquoted.xlsx: $P: malformed XML at byte $(at unquoted.xlsx 'B2 s='): an attribute value not quoted" \
 	    "tk-md: after.xlsx: $P: malformed XML at byte $(at after.xlsx 'junk'): text outside the root element" \
 	    "tk-md: cut.xlsx: $P: malformed XML at byte $(at cut.xlsx '<row'): the end in the middle of a tag" \
-	    "tk-md: empty.xlsx: $P: malformed XML: no element")"
+	    "tk-md: empty.xlsx: $P: malformed XML: no element" \
+	    "tk-md: latin.xlsx: $P: malformed XML at byte $(($(at latin.xlsx '>caf') + 4)): text not in UTF-8")"
 }
 
 @test "--records: one valid document record per file, in order; --probe without Markdown" {

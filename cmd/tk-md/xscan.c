@@ -291,6 +291,7 @@ static int
 text(struct tkmd_xscan *x, const char *p, const char *end)
 {
 	const char *q;
+	size_t n;
 
 	if (x->depth == 0) {
 		for (q = p; q < end; q++)
@@ -299,6 +300,10 @@ text(struct tkmd_xscan *x, const char *p, const char *end)
 				    "element");
 		return 0;
 	}
+	/* As libxml2 does, refuse a part whose text is not UTF-8 (a
+	 * reference is ASCII, and what it stands for checked). */
+	if ((n = au_utf8_valid(p, (size_t)(end - p))) < (size_t)(end - p))
+		return bad(x, p + n, "text not in UTF-8");
 	if (!x->collect)
 		return 0;
 	/* Most text has no reference (and no '<', which ended it). */
