@@ -165,6 +165,41 @@ odf() {
 	assert_equal "$output" "$(printf 'One.\n\nTwo.\n\nOne.\n\nTwo.')"
 }
 
+@test "EPUB: a book of 400 chapters zipped in order, reversed and shuffled reads the same; a missing one is named" {
+	# The chapters are wanted before the first is read, and each passed
+	# on the way to another is kept (two passes over the zip at most).
+	python3 - <<'PY'
+import random, zipfile
+n = 400
+def book(out, order, skip=None):
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(zipfile.ZipInfo("mimetype"), "application/epub+zip")
+        z.writestr("META-INF/container.xml", '<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles><rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/></rootfiles></container>')
+        man = "".join('<item id="c%d" href="c%d.xhtml" media-type="application/xhtml+xml"/>' % (i, i) for i in range(n))
+        spine = "".join('<itemref idref="c%d"/>' % i for i in range(n))
+        z.writestr("OEBPS/content.opf", '<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0"><metadata xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>Long</dc:title></metadata><manifest>%s</manifest><spine>%s</spine></package>' % (man, spine))
+        for i in order:
+            if i != skip:
+                z.writestr("OEBPS/c%d.xhtml" % i, '<html xmlns="http://www.w3.org/1999/xhtml"><body><h1>Chapter %d</h1><p>Text %d.</p></body></html>' % (i, i))
+idx = list(range(n))
+book("fwd.epub", idx)
+book("rev.epub", idx[::-1])
+random.seed(7)
+random.shuffle(idx)
+book("shuf.epub", idx)
+book("hole.epub", idx, skip=250)
+PY
+	tk-md fwd.epub >fwd.md
+	assert_equal "$(grep -c '^# Chapter' fwd.md)" 400
+	assert_equal "$(grep '^# Chapter' fwd.md | sed -n '1p;400p')" "$(printf '# Chapter 0\n# Chapter 399')"
+	tk-md rev.epub | diff -u fwd.md -
+	tk-md shuf.epub | diff -u fwd.md -
+	assert_equal "$(tk-md --records rev.epub | jq .chapters)" 400
+	run --separate-stderr tk-md hole.epub
+	assert_failure 65
+	assert_equal "$stderr" 'tk-md: hole.epub: spine item "c250.xhtml": missing chapter "OEBPS/c250.xhtml"'
+}
+
 @test "EPUB: images resolved against their chapter and extracted" {
 	need doc.epub
 	mkdir media

@@ -33,6 +33,7 @@ struct member {
 	uint64_t csize, usize;	/* as the central directory says */
 	unsigned char *buf;	/* once read */
 	size_t len;
+	int wanted;		/* to be read: keep it when passing by */
 };
 
 struct tkmd_zip {
@@ -41,6 +42,7 @@ struct tkmd_zip {
 	struct au_map *names;
 	uint64_t expanded;	/* bytes expanded so far, of all members */
 	struct archive *a;	/* open at the member last read, or NULL */
+	size_t nwanted;		/* members wanted and not yet read */
 };
 
 int
@@ -149,13 +151,40 @@ tkmd_zip_close(struct tkmd *d)
 	d->zip = NULL;
 }
 
+static int drain(struct tkmd *, struct member *,
+    int (*)(void *, const void *, size_t), void *);
+static int keep(void *, const void *, size_t);
+
+/* The member m, read whole from where the archive is, and kept. */
+static int
+slurp_here(struct tkmd *d, struct member *m)
+{
+	struct au_buf b = AU_BUF_INIT;
+
+	au_buf_grow(&b, (m->usize < d->max_size ? m->usize : d->max_size) + 1);
+	if (drain(d, m, keep, &b) != 0) {
+		au_buf_free(&b);
+		return -1;
+	}
+	b.s[b.len] = '\0';
+	m->buf = (unsigned char *)b.s;
+	m->len = b.len;
+	if (m->wanted) {
+		m->wanted = 0;
+		d->zip->nwanted--;
+	}
+	return 0;
+}
+
 /*
  * Bring z->a to the header of member m.  The archive stays open between
  * members and is read forward, so that the chapters of a book, read in
  * the order they were zipped, cost one pass over the headers rather than
  * one from the start for each (which made 1500 chapters quadratic); a
- * member behind the last one read opens the archive anew.  Returns 0, or
- * -1 (why set, the archive closed).
+ * member behind the last one read opens the archive anew.  A member
+ * passed on the way that is wanted (tkmd_want) is read and kept, so that
+ * the chapters of a book zipped in any order cost two passes at most.
+ * Returns 0, or -1 (why set, the archive closed).
  */
 static int
 seek(struct tkmd *d, struct member *m)
@@ -184,10 +213,19 @@ seek(struct tkmd *d, struct member *m)
 			pass = 1;
 		}
 		while ((rc = archive_read_next_header(z->a, &e)) ==
-		    ARCHIVE_OK || rc == ARCHIVE_WARN)
-			if (strcmp(archive_entry_pathname(e) ?
-			    archive_entry_pathname(e) : "", m->name) == 0)
+		    ARCHIVE_OK || rc == ARCHIVE_WARN) {
+			const char *name = archive_entry_pathname(e) ?
+			    archive_entry_pathname(e) : "";
+			long i;
+
+			if (strcmp(name, m->name) == 0)
 				return 0;
+			if (z->nwanted > 0 && (i = au_map_get(z->names, name,
+			    strlen(name))) >= 0 && z->m[i].wanted &&
+			    z->m[i].buf == NULL && z->m[i].usize <=
+			    d->max_size && slurp_here(d, &z->m[i]) != 0)
+				return -1;
+		}
 		if (rc != ARCHIVE_EOF) {
 			tkmd_fail(d, "corrupt zip: %s: %s", m->name,
 			    archive_error_string(z->a));
@@ -205,13 +243,14 @@ seek(struct tkmd *d, struct member *m)
 }
 
 /*
- * Expand member m through libarchive, counting against the limits, and
- * hand each block to fn(arg, block, size) as it comes (libarchive's own
- * buffer, not copied): 0, or -1 (why set) when the zip is corrupt, a
- * limit is met or fn returns non-zero.
+ * Expand member m, at whose header the archive is, through libarchive,
+ * counting against the limits, and hand each block to fn(arg, block,
+ * size) as it comes (libarchive's own buffer, not copied): 0, or -1 (why
+ * set, the archive closed) when the zip is corrupt, a limit is met or fn
+ * returns non-zero.
  */
 static int
-expand(struct tkmd *d, struct member *m,
+drain(struct tkmd *d, struct member *m,
     int (*fn)(void *, const void *, size_t), void *arg)
 {
 	struct tkmd_zip *z = d->zip;
@@ -220,8 +259,6 @@ expand(struct tkmd *d, struct member *m,
 	int64_t at;
 	int rc;
 
-	if (seek(d, m) != 0)
-		return -1;
 	while ((rc = archive_read_data_block(z->a, &blk, &n, &at)) ==
 	    ARCHIVE_OK || rc == ARCHIVE_WARN) {
 		z->expanded += n;
@@ -256,6 +293,14 @@ expand(struct tkmd *d, struct member *m,
 	return -1;
 }
 
+/* Member m through fn as drain hands it, from wherever the archive is. */
+static int
+expand(struct tkmd *d, struct member *m,
+    int (*fn)(void *, const void *, size_t), void *arg)
+{
+	return seek(d, m) != 0 ? -1 : drain(d, m, fn, arg);
+}
+
 /* A block of a member, kept. */
 static int
 keep(void *arg, const void *blk, size_t n)
@@ -268,17 +313,7 @@ keep(void *arg, const void *blk, size_t n)
 static int
 slurp(struct tkmd *d, struct member *m)
 {
-	struct au_buf b = AU_BUF_INIT;
-
-	au_buf_grow(&b, (m->usize < d->max_size ? m->usize : d->max_size) + 1);
-	if (expand(d, m, keep, &b) != 0) {
-		au_buf_free(&b);
-		return -1;
-	}
-	b.s[b.len] = '\0';
-	m->buf = (unsigned char *)b.s;
-	m->len = b.len;
-	return 0;
+	return seek(d, m) != 0 ? -1 : slurp_here(d, m);
 }
 
 /* The member NAME, which must not be over the limits the directory
@@ -297,6 +332,19 @@ member(struct tkmd *d, const char *name, struct member **m)
 		    "(--max-size)", name, (unsigned long long)(*m)->usize,
 		    d->max_size);
 	return 0;
+}
+
+void
+tkmd_want(struct tkmd *d, const char *name)
+{
+	long i;
+
+	if (d->zip != NULL && (i = au_map_get(d->zip->names, name,
+	    strlen(name))) >= 0 && !d->zip->m[i].wanted &&
+	    d->zip->m[i].buf == NULL) {
+		d->zip->m[i].wanted = 1;
+		d->zip->nwanted++;
+	}
 }
 
 int

@@ -1100,26 +1100,20 @@ metadata(struct tkmd *d, xmlNodePtr md)
 		jv_free(authors);
 }
 
-/* One spine item: its chapter through the HTML walk into b: 1, or 0
- * for an item that is not XHTML, or -1. */
+/* The member of a spine item's chapter in *member: 1, or 0 for an item
+ * that is not XHTML, or -1 (why set). */
 static int
-chapter(struct tkmd *d, struct tkmd_blk *b, const char *opf, xmlNodePtr item)
+chapter_member(struct tkmd *d, const char *opf, xmlNodePtr item,
+    char **member)
 {
 	const char *href = tkmd_attr(item, NULL, "href");
 	const char *type = tkmd_attr(item, NULL, "media-type");
-	char *path = href ? tkmd_href_path(href) : NULL, *member;
-	struct html h = { d, NULL, 0 };
-	const unsigned char *buf;
-	size_t len;
-	xmlDocPtr doc;
-	int rc;
+	char *path;
 
 	if (type && strcmp(type, "application/xhtml+xml") != 0 &&
-	    strcmp(type, "text/html") != 0) {
-		free(path);
+	    strcmp(type, "text/html") != 0)
 		return 0;
-	}
-	if (!path)
+	if (!href || !(path = tkmd_href_path(href)))
 		return tkmd_fail(d, "spine item %s: no chapter in the book",
 		    au_quote(href ? href : ""));
 	if (climbs(opf, path)) {
@@ -1127,8 +1121,26 @@ chapter(struct tkmd *d, struct tkmd_blk *b, const char *opf, xmlNodePtr item)
 		return tkmd_fail(d, "spine item %s: outside the book",
 		    au_quote(href));
 	}
-	member = tkmd_resolve(opf, path);
+	*member = tkmd_resolve(opf, path);
 	free(path);
+	return 1;
+}
+
+/* One spine item: its chapter through the HTML walk into b: 1, or 0
+ * for an item that is not XHTML, or -1. */
+static int
+chapter(struct tkmd *d, struct tkmd_blk *b, const char *opf, xmlNodePtr item)
+{
+	const char *href = tkmd_attr(item, NULL, "href");
+	char *member;
+	struct html h = { d, NULL, 0 };
+	const unsigned char *buf;
+	size_t len;
+	xmlDocPtr doc;
+	int rc;
+
+	if ((rc = chapter_member(d, opf, item, &member)) <= 0)
+		return rc;
 	if ((rc = tkmd_member(d, member, &buf, &len)) != 0) {
 		if (rc > 0)
 			tkmd_fail(d, "spine item %s: missing chapter %s",
@@ -1197,6 +1209,20 @@ tkmd_epub(struct tkmd *d)
 		if (au_map_put(ids, id, strlen(id), (long)nitems) < 0)
 			nitems++;
 	}
+	/* The chapters are wanted, to be read in one pass over the zip
+	 * whatever its order; a bad item is reported when its turn comes. */
+	for (c = spine->children; c; c = c->next) {
+		const char *idref = tkmd_isel(c, "itemref") ?
+		    tkmd_attr(c, NULL, "idref") : NULL;
+		long i = idref ? au_map_get(ids, idref, strlen(idref)) : -1;
+		char *member;
+
+		if (i >= 0 && chapter_member(d, opf, items[i], &member) > 0) {
+			tkmd_want(d, member);
+			free(member);
+		}
+	}
+	d->why[0] = '\0';
 	for (c = spine->children; c; c = c->next) {
 		const char *idref;
 		long i;

@@ -58,6 +58,14 @@ int tkmd_member(struct tkmd *d, const char *name, const unsigned char **buf,
     size_t *len);
 
 /*
+ * Say that the zip member NAME will be read (nothing when there is no
+ * such member): when the archive is read past it on the way to another,
+ * it is read then and kept, so that members wanted in an order other
+ * than the zip's are not each a pass from the start.
+ */
+void tkmd_want(struct tkmd *d, const char *name);
+
+/*
  * A zip member parsed as XML with no network, no external entities and
  * no entity expansion, or NULL: when missing (why says so if REQUIRED)
  * or malformed (why set).  The caller frees it with xmlFreeDoc.
