@@ -9,7 +9,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <ftw.h>
 #include <sys/stat.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -532,15 +531,6 @@ cmd_replay(const char *run)
 }
 
 static int
-unlink_one(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(path);
-}
-
-static int
 cmd_gc(int64_t older)
 {
 	char cutoff[AU_TS_LEN], *dbpath, *slash, *dir;
@@ -566,8 +556,7 @@ cmd_gc(int64_t older)
 		sqlite3_reset(del);
 		dir = au_xasprintf("%s/logs/%s", slash ? dbpath : ".",
 		    col(s, 0));
-		if (nftw(dir, unlink_one, 16, FTW_DEPTH | FTW_PHYS) != 0 &&
-		    errno != ENOENT)
+		if (au_rmtree(dir) != 0)
 			au_warn("%s:", dir);
 		free(dir);
 		n++;

@@ -18,7 +18,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -457,19 +456,6 @@ call(struct page *p, const char *method, jv params, int64_t deadline,
 	return 0;
 }
 
-/* Remove a tree, for the profile. */
-static int
-rmone(const char *path, const struct stat *st, int kind, struct FTW *f)
-{
-	(void)st;
-	(void)f;
-	if (kind == FTW_DP)
-		rmdir(path);
-	else
-		unlink(path);
-	return 0;
-}
-
 /* Start the browser: 0, or 69 it is missing or did not start, 73 its
  * directory cannot be made, 71 the system refused (au_errmsg()). */
 static int
@@ -627,7 +613,9 @@ shutdown_(void)
 		ended();
 	}
 	profile = au_xasprintf("%s/profile", tmpdir);
-	nftw(kept ? profile : tmpdir, rmone, 16, FTW_DEPTH | FTW_PHYS);
+	/* What the browser's last processes, killed but not yet gone, may
+	 * still make there is not worth a warning. */
+	(void)au_rmtree(kept ? profile : tmpdir);
 	free(profile);
 }
 

@@ -203,22 +203,30 @@ cmd_kill(const char *id, int64_t grace)
 	return 0;
 }
 
-/* Delete the ended sessions with their transcripts, in one transaction. */
+/* Delete the ended sessions with their transcripts, in one transaction,
+ * then what is left of their browsers' directories. */
 static int
 cmd_gc(int dead)
 {
 	char ts[AU_TS_LEN];
 	int n;
-	jv r;
+	jv r, list;
 
 	au_xdb_begin(db);
-	if (au_db_run(db, "DELETE FROM ws_events WHERE session_id IN (SELECT "
+	if (au_ws_list(db, NULL, &list) != 0 ||
+	    au_db_run(db, "DELETE FROM ws_events WHERE session_id IN (SELECT "
 	    "id FROM ws_sessions WHERE state IN ('exited', 'dead', "
 	    "'killed', 'closed'))", NULL, 0) != 0 ||
 	    au_db_run(db, "DELETE FROM ws_sessions WHERE state IN ('exited', "
 	    "'dead', 'killed', 'closed')", &n, 0) != 0)
 		au_die(EX_IOERR, "%s", au_errmsg());
 	au_xdb_commit(db);
+	jv_array_foreach(list, i, s) {
+		if (au_ws_final(au_jv_str(s, "state")))
+			au_ws_clear(s);
+		jv_free(s);
+	}
+	jv_free(list);
 	r = JV_OBJECT(jv_string("type"), jv_string("session.gc"),
 	    jv_string("ts"), jv_string(au_ts_fmt(au_now_ms(), ts)),
 	    jv_string("sessions"), jv_number(n), jv_string("dead"),

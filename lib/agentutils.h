@@ -102,7 +102,7 @@ void au_buf_addf(struct au_buf *b, const char *fmt, ...) AU_PRINTF(2, 3);
 void au_buf_addint(struct au_buf *b, int64_t v);
 void au_buf_free(struct au_buf *b);
 
-/* ---- an output file that appears whole (out.c) ----------------------- */
+/* ---- files: one that appears whole, a tree removed (out.c) ----------- */
 
 /* A new file beside path (same directory) named ".BASETAG.XXXXXX", opened
  * read-write, its name malloc'd in *name; path "" : "PROGTAG.XXXXXX" in
@@ -119,6 +119,10 @@ const char *au_out_name(void);
 /* Sync the output file (the caller has written and closed it) and rename
  * it over path; dies EX_IOERR or EX_CANTCREAT. */
 void au_xout_commit(void);
+/* Remove path and everything beneath it, symbolic links as links (never
+ * what they name), going on past what cannot be removed: 0 (a path that
+ * does not exist too), or -1 with errno of the first failure. */
+int au_rmtree(const char *path);
 
 /* ---- string map (map.c) ----------------------------------------------- */
 
@@ -1455,6 +1459,11 @@ int au_ws_alive(pid_t holder, const char *path);
 /* Mark dead each session not final whose holder is not alive (a file
  * session has none to lose); *n says how many. */
 int au_ws_reap(struct sqlite3 *db, int *n);
+/* For a browser session rec (borrowed), remove what is left of the
+ * temporary directory ws-browser made for it, its cwd (named
+ * ws-browser.*, else untouched): the log of a browser that crashed, the
+ * profile of one whose holder was killed.  Nothing for another kind. */
+void au_ws_clear(jv rec);
 /* The runtime directory for sockets, made mode 0700 if missing:
  * $XDG_RUNTIME_DIR/agentutils, or /tmp/agentutils-UID without it (an
  * absolute XDG_RUNTIME_DIR); *dir malloc'd.  73 cannot make it, 78 it

@@ -3,10 +3,13 @@
  * under a hidden temporary name in its own directory (so the rename that
  * names it stays on one filesystem), synced, and renamed over the target;
  * until then exit or a stopping signal removes it, so an interrupted
- * program leaves neither a half-written file nor a temporary one.
+ * program leaves neither a half-written file nor a temporary one.  And
+ * the other end of a file's life: a tree of files removed.
  */
+#define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,4 +104,32 @@ au_xout_commit(void)
 		au_die(EX_CANTCREAT, "%s: cannot create:", au_esc(target));
 	free(tmpname);
 	tmpname = NULL;
+}
+
+/* The first failure of a removal by nftw, which gives a callback no
+ * argument of its own. */
+static _Thread_local int rmerr;
+
+static int
+rmone(const char *path, const struct stat *st, int kind, struct FTW *f)
+{
+	(void)st;
+	(void)f;
+	if ((kind == FTW_DP ? rmdir(path) : unlink(path)) != 0 &&
+	    errno != ENOENT && rmerr == 0)
+		rmerr = errno;
+	return 0;
+}
+
+int
+au_rmtree(const char *path)
+{
+	rmerr = 0;
+	if (nftw(path, rmone, 16, FTW_DEPTH | FTW_PHYS) != 0 &&
+	    errno != ENOENT && rmerr == 0)
+		rmerr = errno;
+	if (rmerr == 0)
+		return 0;
+	errno = rmerr;
+	return -1;
 }

@@ -377,6 +377,20 @@ au_ws_alive(pid_t holder, const char *path)
 	return ok;
 }
 
+void
+au_ws_clear(jv rec)
+{
+	const char *kind = au_jv_str(rec, "kind"), *cwd = au_jv_str(rec,
+	    "cwd"), *base;
+
+	if (kind == NULL || strcmp(kind, "browser") != 0 || cwd == NULL ||
+	    *cwd != '/')
+		return;
+	base = strrchr(cwd, '/') + 1;
+	if (strncmp(base, "ws-browser.", 11) == 0)
+		(void)au_rmtree(cwd);
+}
+
 int
 au_ws_reap(sqlite3 *db, int *n)
 {

@@ -551,8 +551,11 @@ $(cmd eval '"id":9,"expression":"1"')"
 	assert_equal "$(ws-session show "$ID" | jq -c '[.state, .exit_code, .signal]')" '["exited",137,"KILL"]'
 	ended "$HOLDER"
 	[ ! -e "$(jq -r .socket detached.json)" ]
-	# the profile removed, Chromium's log kept
+	# the profile removed, Chromium's log kept until ws-session gc
 	assert_equal "$(ls -A "$(jq -r .cwd detached.json)")" chromium.log
+	assert_equal "$(ws-session gc | jq -c '[.sessions, .dead]')" '[1,0]'
+	[ ! -e "$(jq -r .cwd detached.json)" ]
+	[ -d "$TMPDIR" ]
 }
 
 @test "--detach: a holder killed -9 is found dead by the next attach (69) and by ws-session; its browser ends" {
@@ -567,6 +570,10 @@ $(cmd eval '"id":9,"expression":"1"')"
 	assert_equal "$(ws-session list | jq -r .state)" dead
 	# the browser finds its pipe closed and ends
 	ended "$CHROME"
+	# the profile and the log stay until ws-session gc
+	[ -d "$(jq -r .cwd detached.json)/profile" ]
+	assert_equal "$(ws-session gc | jq -c '[.sessions, .dead]')" '[1,0]'
+	[ ! -e "$(jq -r .cwd detached.json)" ]
 }
 
 @test "ws-session kill: the holder closes the browser, removes the profile and records the session killed" {

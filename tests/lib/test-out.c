@@ -1,10 +1,13 @@
 /*
  * test-out.c - an output file that appears whole: its temporary name
  * beside the target, the mode it gets, the rename at commit, and that
- * exit, a stopping signal or a failure to create leaves nothing behind.
+ * exit, a stopping signal or a failure to create leaves nothing behind;
+ * and a tree removed, the links in it as links.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,6 +157,36 @@ tmp_removed(void)
 	is_int(entries(), 0, "removed at exit");
 }
 
+static void
+rmtree(void)
+{
+	char *t = au_xstrdup(at("tree")), *keep = au_xstrdup(at("keep"));
+	char *f = au_xasprintf("%s/kept", keep), *p;
+	int fd;
+
+	p = au_xasprintf("%s/a/b/c", t);
+	ok(mkdir(t, 0700) == 0 && mkdir(at("tree/a"), 0700) == 0 &&
+	    mkdir(at("tree/a/b"), 0700) == 0 && mkdir(p, 0700) == 0 &&
+	    mkdir(keep, 0700) == 0, "a tree, a directory beside it");
+	ok((fd = open(at("tree/a/b/c/x"), O_WRONLY | O_CREAT, 0600)) >= 0 &&
+	    close(fd) == 0, "a file deep down");
+	ok((fd = open(f, O_WRONLY | O_CREAT, 0600)) >= 0 && close(fd) == 0 &&
+	    symlink(keep, at("tree/a/link")) == 0 &&
+	    symlink(f, at("tree/a/b/flink")) == 0,
+	    "links in the tree to the directory beside it and its file");
+	is_int(au_rmtree(t), 0, "removed");
+	ok(access(t, F_OK) != 0 && errno == ENOENT, "the tree is gone");
+	ok(access(f, F_OK) == 0, "what its links named is not");
+	is_int(au_rmtree(t), 0, "a tree that is not there: 0");
+	is_int(au_rmtree(f), 0, "a file alone");
+	ok(access(f, F_OK) != 0, "is removed");
+	rmdir(keep);
+	free(p);
+	free(f);
+	free(keep);
+	free(t);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -164,6 +197,7 @@ main(int argc, char **argv)
 	commit();
 	left_behind();
 	tmp_removed();
+	rmtree();
 	tmpdir_remove();
 	return done();
 }
