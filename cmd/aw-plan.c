@@ -1127,7 +1127,7 @@ spawn_fed(char *const *argv, const char *what, const char *text, size_t n,
     struct au_proc *p)
 {
 	struct au_spawn sp = { argv, NULL, NULL,
-	    { AU_FD_PIPE, AU_FD_PIPE, AU_FD_INHERIT }, 0, NULL, 0 };
+	    { AU_FD_PIPE, AU_FD_PIPE, AU_FD_INHERIT }, 0, NULL, 0, NULL };
 	FILE *f;
 	int rc;
 

@@ -763,7 +763,7 @@ launch(struct job *j)
 	char *text = j->record, *why = NULL, **argv, **env;
 	jv rec = text ? jv_parse(text) : jv_object();
 	struct au_spawn sp = { NULL, NULL, NULL,
-	    { -1, AU_FD_PIPE, AU_FD_PIPE }, 1, NULL, 0 };
+	    { -1, AU_FD_PIPE, AU_FD_PIPE }, 1, NULL, 0, NULL };
 	const char *timeout = au_jv_str(rec, "timeout");
 	int64_t ms;
 	size_t own;

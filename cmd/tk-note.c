@@ -924,7 +924,7 @@ cmd_editor(jv rec)
 	char *dir, *path, *argv[6];
 	struct au_buf b = AU_BUF_INIT;
 	struct au_spawn sp = { NULL, NULL, NULL,
-	    { AU_FD_INHERIT, AU_FD_INHERIT, AU_FD_INHERIT }, 0, NULL, 0 };
+	    { AU_FD_INHERIT, AU_FD_INHERIT, AU_FD_INHERIT }, 0, NULL, 0, NULL };
 	struct au_proc p;
 	int fd, rc;
 	jv new;

@@ -646,6 +646,8 @@ struct au_spawn {
 	int pgroup;		/* 1: the child leads a new process group */
 	const struct au_limit *limits;
 	int nlimits;
+	const char *cgroup;	/* NULL, or the cgroup.procs file of the
+				 * cgroup the child joins before its exec */
 };
 
 struct au_proc {
@@ -1170,6 +1172,17 @@ int au_sandbox_argv(const struct au_tg_sandbox *sb, char *const *cmd,
  * sb->env names, as we have them, then the NAME=VALUE strings of extra
  * (NULL-ended, or NULL) over them.  Free with au_tg_strv_free. */
 char **au_sandbox_env(const struct au_tg_sandbox *sb, char *const *extra);
+/* Root is not bound by RLIMIT_NPROC: for root and a sandbox with an
+ * nproc limit, a pids cgroup of its own beneath ours (cgroup v1's pids
+ * hierarchy, or v2 where our cgroup gives pids to its children) allowing
+ * nproc processes besides firejail's own two.  0 with *procs its
+ * cgroup.procs file, for au_spawn's cgroup, or NULL when there is none to
+ * make (not root, no nproc limit, no such hierarchy); 69 when it cannot
+ * be made. */
+int au_sandbox_cgroup(const struct au_tg_sandbox *sb, char **procs);
+/* Remove the cgroup of procs once its processes have ended; free procs
+ * (NULL is nothing). */
+void au_sandbox_cgroup_end(char *procs);
 
 /* ---- the model fabric: models.json, routes, circuits, spend (mf.c) -----
  *

@@ -457,7 +457,7 @@ run_local(struct au_gw *g, const struct au_tg_tool *t, jv args, jv r,
 {
 	struct au_spawn sp;
 	struct au_capture c;
-	char **argv, **full = NULL, **env;
+	char **argv, **full = NULL, **env, *procs = NULL;
 	int code;
 	jv out, content;
 
@@ -468,6 +468,12 @@ run_local(struct au_gw *g, const struct au_tg_tool *t, jv args, jv r,
 		au_tg_strv_free(argv);
 		return fail(g, r, au_errmsg(), code, rc);
 	}
+	if (full != NULL && (code = au_sandbox_cgroup(&t->sandbox,
+	    &procs)) != 0) {
+		au_tg_strv_free(argv);
+		au_tg_strv_free(full);
+		return fail(g, r, au_errmsg(), code, rc);
+	}
 	env = au_sandbox_env(&t->sandbox, NULL);
 	memset(&sp, 0, sizeof sp);
 	sp.argv = full != NULL ? full : argv;
@@ -475,8 +481,10 @@ run_local(struct au_gw *g, const struct au_tg_tool *t, jv args, jv r,
 	sp.fd[0] = AU_FD_NULL;
 	sp.limits = t->sandbox.limits;
 	sp.nlimits = t->sandbox.nlimits;
+	sp.cgroup = procs;
 	code = au_capture(&sp, g->c->max_output, t->sandbox.timeout_ms > 0 ?
 	    t->sandbox.timeout_ms : g->c->timeout_ms, 2000, &c);
+	au_sandbox_cgroup_end(procs);
 	au_tg_strv_free(argv);
 	au_tg_strv_free(full);
 	au_tg_strv_free(env);

@@ -81,7 +81,7 @@ child(const struct au_spawn *sp, const int src[3], volatile int *err)
 {
 	sigset_t none, def;
 	size_t i;
-	int sig;
+	int sig, fd;
 
 	if (sp->pgroup)
 		setpgid(0, 0);
@@ -101,6 +101,12 @@ child(const struct au_spawn *sp, const int src[3], volatile int *err)
 
 		if (setrlimit(sp->limits[i].resource, &rl) != 0)
 			goto fail;
+	}
+	/* "0" is the writer; a failure is told apart by its sign. */
+	if (sp->cgroup != NULL && ((fd = open(sp->cgroup, O_WRONLY |
+	    O_CLOEXEC)) < 0 || write(fd, "0", 1) != 1)) {
+		*err = -errno;
+		_exit(127);
 	}
 	execvpe(sp->argv[0], sp->argv, sp->envp ? sp->envp : environ);
 fail:
@@ -134,6 +140,9 @@ spawn_vfork(const struct au_spawn *sp, const int src[3], pid_t *pid)
 	if (err != 0) {
 		while (waitpid(child_pid, NULL, 0) < 0 && errno == EINTR)
 			;
+		if (err < 0)
+			return au_seterr(EX_SOFTWARE, "%s: cannot join the cgroup: "
+			    "%s", sp->cgroup, strerror(-err));
 		return execfail(sp->argv[0], err);
 	}
 	return 0;

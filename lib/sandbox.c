@@ -4,11 +4,18 @@
  * network unless asked, the whole file system read-only, a private home
  * and /tmp that show only the declared paths beneath them, no
  * capabilities, no new privileges, a seccomp filter, resource limits,
- * and an environment of a few harmless variables and the declared ones.
+ * and an environment of a few harmless variables and the declared ones;
+ * and, for root, whom RLIMIT_NPROC does not bind, a pids cgroup.
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "agentutils.h"
 
@@ -157,4 +164,183 @@ au_sandbox_env(const struct au_tg_sandbox *sb, char *const *extra)
 	if (getenv("PATH") == NULL)
 		push(&e, au_xstrdup("PATH=/usr/bin:/bin"));
 	return e.v;
+}
+
+/* ---- a pids cgroup, for root ---- */
+
+/* What firejail runs of its own beside the tool: itself, and the first
+ * process of the sandbox's namespaces. */
+#define FIREJAIL_PROCS 2
+
+/* Whether word is one of the comma-separated words of list. */
+static int
+among(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (; list != NULL && *list != '\0'; list += strcspn(list, ","),
+	    list += *list == ',')
+		if (strncmp(list, word, n) == 0 && (list[n] == ',' ||
+		    list[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+/* Whether the small file path holds the word (space-separated). */
+static int
+holds(const char *path, const char *word)
+{
+	char buf[512], *t, *save;
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (f == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	for (t = strtok_r(buf, " \n", &save); t; t = strtok_r(NULL, " \n",
+	    &save))
+		if (strcmp(t, word) == 0)
+			return 1;
+	return 0;
+}
+
+/* The directory of our own cgroup in the hierarchy that has the pids
+ * controller (version 1, or version 2 with pids given to our children),
+ * or NULL. */
+static char *
+pids_home(void)
+{
+	char *line = NULL, *v1 = NULL, *v2 = NULL, *dir = NULL;
+	char *mnt1 = NULL, *mnt2 = NULL, *root1 = NULL, *root2 = NULL;
+	size_t cap = 0;
+	FILE *f;
+
+	if ((f = fopen("/proc/self/cgroup", "re")) == NULL)
+		return NULL;
+	while (getline(&line, &cap, f) > 0) {
+		char *c = strchr(line, ':'), *p = c ? strchr(c + 1, ':') : NULL;
+
+		if (p == NULL)
+			continue;
+		*p++ = '\0';
+		p[strcspn(p, "\n")] = '\0';
+		if (among(c + 1, "pids"))
+			v1 = au_xstrdup(p);
+		else if (c[1] == '\0' && strcmp(line, "0:") == 0)
+			v2 = au_xstrdup(p);
+	}
+	fclose(f);
+	/* mountinfo: id parent dev root mountpoint ... - type source opts */
+	if ((f = fopen("/proc/self/mountinfo", "re")) != NULL) {
+		while (getline(&line, &cap, f) > 0) {
+			char *sep = strstr(line, " - "), *fld[5], *save, *t;
+			char *type, *opts;
+			int i;
+
+			if (sep == NULL)
+				continue;
+			*sep = '\0';
+			type = strtok_r(sep + 3, " ", &save);
+			(void)strtok_r(NULL, " ", &save);
+			opts = strtok_r(NULL, " \n", &save);
+			for (i = 0, t = strtok_r(line, " ", &save); t && i < 5;
+			    t = strtok_r(NULL, " ", &save))
+				fld[i++] = t;
+			if (i < 5 || type == NULL)
+				continue;
+			if (strcmp(type, "cgroup") == 0 && among(opts, "pids") &&
+			    mnt1 == NULL) {
+				mnt1 = au_xstrdup(fld[4]);
+				root1 = au_xstrdup(fld[3]);
+			} else if (strcmp(type, "cgroup2") == 0 && mnt2 == NULL) {
+				mnt2 = au_xstrdup(fld[4]);
+				root2 = au_xstrdup(fld[3]);
+			}
+		}
+		fclose(f);
+	}
+	free(line);
+	if (v1 != NULL && mnt1 != NULL) {
+		size_t n = strcmp(root1, "/") == 0 ? 0 : strlen(root1);
+
+		dir = au_xasprintf("%s%s", mnt1, strncmp(v1, root1, n) == 0 ?
+		    v1 + n : v1);
+	} else if (v2 != NULL && mnt2 != NULL) {
+		size_t n = strcmp(root2, "/") == 0 ? 0 : strlen(root2);
+		char *sub;
+
+		dir = au_xasprintf("%s%s", mnt2, strncmp(v2, root2, n) == 0 ?
+		    v2 + n : v2);
+		sub = au_xasprintf("%s/cgroup.subtree_control", dir);
+		if (!holds(sub, "pids")) {
+			free(dir);
+			dir = NULL;
+		}
+		free(sub);
+	}
+	free(v1);
+	free(v2);
+	free(mnt1);
+	free(mnt2);
+	free(root1);
+	free(root2);
+	return dir;
+}
+
+int
+au_sandbox_cgroup(const struct au_tg_sandbox *sb, char **procs)
+{
+	static unsigned seq;
+	char *home, *dir, *max;
+	rlim_t nproc = 0;
+	int i, fd, rc = 0;
+
+	*procs = NULL;
+	for (i = 0; i < sb->nlimits; i++)
+		if (sb->limits[i].resource == RLIMIT_NPROC)
+			nproc = sb->limits[i].hard;
+	if (nproc == 0 || geteuid() != 0 || (home = pids_home()) == NULL)
+		return 0;
+	dir = au_xasprintf("%s/agentutils.%ld.%u", home, (long)getpid(),
+	    seq++);
+	free(home);
+	if (mkdir(dir, 0755) != 0) {
+		rc = au_seterr(EX_UNAVAILABLE, "%s:", dir);
+		free(dir);
+		return rc;
+	}
+	max = au_xasprintf("%s/pids.max", dir);
+	if ((fd = open(max, O_WRONLY | O_CLOEXEC)) < 0 ||
+	    dprintf(fd, "%llu", (unsigned long long)nproc +
+	    FIREJAIL_PROCS) < 0)
+		rc = au_seterr(EX_UNAVAILABLE, "%s:", max);
+	if (fd >= 0 && close(fd) != 0 && rc == 0)
+		rc = au_seterr(EX_UNAVAILABLE, "%s:", max);
+	free(max);
+	if (rc != 0) {
+		rmdir(dir);
+		free(dir);
+		return rc;
+	}
+	*procs = au_xasprintf("%s/cgroup.procs", dir);
+	free(dir);
+	return 0;
+}
+
+void
+au_sandbox_cgroup_end(char *procs)
+{
+	char *slash;
+	int i;
+
+	if (procs == NULL)
+		return;
+	slash = strrchr(procs, '/');
+	*slash = '\0';
+	/* The last of the sandbox may take a moment to be reaped. */
+	for (i = 0; i < 100 && rmdir(procs) != 0 && errno == EBUSY; i++)
+		nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+	free(procs);
 }

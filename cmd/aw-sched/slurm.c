@@ -35,7 +35,7 @@ static int
 run(char *const *argv, const char *input, struct au_capture *c)
 {
 	struct au_spawn sp = { argv, NULL, NULL,
-	    { AU_FD_NULL, AU_FD_PIPE, AU_FD_PIPE }, 1, NULL, 0 };
+	    { AU_FD_NULL, AU_FD_PIPE, AU_FD_PIPE }, 1, NULL, 0, NULL };
 	char line[512];
 	int rc, fd = -1;
 

@@ -395,7 +395,7 @@ pipe_to(char *const argv[], const char *text, char *out, size_t size)
 	    "/usr/bin:/bin");
 	char *envp[] = { "HOME=/nonexistent", "LC_ALL=C", path, NULL };
 	int in = tmpfd(), o = tmpfd(), rc;
-	struct au_spawn sp = { argv, envp, NULL, { in, o, o }, 0, NULL, 0 };
+	struct au_spawn sp = { argv, envp, NULL, { in, o, o }, 0, NULL, 0, NULL };
 	size_t len = strlen(text);
 	struct au_proc p;
 

@@ -66,7 +66,7 @@ run(char *const *argv, char *const *envp, const char *cwd, int forked,
     struct result *r)
 {
 	struct au_spawn sp = { argv, envp, cwd, { AU_FD_NULL, AU_FD_PIPE,
-	    AU_FD_NULL }, 0, forked ? nocore : NULL, forked ? 1 : 0 };
+	    AU_FD_NULL }, 0, forked ? nocore : NULL, forked ? 1 : 0, NULL };
 	struct au_proc p;
 
 	r->out[0] = '\0';
@@ -179,7 +179,7 @@ test_stdio(int f)
 	static char *const both[] = { "sh", "-c", "echo out; echo err >&2",
 	    NULL };
 	struct au_spawn sp = { cat, NULL, NULL, { AU_FD_PIPE, AU_FD_PIPE,
-	    AU_FD_NULL }, 0, f ? nocore : NULL, f ? 1 : 0 };
+	    AU_FD_NULL }, 0, f ? nocore : NULL, f ? 1 : 0, NULL };
 	struct au_proc p;
 	char buf[256];
 	int fd, err, code, saved[2];
@@ -262,7 +262,7 @@ test_pgroup(int f)
 {
 	static char *const cat[] = { "cat", NULL };
 	struct au_spawn sp = { cat, NULL, NULL, { AU_FD_PIPE, AU_FD_NULL,
-	    AU_FD_NULL }, 1, f ? nocore : NULL, f ? 1 : 0 };
+	    AU_FD_NULL }, 1, f ? nocore : NULL, f ? 1 : 0, NULL };
 	struct au_proc p;
 
 	if (au_spawn(&sp, &p) == 0) {
@@ -329,7 +329,7 @@ timeout(int f, int pgroup, const char *script, int64_t grace, int code,
 	char *file = at("gc");
 	char *argv[] = { "sh", "-c", (char *)script, "sh", file, NULL };
 	struct au_spawn sp = { argv, NULL, NULL, { AU_FD_NULL, AU_FD_NULL,
-	    AU_FD_NULL }, pgroup, f ? nocore : NULL, f ? 1 : 0 };
+	    AU_FD_NULL }, pgroup, f ? nocore : NULL, f ? 1 : 0, NULL };
 	struct au_proc p;
 	int64_t t0, ms;
 	int timed_out = -1, rc, sig;
@@ -374,7 +374,7 @@ test_timeout(int f)
 {
 	static char *const tru[] = { "true", NULL };
 	struct au_spawn sp = { tru, NULL, NULL, { AU_FD_NULL, AU_FD_NULL,
-	    AU_FD_NULL }, 1, f ? nocore : NULL, f ? 1 : 0 };
+	    AU_FD_NULL }, 1, f ? nocore : NULL, f ? 1 : 0, NULL };
 	struct au_proc p;
 	int64_t t0;
 	int timed_out = -1;
@@ -406,7 +406,7 @@ test_limits(void)
 	struct au_limit lim[] = { { RLIMIT_NOFILE, 64, 64 },
 	    { RLIMIT_CORE, 0, 0 } };
 	struct au_spawn sp = { ulim, NULL, NULL, { AU_FD_NULL, AU_FD_PIPE,
-	    AU_FD_NULL }, 0, lim, 2 };
+	    AU_FD_NULL }, 0, lim, 2, NULL };
 	struct au_limit bad[] = { { RLIMIT_NOFILE, 100, 50 } };
 	struct rlimit before, after;
 	struct au_proc p;
@@ -429,6 +429,27 @@ test_limits(void)
 	rc = au_spawn(&sp, &p);
 	ok(rc != 0 && p.pid == -1, "limits: soft above hard does not start "
 	    "(%d: %s)", rc, au_errmsg());
+}
+
+/* A cgroup the child cannot join: it does not start, and says why (a
+ * real one is joined in tests/tg-invoke.bats, as root). */
+static void
+test_cgroup(void)
+{
+	static char *const tru[] = { "true", NULL };
+	struct au_spawn sp = { tru, NULL, NULL, { AU_FD_NULL, AU_FD_NULL,
+	    AU_FD_NULL }, 0, NULL, 0, NULL };
+	struct au_proc p;
+	char *procs = au_xstrdup(at("no/such/cgroup.procs"));
+	int rc;
+
+	sp.cgroup = procs;
+	rc = au_spawn(&sp, &p);
+	is_int(rc, EX_SOFTWARE, "cgroup: not joined, not started");
+	ok(strstr(au_errmsg(), "no/such/cgroup.procs: cannot join the "
+	    "cgroup: No such file") != NULL, "cgroup: the reason: %s",
+	    au_errmsg());
+	free(procs);
 }
 
 static void
@@ -514,6 +535,7 @@ main(void)
 		test_timeout(f);
 	}
 	test_limits();
+	test_cgroup();
 	test_exit_code();
 	test_catch_stop();
 	ok(waitpid(-1, &st, WNOHANG) == -1 && errno == ECHILD,
