@@ -3,11 +3,12 @@
 # tools independent of us, from the sources committed in tests/tk-md/:
 # pandoc writes DOCX and PPTX from Markdown, LibreOffice (started once for
 # the suite, with a profile of its own) writes XLSX from CSV; what neither
-# can make (number formats, merged cells) is written to the letter of
-# ECMA-376 by mkxlsx.py and spans.py.  Outputs are compared with golden
-# Markdown by diff -u.  Hostile files (truncated, bombs, entities, missing
-# parts, wrong content types) each say which file and why, exit 65, and
-# the other files still convert.
+# can make (number formats, merged cells, slides whose frames are out of
+# reading order) is written to the letter of ECMA-376 by mkxlsx.py,
+# spans.py and frames.py.  Outputs are compared with golden Markdown by
+# diff -u.  Hostile files (truncated, bombs, entities, missing parts,
+# wrong content types) each say which file and why, exit 65, and the
+# other files still convert.
 
 load helper
 
@@ -137,6 +138,21 @@ PY
 	run tk-md --records "$X/deck.pptx"
 	echo "$output" | valid
 	assert_equal "$(jq -c '[.format, .title, .slides]' <<<"$output")" '["pptx","Launch Plan",4]'
+}
+
+@test "PPTX: frames in reading order, placed by their own position, their layout's, their master's, through groups; one unplaced keeps tree order" {
+	needs pandoc
+	python3 "$F/frames.py" "$X/deck.pptx" frames.pptx
+	tk-md frames.pptx | diff -u "$F/frames.pptx.md" -
+}
+
+@test "PPTX: a slide whose layout is missing or malformed keeps tree order and converts" {
+	needs pandoc
+	python3 "$F/frames.py" "$X/deck.pptx" broken.pptx broken
+	run --separate-stderr tk-md broken.pptx
+	assert_success
+	assert_equal "$stderr" ""
+	diff -u "$F/frames-broken.pptx.md" - <<<"$output"
 }
 
 @test "XLSX from LibreOffice: the same table as the CSV it came from" {

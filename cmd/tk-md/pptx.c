@@ -1,14 +1,18 @@
 /*
  * pptx.c - PPTX: "## Slide N: title" per slide in the presentation's order
  * (sldIdLst through its relationships), then the slide's frames in
- * reading order: top to bottom, left to right when every frame has its
- * own position, else in the order of the shape tree (frames placed by
- * their layout have none).  Text frames give paragraphs and lists
- * (bulleted by default in body placeholders, unless a:buNone; numbered
- * with a:buAutoNum; nested by level), tables give GFM tables (merged
- * cells left empty), pictures give ![alt](path), and the speaker notes
- * end the slide as a quote.
+ * reading order: top to bottom, left to right.  A frame's position is
+ * its own offset, mapped out of the groups around it to the slide; a
+ * placeholder without one is where its slide layout's placeholder is
+ * (the same idx, else the same type), or failing that where the slide
+ * master's placeholder of its type is.  When a frame other than the
+ * title has no position even so, the slide keeps the order of its shape
+ * tree.  Text frames give paragraphs and lists (bulleted by default in
+ * body placeholders, unless a:buNone; numbered with a:buAutoNum; nested
+ * by level), tables give GFM tables (merged cells left empty), pictures
+ * give ![alt](path), and the speaker notes end the slide as a quote.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,12 +24,30 @@ enum { B = 1, I = 2 };
 
 struct frame {
 	xmlNodePtr n;
-	long x, y;
+	double x, y;		/* on the slide, when pos */
 	int pos;
+};
+
+/* A slide layout or master, parsed once for all the slides on it. */
+struct part {
+	char *name;
+	xmlDocPtr doc;		/* NULL when missing or malformed */
+	char *master;		/* its slideMaster relationship, or NULL */
+};
+
+struct parts {
+	struct part *p;
+	size_t n, cap;
+};
+
+/* Where a group's children go on the slide: X = tx + sx * x. */
+struct place {
+	double sx, sy, tx, ty;
 };
 
 struct slide {
 	struct tkmd *d;
+	struct parts *parts;
 	jv rels;
 	struct frame *f;
 	size_t nf, cap;
@@ -44,19 +66,27 @@ attrnum(xmlNodePtr n, const char *name, long *v)
 	return 1;
 }
 
-/* The placeholder type of a shape ("title", "body", ...; "obj" for a
- * placeholder without one), or NULL when it is none. */
-static xmlChar *
-phtype(xmlNodePtr sp)
+/* The p:ph of a shape, or NULL when it is no placeholder. */
+static xmlNodePtr
+phof(xmlNodePtr sp)
 {
-	xmlNodePtr nv = tkmd_child(sp, "nvSpPr"), ph;
-	xmlChar *t;
+	xmlNodePtr nv = tkmd_child(sp, "nvSpPr");
 
 	if (nv == NULL)
 		nv = tkmd_child(sp, "nvGraphicFramePr");
 	if (nv == NULL)
 		nv = tkmd_child(sp, "nvPicPr");
-	ph = tkmd_child(tkmd_child(nv, "nvPr"), "ph");
+	return tkmd_child(tkmd_child(nv, "nvPr"), "ph");
+}
+
+/* The placeholder type of a shape ("title", "body", ...; "obj" for a
+ * placeholder without one), or NULL when it is none. */
+static xmlChar *
+phtype(xmlNodePtr sp)
+{
+	xmlNodePtr ph = phof(sp);
+	xmlChar *t;
+
 	if (ph == NULL)
 		return NULL;
 	t = xmlGetProp(ph, BAD_CAST "type");
@@ -297,17 +327,77 @@ picture(struct slide *s, xmlNodePtr pic)
 	xmlFree(alt);
 }
 
-/* The frames beneath a shape tree or group, with their positions. */
-static void
-frames(struct slide *s, xmlNodePtr tree)
+/* The xfrm of a frame or group: a:xfrm in its properties, p:xfrm in a
+ * graphic frame. */
+static xmlNodePtr
+xfrm(xmlNodePtr n)
 {
-	xmlNodePtr n, xfrm, off;
+	if (tkmd_isel(n, "graphicFrame"))
+		return tkmd_child(n, "xfrm");
+	return tkmd_child(tkmd_child(n, tkmd_isel(n, "grpSp") ? "grpSpPr" :
+	    "spPr"), "xfrm");
+}
+
+/* The offset of a frame's own xfrm, when it has one. */
+static int
+offset(xmlNodePtr n, long *x, long *y)
+{
+	xmlNodePtr off = tkmd_child(xfrm(n), "off");
+
+	return attrnum(off, "x", x) && attrnum(off, "y", y);
+}
+
+/*
+ * One axis of the place of a group's children: the group's child space
+ * (chOff, chExt) is its box (off, ext) in the space around it, which is
+ * at s, t on the slide.  A child extent of 0 scales nothing: the
+ * children only move with the group.
+ */
+static void
+axis(xmlNodePtr xf, const char *c, const char *ec, double s, double t,
+    double *ns, double *nt)
+{
+	long off = 0, ext = 0, choff = 0, chext = 0;
+	double k;
+
+	attrnum(tkmd_child(xf, "off"), c, &off);
+	attrnum(tkmd_child(xf, "ext"), ec, &ext);
+	attrnum(tkmd_child(xf, "chOff"), c, &choff);
+	attrnum(tkmd_child(xf, "chExt"), ec, &chext);
+	k = chext != 0 ? (double)ext / chext : 1;
+	*ns = s * k;
+	*nt = t + s * (off - choff * k);
+}
+
+/* Coordinate v of a space at s, t on the slide.  Groups nested deep
+ * enough overflow to infinities, and those to NaN, which would not
+ * sort: it stands for 0. */
+static double
+onslide(double s, double t, long v)
+{
+	double r = t + s * v;
+
+	return isnan(r) ? 0 : r;
+}
+
+/* The frames beneath a shape tree or group, with their positions on the
+ * slide when they have their own; the tree or group is placed at at. */
+static void
+frames(struct slide *s, xmlNodePtr tree, const struct place *at)
+{
+	xmlNodePtr n;
+	long x, y;
 
 	for (n = tree->children; n != NULL; n = n->next) {
 		struct frame *f;
 
 		if (tkmd_isel(n, "grpSp")) {
-			frames(s, n);
+			xmlNodePtr xf = xfrm(n);
+			struct place in;
+
+			axis(xf, "x", "cx", at->sx, at->tx, &in.sx, &in.tx);
+			axis(xf, "y", "cy", at->sy, at->ty, &in.sy, &in.ty);
+			frames(s, n, &in);
 			continue;
 		}
 		if (!tkmd_isel(n, "sp") && !tkmd_isel(n, "graphicFrame") &&
@@ -316,11 +406,121 @@ frames(struct slide *s, xmlNodePtr tree)
 		s->f = au_grow(s->f, &s->cap, s->nf + 1, sizeof *s->f);
 		f = &s->f[s->nf++];
 		f->n = n;
-		xfrm = tkmd_isel(n, "graphicFrame") ? tkmd_child(n, "xfrm") :
-		    tkmd_child(tkmd_child(n, "spPr"), "xfrm");
-		off = tkmd_child(xfrm, "off");
-		f->pos = attrnum(off, "y", &f->y) && attrnum(off, "x", &f->x);
+		f->x = f->y = 0;
+		if ((f->pos = offset(n, &x, &y))) {
+			f->x = onslide(at->sx, at->tx, x);
+			f->y = onslide(at->sy, at->ty, y);
+		}
 	}
+}
+
+/* Layout or master NAME, parsed at its first use.  One that is missing
+ * or malformed places nothing, and the slide still converts. */
+static struct part *
+cached(struct slide *s, const char *name)
+{
+	struct parts *c = s->parts;
+	struct part *p;
+	jv rels;
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (strcmp(c->p[i].name, name) == 0)
+			return &c->p[i];
+	c->p = au_grow(c->p, &c->cap, c->n + 1, sizeof *c->p);
+	p = &c->p[c->n++];
+	p->name = au_xstrdup(name);
+	p->master = NULL;
+	p->doc = tkmd_xml(s->d, name, 0);
+	if (p->doc != NULL) {
+		rels = tkmd_rels(s->d, name);
+		if (jv_is_valid(rels))
+			p->master = tkmd_reltype(rels, "slideMaster");
+		else
+			jv_free(rels);
+	}
+	s->d->why[0] = '\0';
+	return p;
+}
+
+/* The type a placeholder is matched by: "body" when it names none. */
+static const char *
+kind(xmlNodePtr ph)
+{
+	const char *t = tkmd_attr(ph, NULL, "type");
+
+	return t != NULL ? t : "body";
+}
+
+/* The type of the master's placeholder that one of type t inherits
+ * from: as in PowerPoint, a centred title from the title, and every
+ * kind of content (subtitle, object, table, picture...) from the body. */
+static const char *
+mastertype(const char *t)
+{
+	static const char *const own[] = { "title", "dt", "ftr", "sldNum" };
+	size_t i;
+
+	if (strcmp(t, "ctrTitle") == 0)
+		return "title";
+	for (i = 0; i < sizeof own / sizeof own[0]; i++)
+		if (strcmp(t, own[i]) == 0)
+			return own[i];
+	return "body";
+}
+
+/* The placeholder of a layout or master (doc, NULL when none) that one
+ * of a slide inherits from: the one of the same idx when idx is not
+ * NULL, else the first of the same type. */
+static xmlNodePtr
+match(xmlDocPtr doc, const long *idx, const char *type)
+{
+	xmlNodePtr tree = tkmd_child(tkmd_child(xmlDocGetRootElement(doc),
+	    "cSld"), "spTree");
+	xmlNodePtr n, ph, bytype = NULL;
+	long i;
+
+	for (n = tree != NULL ? tree->children : NULL; n != NULL;
+	    n = n->next) {
+		if ((ph = phof(n)) == NULL)
+			continue;
+		if (idx != NULL && attrnum(ph, "idx", &i) && i == *idx)
+			return n;
+		if (bytype == NULL && strcmp(kind(ph), type) == 0)
+			bytype = n;
+	}
+	return bytype;
+}
+
+/* Place frame f, which has no position of its own, where the placeholder
+ * it inherits from is: in the slide's layout (NULL when none), else in
+ * the layout's master.  1 if placed, else 0. */
+static int
+inherit(struct slide *s, const char *layout, struct frame *f)
+{
+	xmlNodePtr ph = phof(f->n), at;
+	struct part *p;
+	const char *type;
+	long idx, x, y;
+	int hasidx;
+
+	if (ph == NULL || layout == NULL)
+		return 0;
+	type = kind(ph);
+	hasidx = attrnum(ph, "idx", &idx);
+	p = cached(s, layout);
+	at = match(p->doc, hasidx ? &idx : NULL, type);
+	if (at == NULL || !offset(at, &x, &y)) {
+		/* cached() may move p: its master is read first. */
+		if (p->master == NULL)
+			return 0;
+		at = match(cached(s, p->master)->doc, NULL, mastertype(type));
+		if (at == NULL || !offset(at, &x, &y))
+			return 0;
+	}
+	f->x = x;
+	f->y = y;
+	return 1;
 }
 
 static int
@@ -421,12 +621,12 @@ notes(struct slide *s, const char *part)
 }
 
 static int
-slide(struct tkmd *d, const char *part, int no)
+slide(struct tkmd *d, struct parts *parts, const char *part, int no)
 {
 	struct slide s;
 	xmlDocPtr doc = tkmd_xml(d, part, 1);
 	xmlNodePtr tree;
-	char *t, *np;
+	char *t, *np, *layout;
 	size_t i;
 	int allpos = 1;
 
@@ -434,6 +634,7 @@ slide(struct tkmd *d, const char *part, int no)
 		return -1;
 	memset(&s, 0, sizeof s);
 	s.d = d;
+	s.parts = parts;
 	s.rels = tkmd_rels(d, part);
 	if (!jv_is_valid(s.rels)) {
 		xmlFreeDoc(doc);
@@ -442,7 +643,7 @@ slide(struct tkmd *d, const char *part, int no)
 	tree = tkmd_child(tkmd_child(xmlDocGetRootElement(doc), "cSld"),
 	    "spTree");
 	if (tree != NULL)
-		frames(&s, tree);
+		frames(&s, tree, &(struct place){ 1, 1, 0, 0 });
 	t = title(&s);
 	if (no > 1)
 		putc('\n', d->out);
@@ -452,12 +653,16 @@ slide(struct tkmd *d, const char *part, int no)
 		fprintf(d->out, "## Slide %d\n", no);
 	free(t);
 	s.last = 1;
-	for (i = 0; i < s.nf; i++) {
+	layout = tkmd_reltype(jv_copy(s.rels), "slideLayout");
+	for (i = 0; i < s.nf && allpos; i++) {
 		xmlChar *ph = phtype(s.f[i].n);
 
-		allpos &= s.f[i].pos || istitle(ph);
+		if (!s.f[i].pos && !istitle(ph))
+			s.f[i].pos = inherit(&s, layout, &s.f[i]);
+		allpos = s.f[i].pos || istitle(ph);
 		xmlFree(ph);
 	}
+	free(layout);
 	if (allpos)
 		qsort(s.f, s.nf, sizeof *s.f, bypos);
 	for (i = 0; i < s.nf; i++) {
@@ -492,8 +697,10 @@ tkmd_pptx(struct tkmd *d)
 {
 	xmlDocPtr doc = tkmd_xml(d, d->part, 1);
 	xmlNodePtr lst, n;
+	struct parts parts = { NULL, 0, 0 };
 	jv rels;
 	int no = 0, rc = 0;
+	size_t i;
 
 	if (doc == NULL)
 		return -1;
@@ -516,10 +723,16 @@ tkmd_pptx(struct tkmd *d)
 		if (part == NULL)
 			rc = tkmd_fail(d, "slide %d: no slide part", no + 1);
 		else
-			rc = slide(d, part, ++no);
+			rc = slide(d, &parts, part, ++no);
 		free(part);
 	}
 	d->meta = jv_object_set(d->meta, jv_string("slides"), jv_number(no));
+	for (i = 0; i < parts.n; i++) {
+		free(parts.p[i].name);
+		xmlFreeDoc(parts.p[i].doc);
+		free(parts.p[i].master);
+	}
+	free(parts.p);
 	jv_free(rels);
 	xmlFreeDoc(doc);
 	return rc;
