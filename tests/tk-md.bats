@@ -155,6 +155,43 @@ PY
 	diff -u "$F/frames-broken.pptx.md" - <<<"$output"
 }
 
+@test "PPTX: placeholders by the thousand, on a slide and in its layout, are each found in log time" {
+	needs pandoc
+	python3 - "$X/deck.pptx" many.pptx <<-'PY'
+	import sys, zipfile
+	def sp(ph, pos, text):
+	    xfrm = f'<a:xfrm><a:off x="0" y="{pos}"/></a:xfrm>' if pos else ""
+	    return (f'<p:sp><p:nvSpPr><p:cNvPr id="3" name=""/><p:cNvSpPr/><p:nvPr>{ph}</p:nvPr>'
+	            f'</p:nvSpPr><p:spPr>{xfrm}</p:spPr><p:txBody><a:bodyPr/><a:p><a:r>'
+	            f'<a:t>{text}</a:t></a:r></a:p></p:txBody></p:sp>')
+	last = '<p:ph idx="999999"/>'
+	slide = sp("", 5000000, "Below") + sp(last, 0, "") * 20000 + sp(last, 0, "Placed")
+	layout = "".join(sp(f'<p:ph type="t{i}" idx="{i}"/>', 0, "") for i in range(20000))
+	layout += sp(last, 1, "")
+	src = zipfile.ZipFile(sys.argv[1])
+	with zipfile.ZipFile(sys.argv[2], "w", zipfile.ZIP_DEFLATED) as z:
+	    for item in src.infolist():
+	        d = src.read(item.filename)
+	        if item.filename == "ppt/slides/slide4.xml":
+	            d = d.replace(b"</p:spTree>", slide.encode() + b"</p:spTree>")
+	        elif item.filename == "ppt/slideLayouts/slideLayout2.xml":
+	            d = d.replace(b"</p:spTree>", layout.encode() + b"</p:spTree>")
+	        z.writestr(item, d)
+	PY
+	# Each placeholder looked up by a walk of the layout took minutes.
+	run --separate-stderr timeout 20 tk-md many.pptx
+	assert_success
+	diff -u - <(sed -n '/^## Slide 4/,$p' <<<"$output") <<-'EOF'
+	## Slide 4: Links
+
+	- Placed
+
+	See the [site](https://example.org) for more.
+
+	Below
+	EOF
+}
+
 @test "XLSX from LibreOffice: the same table as the CSV it came from" {
 	needs soffice
 	[ -s "$X/sheet.xlsx" ] || fail "LibreOffice made no sheet.xlsx: $(cat "$X/lo.out")"

@@ -28,11 +28,23 @@ struct frame {
 	int pos;
 };
 
-/* A slide layout or master, parsed once for all the slides on it. */
+/* A placeholder of a layout or master. */
+struct ph {
+	xmlNodePtr n;
+	const char *type;	/* kind(), borrowed from the document */
+	long idx;
+	size_t at;		/* its place in the shape tree */
+};
+
+/* A slide layout or master, parsed once for all the slides on it, its
+ * placeholders sorted by idx and by type: a slide may have thousands of
+ * them, and so may its layout, and each must be found in log time. */
 struct part {
 	char *name;
 	xmlDocPtr doc;		/* NULL when missing or malformed */
 	char *master;		/* its slideMaster relationship, or NULL */
+	struct ph *byidx, *bytype;
+	size_t nidx, ntype;
 };
 
 struct parts {
@@ -414,6 +426,68 @@ frames(struct slide *s, xmlNodePtr tree, const struct place *at)
 	}
 }
 
+/* The type a placeholder is matched by: "body" when it names none. */
+static const char *
+kind(xmlNodePtr ph)
+{
+	const char *t = tkmd_attr(ph, NULL, "type");
+
+	return t != NULL ? t : "body";
+}
+
+static int
+cmpidx(const void *a, const void *b)
+{
+	const struct ph *p = a, *q = b;
+
+	if (p->idx != q->idx)
+		return p->idx < q->idx ? -1 : 1;
+	return p->at < q->at ? -1 : p->at > q->at;
+}
+
+static int
+cmptype(const void *a, const void *b)
+{
+	const struct ph *p = a, *q = b;
+	int c = strcmp(p->type, q->type);
+
+	if (c != 0)
+		return c;
+	return p->at < q->at ? -1 : p->at > q->at;
+}
+
+/* Sort the placeholders of part p by idx (those that have one) and by
+ * type, each then in the order of the shape tree, where the first of
+ * an idx or type is the one a slide's placeholder inherits from. */
+static void
+phindex(struct part *p)
+{
+	xmlNodePtr tree = tkmd_child(tkmd_child(xmlDocGetRootElement(p->doc),
+	    "cSld"), "spTree");
+	xmlNodePtr n, ph;
+	size_t at = 0, capidx = 0, captype = 0;
+	long idx;
+
+	for (n = tree != NULL ? tree->children : NULL; n != NULL;
+	    n = n->next) {
+		if ((ph = phof(n)) == NULL)
+			continue;
+		p->bytype = au_grow(p->bytype, &captype, p->ntype + 1,
+		    sizeof *p->bytype);
+		p->bytype[p->ntype++] = (struct ph){ n, kind(ph), 0, at };
+		if (attrnum(ph, "idx", &idx)) {
+			p->byidx = au_grow(p->byidx, &capidx, p->nidx + 1,
+			    sizeof *p->byidx);
+			p->byidx[p->nidx++] = (struct ph){ n, NULL, idx, at };
+		}
+		at++;
+	}
+	if (p->nidx > 1)
+		qsort(p->byidx, p->nidx, sizeof *p->byidx, cmpidx);
+	if (p->ntype > 1)
+		qsort(p->bytype, p->ntype, sizeof *p->bytype, cmptype);
+}
+
 /* Layout or master NAME, parsed at its first use.  One that is missing
  * or malformed places nothing, and the slide still converts. */
 static struct part *
@@ -429,10 +503,11 @@ cached(struct slide *s, const char *name)
 			return &c->p[i];
 	c->p = au_grow(c->p, &c->cap, c->n + 1, sizeof *c->p);
 	p = &c->p[c->n++];
+	memset(p, 0, sizeof *p);
 	p->name = au_xstrdup(name);
-	p->master = NULL;
 	p->doc = tkmd_xml(s->d, name, 0);
 	if (p->doc != NULL) {
+		phindex(p);
 		rels = tkmd_rels(s->d, name);
 		if (jv_is_valid(rels))
 			p->master = tkmd_reltype(rels, "slideMaster");
@@ -441,15 +516,6 @@ cached(struct slide *s, const char *name)
 	}
 	s->d->why[0] = '\0';
 	return p;
-}
-
-/* The type a placeholder is matched by: "body" when it names none. */
-static const char *
-kind(xmlNodePtr ph)
-{
-	const char *t = tkmd_attr(ph, NULL, "type");
-
-	return t != NULL ? t : "body";
 }
 
 /* The type of the master's placeholder that one of type t inherits
@@ -469,27 +535,35 @@ mastertype(const char *t)
 	return "body";
 }
 
-/* The placeholder of a layout or master (doc, NULL when none) that one
- * of a slide inherits from: the one of the same idx when idx is not
- * NULL, else the first of the same type. */
+/* The placeholder of part p that a slide's one inherits from: the first
+ * of the same idx when idx is not NULL, else the first of type t; or
+ * NULL. */
 static xmlNodePtr
-match(xmlDocPtr doc, const long *idx, const char *type)
+match(const struct part *p, const long *idx, const char *t)
 {
-	xmlNodePtr tree = tkmd_child(tkmd_child(xmlDocGetRootElement(doc),
-	    "cSld"), "spTree");
-	xmlNodePtr n, ph, bytype = NULL;
-	long i;
+	size_t lo = 0, hi = idx != NULL ? p->nidx : 0, mid;
 
-	for (n = tree != NULL ? tree->children : NULL; n != NULL;
-	    n = n->next) {
-		if ((ph = phof(n)) == NULL)
-			continue;
-		if (idx != NULL && attrnum(ph, "idx", &i) && i == *idx)
-			return n;
-		if (bytype == NULL && strcmp(kind(ph), type) == 0)
-			bytype = n;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (p->byidx[mid].idx < *idx)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	return bytype;
+	if (idx != NULL && lo < p->nidx && p->byidx[lo].idx == *idx)
+		return p->byidx[lo].n;
+	lo = 0;
+	hi = p->ntype;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (strcmp(p->bytype[mid].type, t) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < p->ntype && strcmp(p->bytype[lo].type, t) == 0)
+		return p->bytype[lo].n;
+	return NULL;
 }
 
 /* Place frame f, which has no position of its own, where the placeholder
@@ -509,12 +583,12 @@ inherit(struct slide *s, const char *layout, struct frame *f)
 	type = kind(ph);
 	hasidx = attrnum(ph, "idx", &idx);
 	p = cached(s, layout);
-	at = match(p->doc, hasidx ? &idx : NULL, type);
+	at = match(p, hasidx ? &idx : NULL, type);
 	if (at == NULL || !offset(at, &x, &y)) {
-		/* cached() may move p: its master is read first. */
+		/* cached() may move p: nothing of it is read after. */
 		if (p->master == NULL)
 			return 0;
-		at = match(cached(s, p->master)->doc, NULL, mastertype(type));
+		at = match(cached(s, p->master), NULL, mastertype(type));
 		if (at == NULL || !offset(at, &x, &y))
 			return 0;
 	}
@@ -731,6 +805,8 @@ tkmd_pptx(struct tkmd *d)
 		free(parts.p[i].name);
 		xmlFreeDoc(parts.p[i].doc);
 		free(parts.p[i].master);
+		free(parts.p[i].byidx);
+		free(parts.p[i].bytype);
 	}
 	free(parts.p);
 	jv_free(rels);
