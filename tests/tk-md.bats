@@ -192,6 +192,24 @@ PY
 	EOF
 }
 
+@test "PPTX: a slide of no frames is its heading alone (under SAN: no qsort of NULL)" {
+	needs pandoc
+	python3 - "$X/deck.pptx" empty.pptx <<-'PY'
+	import re, sys, zipfile
+	src = zipfile.ZipFile(sys.argv[1])
+	with zipfile.ZipFile(sys.argv[2], "w", zipfile.ZIP_DEFLATED) as z:
+	    for item in src.infolist():
+	        d = src.read(item.filename)
+	        if item.filename == "ppt/slides/slide4.xml":
+	            d = re.sub(rb"</p:grpSpPr>.*</p:spTree>", b"</p:grpSpPr></p:spTree>", d, flags=re.S)
+	        z.writestr(item, d)
+	PY
+	run --separate-stderr tk-md empty.pptx
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(tail -n 2 <<<"$output")" "$(printf '\n## Slide 4')"
+}
+
 @test "XLSX from LibreOffice: the same table as the CSV it came from" {
 	needs soffice
 	[ -s "$X/sheet.xlsx" ] || fail "LibreOffice made no sheet.xlsx: $(cat "$X/lo.out")"

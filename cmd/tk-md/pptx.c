@@ -737,7 +737,7 @@ slide(struct tkmd *d, struct parts *parts, const char *part, int no)
 		xmlFree(ph);
 	}
 	free(layout);
-	if (allpos)
+	if (allpos && s.nf > 1)
 		qsort(s.f, s.nf, sizeof *s.f, bypos);
 	for (i = 0; i < s.nf; i++) {
 		xmlNodePtr n = s.f[i].n, tbl;
