@@ -141,9 +141,14 @@ tabesc(struct au_buf *b, size_t start)
 {
 	static const char tab[256] = { ['|'] = 1, ['\n'] = 1, ['\r'] = 1 };
 	struct au_buf t = AU_BUF_INIT;
-	const char *p = b->s + start, *end = b->s + b->len;
+	const char *p, *end;
 	size_t i, j;
 
+	/* Nothing to look at, and perhaps no buffer yet. */
+	if (start >= b->len)
+		return;
+	p = b->s + start;
+	end = b->s + b->len;
 	while (p < end && !tab[(unsigned char)*p])
 		p++;
 	if (p == end)

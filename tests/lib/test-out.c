@@ -139,11 +139,14 @@ static void
 tmp_only(void)
 {
 	char *want = au_xasprintf("%s/test-out.", tmpdir);
+	int named;
 
 	setenv("TMPDIR", tmpdir, 1);
 	close(au_xout_open("", 0666));
 	printf("%s", au_out_name());
-	exit(strncmp(au_out_name(), want, strlen(want)) == 0 ? 0 : 5);
+	named = strncmp(au_out_name(), want, strlen(want)) == 0;
+	free(want);
+	exit(named ? 0 : 5);
 }
 
 static void
