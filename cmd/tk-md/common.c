@@ -347,6 +347,18 @@ tkmd_want(struct tkmd *d, const char *name)
 	}
 }
 
+static char *relsname(const char *);
+
+void
+tkmd_want_part(struct tkmd *d, const char *part)
+{
+	char *rels = relsname(part);
+
+	tkmd_want(d, part);
+	tkmd_want(d, rels);
+	free(rels);
+}
+
 int
 tkmd_member(struct tkmd *d, const char *name, const unsigned char **buf,
     size_t *len)

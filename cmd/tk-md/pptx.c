@@ -784,6 +784,20 @@ tkmd_pptx(struct tkmd *d)
 		return -1;
 	}
 	lst = tkmd_child(xmlDocGetRootElement(doc), "sldIdLst");
+	/* The slides and their relationships are wanted, so that a zip
+	 * of the slides first and their relationships after is read in
+	 * two passes, not one for each slide. */
+	for (n = lst != NULL ? lst->children : NULL; n != NULL; n = n->next) {
+		xmlChar *id = tkmd_isel(n, "sldId") ? xmlGetNsProp(n,
+		    BAD_CAST "id", BAD_CAST RELNS) : NULL;
+		char *part = id != NULL ? tkmd_rel(rels, (char *)id,
+		    "slide") : NULL;
+
+		if (part != NULL)
+			tkmd_want_part(d, part);
+		xmlFree(id);
+		free(part);
+	}
 	for (n = lst != NULL ? lst->children : NULL; n != NULL && rc == 0;
 	    n = n->next) {
 		xmlChar *id;

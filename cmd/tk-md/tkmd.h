@@ -64,6 +64,8 @@ int tkmd_member(struct tkmd *d, const char *name, const unsigned char **buf,
  * than the zip's are not each a pass from the start.
  */
 void tkmd_want(struct tkmd *d, const char *name);
+/* tkmd_want of an OPC part and of its relationships part. */
+void tkmd_want_part(struct tkmd *d, const char *part);
 
 /*
  * A zip member parsed as XML with no network, no external entities and
