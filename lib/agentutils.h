@@ -723,6 +723,8 @@ struct au_mcp_conf {
 	char *const *envp;	/* or its whole environment, in place of
 				 * ours and env; or NULL */
 	const char *dir;	/* its working directory, or NULL */
+	const char *cgroup;	/* the cgroup.procs file of a cgroup it
+				 * joins (au_spawn's cgroup), or NULL */
 	int64_t timeout_ms;	/* initialize, tools/list, ping; 0: 30 s */
 	int64_t grace_ms;	/* on closing, the wait after closing its
 				 * stdin and again after SIGTERM; over HTTP
@@ -1176,9 +1178,9 @@ char **au_sandbox_env(const struct au_tg_sandbox *sb, char *const *extra);
  * nproc limit, a pids cgroup of its own beneath ours (cgroup v1's pids
  * hierarchy, or v2 where our cgroup gives pids to its children) allowing
  * nproc processes besides firejail's own two.  0 with *procs its
- * cgroup.procs file, for au_spawn's cgroup, or NULL when there is none to
- * make (not root, no nproc limit, no such hierarchy); 69 when it cannot
- * be made. */
+ * cgroup.procs file, for au_spawn's (or au_mcp_conf's) cgroup, or NULL
+ * when there is none to make (not root, no nproc limit, no such
+ * hierarchy); 69 when it cannot be made. */
 int au_sandbox_cgroup(const struct au_tg_sandbox *sb, char **procs);
 /* Remove the cgroup of procs once its processes have ended; free procs
  * (NULL is nothing). */

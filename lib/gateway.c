@@ -26,6 +26,7 @@ struct session {
 	jv tools;		/* the same by name */
 	int64_t fetched;	/* when the list came, ms since the epoch */
 	char *why;		/* why it is not open */
+	char *cgroup;		/* its pids cgroup (root), or NULL */
 };
 
 struct au_gw {
@@ -228,9 +229,11 @@ session(struct au_gw *g, const struct au_tg_server *s)
 		cmdv[0] = (char *)s->command;
 		for (i = 0; i < n; i++)
 			cmdv[i + 1] = s->args[i];
-		if (!g->c->nosandbox && au_sandbox_argv(&s->sandbox, cmdv,
-		    &argv) != 0) {
+		if (!g->c->nosandbox && (au_sandbox_argv(&s->sandbox, cmdv,
+		    &argv) != 0 || au_sandbox_cgroup(&s->sandbox,
+		    &x->cgroup) != 0)) {
 			x->why = au_xasprintf("%s: %s", s->name, au_errmsg());
+			au_tg_strv_free(argv);
 			free(cmdv);
 			return x;
 		}
@@ -247,6 +250,7 @@ session(struct au_gw *g, const struct au_tg_server *s)
 		env = au_sandbox_env(&s->sandbox, base);
 		c.argv = argv != NULL ? argv : cmdv;
 		c.envp = env;
+		c.cgroup = x->cgroup;
 	}
 	c.timeout_ms = s->sandbox.timeout_ms > 0 ? s->sandbox.timeout_ms :
 	    g->c->timeout_ms;
@@ -274,6 +278,8 @@ session(struct au_gw *g, const struct au_tg_server *s)
 		x->why = au_xasprintf("%s: %s", s->name, au_errmsg());
 		au_mcp_close(x->mcp);
 		x->mcp = NULL;
+		au_sandbox_cgroup_end(x->cgroup);
+		x->cgroup = NULL;
 	}
 	au_tg_strv_free(argv);
 	au_tg_strv_free(env);
@@ -848,6 +854,7 @@ au_gw_close(struct au_gw *g)
 		return;
 	for (i = 0; i < g->nsessions; i++) {
 		au_mcp_close(g->sessions[i]->mcp);
+		au_sandbox_cgroup_end(g->sessions[i]->cgroup);
 		jv_free(g->sessions[i]->tools);
 		jv_free(g->sessions[i]->list);
 		free(g->sessions[i]->why);

@@ -428,7 +428,7 @@ static int
 stdio_start(const struct au_mcp_conf *c, struct stdio **tp)
 {
 	struct au_spawn sp = { c->argv, NULL, c->dir,
-	    { -1, AU_FD_PIPE, AU_FD_PIPE }, 1, NULL, 0, NULL };
+	    { -1, AU_FD_PIPE, AU_FD_PIPE }, 1, NULL, 0, c->cgroup };
 	struct stdio *t;
 	char **env, why[900];
 	int rc, i, sv[2];

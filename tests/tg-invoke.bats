@@ -296,6 +296,37 @@ tool.result - -"
 	    '[1,false,"hi",null] [2,false,"3",{"sum":3}] [3,true,"the arguments do not fit the tool'"'"'s input schema",null] [4,true,"no such tool",null] '
 }
 
+@test "MCP: run by root, a server with an nproc limit is in a pids cgroup of its own for the session" {
+	needs_firejail
+	[ "$(id -u)" = 0 ] || skip "the pids cgroup is made for root only (RLIMIT_NPROC binds a user)"
+	awk '$0 ~ / - cgroup / && $NF ~ /(^|,)pids(,|$)/ { f = 1 } END { exit !f }' /proc/self/mountinfo ||
+	    skip "no cgroup v1 pids hierarchy here to look into"
+	printf '{"mcpServers": {"t": {"command": "python3", "args": ["%s"], "sandbox": {"read": ["%s"], "limits": {"nproc": 10}}}}}\n' \
+	    "$TOP/tests/mcp/server.py" "$TOP/tests/mcp" >"$C/mcp.json"
+	policy '{"default": "allow"}'
+	tg-invoke --tool t/sleep --args '{"ms": 3000}' >out.json 2>err.txt &
+	pid=$!
+	dir=
+	for _ in $(seq 100); do
+		dir=$(find /sys/fs/cgroup/pids -maxdepth 2 -name "agentutils.$pid.*")
+		[ -z "$dir" ] || [ -z "$(cat "$dir/cgroup.procs")" ] || break
+		sleep 0.05
+	done
+	[ -n "$dir" ]
+	assert_equal "$(cat "$dir/pids.max")" 12
+	# the server's firejail and what it runs, and nothing of ours
+	procs=$(cat "$dir/cgroup.procs")
+	[ -n "$procs" ]
+	refute_regex "$procs" "(^|
+)$pid(
+|$)"
+	st=0
+	wait "$pid" || st=$?
+	assert_equal "$st" 0
+	assert_equal "$(jq -c .is_error out.json)" false
+	[ ! -e "$dir" ]
+}
+
 @test "MCP: --notifications passes on progress and log messages, before the result" {
 	printf '{"mcpServers": {"t": {"command": "python3", "args": ["%s"]}}}\n' \
 	    "$TOP/tests/mcp/server.py" >"$C/mcp.json"
