@@ -504,11 +504,10 @@ convert(struct job *j)
 		fmt = tkmd_fail(&d, "%s documents are not converted yet",
 		    fmts[fmt].name);
 	if (fmt >= 0 && !probe) {
-		if ((d.out = open_memstream(&md, &mdlen)) == NULL)
-			au_die(EX_SOFTWARE, "open_memstream:");
+		d.out = tkmd_xmem(&md, &mdlen);
 		rc = fmts[fmt].conv(&d);
 		if (fclose(d.out) != 0)
-			au_die(EX_SOFTWARE, "open_memstream:");
+			au_die(EX_SOFTWARE, "fclose:");
 		if (rc != 0)
 			fmt = -1;
 	}

@@ -384,15 +384,6 @@ tkmd_cell(xmlNodePtr first, tkmd_inl_fn *fn, void *arg, int *rc)
 	return buf;
 }
 
-FILE *
-tkmd_xmem(char **buf, size_t *len)
-{
-	FILE *f = open_memstream(buf, len);
-
-	if (!f)
-		au_die(EX_SOFTWARE, "open_memstream:");
-	return f;
-}
 
 const char *
 tkmd_attr(xmlNodePtr n, const char *ns, const char *name)

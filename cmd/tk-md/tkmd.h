@@ -270,7 +270,8 @@ void tkmd_item(struct tkmd_blk *b, int count, int tight, long num, int cont,
     const char *buf, size_t len);
 /* The blocks buf, len as a block quote, when there are any. */
 void tkmd_quote(struct tkmd_blk *b, const char *buf, size_t len);
-/* open_memstream, or die (70). */
+/* A stream into memory as open_memstream makes one (*buf, NUL-ended,
+ * and *len as of the last flush; *buf freed by the caller), or die (70). */
 FILE *tkmd_xmem(char **buf, size_t *len);
 /* The value of attribute name of n in namespace ns (NULL: none), as
  * stored in the document (borrowed), or NULL. */
