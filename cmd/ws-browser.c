@@ -1420,8 +1420,7 @@ ask(struct cmdctx *c, const char *command)
 /* The command and its result into the session's transcript: the
  * result less what it carried (the value, the text, the HTML), which is
  * kept as a terminal's output is: its size, its SHA-256 (hex, or NULL
- * with no payload) and, when it is text, its first AU_WS_KEEP bytes.
- * One transaction for the two, as the commands come fast. */
+ * with no payload) and, when it is text, its first AU_WS_KEEP bytes. */
 static void
 transcribe(struct cmdctx *c, const char *hex)
 {
@@ -1431,13 +1430,11 @@ transcribe(struct cmdctx *c, const char *hex)
 	r = jv_object_delete(r, jv_string("value"));
 	r = jv_object_delete(r, jv_string("text"));
 	r = jv_object_delete(r, jv_string("html"));
-	au_xdb_begin(db);
 	if ((rc = au_ws_log(db, sid, "input", jv_copy(c->rec), NULL, 0, -1,
 	    NULL)) != 0 || (rc = au_ws_log(db, sid, "output", r,
 	    c->binary ? NULL : (const char *)c->payload, c->npayload,
 	    hex != NULL ? (int64_t)c->npayload : -1, hex)) != 0)
 		au_die(rc, "%s", au_errmsg());
-	au_xdb_commit(db);
 }
 
 /* The audit event of a command: the command as given, how it ended,
@@ -1549,9 +1546,13 @@ run(jv rec)
 		au_sha256_end(s, h);
 		au_hex(h, sizeof h, hex);
 	}
+	/* The transcript and the audit event in one transaction, as the
+	 * commands come fast. */
+	au_xdb_begin(db);
 	transcribe(&c, c.payload != NULL ? hex : NULL);
 	if (audit != NULL)
 		audit_event(&c, c.payload != NULL ? hex : NULL);
+	au_xdb_commit(db);
 	outcome(rc);
 	jv_free(ap);
 	jv_free(c.res);

@@ -206,6 +206,17 @@ holds(const char *path, const char *word)
 	return 0;
 }
 
+/* The directory of cgroup path (as /proc/self/cgroup names it) in the
+ * hierarchy mounted at mnt from its root. */
+static char *
+mounted(const char *mnt, const char *root, const char *path)
+{
+	size_t n = strcmp(root, "/") == 0 ? 0 : strlen(root);
+
+	return au_xasprintf("%s%s", mnt, strncmp(path, root, n) == 0 ?
+	    path + n : path);
+}
+
 /* The directory of our own cgroup in the hierarchy that has the pids
  * controller (version 1, or version 2 with pids given to our children),
  * or NULL. */
@@ -263,16 +274,11 @@ pids_home(void)
 	}
 	free(line);
 	if (v1 != NULL && mnt1 != NULL) {
-		size_t n = strcmp(root1, "/") == 0 ? 0 : strlen(root1);
-
-		dir = au_xasprintf("%s%s", mnt1, strncmp(v1, root1, n) == 0 ?
-		    v1 + n : v1);
+		dir = mounted(mnt1, root1, v1);
 	} else if (v2 != NULL && mnt2 != NULL) {
-		size_t n = strcmp(root2, "/") == 0 ? 0 : strlen(root2);
 		char *sub;
 
-		dir = au_xasprintf("%s%s", mnt2, strncmp(v2, root2, n) == 0 ?
-		    v2 + n : v2);
+		dir = mounted(mnt2, root2, v2);
 		sub = au_xasprintf("%s/cgroup.subtree_control", dir);
 		if (!holds(sub, "pids")) {
 			free(dir);
@@ -292,8 +298,11 @@ pids_home(void)
 int
 au_sandbox_cgroup(const struct au_tg_sandbox *sb, char **procs)
 {
+	/* Where our cgroup is, found once: a stream of calls asks often. */
+	static char *home;
+	static int looked;
 	static unsigned seq;
-	char *home, *dir, *max;
+	char *dir, *max;
 	rlim_t nproc = 0;
 	int i, fd, rc = 0;
 
@@ -301,11 +310,16 @@ au_sandbox_cgroup(const struct au_tg_sandbox *sb, char **procs)
 	for (i = 0; i < sb->nlimits; i++)
 		if (sb->limits[i].resource == RLIMIT_NPROC)
 			nproc = sb->limits[i].hard;
-	if (nproc == 0 || geteuid() != 0 || (home = pids_home()) == NULL)
+	if (nproc == 0 || geteuid() != 0)
+		return 0;
+	if (!looked) {
+		home = pids_home();
+		looked = 1;
+	}
+	if (home == NULL)
 		return 0;
 	dir = au_xasprintf("%s/agentutils.%ld.%u", home, (long)getpid(),
 	    seq++);
-	free(home);
 	if (mkdir(dir, 0755) != 0) {
 		rc = au_seterr(EX_UNAVAILABLE, "%s:", dir);
 		free(dir);

@@ -151,97 +151,6 @@ tkmd_zip_close(struct tkmd *d)
 	d->zip = NULL;
 }
 
-static int drain(struct tkmd *, struct member *,
-    int (*)(void *, const void *, size_t), void *);
-static int keep(void *, const void *, size_t);
-
-/* The member m, read whole from where the archive is, and kept. */
-static int
-slurp_here(struct tkmd *d, struct member *m)
-{
-	struct au_buf b = AU_BUF_INIT;
-
-	au_buf_grow(&b, (m->usize < d->max_size ? m->usize : d->max_size) + 1);
-	if (drain(d, m, keep, &b) != 0) {
-		au_buf_free(&b);
-		return -1;
-	}
-	b.s[b.len] = '\0';
-	m->buf = (unsigned char *)b.s;
-	m->len = b.len;
-	if (m->wanted) {
-		m->wanted = 0;
-		d->zip->nwanted--;
-	}
-	return 0;
-}
-
-/*
- * Bring z->a to the header of member m.  The archive stays open between
- * members and is read forward, so that the chapters of a book, read in
- * the order they were zipped, cost one pass over the headers rather than
- * one from the start for each (which made 1500 chapters quadratic); a
- * member behind the last one read opens the archive anew.  A member
- * passed on the way that is wanted (tkmd_want) is read and kept, so that
- * the chapters of a book zipped in any order cost two passes at most.
- * Returns 0, or -1 (why set, the archive closed).
- */
-static int
-seek(struct tkmd *d, struct member *m)
-{
-	struct tkmd_zip *z = d->zip;
-	struct archive_entry *e;
-	int rc, pass;
-
-	for (pass = 0; pass < 2; pass++) {
-		if (z->a == NULL) {
-			z->a = archive_read_new();
-			archive_read_support_format_zip_seekable(z->a);
-			/* A CRC that does not match is only a warning, which
-			 * expand() takes as it takes ARCHIVE_OK: computing it
-			 * cost a tenth of reading a sheet and decided nothing.
-			 * An older libarchive without the option computes it
-			 * as before. */
-			archive_read_set_format_option(z->a, "zip",
-			    "ignorecrc32", "1");
-			if (archive_read_open_memory(z->a, d->data, d->len) !=
-			    ARCHIVE_OK) {
-				tkmd_fail(d, "corrupt zip: %s",
-				    archive_error_string(z->a));
-				break;
-			}
-			pass = 1;
-		}
-		while ((rc = archive_read_next_header(z->a, &e)) ==
-		    ARCHIVE_OK || rc == ARCHIVE_WARN) {
-			const char *name = archive_entry_pathname(e) ?
-			    archive_entry_pathname(e) : "";
-			long i;
-
-			if (strcmp(name, m->name) == 0)
-				return 0;
-			if (z->nwanted > 0 && (i = au_map_get(z->names, name,
-			    strlen(name))) >= 0 && z->m[i].wanted &&
-			    z->m[i].buf == NULL && z->m[i].usize <=
-			    d->max_size && slurp_here(d, &z->m[i]) != 0)
-				return -1;
-		}
-		if (rc != ARCHIVE_EOF) {
-			tkmd_fail(d, "corrupt zip: %s: %s", m->name,
-			    archive_error_string(z->a));
-			break;
-		}
-		if (pass == 1)
-			tkmd_fail(d, "corrupt zip: %s: not found", m->name);
-		archive_read_free(z->a);
-		z->a = NULL;
-	}
-	if (z->a != NULL)
-		archive_read_free(z->a);
-	z->a = NULL;
-	return -1;
-}
-
 /*
  * Expand member m, at whose header the archive is, through libarchive,
  * counting against the limits, and hand each block to fn(arg, block,
@@ -293,20 +202,107 @@ drain(struct tkmd *d, struct member *m,
 	return -1;
 }
 
-/* Member m through fn as drain hands it, from wherever the archive is. */
-static int
-expand(struct tkmd *d, struct member *m,
-    int (*fn)(void *, const void *, size_t), void *arg)
-{
-	return seek(d, m) != 0 ? -1 : drain(d, m, fn, arg);
-}
-
 /* A block of a member, kept. */
 static int
 keep(void *arg, const void *blk, size_t n)
 {
 	au_buf_add(arg, blk, n);
 	return 0;
+}
+
+/* The member m, read whole from where the archive is, and kept. */
+static int
+slurp_here(struct tkmd *d, struct member *m)
+{
+	struct au_buf b = AU_BUF_INIT;
+
+	au_buf_grow(&b, (m->usize < d->max_size ? m->usize : d->max_size) + 1);
+	if (drain(d, m, keep, &b) != 0) {
+		au_buf_free(&b);
+		return -1;
+	}
+	b.s[b.len] = '\0';
+	m->buf = (unsigned char *)b.s;
+	m->len = b.len;
+	if (m->wanted) {
+		m->wanted = 0;
+		d->zip->nwanted--;
+	}
+	return 0;
+}
+
+/*
+ * Bring z->a to the header of member m.  The archive stays open between
+ * members and is read forward, so that the chapters of a book, read in
+ * the order they were zipped, cost one pass over the headers rather than
+ * one from the start for each (which made 1500 chapters quadratic); a
+ * member behind the last one read opens the archive anew.  A member
+ * passed on the way that is wanted (tkmd_want) is read and kept, so that
+ * the chapters of a book zipped in any order cost two passes at most.
+ * Returns 0, or -1 (why set, the archive closed).
+ */
+static int
+seek(struct tkmd *d, struct member *m)
+{
+	struct tkmd_zip *z = d->zip;
+	struct archive_entry *e;
+	int rc, pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		if (z->a == NULL) {
+			z->a = archive_read_new();
+			archive_read_support_format_zip_seekable(z->a);
+			/* A CRC that does not match is only a warning, which
+			 * drain() takes as it takes ARCHIVE_OK: computing it
+			 * cost a tenth of reading a sheet and decided nothing.
+			 * An older libarchive without the option computes it
+			 * as before. */
+			archive_read_set_format_option(z->a, "zip",
+			    "ignorecrc32", "1");
+			if (archive_read_open_memory(z->a, d->data, d->len) !=
+			    ARCHIVE_OK) {
+				tkmd_fail(d, "corrupt zip: %s",
+				    archive_error_string(z->a));
+				break;
+			}
+			pass = 1;
+		}
+		while ((rc = archive_read_next_header(z->a, &e)) ==
+		    ARCHIVE_OK || rc == ARCHIVE_WARN) {
+			const char *name = archive_entry_pathname(e) ?
+			    archive_entry_pathname(e) : "";
+			long i;
+
+			if (strcmp(name, m->name) == 0)
+				return 0;
+			if (z->nwanted > 0 && (i = au_map_get(z->names, name,
+			    strlen(name))) >= 0 && z->m[i].wanted &&
+			    z->m[i].buf == NULL && z->m[i].usize <=
+			    d->max_size && slurp_here(d, &z->m[i]) != 0)
+				return -1;
+		}
+		if (rc != ARCHIVE_EOF) {
+			tkmd_fail(d, "corrupt zip: %s: %s", m->name,
+			    archive_error_string(z->a));
+			break;
+		}
+		if (pass == 1)
+			tkmd_fail(d, "corrupt zip: %s: not found", m->name);
+		archive_read_free(z->a);
+		z->a = NULL;
+	}
+	if (z->a != NULL)
+		archive_read_free(z->a);
+	z->a = NULL;
+	return -1;
+}
+
+/* Member m through fn as drain hands it, from wherever the archive is. */
+static int
+expand(struct tkmd *d, struct member *m,
+    int (*fn)(void *, const void *, size_t), void *arg)
+{
+	return seek(d, m) != 0 ? -1 : drain(d, m, fn, arg);
 }
 
 /* The member m, read whole and kept. */
@@ -345,18 +341,6 @@ tkmd_want(struct tkmd *d, const char *name)
 		d->zip->m[i].wanted = 1;
 		d->zip->nwanted++;
 	}
-}
-
-static char *relsname(const char *);
-
-void
-tkmd_want_part(struct tkmd *d, const char *part)
-{
-	char *rels = relsname(part);
-
-	tkmd_want(d, part);
-	tkmd_want(d, rels);
-	free(rels);
 }
 
 int
@@ -797,6 +781,16 @@ relsname(const char *part)
 		return au_xasprintf("_rels/%s.rels", part);
 	return au_xasprintf("%.*s/_rels/%s.rels", (int)(slash - part), part,
 	    slash + 1);
+}
+
+void
+tkmd_want_part(struct tkmd *d, const char *part)
+{
+	char *rels = relsname(part);
+
+	tkmd_want(d, part);
+	tkmd_want(d, rels);
+	free(rels);
 }
 
 jv

@@ -153,6 +153,18 @@ local(xmlNodePtr n)
 	return colon != NULL ? colon + 1 : (const char *)n->name;
 }
 
+/* The text gathered so far onto log, as one entry. */
+static void
+logtext(struct au_buf *log, struct au_buf *text)
+{
+	if (text->len > 0) {
+		au_buf_addc(log, 'T');
+		au_buf_add(log, text->s, text->len);
+		au_buf_addc(log, '\0');
+		text->len = 0;
+	}
+}
+
 /* The elements and text of the tree from n onto log, as scan logs them. */
 static void
 walk(xmlNodePtr n, struct au_buf *log, struct au_buf *text)
@@ -165,22 +177,12 @@ walk(xmlNodePtr n, struct au_buf *log, struct au_buf *text)
 		}
 		if (n->type != XML_ELEMENT_NODE)
 			continue;
-		if (text->len > 0) {
-			au_buf_addc(log, 'T');
-			au_buf_add(log, text->s, text->len);
-			au_buf_addc(log, '\0');
-			text->len = 0;
-		}
+		logtext(log, text);
 		au_buf_addc(log, 'S');
 		au_buf_adds(log, local(n));
 		au_buf_addc(log, '\0');
 		walk(n->children, log, text);
-		if (text->len > 0) {
-			au_buf_addc(log, 'T');
-			au_buf_add(log, text->s, text->len);
-			au_buf_addc(log, '\0');
-			text->len = 0;
-		}
+		logtext(log, text);
 		au_buf_addc(log, 'E');
 		au_buf_adds(log, local(n));
 		au_buf_addc(log, '\0');
