@@ -209,6 +209,7 @@ $(B)/tests/replay-%: tests/fuzz/fuzz-%.c $(B)/tests/replay.o \
 
 deps:
 	@tools/deps.sh
+	@tools/deps.sh npm
 
 check: deps
 	@$(MAKE) --no-print-directory all

@@ -79,3 +79,38 @@ apt-get install -y --no-install-recommends clang-14"
 	assert_equal "$stderr" "deps: missing Debian packages: fish
 deps: run as root: apt-get update && apt-get install -y --no-install-recommends fish"
 }
+
+# tree: a copy of deps.sh in a tree of its own, with a lock in
+# tests/interop, for npm to be run against
+tree() {
+	mkdir -p tree/tools tree/tests/interop
+	cp "$TOP/tools/deps.sh" tree/tools/
+	echo '{}' >tree/tests/interop/package-lock.json
+}
+
+@test "npm: npm ci when the reference servers are missing or older than the lock, else nothing" {
+	tree
+	stub npm "echo \"npm \$*\" >>$BATS_TEST_TMPDIR/npm.log; mkdir -p \"\$3/node_modules\"; touch \"\$3/node_modules/.package-lock.json\""
+	PATH=$BATS_TEST_TMPDIR/stubs:$PATH run --separate-stderr tree/tools/deps.sh npm
+	assert_success
+	assert_output "deps: npm ci in tests/interop"
+	assert_equal "$(cat npm.log)" "npm ci --prefix $PWD/tree/tests/interop --no-audit --no-fund --loglevel=error"
+	rm npm.log
+	PATH=$BATS_TEST_TMPDIR/stubs:$PATH run tree/tools/deps.sh npm
+	assert_success
+	assert_output ""
+	assert [ ! -e npm.log ]
+	touch -d '+1 hour' tree/tests/interop/package-lock.json
+	PATH=$BATS_TEST_TMPDIR/stubs:$PATH run tree/tools/deps.sh npm
+	assert_success
+	assert_output "deps: npm ci in tests/interop"
+}
+
+@test "npm: where npm cannot fetch them, it says so and make deps goes on" {
+	tree
+	stub npm 'echo "npm ERR! network" >&2; exit 1'
+	PATH=$BATS_TEST_TMPDIR/stubs:$PATH run --separate-stderr tree/tools/deps.sh npm
+	assert_success
+	assert_equal "$stderr" "npm ERR! network
+deps: npm ci failed: tests/mcp-interop.bats will be skipped"
+}
