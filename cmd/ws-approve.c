@@ -94,38 +94,63 @@ get(const char *id)
 	return r;
 }
 
-/* With --always, the approval of a tool call also grants the tool, in
- * the same transaction, audited (unaudited, with a warning, when there
- * are no audit keys yet). */
+/* The audit log every decision goes to, opened at the first: a
+ * warning and no audit while there are no keys. */
+static struct au_audit *log_;
+static int log_opened;
+
+static struct au_audit *
+audit(void)
+{
+	if (!log_opened) {
+		log_ = au_xaudit_open(db, "audit-write --init makes the keys");
+		log_opened = 1;
+	}
+	return log_;
+}
+
+/* Decide id, and with --always grant its tool, in one transaction with
+ * their audit events; 0, or the error said. */
+static int
+settle(const char *id, int approve, const char *reason, const char *tool)
+{
+	struct au_audit *a = audit();
+	char *note;
+	jv g;
+	int rc;
+
+	au_xdb_begin(db);
+	rc = au_approval_decide(db, a, id, approve, au_user(), reason);
+	if (rc == 0 && tool != NULL) {
+		note = au_xasprintf("approved always%s%s", reason ? ": " : "",
+		    reason ? reason : "");
+		if ((rc = au_tg_grant_add(db, a, tool, NULL, 0, note,
+		    au_user(), id, &g)) == 0)
+			jv_free(g);
+		free(note);
+	}
+	if (rc != 0) {
+		au_db_rollback(db);
+		au_err("%s", au_errmsg());
+		return rc;
+	}
+	au_xdb_commit(db);
+	return 0;
+}
+
+/* With --always, the approval of a tool call also grants the tool. */
 static int
 always(const char *id, const char *reason)
 {
-	struct au_audit *a;
-	char *tool, *note;
-	jv r = get(id), g;
+	char *tool;
+	jv r = get(id);
 	int rc;
 
 	if ((tool = au_tg_asked(r)) == NULL)
 		au_die(EX_DATAERR, "--always: request %s is not about a tool "
 		    "call", au_quote(id));
 	jv_free(r);
-	a = au_xaudit_open(db, "audit-write --init makes the keys");
-	note = au_xasprintf("approved always%s%s", reason ? ": " : "",
-	    reason ? reason : "");
-	au_xdb_begin(db);
-	if ((rc = au_approval_decide(db, id, 1, au_user(), reason)) == 0 &&
-	    (rc = au_tg_grant_add(db, a, tool, NULL, 0, note, au_user(), id,
-	    &g)) == 0)
-		jv_free(g);
-	if (rc != 0) {
-		au_db_rollback(db);
-		au_err("%s", au_errmsg());
-	} else {
-		au_xdb_commit(db);
-	}
-	if (a != NULL && au_audit_close(a) != 0)
-		au_die(EX_IOERR, "audit: %s", au_errmsg());
-	free(note);
+	rc = settle(id, 1, reason, tool);
 	free(tool);
 	if (rc == 0)
 		put(get(id));
@@ -135,14 +160,11 @@ always(const char *id, const char *reason)
 static int
 decide(const char *id, int approve, const char *reason)
 {
-	int rc = au_approval_decide(db, id, approve, au_user(), reason);
+	int rc = settle(id, approve, reason, NULL);
 
-	if (rc != 0) {
-		au_err("%s", au_errmsg());
-		return rc;
-	}
-	put(get(id));
-	return 0;
+	if (rc == 0)
+		put(get(id));
+	return rc;
 }
 
 static volatile sig_atomic_t stop;
@@ -245,10 +267,7 @@ cmd_interactive(void)
 					jv_free(list);
 					return 0;
 				}
-				rc = au_approval_decide(db, id, yes, au_user(),
-				    why && *why ? why : NULL);
-				if (rc != 0)
-					au_err("%s", au_errmsg());
+				settle(id, yes, why && *why ? why : NULL, NULL);
 				break;
 			}
 		}
@@ -320,6 +339,8 @@ main(int argc, char **argv)
 		rc = cmd_wait(argv[1], timeout);
 	else
 		au_usage_die(&cmd, "unknown command %s", au_quote(what));
+	if (log_ != NULL && au_audit_close(log_) != 0)
+		au_die(EX_IOERR, "audit: %s", au_errmsg());
 	au_db_close(db);
 	au_out_close();
 	return rc;

@@ -602,9 +602,11 @@ int au_approval_create(struct sqlite3 *db, const char *requester,
     int64_t expires_ms, char id[AU_ID_LEN]);
 /* The approval.request record of id; 66 if there is none. */
 int au_approval_get(struct sqlite3 *db, const char *id, jv *rec);
-/* Approve (1) or deny (0) a pending request; 1 if it is not pending. */
-int au_approval_decide(struct sqlite3 *db, const char *id, int approve,
-    const char *by, const char *reason);
+/* Approve (1) or deny (0) a pending request; 1 if it is not pending.
+ * With a, the decided request is appended to the audit log too: the
+ * caller holds the transaction that makes both or neither. */
+int au_approval_decide(struct sqlite3 *db, struct au_audit *a,
+    const char *id, int approve, const char *by, const char *reason);
 /* The requester no longer needs the answer: a pending request becomes
  * withdrawn. */
 int au_approval_withdraw(struct sqlite3 *db, const char *id);

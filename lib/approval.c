@@ -52,8 +52,8 @@ au_approval_withdraw(sqlite3 *db, const char *id)
 }
 
 int
-au_approval_decide(sqlite3 *db, const char *id, int approve, const char *by,
-    const char *reason)
+au_approval_decide(sqlite3 *db, struct au_audit *a, const char *id,
+    int approve, const char *by, const char *reason)
 {
 	char now[AU_TS_LEN];
 	jv rec;
@@ -66,8 +66,15 @@ au_approval_decide(sqlite3 *db, const char *id, int approve, const char *by,
 	    "decided_by = ?3, decided_at = ?4, reason = ?5 WHERE id = ?1 AND "
 	    "status = 'pending'", &n, 5, id, approve ? "approved" : "denied",
 	    by, now, reason);
-	if (rc != 0 || n == 1)
+	if (rc != 0)
 		return rc;
+	if (n == 1) {
+		if (a == NULL || (rc = au_approval_get(db, id, &rec)) != 0)
+			return rc;
+		rc = au_audit_append(a, rec, NULL, NULL);
+		jv_free(rec);
+		return rc;
+	}
 	if ((rc = au_approval_get(db, id, &rec)) != 0)
 		return rc;
 	rc = au_seterr(1, "request %s is %s already", id,

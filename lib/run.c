@@ -274,7 +274,7 @@ int
 au_run_answer(struct au_run *r, const char *id, int approve,
     const char *reason)
 {
-	return au_approval_decide(r->db, id, approve, "au_run", reason);
+	return au_approval_decide(r->db, NULL, id, approve, "au_run", reason);
 }
 
 void

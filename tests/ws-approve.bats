@@ -122,6 +122,30 @@ normx() {
 	assert_equal "$(ws-approve show "$(request drop)" | jq -c '[.status, .reason]')" '["denied","no"]'
 }
 
+@test "every decision goes to the audit log, as the decided request, once" {
+	file "$F/approvals.ndjson"
+	USER=alice ws-approve approve --reason "looks fine" "$(request deploy)" >/dev/null
+	USER=bob ws-approve deny --reason "too risky" "$(request drop)" >/dev/null
+	run ws-approve approve "$(request drop)"
+	assert_failure 1
+	echo '{"names": []}' >profile.json
+	audit-export --profile profile.json --format ndjson -o audit.ndjson
+	run jq -c 'select(.record.type == "approval.request") | .record | [.id, .status, .decided_by, .reason]' audit.ndjson
+	assert_output "[\"$(request deploy)\",\"approved\",\"alice\",\"looks fine\"]
+[\"$(request drop)\",\"denied\",\"bob\",\"too risky\"]"
+	jq -c '.record' audit.ndjson | grep approval.request | valid
+	audit-verify >/dev/null
+}
+
+@test "without audit keys a decision is made, with a warning that it is not audited" {
+	file "$F/approvals.ndjson"
+	nokeys
+	run --separate-stderr ws-approve approve "$(request deploy)"
+	assert_success
+	assert_regex "$stderr" '^ws-approve: not audited: .*audit-write --init makes the keys'
+	assert_equal "$(ws-approve show "$(request deploy)" | jq -r .status)" approved
+}
+
 @test "an unknown id: 66 from show, approve, deny and wait" {
 	file "$F/approvals.ndjson"
 	for c in show approve "deny --reason x" wait "wait --timeout 1s"; do

@@ -160,7 +160,7 @@ test_create(void)
 static void
 test_decide(void)
 {
-	is_int(au_approval_decide(db, a, 1, "alice", "looks fine"), 0,
+	is_int(au_approval_decide(db, NULL, a, 1, "alice", "looks fine"), 0,
 	    "decide: approve");
 	is_str_free(field(a, "status"), "\"approved\"", "decide: approved");
 	is_str_free(field(a, "decided_by"), "\"alice\"", "decide: by alice");
@@ -174,7 +174,7 @@ test_decide(void)
 		    au_jv_str(rec, "decided_at"));
 		jv_free(rec);
 	}
-	is_int(au_approval_decide(db, a, 0, "bob", "no"), 1,
+	is_int(au_approval_decide(db, NULL, a, 0, "bob", "no"), 1,
 	    "decide: a second time, 1");
 	{
 		char want[128];
@@ -187,17 +187,17 @@ test_decide(void)
 	    "decide: the first decision stands");
 	is_str_free(field(a, "decided_by"), "\"alice\"",
 	    "decide: by the first");
-	is_int(au_approval_decide(db, a, 1, "alice", "again"), 1,
+	is_int(au_approval_decide(db, NULL, a, 1, "alice", "again"), 1,
 	    "decide: approving twice, 1 too");
 
-	is_int(au_approval_decide(db, b, 0, "bob", NULL), 0,
+	is_int(au_approval_decide(db, NULL, b, 0, "bob", NULL), 0,
 	    "decide: deny without a reason");
 	is_str_free(field(b, "status"), "\"denied\"", "decide: denied");
 	is_str_free(field(b, "reason"), "absent", "decide: no reason");
-	is_int(au_approval_decide(db, b, 1, "alice", NULL), 1,
+	is_int(au_approval_decide(db, NULL, b, 1, "alice", NULL), 1,
 	    "decide: approving a denied request, 1");
 
-	is_int(au_approval_decide(db, "nope", 1, "alice", NULL), EX_NOINPUT,
+	is_int(au_approval_decide(db, NULL, "nope", 1, "alice", NULL), EX_NOINPUT,
 	    "decide: no such request, 66");
 	is_str(au_errmsg(), "no approval request \"nope\"", "decide: says so");
 }
@@ -215,7 +215,7 @@ test_withdraw(void)
 	is_int(au_approval_withdraw(db, d), 0, "withdraw: again, 0");
 	is_str_free(field(d, "status"), "\"withdrawn\"",
 	    "withdraw: still withdrawn");
-	is_int(au_approval_decide(db, d, 1, "alice", NULL), 1,
+	is_int(au_approval_decide(db, NULL, d, 1, "alice", NULL), 1,
 	    "withdraw: approving a withdrawn request, 1");
 	is_int(au_approval_withdraw(db, a), 0,
 	    "withdraw: an approved request, 0");
@@ -242,7 +242,7 @@ test_expire(void)
 	    "expire: one due in an hour stays pending");
 	is_str_free(field(a, "status"), "\"approved\"",
 	    "expire: decided ones stay as they are");
-	is_int(au_approval_decide(db, e, 1, "alice", NULL), 1,
+	is_int(au_approval_decide(db, NULL, e, 1, "alice", NULL), 1,
 	    "expire: approving an expired request, 1");
 	{
 		char want[128];
@@ -257,7 +257,7 @@ test_expire(void)
 	    now - 500, g), 0, "expire: one more past its time");
 	is_str_free(field(g, "status"), "\"pending\"",
 	    "expire: pending, not expired yet");
-	is_int(au_approval_decide(db, g, 1, "alice", NULL), 1,
+	is_int(au_approval_decide(db, NULL, g, 1, "alice", NULL), 1,
 	    "expire: a decision after its time comes too late, 1");
 	is_str_free(field(g, "status"), "\"expired\"", "expire: expired");
 	is_str_free(field(f, "status"), "\"expired\"",
@@ -295,7 +295,7 @@ test_transaction(void)
 	is_int(au_db_begin(db), 0, "tx: begin");
 	is_int(au_approval_create(db, "aw-sched", "tx", NULL, NULL, 0, id), 0,
 	    "tx: create");
-	is_int(au_approval_decide(db, c, 0, "bob", "in tx"), 0,
+	is_int(au_approval_decide(db, NULL, c, 0, "bob", "in tx"), 0,
 	    "tx: decide");
 	au_db_rollback(db);
 	rec = jv_null();
@@ -305,7 +305,7 @@ test_transaction(void)
 	is_str_free(field(c, "status"), "\"pending\"",
 	    "tx: rolled back, the decision too");
 	is_int(au_db_begin(db), 0, "tx: begin");
-	is_int(au_approval_decide(db, c, 0, "bob", "in tx"), 0,
+	is_int(au_approval_decide(db, NULL, c, 0, "bob", "in tx"), 0,
 	    "tx: decide");
 	is_int(au_db_commit(db), 0, "tx: commit");
 	is_str_free(field(c, "status"), "\"denied\"", "tx: committed");

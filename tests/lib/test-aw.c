@@ -1401,7 +1401,7 @@ test_approval(void)
 	is_str_free(drained(aw), "", "approval: undecided, nothing moves");
 	is_int(finish(aw), 0, "approval: waiting tasks are open");
 
-	is_int(au_approval_decide(db, id1, 1, "alice", "ok"), 0,
+	is_int(au_approval_decide(db, NULL, id1, 1, "alice", "ok"), 0,
 	    "approval: approve p1's");
 	is_str_free(state(run, "p1"), "waiting_approval",
 	    "approval: p1 waits until the next tick");
@@ -1418,7 +1418,7 @@ test_approval(void)
 	is_int(report(aw, "p1d", att, 0), 0, "approval: p1d done");
 	jv_free(au_aw_drain(aw));
 
-	is_int(au_approval_decide(db, id2, 0, "bob", "too risky"), 0,
+	is_int(au_approval_decide(db, NULL, id2, 0, "bob", "too risky"), 0,
 	    "approval: deny p2's");
 	is_int(tick(aw), 0, "approval: tick");
 	is_str_free(drained(aw), "p2:waiting_approval>dead "
@@ -1478,7 +1478,7 @@ test_approval(void)
 	is_int(au_approval_get(db, id2, &rec), 0, "requeue: the old request");
 	is_str(au_jv_str(rec, "status"), "denied", "requeue: still denied");
 	jv_free(rec);
-	is_int(au_approval_decide(db, id2b, 1, "bob", NULL), 0,
+	is_int(au_approval_decide(db, NULL, id2b, 1, "bob", NULL), 0,
 	    "requeue: approve the new request");
 	is_int(tick(aw), 0, "requeue: tick");
 	is_str_free(drained(aw), "p2:waiting_approval>ready",
