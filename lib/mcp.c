@@ -6,8 +6,8 @@
  * the server as our child, a message per line on its stdin and stdout;
  * or Streamable HTTP, each message POSTed to the server's URL through
  * libcurl (loaded when first needed) and a request's reply one JSON body
- * or an event stream of
- * messages.  Every wait is a poll against a deadline, so that a server
+ * or an event stream of messages, taken up again with a GET and
+ * Last-Event-ID where the server ends it early.  Every wait is a poll against a deadline, so that a server
  * that floods, stalls, lies or dies costs an error message and never a
  * hang.
  */
@@ -533,7 +533,11 @@ cu_load(void)
  * nothing more, and the DELETE that ends the session go on the side
  * handle, each within the grace period: they may have to go while a
  * reply is still streaming in.  Each handle keeps its connection alive
- * from one message to the next.
+ * from one message to the next.  A reply stream that ends or breaks
+ * without the answer, once it has given an event id, is resumed as the
+ * protocol (2025-11-25) has it: a GET on the main handle with
+ * Last-Event-ID, after the wait its last "retry" asked for (a second if
+ * none), until the answer comes or the request's deadline.
  */
 enum { R_NONE, R_JSON, R_SSE, R_STATUS, R_BADTYPE };
 
@@ -551,6 +555,10 @@ struct http {
 	int reply;		/* R_*: what it is */
 	struct au_buf in;	/* a JSON reply, or the start of an error's */
 	struct au_sse *sse;
+	char *lastid;		/* the reply stream's last event id */
+	long long retry;	/* the wait it asked for before a resumption */
+	int64_t resume_at;	/* when to take it up again; 0: not to */
+	struct curl_slist *gethdrs;	/* the resumption's headers */
 	jv *queue;		/* messages read, not handed out yet */
 	size_t qhead, qlen, qcap;
 	char *err;		/* why the connection is over, or NULL */
@@ -720,6 +728,25 @@ headers(struct http *t)
 	return h;
 }
 
+/* A reply stream over without the answer: whether it can be resumed,
+ * an event id having come, and if so when. */
+static int
+resumable(struct http *t)
+{
+	const char *id = au_sse_last_id(t->sse);
+
+	if (id != NULL) {
+		free(t->lastid);
+		t->lastid = au_xstrdup(id);
+	}
+	if (au_sse_retry(t->sse) >= 0)
+		t->retry = au_sse_retry(t->sse);
+	if (t->lastid == NULL)
+		return 0;
+	t->resume_at = au_mono_ms() + (t->retry >= 0 ? t->retry : 1000);
+	return 1;
+}
+
 /* The request's reply ended with code: what it held is queued, and
  * what went wrong kept for recv. */
 static void
@@ -732,6 +759,8 @@ finish(struct http *t, CURLcode code)
 	t->active = 0;
 	cu.multi_remove_handle(t->multi, t->main);
 	if (t->err != NULL || (t->answered && code != CURLE_OK))
+		return;
+	if (!t->answered && t->reply == R_SSE && resumable(t))
 		return;
 	cu.easy_getinfo(t->main, CURLINFO_RESPONSE_CODE, &status);
 	if (code != CURLE_OK) {
@@ -788,13 +817,60 @@ http_pump(struct http *t, int64_t deadline)
 	return 0;
 }
 
-/* Stop reading the request's reply: its connection is closed. */
+/* Stop reading the request's reply: its connection is closed, and its
+ * stream not resumed. */
 static void
 http_drop(struct http *t)
 {
 	if (t->active)
 		cu.multi_remove_handle(t->multi, t->main);
 	t->active = 0;
+	t->resume_at = 0;
+}
+
+/* Read the request's reply from a fresh stream, the headers given. */
+static int
+http_restart(struct http *t, struct curl_slist *h)
+{
+	t->reply = R_NONE;
+	t->in.len = 0;
+	au_sse_free(t->sse);
+	t->sse = au_sse_new(t->max_msg);
+	*t->errbuf = '\0';
+	cu.easy_setopt(t->main, CURLOPT_HTTPHEADER, h);
+	if (cu.multi_add_handle(t->multi, t->main) != CURLM_OK)
+		return au_seterr(EX_SOFTWARE, "curl_multi_add_handle failed");
+	t->active = 1;
+	return 0;
+}
+
+/* Take the reply stream up again where it ended, when its time has
+ * come: a GET with Last-Event-ID.  TIMEOUT if the deadline comes first. */
+static int
+http_resume(struct http *t, int64_t deadline)
+{
+	struct curl_slist *h = NULL, *l, *n;
+	int64_t now = au_mono_ms();
+	char *line;
+
+	if (t->resume_at > now) {
+		poll(NULL, 0, (int)((t->resume_at < deadline ? t->resume_at :
+		    deadline) - now));
+		if ((now = au_mono_ms()) < t->resume_at)
+			return now >= deadline ? TIMEOUT : 0;
+	}
+	for (l = headers(t); l != NULL; l = l->next)
+		if ((n = cu.slist_append(h, l->data)) != NULL)
+			h = n;
+	line = au_xasprintf("Last-Event-ID: %s", t->lastid);
+	if ((n = cu.slist_append(h, line)) != NULL)
+		h = n;
+	free(line);
+	cu.slist_free_all(t->gethdrs);
+	t->gethdrs = h;
+	t->resume_at = 0;
+	cu.easy_setopt(t->main, CURLOPT_HTTPGET, 1L);
+	return http_restart(t, h);
 }
 
 /* POST a notification or an answer, or DELETE the session (s NULL), on
@@ -849,19 +925,13 @@ http_send(void *vt, const char *s, size_t n, int request)
 	http_drop(t);
 	if (t->err != NULL)
 		return au_seterr(EX_UNAVAILABLE, "%s", t->err);
-	t->reply = R_NONE;
 	t->answered = 0;
-	t->in.len = 0;
-	au_sse_free(t->sse);
-	t->sse = au_sse_new(t->max_msg);
-	*t->errbuf = '\0';
-	cu.easy_setopt(t->main, CURLOPT_HTTPHEADER, headers(t));
+	free(t->lastid);
+	t->lastid = NULL;
+	t->retry = -1;
 	cu.easy_setopt(t->main, CURLOPT_POSTFIELDSIZE, (long)n);
 	cu.easy_setopt(t->main, CURLOPT_COPYPOSTFIELDS, s);
-	if (cu.multi_add_handle(t->multi, t->main) != CURLM_OK)
-		return au_seterr(EX_SOFTWARE, "curl_multi_add_handle failed");
-	t->active = 1;
-	return 0;
+	return http_restart(t, headers(t));
 }
 
 static int
@@ -877,10 +947,12 @@ http_recv(void *vt, int64_t deadline, jv *msg)
 		}
 		if (t->err != NULL)
 			return au_seterr(EX_UNAVAILABLE, "%s", t->err);
-		if (!t->active)
+		if (!t->active && t->resume_at == 0)
 			return au_seterr(EX_UNAVAILABLE, "the server's reply "
 			    "ended without an answer");
-		if ((rc = http_pump(t, deadline)) != 0) {
+		rc = t->active ? http_pump(t, deadline) :
+		    http_resume(t, deadline);
+		if (rc != 0) {
 			/* A request past its deadline is given up: its
 			 * late answer is not waited for. */
 			if (rc == TIMEOUT)
@@ -916,6 +988,8 @@ http_end(void *vt)
 	cu.multi_cleanup(t->multi);
 	cu.slist_free_all(t->base);
 	cu.slist_free_all(t->hdrs);
+	cu.slist_free_all(t->gethdrs);
+	free(t->lastid);
 	au_sse_free(t->sse);
 	au_buf_free(&t->in);
 	free(t->url);
@@ -991,6 +1065,7 @@ http_start(const struct au_mcp_conf *c, struct http **tp)
 	if (t->max_msg > INT_MAX - 1)
 		t->max_msg = INT_MAX - 1;
 	t->grace = c->grace_ms > 0 ? c->grace_ms : DEF_GRACE;
+	t->retry = -1;
 	for (h = c->headers; h != NULL && *h != NULL; h++)
 		if ((n = cu.slist_append(t->base, *h)) != NULL)
 			t->base = n;

@@ -6,9 +6,12 @@
  * the next to see whether an LF follows); a UTF-8 byte order mark at the
  * start of the stream is dropped; a line beginning with ':' is a comment;
  * "field: value" loses one space after the colon.  "event" sets the
- * event's type, "data" adds a line to its data, and "id" and "retry" are
- * read and dropped: the model fabric never reconnects with Last-Event-ID.
- * An event without data is no event, as the standard says.
+ * event's type, "data" adds a line to its data, "id" the last event id
+ * (an event's end takes it, data or not: a server primes a stream with
+ * an id and no data; an empty one clears it), and "retry" of digits
+ * alone the reconnection time,
+ * for a client that reconnects with Last-Event-ID.  An event without data
+ * is no event, as the standard says.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +27,9 @@ struct au_sse {
 	struct au_buf line;	/* a line begun in an earlier piece */
 	struct au_buf data;	/* the event's data lines, each and its LF */
 	struct au_buf type;	/* the event's type; empty: "message" */
+	struct au_buf idbuf;	/* the last id field read */
+	struct au_buf lastid;	/* that of the last event */
+	long long retry;	/* the reconnection time in ms, or -1 */
 	int cr;			/* the last piece ended with CR */
 	int bom;		/* bytes of the stream seen, up to 3 */
 };
@@ -36,8 +42,11 @@ au_sse_new(size_t max_event)
 	struct au_sse *s = au_xcalloc(1, sizeof *s);
 
 	s->max = max_event ? max_event : DEF_MAX;
+	s->retry = -1;
 	au_buf_adds(&s->data, "");
 	au_buf_adds(&s->type, "");
+	au_buf_adds(&s->idbuf, "");
+	au_buf_adds(&s->lastid, "");
 	return s;
 }
 
@@ -49,7 +58,21 @@ au_sse_free(struct au_sse *s)
 	au_buf_free(&s->line);
 	au_buf_free(&s->data);
 	au_buf_free(&s->type);
+	au_buf_free(&s->idbuf);
+	au_buf_free(&s->lastid);
 	free(s);
+}
+
+const char *
+au_sse_last_id(const struct au_sse *s)
+{
+	return s->lastid.len > 0 ? s->lastid.s : NULL;
+}
+
+long long
+au_sse_retry(const struct au_sse *s)
+{
+	return s->retry;
 }
 
 static int
@@ -59,6 +82,25 @@ toobig(const struct au_sse *s)
 	    s->max);
 }
 
+/* "retry": digits alone set the reconnection time; anything else is
+ * ignored, and so is a time beyond a day. */
+static void
+retry(struct au_sse *s, const char *v, size_t n)
+{
+	long long ms = 0;
+	size_t i;
+
+	if (n == 0)
+		return;
+	for (i = 0; i < n; i++) {
+		if (v[i] < '0' || v[i] > '9' || ms > 86400000)
+			return;
+		ms = ms * 10 + (v[i] - '0');
+	}
+	if (ms <= 86400000)
+		s->retry = ms;
+}
+
 /* Hand the event gathered so far to cb, and begin the next. */
 static int
 dispatch(struct au_sse *s, int (*cb)(const char *, const char *, size_t,
@@ -66,6 +108,8 @@ dispatch(struct au_sse *s, int (*cb)(const char *, const char *, size_t,
 {
 	int rc = 0;
 
+	s->lastid.len = 0;
+	au_buf_add(&s->lastid, s->idbuf.s, s->idbuf.len);
 	if (s->data.len > 0) {
 		/* Less the LF after the last data line. */
 		s->data.s[--s->data.len] = '\0';
@@ -107,8 +151,16 @@ line(struct au_sse *s, const char *p, size_t n, int (*cb)(const char *,
 	} else if (fn == 5 && memcmp(p, "event", 5) == 0) {
 		s->type.len = 0;
 		au_buf_add(&s->type, v, vn);
+	} else if (fn == 2 && memcmp(p, "id", 2) == 0) {
+		/* An id with a NUL in it is ignored, as the standard says. */
+		if (memchr(v, '\0', vn) == NULL) {
+			s->idbuf.len = 0;
+			au_buf_add(&s->idbuf, v, vn);
+		}
+	} else if (fn == 5 && memcmp(p, "retry", 5) == 0) {
+		retry(s, v, vn);
 	}
-	/* id, retry and fields nobody knows: dropped. */
+	/* Fields nobody knows: dropped. */
 	return 0;
 }
 

@@ -15,7 +15,9 @@
  * with JSON and event-stream replies: the session id and protocol
  * version headers, configured headers, DELETE on close, a timeout
  * cancelled by a POST of its own, wrong content types, sessions that
- * expire, error statuses, nobody listening.  Every case must end in
+ * expire, error statuses, nobody listening; a server that ends every
+ * reply stream after an event id, its answers fetched by GET with
+ * Last-Event-ID after the wait it asked for.  Every case must end in
  * time: each checks how long it took, and an alarm stops the whole test
  * if one hangs.
  */
@@ -928,6 +930,48 @@ test_http_hostile(void)
 	    0, "says so: %s", au_errmsg());
 }
 
+/* A server that ends each reply stream once it has given an event id,
+ * as protocol 2025-11-25 allows: the rest comes by GET with
+ * Last-Event-ID, an event a stream, each after the "retry" asked for. */
+static void
+test_http_poll(void)
+{
+	struct au_mcp *m;
+	jv res;
+
+	if (http_server("--reply", "sse", "--poll", "100", NULL) != 0)
+		return;
+	if (au_mcp_open(&conf, &m) != 0) {
+		ok(0, "HTTP, polled: open: %s", au_errmsg());
+		http_stop();
+		return;
+	}
+	jv_free(notices);
+	notices = jv_array();
+	t0 = au_mono_ms();
+	is_str_free(call(m, "progress", "{\"steps\":3}", 0, NULL), "done",
+	    "HTTP, polled: a call answered on its fourth resumption");
+	ok(took() >= 400, "each after the retry asked for (%lld ms)",
+	    (long long)took());
+	is_int(jv_array_length(jv_copy(notices)), 3, "its notifications too");
+	is_int(num_at(notices, "[2,\"params\",\"progress\"]"), 3, "in order");
+	free(call(m, "stats", "{}", 0, &res));
+	is_int(num_at(res, "[\"structuredContent\",\"resumed\",-4]"), 0,
+	    "resumed from the priming event's id");
+	is_int(num_at(res, "[\"structuredContent\",\"resumed\",-1]"), 3,
+	    "then from each last id");
+	jv_free(res);
+	t0 = au_mono_ms();
+	is_str_free(call(m, "sleep", "{\"ms\":5000}", 300, NULL), "rc=75",
+	    "HTTP, polled: a call past its timeout, between resumptions");
+	ok(took() >= 300 && took() < 1500, "ends at the timeout (%lld ms)",
+	    (long long)took());
+	is_str_free(call(m, "echo", "{\"text\":\"still here\"}", 0, NULL),
+	    "still here", "the session goes on");
+	is_int(au_mcp_close(m), 0, "close");
+	http_stop();
+}
+
 int
 main(void)
 {
@@ -949,6 +993,7 @@ main(void)
 	test_http_timeout("json");
 	test_http_timeout("sse");
 	test_http_hostile();
+	test_http_poll();
 	if (httpd_err >= 0)
 		close(httpd_err);
 	jv_free(notes);

@@ -3,7 +3,8 @@
  * interpretation: LF, CRLF and CR line ends, a CR at the end of one piece
  * and its LF in the next, the byte order mark (whole, split, or only
  * begun), comments, fields without a colon or without the space, several
- * data lines, events without data, id and retry dropped, the event type
+ * data lines, events without data, id and retry kept for a reconnection
+ * (an id primed without data, cleared, with a NUL; retry digits only), the event type
  * reset after each event, a last event without its blank line; one
  * sample stream fed whole, byte by byte, and split in two at every byte
  * position giving the same events; events and lines over the limit; a
@@ -74,6 +75,50 @@ feeds(const char *s)
 	return feed(s, strlen(s), 0, 0);
 }
 
+/* The last event id and retry after the n bytes at s, fed in pieces of
+ * step bytes, as "id|retry" ("(null)" for no id). */
+static const char *
+resume(const char *s, size_t step)
+{
+	static char out[128];
+	struct au_sse *p = au_sse_new(0);
+	size_t n = strlen(s), off, k;
+
+	reset();
+	for (off = 0; off < n; off += k) {
+		k = step == 0 || n - off < step ? n - off : step;
+		au_sse_feed(p, s + off, k, collect, NULL);
+	}
+	snprintf(out, sizeof out, "%s|%lld", au_sse_last_id(p) ?
+	    au_sse_last_id(p) : "(null)", au_sse_retry(p));
+	au_sse_free(p);
+	return out;
+}
+
+static void
+test_resume(void)
+{
+	is_str(resume("data: x\n\n", 0), "(null)|-1", "no id, no retry");
+	is_str(resume("id: 41\nretry: 250\ndata:\n\n", 0), "41|250",
+	    "a priming event: id and retry, empty data");
+	is_str(seen.s, "message|\n", "an event of empty data, for the "
+	    "reader to pass over");
+	is_str(resume("id: 41\ndata: a\n\nid: 42\ndata: b\n\n", 1), "42|-1",
+	    "the last event's id, fed byte by byte");
+	is_str(resume("id: 41\ndata: a\n\nid: 42\ndata: b", 0), "41|-1",
+	    "an event not ended keeps its id back");
+	is_str(resume("id: 41\ndata: a\n\ndata: b\n\n", 0), "41|-1",
+	    "an event without id keeps the last");
+	is_str(resume("id: 41\n\nid\n\n", 0), "(null)|-1",
+	    "an empty id clears it");
+	is_str(resume("id: 41\n\nid: 4\0002\n\n", 0), "41|-1",
+	    "an id with a NUL is ignored");
+	is_str(resume("retry: 100\nretry: 1x\nretry: -5\nretry:\n\n", 0),
+	    "(null)|100", "retry of anything but digits is ignored");
+	is_str(resume("retry: 99999999999999999999\n\n", 0), "(null)|-1",
+	    "and so is one past a day");
+}
+
 static void
 test_fields(void)
 {
@@ -104,7 +149,7 @@ test_fields(void)
 	is_str(feeds("event:\ndata: 1\n\n"), "message|1\n",
 	    "an empty type is message");
 	is_str(feeds("id: 7\nretry: 1000\ndata: x\nid\n\n"), "message|x\n",
-	    "id and retry are read and dropped");
+	    "id and retry are no part of an event");
 	is_str(feeds("foo: bar\nDATA: no\ndata : no\ndata: yes\n\n"),
 	    "message|yes\n",
 	    "unknown fields dropped; names are exact (case, spaces)");
@@ -259,6 +304,7 @@ int
 main(void)
 {
 	test_fields();
+	test_resume();
 	test_line_ends();
 	test_bom();
 	test_split();

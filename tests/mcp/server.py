@@ -29,7 +29,7 @@ requests, then its answer.  initialize makes a session, its id in the
 Mcp-Session-Id header, which every later message must carry (400
 without, 404 for an id unknown or deleted); a wrong MCP-Protocol-Version
 is 400; notifications and answers are taken with 202; DELETE ends the
-session (and says so on stderr); GET is 405.
+session (and says so on stderr); GET is 405, but with --poll.
 
 Misbehaviour on request, for the client's hostile-server tests:
   --garbage        a malformed line before each tools/call answer
@@ -49,6 +49,12 @@ and over HTTP:
   --content-type T  replies with content type T
   --expire N       a session ends after N messages: 404 from then on
   --require-header "NAME: VALUE"  401 for a message without it
+  --poll MS        with --reply sse, a request's stream is primed with an
+                   event id and "retry: MS", then ended at once: the
+                   client must come back with GET and Last-Event-ID, and
+                   each GET gives one event after that id and ends too,
+                   until the answer has been given (the polling of
+                   protocol 2025-11-25); the ids asked for are in stats
 and --page N (tools per tools/list page, default 5), --extra N (that
 many more tools, tool_001 ... echoing like echo).
 """
@@ -112,6 +118,7 @@ class Opts:
     content_type = None
     expire = None
     require = None
+    poll = None
 
 
 FLAGS = {"--garbage": "garbage", "--wrong-id": "wrong_id",
@@ -126,7 +133,7 @@ def parse_args(argv):
     for a in it:
         if a in FLAGS:
             setattr(o, FLAGS[a], True)
-        elif a in ("--page", "--extra", "--huge", "--expire"):
+        elif a in ("--page", "--extra", "--huge", "--expire", "--poll"):
             setattr(o, a[2:], int(next(it)))
         elif a in ("--http", "--reply", "--content-type"):
             setattr(o, a[2:].replace("-", "_"), next(it))
@@ -392,12 +399,14 @@ class HttpConn:
     stream written as the call goes (chunked, so that the connection
     stays open); what the client POSTs meanwhile comes from inbox."""
 
-    def __init__(self, handler, inbox, sid):
+    def __init__(self, handler, inbox, sid, srv):
         self.h = handler
         self.inbox = inbox
         self.sid = sid
+        self.srv = srv
         self.sse = OPTS.reply == "sse"
-        self.started = False
+        self.poll = self.sse and OPTS.poll is not None
+        self.started = self.ended = False
         self.body = self.garbage = None
         self.held = []
 
@@ -410,11 +419,28 @@ class HttpConn:
             self.h.send_header("Transfer-Encoding", "chunked")
             self.h.send_header("Mcp-Session-Id", self.sid)
             self.h.end_headers()
+            if self.poll:
+                with self.srv.cv:
+                    self.srv.events = []
+                    self.srv.done = False
+                self.send(b"id: 0\nretry: %d\ndata:\n\n" % OPTS.poll)
+                self.send(b"")
+                self.ended = True
+
+    def send(self, data):
+        self.h.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.h.wfile.flush()
 
     def chunk(self, data):
         self.start()
-        self.h.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-        self.h.wfile.flush()
+        if not self.ended:
+            return self.send(data)
+        with self.srv.cv:
+            if data:
+                self.srv.events.append(data)
+            else:
+                self.srv.done = True
+            self.srv.cv.notify_all()
 
     def write(self, msg):
         data = json.dumps(msg, separators=(",", ":")).encode()
@@ -469,7 +495,29 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):
-        self.status(405, "no stream of the server's own")
+        srv = SESSIONS.get(self.headers.get("Mcp-Session-Id"))
+        if OPTS.poll is None:
+            return self.status(405, "no stream of the server's own")
+        if srv is None:
+            return self.status(404, "no such session")
+        try:
+            last = int(self.headers.get("Last-Event-ID", ""))
+        except ValueError:
+            return self.status(400, "Last-Event-ID must be a number")
+        srv.stats.setdefault("resumed", []).append(last)
+        with srv.cv:
+            srv.cv.wait_for(lambda: len(srv.events) > last or srv.done,
+                            timeout=30)
+            ev = srv.events[last:last + 1]
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for data in ev:
+            data = b"id: %d\n%s" % (last + 1, data)
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
 
     def do_DELETE(self):
         sid = self.headers.get("Mcp-Session-Id")
@@ -502,6 +550,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             srv = SESSIONS[sid] = Server(o)
             srv.inbox = queue.Queue()
             srv.posts = 0
+            srv.cv = threading.Condition()
+            srv.events = []
+            srv.done = False
         elif sid is None:
             return self.status(400, "Bad Request: no Mcp-Session-Id")
         elif sid not in SESSIONS:
@@ -524,7 +575,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             else:
                 srv.inbox.put(msg)
             return self.status(202)
-        srv.c = HttpConn(self, srv.inbox, sid)
+        srv.c = HttpConn(self, srv.inbox, sid, srv)
         srv.request(msg)
         srv.c.finish()
 
