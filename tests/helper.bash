@@ -78,6 +78,14 @@ http_stop() {
 	HTTPD=
 }
 
+# needs_firejail: skip, saying why, where firejail cannot run.
+needs_firejail() {
+	command -v firejail >/dev/null ||
+	    skip "firejail is not installed (make deps installs it)"
+	firejail --quiet --noprofile true 2>/dev/null ||
+	    skip "firejail cannot make a sandbox here"
+}
+
 # ended PID: until process PID, not a child of ours, has ended (10 s at
 # most); then whether it has.
 ended() {

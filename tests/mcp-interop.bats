@@ -25,13 +25,6 @@ teardown() {
 	[ -z "${HTTPD:-}" ] || kill "$HTTPD" 2>/dev/null || true
 }
 
-needs_firejail() {
-	command -v firejail >/dev/null ||
-	    skip "firejail is not installed (make deps installs it)"
-	firejail --quiet --noprofile true 2>/dev/null ||
-	    skip "firejail cannot make a sandbox here"
-}
-
 # everything: mcp.json with the everything server as ev, over stdio, in
 # a sandbox that may read the modules and nothing else of ours.
 everything() {

@@ -34,14 +34,6 @@ policy() {
 	printf '%s\n' "$1" >"$C/policy.json"
 }
 
-# needs_firejail: skip, saying why, where firejail cannot run.
-needs_firejail() {
-	command -v firejail >/dev/null ||
-	    skip "firejail is not installed (make deps installs it)"
-	firejail --quiet --noprofile true 2>/dev/null ||
-	    skip "firejail cannot make a sandbox here"
-}
-
 # events: the audit log, unredacted, one record per line.
 events() {
 	echo '{"names": []}' >profile.json
