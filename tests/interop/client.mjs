@@ -8,10 +8,17 @@
 //   node client.mjs call NAME ARGS_JSON COMMAND [ARG ...]
 //       the tools/call result as the SDK validated it
 //
-// The server's standard error is passed on.  Exit 1 with the SDK's error
+// SDK=2 in the environment picks the SDK's second generation.  The
+// server's standard error is passed on.  Exit 1 with the SDK's error
 // on standard error when the SDK refuses an answer or the server fails.
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+// The second generation is @modelcontextprotocol/client, the first
+// @modelcontextprotocol/sdk.
+const v2 = process.env.SDK === "2";
+const { Client } = await import(v2 ? "@modelcontextprotocol/client" :
+	"@modelcontextprotocol/sdk/client/index.js");
+const { StdioClientTransport } = await import(v2 ?
+	"@modelcontextprotocol/client/stdio" :
+	"@modelcontextprotocol/sdk/client/stdio.js");
 
 const [op, ...rest] = process.argv.slice(2);
 let name, args, argv;
