@@ -182,27 +182,6 @@ task_status(sqlite3_stmt *s)
 
 /* ---- writing ---- */
 
-/* A cell of a table: a value of the record, or "-". */
-static void
-cell(struct au_buf *b, jv r, const char *key, int width)
-{
-	jv v = jv_object_get(jv_copy(r), jv_string(key));
-	struct au_buf t = AU_BUF_INIT;
-
-	if (jv_get_kind(v) == JV_KIND_STRING)
-		au_buf_adds(&t, jv_string_value(v));
-	else if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_NULL)
-		au_json_dump(&t, v);
-	else
-		au_buf_adds(&t, "-");
-	jv_free(v);
-	if (width > 0)
-		au_buf_addf(b, "%-*s ", width, t.s);
-	else
-		au_buf_adds(b, t.s);
-	au_buf_free(&t);
-}
-
 /* Write a record, or a line of a table. */
 static void
 put(jv r)
@@ -218,9 +197,9 @@ put(jv r)
 	if (strcmp(type, "run.status") == 0) {
 		jv c = jv_object_get(jv_copy(r), jv_string("counts"));
 
-		cell(&b, r, "id", 27);
-		cell(&b, r, "state", 10);
-		cell(&b, r, "created", 25);
+		au_table_cell(&b, r, "id", 27, 1);
+		au_table_cell(&b, r, "state", 10, 1);
+		au_table_cell(&b, r, "created", 25, 1);
 		au_buf_addf(&b, "%d/%d done", (int)jv_number_value(
 		    jv_object_get(jv_copy(c), jv_string("done"))),
 		    (int)jv_number_value(jv_object_get(jv_copy(r),
@@ -236,27 +215,27 @@ put(jv r)
 		}
 		jv_free(c);
 	} else if (strcmp(type, "task.status") == 0) {
-		cell(&b, r, "order", 6);
-		cell(&b, r, "task", 24);
-		cell(&b, r, "state", 17);
-		cell(&b, r, "attempt", 3);
-		cell(&b, r, "error", 0);
+		au_table_cell(&b, r, "order", 6, 1);
+		au_table_cell(&b, r, "task", 24, 1);
+		au_table_cell(&b, r, "state", 17, 1);
+		au_table_cell(&b, r, "attempt", 3, 1);
+		au_table_cell(&b, r, "error", 0, 0);
 	} else if (strcmp(type, "task.event") == 0 ||
 	    strcmp(type, "run.event") == 0) {
-		cell(&b, r, "seq", 6);
-		cell(&b, r, "ts", 25);
+		au_table_cell(&b, r, "seq", 6, 1);
+		au_table_cell(&b, r, "ts", 25, 1);
 		if (strcmp(type, "task.event") == 0) {
-			cell(&b, r, "task", 24);
-			cell(&b, r, "attempt", 3);
+			au_table_cell(&b, r, "task", 24, 1);
+			au_table_cell(&b, r, "attempt", 3, 1);
 		} else {
 			au_buf_addf(&b, "%-24s %-3s ", "(run)", "");
 		}
-		cell(&b, r, "from", 0);
+		au_table_cell(&b, r, "from", 0, 0);
 		au_buf_adds(&b, " -> ");
-		cell(&b, r, "to", 0);
+		au_table_cell(&b, r, "to", 0, 0);
 		if (jv_object_has(jv_copy(r), jv_string("error"))) {
 			au_buf_adds(&b, ": ");
-			cell(&b, r, "error", 0);
+			au_table_cell(&b, r, "error", 0, 0);
 		}
 	} else {
 		au_json_dump(&b, r);

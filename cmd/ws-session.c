@@ -38,34 +38,6 @@ static const struct au_cmd cmd = {
 static sqlite3 *db;
 static int table;
 
-/* A field of r for a table: its text, a number as digits, or "-". */
-static void
-cell(struct au_buf *b, jv r, const char *k, int width)
-{
-	jv v = jv_object_get(jv_copy(r), jv_string(k));
-	struct au_buf t = AU_BUF_INIT;
-
-	if (jv_get_kind(v) == JV_KIND_STRING)
-		au_buf_adds(&t, au_esc(jv_string_value(v)));
-	else if (jv_get_kind(v) == JV_KIND_NUMBER)
-		au_buf_addint(&t, (int64_t)jv_number_value(v));
-	else if (jv_get_kind(v) == JV_KIND_ARRAY) {
-		jv_array_foreach(v, i, a) {
-			if (i > 0)
-				au_buf_addc(&t, ' ');
-			au_buf_adds(&t, au_esc(jv_string_value(a)));
-			jv_free(a);
-		}
-	} else
-		au_buf_addc(&t, '-');
-	jv_free(v);
-	if (width > 0)
-		au_buf_addf(b, "%-*s  ", width, t.s);
-	else
-		au_buf_adds(b, t.s);
-	au_buf_free(&t);
-}
-
 static void
 put(jv r)
 {
@@ -76,12 +48,12 @@ put(jv r)
 		jv_free(r);
 		return;
 	}
-	cell(&b, r, "id", 26);
-	cell(&b, r, "kind", 8);
-	cell(&b, r, "state", 8);
-	cell(&b, r, "exit_code", 4);
-	cell(&b, r, "created", 24);
-	cell(&b, r, au_jv_str(r, "root") ? "root" : "argv", 0);
+	au_table_cell(&b, r, "id", 26, 2);
+	au_table_cell(&b, r, "kind", 8, 2);
+	au_table_cell(&b, r, "state", 8, 2);
+	au_table_cell(&b, r, "exit_code", 4, 2);
+	au_table_cell(&b, r, "created", 24, 2);
+	au_table_cell(&b, r, au_jv_str(r, "root") ? "root" : "argv", 0, 0);
 	au_out_line(b.s, b.len);
 	au_buf_free(&b);
 	jv_free(r);

@@ -331,6 +331,13 @@ void au_out_rec(jv v);
 void au_out_text(const char *s, size_t n);
 /* Write n bytes of text and a newline, as one line. */
 void au_out_line(const char *s, size_t n);
+/* A cell of a table line for people, added to b: r's field key as text
+ * (a string with its control characters escaped, a number, an array's
+ * items apart by spaces, anything else as JSON; "-" when missing or
+ * null), padded to width and followed by gap spaces, or as it is when
+ * width is 0. */
+void au_table_cell(struct au_buf *b, jv r, const char *key, int width,
+    int gap);
 /* Flush if output is per line; call at the end of each text line. */
 void au_out_eol(void);
 /* Flush and close standard output; a write error exits 74. */

@@ -133,3 +133,44 @@ au_rmtree(const char *path)
 	errno = rmerr;
 	return -1;
 }
+
+static void
+cell_text(struct au_buf *t, jv v)
+{
+	switch (jv_get_kind(v)) {
+	case JV_KIND_STRING:
+		au_buf_adds(t, au_esc(jv_string_value(v)));
+		break;
+	case JV_KIND_ARRAY:
+		jv_array_foreach(v, i, a) {
+			if (i > 0)
+				au_buf_addc(t, ' ');
+			cell_text(t, a);
+			jv_free(a);
+		}
+		break;
+	case JV_KIND_NULL:
+	case JV_KIND_INVALID:
+		au_buf_addc(t, '-');
+		break;
+	default:
+		au_json_dump(t, v);
+		break;
+	}
+}
+
+void
+au_table_cell(struct au_buf *b, jv r, const char *key, int width, int gap)
+{
+	jv v = jv_object_get(jv_copy(r), jv_string(key));
+	struct au_buf t = AU_BUF_INIT;
+
+	au_buf_adds(&t, "");
+	cell_text(&t, v);
+	jv_free(v);
+	if (width > 0)
+		au_buf_addf(b, "%-*s%*s", width, t.s, gap, "");
+	else
+		au_buf_adds(b, t.s);
+	au_buf_free(&t);
+}

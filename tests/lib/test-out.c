@@ -190,6 +190,34 @@ rmtree(void)
 	free(t);
 }
 
+static void
+table_cell(void)
+{
+	jv r = jv_parse("{\"s\":\"ab\",\"n\":42,\"x\":1.5,\"a\":[\"p\",\"q\",3],"
+	    "\"z\":null,\"o\":{\"k\":true},\"e\":\"a\\u001b[2Jb\"}");
+	struct au_buf b = AU_BUF_INIT;
+
+	au_table_cell(&b, r, "s", 4, 1);
+	au_table_cell(&b, r, "n", 3, 2);
+	au_table_cell(&b, r, "x", 0, 0);
+	is_str(b.s, "ab   42   1.5", "padded to the width, then the gap");
+	b.len = 0;
+	au_table_cell(&b, r, "a", 0, 0);
+	au_buf_addc(&b, '|');
+	au_table_cell(&b, r, "z", 0, 0);
+	au_table_cell(&b, r, "missing", 0, 0);
+	au_buf_addc(&b, '|');
+	au_table_cell(&b, r, "o", 0, 0);
+	is_str(b.s, "p q 3|--|{\"k\":true}", "an array's items, - for null "
+	    "or missing, JSON for the rest");
+	b.len = 0;
+	au_table_cell(&b, r, "e", 0, 0);
+	ok(strchr(b.s, '\033') == NULL, "no control character reaches the "
+	    "terminal: %s", b.s);
+	au_buf_free(&b);
+	jv_free(r);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -201,6 +229,7 @@ main(int argc, char **argv)
 	left_behind();
 	tmp_removed();
 	rmtree();
+	table_cell();
 	tmpdir_remove();
 	return done();
 }
