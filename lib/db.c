@@ -17,6 +17,7 @@
 #include "schema.h"
 
 #define BUSY_MS 5000
+#define CKPT_FRAMES 1000	/* SQLite's own checkpoint's, 4 MB of log */
 
 /* mkdir -p of the directory part of path; new directories get 0700. */
 static int
@@ -210,6 +211,27 @@ fail:
 	return rc;
 }
 
+/* After a commit: once the log holds CKPT_FRAMES pages, fold it into the
+ * file and truncate it, without waiting for anyone.  SQLite's own
+ * checkpoint folds the log but leaves it whole until the next write, and
+ * a process that opens the file while no other has it open reads every
+ * frame of the log to rebuild its index: after an import of 100,000
+ * notes (20,000 frames), 80ms more for every run, even a search.  When a
+ * reader still needs the log, or a writer has begun, the truncation gives
+ * up at once (what could be folded is) and the next commit tries again. */
+static int
+fold(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	(void)arg;
+	if (frames < CKPT_FRAMES)
+		return SQLITE_OK;
+	sqlite3_busy_timeout(db, 0);
+	sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE, NULL,
+	    NULL);
+	sqlite3_busy_timeout(db, busy_ms());
+	return SQLITE_OK;
+}
+
 /* Switch to WAL.  On a new file another process may be switching too,
  * and SQLite answers busy without waiting: wait here, like for a lock. */
 static int
@@ -261,9 +283,10 @@ au_db_open(const char *path, sqlite3 **out)
 	 * it, sync both and delete the log, and the next would make it
 	 * anew and sync it and its directory: four syncs for every short
 	 * run (a tg-invoke call, an aw-ctl command).  The log stays instead,
-	 * beside the file, and is checkpointed as it grows (every 1000
-	 * pages) by whoever commits then. */
+	 * beside the file, and is folded into it and truncated as it grows
+	 * (fold()) by whoever commits then. */
 	sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	sqlite3_wal_hook(db, fold, NULL);
 	if ((rc = wal(db)) != 0 || (rc = au_db_exec(db, "PRAGMA synchronous = "
 	    "NORMAL; PRAGMA foreign_keys = ON")) != 0 ||
 	    (rc = migrate(db)) != 0) {

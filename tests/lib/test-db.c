@@ -5,7 +5,8 @@
  * version with family-prefixed tables, no second migration), what it
  * refuses (a newer schema 78, not a database 74, uncreatable 73, busy 75),
  * au_db_run's parameters and changes, and transactions: commit, rollback,
- * a second writer giving up with 75 after $AGENTUTILS_BUSY_TIMEOUT.
+ * a second writer giving up with 75 after $AGENTUTILS_BUSY_TIMEOUT, and
+ * the log kept after the last close but folded and truncated when long.
  * Everything lives in a mkdtemp directory.
  */
 #define _XOPEN_SOURCE 700
@@ -361,6 +362,64 @@ test_keep_log(void)
 	au_db_close(db);
 }
 
+/* The size of the log of path, or -1. */
+static long long
+logsize(const char *path)
+{
+	char wal[1024];
+	struct stat st;
+
+	snprintf(wal, sizeof wal, "%s-wal", path);
+	return stat(wal, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* A commit that leaves more than 1000 pages in the log folds them into
+ * the file and truncates the log, so that the next run has none to read;
+ * while a reader needs the log it stays, and the commit does not wait. */
+static void
+test_fold(void)
+{
+	const char *path = at("f/state.db");
+	static const char *big = "BEGIN; CREATE TABLE IF NOT EXISTS aw_big "
+	    "(x); WITH RECURSIVE i(n) AS (SELECT 1 UNION ALL SELECT n + 1 "
+	    "FROM i WHERE n < 1200) INSERT INTO aw_big SELECT "
+	    "randomblob(3000) FROM i; COMMIT";
+	sqlite3 *db, *r;
+	int64_t t0, ms;
+
+	if (au_db_open(path, &db) != 0 || au_db_open(path, &r) != 0) {
+		ok(0, "fold: open: %s", au_errmsg());
+		return;
+	}
+	is_int(au_db_exec(db, RUN("r1")), 0, "fold: a small commit");
+	ok(logsize(path) > 0, "fold: stays in the log (%lld bytes)",
+	    logsize(path));
+	is_int(au_db_exec(r, "BEGIN"), 0, "fold: a reader begins");
+	is_int(qint(r, "SELECT count(*) FROM aw_runs"), 1,
+	    "fold: and reads from the log");
+	t0 = au_mono_ms();
+	is_int(au_db_exec(db, big), 0, "fold: a big commit while it reads");
+	ms = au_mono_ms() - t0;
+	ok(ms < 150, "fold: without waiting for the reader (%lld ms)",
+	    (long long)ms);
+	ok(logsize(path) > 1000 * 4096, "fold: the log stays for the reader "
+	    "(%lld bytes)", logsize(path));
+	is_int(au_db_exec(r, "COMMIT"), 0, "fold: the reader ends");
+	is_int(au_db_exec(db, RUN("r2")), 0, "fold: the next commit");
+	is_int(logsize(path), 0, "fold: truncates the log");
+	is_int(au_db_exec(db, big), 0, "fold: another big commit");
+	is_int(logsize(path), 0, "fold: truncates it at once");
+	au_db_close(r);
+	au_db_close(db);
+	if (au_db_open(path, &db) != 0)
+		return;
+	is_int(qint(db, "SELECT count(*) FROM aw_big"), 2400,
+	    "fold: every row is in the file");
+	is_int(qint(db, "SELECT count(*) FROM aw_runs"), 2,
+	    "fold: the small commits too");
+	au_db_close(db);
+}
+
 int
 main(void)
 {
@@ -373,6 +432,7 @@ main(void)
 	test_refuse();
 	test_xopen();
 	test_keep_log();
+	test_fold();
 	tmpdir_remove();
 	return done();
 }
