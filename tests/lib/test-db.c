@@ -400,7 +400,9 @@ test_fold(void)
 	t0 = au_mono_ms();
 	is_int(au_db_exec(db, big), 0, "fold: a big commit while it reads");
 	ms = au_mono_ms() - t0;
-	ok(ms < 150, "fold: without waiting for the reader (%lld ms)",
+	/* Waiting would take the busy timeout, 5 s; writing 3.6 MB on a
+	 * loaded machine takes a few hundred ms. */
+	ok(ms < 2500, "fold: without waiting for the reader (%lld ms)",
 	    (long long)ms);
 	ok(logsize(path) > 1000 * 4096, "fold: the log stays for the reader "
 	    "(%lld bytes)", logsize(path));
