@@ -308,6 +308,13 @@ void au_in_keepraw(struct au_in *in);
  * too (curl_multi_wakeup, a write to a pipe).  fn must be thread-safe.
  * Call before the first au_in_next. */
 void au_in_notify(struct au_in *in, void (*fn)(void *), void *arg);
+/* Read in the caller's thread, within au_in_next and au_in_wait, not in a
+ * reading thread: for a loop that polls au_in_fd itself, and so saves a
+ * thread's wake-up a record.  Call before the first au_in_next. */
+void au_in_polled(struct au_in *in);
+/* With au_in_polled, once au_in_wait(in, 0) has said 0: the descriptor to
+ * poll for more before asking again (-1 when there is none). */
+int au_in_fd(const struct au_in *in);
 /* Whether au_in_next would return at once (a record, or the end), waiting
  * up to ms milliseconds for it: 1 or 0.  Bad lines before the next
  * record are reported here, as au_in_next would. */

@@ -11,11 +11,16 @@
  * results over in batches, one per read(2), so that a pipeline still sees
  * each line as soon as it arrives.  Complaints travel in the same batches
  * and are printed in input order, as if all of it happened in one thread.
+ * A caller that polls other descriptors anyway (au_in_polled) reads in
+ * its own thread instead, by the same turns of the reader, when the
+ * reader's hand-over would cost more than the parsing it spares: a thread
+ * woken for every line that comes one at a time.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -102,6 +107,7 @@ struct au_in {
 	/* The caller's own. */
 	pthread_t thread;
 	int started;
+	int polled;		/* au_in_polled: no reading thread */
 	struct batch *take;	/* being handed out */
 	size_t ti;
 	int status;
@@ -468,11 +474,12 @@ addline(struct au_in *in, const char *s, size_t n)
 	it->len = n;
 }
 
-/* Read more into the buffer: 1, 0 at end of file or on error, -1 when
- * the caller has closed the input (it says so on the wake pipe, which
- * also ends a wait for a writer that never comes). */
+/* Read more into the buffer, waiting up to ms (-1: as long as it takes)
+ * for it: 1, 2 when nothing came in time, 0 at end of file or on error,
+ * -1 when the caller has closed the input (it says so on the wake pipe,
+ * which also ends a wait for a writer that never comes). */
 static int
-fill(struct au_in *in)
+fill(struct au_in *in, int ms)
 {
 	struct pollfd pfd[2] = { { in->fd, POLLIN, 0 }, { in->wake[0], POLLIN,
 	    0 } };
@@ -487,9 +494,11 @@ fill(struct au_in *in)
 		in->cap *= 2;
 		in->buf = au_xrealloc(in->buf, in->cap);
 	}
-	while (poll(pfd, 2, -1) < 0)
+	while ((r = poll(pfd, 2, ms)) < 0)
 		if (errno != EINTR)
 			break;
+	if (r == 0)
+		return 2;
 	if (pfd[1].revents != 0)
 		return -1;
 	do
@@ -503,71 +512,88 @@ fill(struct au_in *in)
 	return r > 0;
 }
 
-/* The reading thread: every input in turn, line by line. */
-static void *
-reader(void *arg)
+/* One turn of reading: hand the complete lines read so far to the
+ * caller, or else read more, waiting up to ms (-1: as long as it takes):
+ * 1, 2 when nothing came in time, 0 once every input has ended or the
+ * caller has closed the input. */
+static int
+turn(struct au_in *in, int ms)
 {
-	struct au_in *in = arg;
 	char *s, *nl;
 	size_t n;
 	int r;
 
-	while (in->fd >= 0 || nextfile(in)) {
-		/* Every complete line in the buffer. */
-		for (;;) {
-			s = in->buf + in->start;
-			n = in->end - in->start;
-			if ((nl = memchr(s, '\n', n)) == NULL)
-				break;
-			in->start += (size_t)(nl - s) + 1;
-			in->line++;
-			if (in->skipping)
-				in->skipping = 0;
-			else
-				addline(in, s, (size_t)(nl - s));
-		}
-		if (n > in->prep.maxline && !in->skipping) {
-			/* Say so now, and drop the rest of the line. */
-			in->line++;
-			complain(additem(in), EX_DATAERR, "line too long (more "
-			    "than %zu bytes)", in->prep.maxline);
-			in->line--;
-			in->skipping = 1;
-		}
-		if (in->skipping)
-			in->start = in->end;
-		if (!publish(in))
-			goto out;
-		if (!in->eof && (r = fill(in)) != 0) {
-			if (r < 0)
-				goto out;
-			continue;
-		}
-		in->eof = 1;
-		if (in->end > in->start) {
-			/* The last line has no newline. */
-			s = in->buf + in->start;
-			n = in->end - in->start;
-			in->start = in->end;
-			in->line++;
-			if (!in->skipping)
-				addline(in, s, n);
-		}
-		if (!publish(in) || in->files == NULL)
-			goto out;
-		if (in->ownfd)
-			close(in->fd);
-		in->fd = -1;
-		in->ownfd = 0;
+	if (in->fd < 0 && !nextfile(in)) {
+		publish(in);
+		return 0;
 	}
-	publish(in);
-out:
+	/* Every complete line in the buffer. */
+	for (;;) {
+		s = in->buf + in->start;
+		n = in->end - in->start;
+		if ((nl = memchr(s, '\n', n)) == NULL)
+			break;
+		in->start += (size_t)(nl - s) + 1;
+		in->line++;
+		if (in->skipping)
+			in->skipping = 0;
+		else
+			addline(in, s, (size_t)(nl - s));
+	}
+	if (n > in->prep.maxline && !in->skipping) {
+		/* Say so now, and drop the rest of the line. */
+		in->line++;
+		complain(additem(in), EX_DATAERR, "line too long (more "
+		    "than %zu bytes)", in->prep.maxline);
+		in->line--;
+		in->skipping = 1;
+	}
+	if (in->skipping)
+		in->start = in->end;
+	if (in->cur != NULL)
+		return publish(in);
+	if (!in->eof && (r = fill(in, ms)) != 0)
+		return r < 0 ? 0 : r;
+	in->eof = 1;
+	if (in->end > in->start) {
+		/* The last line has no newline. */
+		s = in->buf + in->start;
+		n = in->end - in->start;
+		in->start = in->end;
+		in->line++;
+		if (!in->skipping)
+			addline(in, s, n);
+	}
+	if (!publish(in) || in->files == NULL)
+		return 0;
+	if (in->ownfd)
+		close(in->fd);
+	in->fd = -1;
+	in->ownfd = 0;
+	return 1;
+}
+
+/* No more will come: say so to the caller. */
+static void
+finish(struct au_in *in)
+{
 	pthread_mutex_lock(&in->mu);
 	in->done = 1;
 	pthread_cond_signal(&in->ready);
 	pthread_mutex_unlock(&in->mu);
 	if (in->notify != NULL)
 		in->notify(in->notify_arg);
+}
+
+/* The reading thread: every input in turn, line by line. */
+static void *
+reader(void *arg)
+{
+	struct au_in *in = arg;
+
+	while (turn(in, -1) != 0)
+		;
+	finish(in);
 	return NULL;
 }
 
@@ -598,13 +624,31 @@ start(struct au_in *in)
 {
 	int rc;
 
-	if (in->started)
+	if (in->started || in->polled)
 		return;
 	if ((rc = pthread_create(&in->thread, NULL, reader, in)) != 0) {
 		errno = rc;
 		au_die(EX_SOFTWARE, "cannot start the reader:");
 	}
 	in->started = 1;
+}
+
+/* Hand out the next batch queued, if there is one: whether there was. */
+static int
+next_batch(struct au_in *in)
+{
+	freebatch(in->take);
+	in->take = NULL;
+	in->ti = 0;
+	pthread_mutex_lock(&in->mu);
+	if ((in->take = in->head) != NULL) {
+		if ((in->head = in->take->next) == NULL)
+			in->tail = NULL;
+		in->queued--;
+		pthread_cond_signal(&in->room);
+	}
+	pthread_mutex_unlock(&in->mu);
+	return in->take != NULL;
 }
 
 int
@@ -633,20 +677,15 @@ au_in_next(struct au_in *in, struct au_rec *rec)
 			it->prep = NULL;
 			return 1;
 		}
-		freebatch(in->take);
-		in->take = NULL;
-		in->ti = 0;
+		if (in->polled)
+			while (in->head == NULL && !in->done)
+				if (turn(in, -1) == 0)
+					finish(in);
 		pthread_mutex_lock(&in->mu);
 		while (in->head == NULL && !in->done)
 			pthread_cond_wait(&in->ready, &in->mu);
-		if ((in->take = in->head) != NULL) {
-			if ((in->head = in->take->next) == NULL)
-				in->tail = NULL;
-			in->queued--;
-			pthread_cond_signal(&in->room);
-		}
 		pthread_mutex_unlock(&in->mu);
-		if (in->take == NULL)
+		if (!next_batch(in))
 			return 0;
 	}
 }
@@ -679,26 +718,45 @@ au_in_keepraw(struct au_in *in)
 	in->prep.keepraw = 1;
 }
 
+void
+au_in_polled(struct au_in *in)
+{
+	in->polled = 1;
+}
+
+int
+au_in_fd(const struct au_in *in)
+{
+	return in->polled && !in->done ? in->fd : -1;
+}
+
+/* Wait for a batch or the end until end (au_mono_ms) without a reading
+ * thread: read what comes by then. */
+static void
+wait_polled(struct au_in *in, int64_t end)
+{
+	int64_t left;
+	int r;
+
+	while (in->head == NULL && !in->done) {
+		left = end - au_mono_ms();
+		r = turn(in, left < 0 ? 0 : left > INT_MAX ? INT_MAX :
+		    (int)left);
+		if (r == 0)
+			finish(in);
+		else if (r == 2)
+			break;
+	}
+}
+
 int
 au_in_wait(struct au_in *in, int64_t ms)
 {
+	int64_t end = au_mono_ms() + ms;
 	struct timespec until;
 	struct item *it;
 	int r;
 
-	/* Report what au_in_next would, up to the next record. */
-	for (; in->take != NULL && in->ti < in->take->n; in->ti++) {
-		it = &in->take->items[in->ti];
-		if (it->ok)
-			return 1;
-		if (it->msg != NULL) {
-			au_err("%s", it->msg);
-			worse(in, it->code);
-			free(it->msg);
-			it->msg = NULL;
-		}
-	}
-	start(in);
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += ms / 1000;
 	until.tv_nsec += ms % 1000 * 1000000;
@@ -706,13 +764,38 @@ au_in_wait(struct au_in *in, int64_t ms)
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000;
 	}
-	pthread_mutex_lock(&in->mu);
-	while (in->head == NULL && !in->done &&
-	    (r = pthread_cond_timedwait(&in->ready, &in->mu, &until)) == 0)
-		;
-	r = in->head != NULL || in->done;
-	pthread_mutex_unlock(&in->mu);
-	return r;
+	for (;;) {
+		/* Report what au_in_next would, up to the next record: a
+		 * batch of bad lines alone is not a record ready. */
+		for (; in->take != NULL && in->ti < in->take->n; in->ti++) {
+			it = &in->take->items[in->ti];
+			if (it->ok)
+				return 1;
+			if (it->msg != NULL) {
+				au_err("%s", it->msg);
+				worse(in, it->code);
+				free(it->msg);
+				it->msg = NULL;
+			}
+		}
+		if (in->polled)
+			wait_polled(in, end);
+		else {
+			start(in);
+			pthread_mutex_lock(&in->mu);
+			while (in->head == NULL && !in->done && ms > 0 &&
+			    pthread_cond_timedwait(&in->ready, &in->mu,
+			    &until) == 0)
+				;
+			pthread_mutex_unlock(&in->mu);
+		}
+		if (!next_batch(in)) {
+			pthread_mutex_lock(&in->mu);
+			r = in->done;
+			pthread_mutex_unlock(&in->mu);
+			return r;
+		}
+	}
 }
 
 void

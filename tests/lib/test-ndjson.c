@@ -34,6 +34,7 @@
 static int errfd;		/* stderr goes here while reading */
 static off_t errseen;		/* how much of it the transcripts have */
 static int saved_err = -1;
+static int polled;		/* transcripts read with au_in_polled */
 
 static void
 nap(long ms)
@@ -104,6 +105,8 @@ transcript(struct au_in *in)
 	int r;
 
 	au_buf_adds(&t, "");
+	if (polled)
+		au_in_polled(in);
 	capture(1);
 	for (;;) {
 		r = au_in_next(in, &rec);
@@ -887,6 +890,102 @@ test_notify(void)
 	close(wake[1]);
 }
 
+/* Write s to fd, or end the test run. */
+static void
+put(int fd, const char *s)
+{
+	if (write(fd, s, strlen(s)) != (ssize_t)strlen(s))
+		_exit(2);
+}
+
+/* au_in_wait says 1 only for a record (or the end), not for a bad line
+ * alone, with a reading thread or without. */
+static void
+test_wait_bad(int nothread)
+{
+	struct au_buf t = AU_BUF_INIT;
+	struct au_rec rec;
+	struct au_in *in;
+	int fds[2], r;
+
+	if (pipe(fds) != 0)
+		_exit(2);
+	in = au_in_fdopen(fds[0], "pipe");
+	if (nothread)
+		au_in_polled(in);
+	put(fds[1], "{bad\n");
+	capture(1);
+	r = au_in_wait(in, 200);
+	newerr(&t);
+	capture(0);
+	is_int(r, 0, "wait%s: a bad line alone is no record", nothread ?
+	    " (polled)" : "");
+	is_str(t.s, "! test-ndjson: pipe:1: invalid JSON: expected a string "
+	    "key (column 2)\n", "wait%s: and is reported", nothread ? " (polled)" :
+	    "");
+	put(fds[1], "{\"x\":1}\n");
+	is_int(au_in_wait(in, 5000), 1, "wait%s: the record after it is",
+	    nothread ? " (polled)" : "");
+	is_int(au_in_next(in, &rec), 1, "wait%s: and is read", nothread ?
+	    " (polled)" : "");
+	is_int(rec.line, 2, "wait%s: from line 2", nothread ? " (polled)" : "");
+	jv_free(rec.v);
+	close(fds[1]);
+	is_int(au_in_next(in, &rec), 0, "wait%s: the end", nothread ?
+	    " (polled)" : "");
+	is_int(au_in_status(in), 65, "wait%s: status 65", nothread ?
+	    " (polled)" : "");
+	au_in_close(in);
+	close(fds[0]);
+	au_buf_free(&t);
+}
+
+/* au_in_polled: nothing is read but in au_in_wait and au_in_next, and
+ * au_in_fd is what to poll between them. */
+static void
+test_polled(void)
+{
+	struct au_rec rec;
+	struct au_in *in;
+	struct pollfd pfd;
+	int fds[2];
+
+	if (pipe(fds) != 0)
+		_exit(2);
+	in = au_in_fdopen(fds[0], "pipe");
+	au_in_polled(in);
+	is_int(au_in_wait(in, 0), 0, "polled: nothing ready yet");
+	is_int(au_in_fd(in), fds[0], "polled: the pipe is what to poll");
+	put(fds[1], "{\"a\":1}\n{\"b\"");
+	pfd.fd = au_in_fd(in);
+	pfd.events = POLLIN;
+	is_int(poll(&pfd, 1, 5000), 1, "polled: the pipe is readable");
+	is_int(au_in_wait(in, 0), 1, "polled: a record read and ready");
+	is_int(au_in_next(in, &rec), 1, "polled: and handed out");
+	is_int(rec.line, 1, "polled: line 1");
+	jv_free(rec.v);
+	is_int(au_in_wait(in, 0), 0, "polled: half a line is no record");
+	is_int(au_in_wait(in, 50), 0, "polled: nor after a while");
+	put(fds[1], ":2}\n{\"c\":3}\n{\"d\":4}");
+	is_int(au_in_wait(in, 5000), 1, "polled: its other half makes it one");
+	is_int(au_in_next(in, &rec), 1, "polled: handed out");
+	is_int(rec.line, 2, "polled: line 2");
+	jv_free(rec.v);
+	is_int(au_in_wait(in, 0), 1, "polled: the next, read with it, too");
+	is_int(au_in_next(in, &rec), 1, "polled: handed out");
+	jv_free(rec.v);
+	close(fds[1]);
+	is_int(au_in_next(in, &rec), 1, "polled: the last line, without its "
+	    "newline, at the end");
+	is_int(rec.line, 4, "polled: line 4");
+	jv_free(rec.v);
+	is_int(au_in_next(in, &rec), 0, "polled: then the end");
+	is_int(au_in_wait(in, 0), 1, "polled: which is ready at once");
+	is_int(au_in_fd(in), -1, "polled: with nothing to poll");
+	au_in_close(in);
+	close(fds[0]);
+}
+
 int
 main(void)
 {
@@ -906,6 +1005,15 @@ main(void)
 	test_endless();
 	test_early_close();
 	test_notify();
+	test_wait_bad(0);
+	test_wait_bad(1);
+	test_polled();
+	/* Without a reading thread, the same reading. */
+	polled = 1;
+	test_lines();
+	test_stdin();
+	test_max_line();
+	test_pipe();
 	close(errfd);
 	tmpdir_remove();
 	return done();
