@@ -6,9 +6,9 @@
  * model.delta records if asked, and answered with a model.response
  * record; each is a row of mf_usage and an audit event.
  *
- * The input's reading thread wakes the loop with curl_multi_wakeup when
- * records are ready, so that input and transfers are waited for at once
- * by one thread.
+ * The input is read in the loop's own thread (au_in_polled): it is one
+ * more descriptor for curl_multi_poll beside the transfers, so that a
+ * request read costs no other thread's wake-up on the way in.
  */
 #define _GNU_SOURCE
 #include <math.h>
@@ -160,17 +160,9 @@ as_request(jv r)
 	return req;
 }
 
-/* au_in's reading thread has records ready: wake the loop. */
-static void
-wake(void *arg)
-{
-	(void)arg;
-	curl_multi_wakeup(multi);
-}
-
 /* The next request, if one is ready now (or, with block, once one is),
- * else invalid; *done when none will come.  Bad records are reported
- * with their file and line here. */
+ * else invalid (then au_in_fd is what to poll for more); *done when none
+ * will come.  Bad records are reported with their file and line here. */
 static jv
 next_request(int block, int *done)
 {
@@ -1118,7 +1110,8 @@ static void
 run(void)
 {
 	struct req *r, **tail;
-	int done = 0, running, left, active;
+	struct curl_waitfd in;
+	int done = 0, running, left, active, starved;
 	CURLMsg *msg;
 
 	while (!done || nlive > 0) {
@@ -1128,11 +1121,14 @@ run(void)
 			break;
 		for (active = 0, r = live; r != NULL; r = r->next)
 			active += r->state != R_DONE;
+		starved = 0;
 		while (!done && active < jobs) {
 			jv rec = next_request(0, &done);
 
-			if (!jv_is_valid(rec))
+			if (!jv_is_valid(rec)) {
+				starved = !done;
 				break;
+			}
 			r = au_xcalloc(1, sizeof *r);
 			r->rec = rec;
 			r->seq = nextseq++;
@@ -1197,12 +1193,15 @@ run(void)
 			wake = flush_due - now;
 		if (done && nlive == 0)
 			break;
-		/* Requests read already wake nothing: take them at once. */
-		if (!done && active < jobs && (input == NULL ||
-		    au_in_wait(input, 0)))
+		/* Room made for requests not yet looked for: look at once.
+		 * The input is polled only while there is room for more. */
+		if (!done && active < jobs && !starved)
 			continue;
-		curl_multi_poll(multi, NULL, 0, (int)(wake > 0 ? wake : 0),
-		    NULL);
+		in.fd = !done && active < jobs ? au_in_fd(input) : -1;
+		in.events = CURL_WAIT_POLLIN;
+		in.revents = 0;
+		curl_multi_poll(multi, &in, in.fd >= 0, (int)(wake > 0 ? wake :
+		    0), NULL);
 	}
 	if (stop) {
 		for (r = live; r != NULL; r = r->next)
@@ -1412,7 +1411,7 @@ main(int argc, char **argv)
 		if (au_opts.where != NULL)
 			where = au_xwhere_new(au_opts.where);
 		input = au_in_open(argv + au_optind, argc - au_optind);
-		au_in_notify(input, wake, NULL);
+		au_in_polled(input);
 	}
 	if (explaining)
 		explain();
