@@ -397,6 +397,78 @@ blind: lacks capability vision"
 	(( (end - start) / 1000000 < 10000 ))
 }
 
+@test "a slow writer: each answer comes while the writer waits; half lines wait for their other half" {
+	provider a
+	one openai
+	mkfifo in out
+	mf-route -j 4 <in >out 2>err &
+	pid=$!
+	exec 5>in 6<out
+	req r1 m hi >&5
+	read -r -t 5 -u 6 line
+	assert_equal "$(jq -r .request_id <<<"$line")" r1
+	# the first half of a request, then the rest
+	req r2 m hi | head -c 40 >&5
+	sleep 0.3
+	kill -0 "$pid"
+	req r2 m hi | tail -c +41 >&5
+	read -r -t 5 -u 6 line
+	assert_equal "$(jq -r .request_id <<<"$line")" r2
+	exec 5>&-
+	st=0
+	wait "$pid" || st=$?
+	exec 6<&-
+	assert_equal "$st" 0
+	assert_equal "$(cat err)" ""
+	assert_equal "$(db 'SELECT group_concat(request_id) FROM (SELECT request_id FROM mf_usage ORDER BY rowid)')" r1,r2
+}
+
+@test "a bad line alone does not hold up the answers in flight" {
+	provider a --delay 1000
+	one openai
+	mkfifo in out
+	mf-route -j 4 <in >out 2>err &
+	pid=$!
+	exec 5>in 6<out
+	req r1 m hi >&5
+	# read on its own, while r1 is in flight
+	for _ in $(seq 100); do
+		[ "$(count a)" = 1 ] && break
+		sleep 0.05
+	done
+	echo '{bad' >&5
+	# r1 is answered though no line follows the bad one
+	read -r -t 5 -u 6 line
+	assert_equal "$(jq -r .request_id <<<"$line")" r1
+	exec 5>&-
+	st=0
+	wait "$pid" || st=$?
+	exec 6<&-
+	assert_equal "$st" 65
+	assert_equal "$(cat err)" "mf-route: <stdin>:2: invalid JSON: expected a string key (column 2)"
+}
+
+@test "standard input closed with requests in flight and a last line without a newline: all answered and recorded" {
+	provider a --delay 300
+	one openai
+	mkfifo in
+	mf-route -j 8 <in >out 2>err &
+	pid=$!
+	exec 5>in
+	req r1 m hi >&5
+	req r2 m hi >&5
+	sleep 0.1
+	req r3 m hi | tr -d '\n' >&5
+	exec 5>&-
+	st=0
+	wait "$pid" || st=$?
+	assert_equal "$st" 0
+	assert_equal "$(cat err)" ""
+	assert_equal "$(jq -r 'select(.content == "echo: hi") | .request_id' out | sort | paste -sd ' ')" "r1 r2 r3"
+	assert_equal "$(db 'SELECT count(*) FROM mf_usage WHERE status = '"'ok'"'')" 3
+	assert_equal "$(db 'SELECT count(*) FROM audit_events')" 3
+}
+
 @test "max_concurrency holds a provider to that many requests in flight" {
 	provider a --delay 300
 	one openai
