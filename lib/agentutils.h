@@ -31,6 +31,7 @@
 #include <jv.h>
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 #define AU_NORETURN _Noreturn
 #define AU_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -390,6 +391,11 @@ int au_db_exec(struct sqlite3 *db, const char *sql);
 /* Run one statement of sql with its n text parameters (NULL binds NULL):
  * 0, or 75/74; *changes (if not NULL) gets how many rows it changed. */
 int au_db_run(struct sqlite3 *db, const char *sql, int *changes, int n, ...);
+/* sql (a string that lives as long as db, a literal) prepared on db the
+ * first time and kept until au_db_close, in *st reset with no bindings;
+ * reset it after stepping.  0, or 75/74 as above. */
+int au_db_stmt(struct sqlite3 *db, const char *sql,
+    struct sqlite3_stmt **st);
 /* The x versions die with the message. */
 void au_xdb_begin(struct sqlite3 *db);
 void au_xdb_commit(struct sqlite3 *db);

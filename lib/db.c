@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -105,6 +106,49 @@ au_db_run(sqlite3 *db, const char *sql, int *changes, int n, ...)
 		return au_db_error(db, rc);
 	if (changes != NULL)
 		*changes = sqlite3_changes(db);
+	return 0;
+}
+
+/* The statements au_db_stmt keeps, by connection and text.  Parsing a
+ * statement costs more than running a small one: a program that runs the
+ * same few for every record (mf-route: a circuit looked up, a success
+ * reported) keeps them prepared. */
+struct kept {
+	sqlite3 *db;
+	const char *sql;
+	sqlite3_stmt *st;
+};
+static struct kept *kept;
+static size_t nkept, keptcap;
+static pthread_mutex_t kept_mu = PTHREAD_MUTEX_INITIALIZER;
+
+int
+au_db_stmt(sqlite3 *db, const char *sql, sqlite3_stmt **st)
+{
+	size_t i;
+	int rc;
+
+	*st = NULL;
+	pthread_mutex_lock(&kept_mu);
+	for (i = 0; i < nkept && *st == NULL; i++)
+		if (kept[i].db == db && kept[i].sql == sql)
+			*st = kept[i].st;
+	pthread_mutex_unlock(&kept_mu);
+	if (*st != NULL) {
+		sqlite3_reset(*st);
+		sqlite3_clear_bindings(*st);
+		return 0;
+	}
+	rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
+	    NULL);
+	if (rc != SQLITE_OK)
+		return au_db_error(db, rc);
+	pthread_mutex_lock(&kept_mu);
+	kept = au_grow(kept, &keptcap, nkept + 1, sizeof *kept);
+	kept[nkept].db = db;
+	kept[nkept].sql = sql;
+	kept[nkept++].st = *st;
+	pthread_mutex_unlock(&kept_mu);
 	return 0;
 }
 
@@ -316,5 +360,20 @@ au_xdb_open(void)
 void
 au_db_close(sqlite3 *db)
 {
+	size_t i, n = 0;
+
+	pthread_mutex_lock(&kept_mu);
+	for (i = 0; i < nkept; i++)
+		if (kept[i].db == db)
+			sqlite3_finalize(kept[i].st);
+		else
+			kept[n++] = kept[i];
+	nkept = n;
+	if (nkept == 0) {
+		free(kept);
+		kept = NULL;
+		keptcap = 0;
+	}
+	pthread_mutex_unlock(&kept_mu);
 	sqlite3_close(db);
 }

@@ -735,17 +735,17 @@ circuit_get(sqlite3 *db, const char *provider, char state[16],
 	*until = 0;
 	if (db == NULL)
 		return 0;
-	rc = sqlite3_prepare_v2(db, "SELECT state, until FROM mf_circuit "
-	    "WHERE provider = ?1", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return au_db_error(db, rc);
+	/* Looked up for every request routed: kept prepared. */
+	if ((rc = au_db_stmt(db, "SELECT state, until FROM mf_circuit WHERE "
+	    "provider = ?1", &st)) != 0)
+		return rc;
 	sqlite3_bind_text(st, 1, provider, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		snprintf(state, 16, "%s", (const char *)sqlite3_column_text(st,
 		    0));
 		*until = sqlite3_column_int64(st, 1);
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : au_db_error(db, rc);
 }
 
@@ -791,11 +791,20 @@ int
 au_mf_circuit_report(sqlite3 *db, const struct au_mf_provider *p, int ok)
 {
 	char until[32], fail[16];
+	sqlite3_stmt *st;
+	int rc;
 
-	if (ok)
-		return au_db_run(db, "UPDATE mf_circuit SET state = 'closed', "
-		    "failures = 0, until = 0 WHERE provider = ?1 AND (state "
-		    "!= 'closed' OR failures > 0)", NULL, 1, p->name);
+	if (ok) {
+		/* Reported for every request answered: kept prepared. */
+		if ((rc = au_db_stmt(db, "UPDATE mf_circuit SET state = "
+		    "'closed', failures = 0, until = 0 WHERE provider = ?1 AND "
+		    "(state != 'closed' OR failures > 0)", &st)) != 0)
+			return rc;
+		sqlite3_bind_text(st, 1, p->name, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		return rc == SQLITE_DONE ? 0 : au_db_error(db, rc);
+	}
 	snprintf(until, sizeof until, "%lld",
 	    (long long)(au_now_ms() + p->cb_cooldown_ms));
 	snprintf(fail, sizeof fail, "%d", p->cb_failures);

@@ -424,6 +424,40 @@ test_fold(void)
 	setenv("AGENTUTILS_BUSY_TIMEOUT", "200ms", 1);
 }
 
+/* au_db_stmt: one prepared statement a connection and text, handed out
+ * reset and unbound, finalized by au_db_close (or sqlite3_close, which
+ * it calls, would fail with statements left). */
+static void
+test_stmt(void)
+{
+	static const char sql[] = "SELECT ?1 + 1";
+	sqlite3_stmt *st, *again, *other;
+	sqlite3 *db, *c;
+
+	if (au_db_open(at("stmt.db"), &db) != 0 || au_db_open(at("stmt.db"),
+	    &c) != 0)
+		return;
+	is_int(au_db_stmt(db, sql, &st), 0, "stmt: prepared");
+	sqlite3_bind_int(st, 1, 41);
+	is_int(sqlite3_step(st), SQLITE_ROW, "stmt: run");
+	is_int(sqlite3_column_int(st, 0), 42, "stmt: its answer");
+	is_int(au_db_stmt(db, sql, &again), 0, "stmt: asked again");
+	ok(again == st, "stmt: the same statement");
+	ok(!sqlite3_stmt_busy(again), "stmt: reset");
+	is_int(sqlite3_step(again), SQLITE_ROW, "stmt: run again");
+	is_int(sqlite3_column_type(again, 0), SQLITE_NULL,
+	    "stmt: without the old binding");
+	sqlite3_reset(again);
+	is_int(au_db_stmt(c, sql, &other), 0, "stmt: another connection");
+	ok(other != st, "stmt: has its own");
+	is_int(au_db_stmt(db, "SELEC nothing", &other), EX_IOERR,
+	    "stmt: bad SQL is 74");
+	au_db_close(db);
+	ok(sqlite3_next_stmt(c, NULL) != NULL, "stmt: the other connection's "
+	    "is kept");
+	au_db_close(c);
+}
+
 int
 main(void)
 {
@@ -432,6 +466,7 @@ main(void)
 	test_path();
 	test_open();
 	test_tx();
+	test_stmt();
 	test_busy();
 	test_refuse();
 	test_xopen();
