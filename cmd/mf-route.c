@@ -1111,7 +1111,7 @@ run(void)
 {
 	struct req *r, **tail;
 	struct curl_waitfd in;
-	int done = 0, running, left, active, starved;
+	int done = 0, running, left, active, look = 1;
 	CURLMsg *msg;
 
 	while (!done || nlive > 0) {
@@ -1121,12 +1121,12 @@ run(void)
 			break;
 		for (active = 0, r = live; r != NULL; r = r->next)
 			active += r->state != R_DONE;
-		starved = 0;
-		while (!done && active < jobs) {
+		/* look: the input may have requests without a poll. */
+		while (look && !done && active < jobs) {
 			jv rec = next_request(0, &done);
 
 			if (!jv_is_valid(rec)) {
-				starved = !done;
+				look = 0;
 				break;
 			}
 			r = au_xcalloc(1, sizeof *r);
@@ -1193,15 +1193,18 @@ run(void)
 			wake = flush_due - now;
 		if (done && nlive == 0)
 			break;
-		/* Room made for requests not yet looked for: look at once.
-		 * The input is polled only while there is room for more. */
-		if (!done && active < jobs && !starved)
-			continue;
+		/* The input is polled while there is room for more, unless
+		 * it has requests read already: those are taken at once. */
 		in.fd = !done && active < jobs ? au_in_fd(input) : -1;
+		if (!done && active < jobs && in.fd < 0) {
+			look = 1;
+			continue;
+		}
 		in.events = CURL_WAIT_POLLIN;
 		in.revents = 0;
 		curl_multi_poll(multi, &in, in.fd >= 0, (int)(wake > 0 ? wake :
 		    0), NULL);
+		look = in.revents != 0;
 	}
 	if (stop) {
 		for (r = live; r != NULL; r = r->next)

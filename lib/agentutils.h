@@ -313,8 +313,9 @@ void au_in_notify(struct au_in *in, void (*fn)(void *), void *arg);
  * reading thread: for a loop that polls au_in_fd itself, and so saves a
  * thread's wake-up a record.  Call before the first au_in_next. */
 void au_in_polled(struct au_in *in);
-/* With au_in_polled, once au_in_wait(in, 0) has said 0: the descriptor to
- * poll for more before asking again (-1 when there is none). */
+/* With au_in_polled: the descriptor to poll before more can be read, or
+ * -1 when au_in_wait(in, 0) may say 1 without it (records read already,
+ * the end, the next file to open). */
 int au_in_fd(const struct au_in *in);
 /* Whether au_in_next would return at once (a record, or the end), waiting
  * up to ms milliseconds for it: 1 or 0.  Bad lines before the next

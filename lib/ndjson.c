@@ -727,7 +727,10 @@ au_in_polled(struct au_in *in)
 int
 au_in_fd(const struct au_in *in)
 {
-	return in->polled && !in->done ? in->fd : -1;
+	if (!in->polled || in->done || in->head != NULL || (in->take != NULL &&
+	    in->ti < in->take->n))
+		return -1;
+	return in->fd;
 }
 
 /* Wait for a batch or the end until end (au_mono_ms) without a reading

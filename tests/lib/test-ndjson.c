@@ -971,6 +971,8 @@ test_polled(void)
 	is_int(au_in_next(in, &rec), 1, "polled: handed out");
 	is_int(rec.line, 2, "polled: line 2");
 	jv_free(rec.v);
+	is_int(au_in_fd(in), -1, "polled: nothing to poll while the next is "
+	    "read already");
 	is_int(au_in_wait(in, 0), 1, "polled: the next, read with it, too");
 	is_int(au_in_next(in, &rec), 1, "polled: handed out");
 	jv_free(rec.v);
