@@ -1204,7 +1204,7 @@ run(void)
 		in.revents = 0;
 		curl_multi_poll(multi, &in, in.fd >= 0, (int)(wake > 0 ? wake :
 		    0), NULL);
-		look = in.revents != 0;
+		look = in.revents != 0 || (!done && au_in_fd(input) < 0);
 	}
 	if (stop) {
 		for (r = live; r != NULL; r = r->next)
