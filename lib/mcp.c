@@ -853,6 +853,9 @@ http_resume(struct http *t, int64_t deadline)
 	int64_t now = au_mono_ms();
 	char *line;
 
+	/* Past the deadline the wait below would be negative: forever. */
+	if (now >= deadline)
+		return TIMEOUT;
 	if (t->resume_at > now) {
 		poll(NULL, 0, (int)((t->resume_at < deadline ? t->resume_at :
 		    deadline) - now));
