@@ -7,9 +7,9 @@
  * or Streamable HTTP, each message POSTed to the server's URL through
  * libcurl (loaded when first needed) and a request's reply one JSON body
  * or an event stream of messages, taken up again with a GET and
- * Last-Event-ID where the server ends it early.  Every wait is a poll against a deadline, so that a server
- * that floods, stalls, lies or dies costs an error message and never a
- * hang.
+ * Last-Event-ID where the server ends it early.  Every wait is a poll
+ * against a deadline, so that a server that floods, stalls, lies or dies
+ * costs an error message and never a hang.
  */
 #define _GNU_SOURCE
 #include <errno.h>

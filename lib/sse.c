@@ -9,9 +9,9 @@
  * event's type, "data" adds a line to its data, "id" the last event id
  * (an event's end takes it, data or not: a server primes a stream with
  * an id and no data; an empty one clears it), and "retry" of digits
- * alone the reconnection time,
- * for a client that reconnects with Last-Event-ID.  An event without data
- * is no event, as the standard says.
+ * alone the reconnection time, for a client that reconnects with
+ * Last-Event-ID.  An event without data is no event, as the standard
+ * says.
  */
 #include <stdlib.h>
 #include <string.h>

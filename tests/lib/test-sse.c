@@ -4,11 +4,11 @@
  * and its LF in the next, the byte order mark (whole, split, or only
  * begun), comments, fields without a colon or without the space, several
  * data lines, events without data, id and retry kept for a reconnection
- * (an id primed without data, cleared, with a NUL; retry digits only), the event type
- * reset after each event, a last event without its blank line; one
- * sample stream fed whole, byte by byte, and split in two at every byte
- * position giving the same events; events and lines over the limit; a
- * callback that stops the feed.
+ * (an id primed without data, cleared, with a NUL; retry digits only),
+ * the event type reset after each event, a last event without its blank
+ * line; one sample stream fed whole, byte by byte, and split in two at
+ * every byte position giving the same events; events and lines over the
+ * limit; a callback that stops the feed.
  */
 #include <stdio.h>
 #include <stdlib.h>
