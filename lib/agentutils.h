@@ -789,6 +789,20 @@ int au_mcp_tools(struct au_mcp *m, jv *tools);
  * asks for progress notifications, its progressToken its request id. */
 int au_mcp_call(struct au_mcp *m, const char *tool, jv args,
     int64_t timeout_ms, jv *result);
+/* au_mcp_call in two steps, so that several calls can be on their way
+ * at once (pipelined, where au_mcp_pipelines says the transport can):
+ * au_mcp_call_send sends the call (args consumed), 0 with its request id
+ * in *id or 69; au_mcp_call_wait waits timeout_ms from now for its
+ * answer, keeping those of other calls sent for their turn, and returns
+ * as au_mcp_call.  Wait for every call sent, in any order.  Progress of a
+ * call is handed on only while it is waited for. */
+int au_mcp_call_send(struct au_mcp *m, const char *tool, jv args,
+    int64_t *id);
+int au_mcp_call_wait(struct au_mcp *m, const char *tool, int64_t id,
+    int64_t timeout_ms, jv *result);
+/* Whether requests may be sent before earlier ones are answered: 1 over
+ * stdio, 0 over HTTP (one request at a time). */
+int au_mcp_pipelines(const struct au_mcp *m);
 /* Ping the server. */
 int au_mcp_ping(struct au_mcp *m);
 /* The last bytes of the server's stderr (up to max_stderr), *len of

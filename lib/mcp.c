@@ -74,6 +74,8 @@ struct au_mcp {
 	struct au_buf msg;	/* the message being made */
 	int request;		/* and whether it is a request */
 	int64_t next_id;	/* our requests are numbered 1, 2, ... */
+	jv sent;		/* requests sent, not yet waited for, by id */
+	jv early;		/* answers to them come before their turn */
 	int64_t timeout;
 	char *over;		/* why the session is over, or NULL */
 	const char *version;
@@ -1245,6 +1247,13 @@ stray(struct au_mcp *m, jv msg, jv id, int64_t want)
 	jv_free(msg);
 }
 
+/* Request id as a key of m->sent and m->early. */
+static jv
+idkey(int64_t id)
+{
+	return jv_string_fmt("%lld", (long long)id);
+}
+
 /* Deal with one message from the server while waiting for the answer to
  * request want: 0 when it was something else; 2 the answer, in *out; 1
  * an error answer, in *out; 69 not a JSON-RPC message. */
@@ -1281,6 +1290,13 @@ dispatch(struct au_mcp *m, const char *what, int64_t want, jv msg,
 	if (ok && (!au_jv_isint(id) || jv_number_value(id) != (double)want)) {
 		jv_free(res);
 		jv_free(err);
+		if (au_jv_isint(id) && jv_object_has(jv_copy(m->sent),
+		    idkey((int64_t)jv_number_value(id)))) {
+			m->early = jv_object_set(m->early,
+			    idkey((int64_t)jv_number_value(id)), msg);
+			jv_free(id);
+			return 0;
+		}
 		stray(m, msg, id, want);
 		return 0;
 	}
@@ -1313,27 +1329,48 @@ dispatch(struct au_mcp *m, const char *what, int64_t want, jv msg,
 	return rc;
 }
 
-/* Send a request with params (JSON text, or NULL) and wait for its answer
- * until deadline: 0 with the result in *out, 1 with the error there, or
- * (*out invalid) 75 after cancelling it, when cancel is set, else 69; or
- * 69. */
+/* Send a request with params (JSON text, or NULL): 0 with its id in
+ * *id, or 69 when the session is over. */
 static int
-request(struct au_mcp *m, const char *what, const char *method,
-    const struct au_buf *params, int64_t deadline, int cancel, jv *out)
+send_request(struct au_mcp *m, const char *what, const char *method,
+    const struct au_buf *params, int64_t *id)
 {
-	int64_t id = m->next_id++, ms = deadline - au_mono_ms();
-	jv msg;
 	int rc;
 
-	*out = jv_invalid();
+	*id = m->next_id++;
 	if (m->over != NULL)
 		return au_seterr(EX_UNAVAILABLE, "%s: the session is over: "
 		    "%s", what, m->over);
-	begin(m, id, method);
+	begin(m, *id, method);
 	rc = end_send(m, params ? params->s : NULL, params ?
 	    params->len : 0);
 	if (rc != 0)
 		return fail(m, what, rc);
+	m->sent = jv_object_set(m->sent, idkey(*id), jv_true());
+	return 0;
+}
+
+/* Wait for the answer to request id until deadline, the answers to
+ * other requests sent kept for their turn: 0 with the result in *out, 1
+ * with the error there, or (*out invalid) 75 after cancelling it, when
+ * cancel is set, else 69; or 69. */
+static int
+await(struct au_mcp *m, const char *what, int64_t id, int64_t deadline,
+    int cancel, jv *out)
+{
+	int64_t ms = deadline - au_mono_ms();
+	jv key = idkey(id), msg;
+	int rc;
+
+	*out = jv_invalid();
+	msg = jv_object_get(jv_copy(m->early), jv_copy(key));
+	m->early = jv_object_delete(m->early, jv_copy(key));
+	m->sent = jv_object_delete(m->sent, key);
+	if (jv_is_valid(msg)) {
+		rc = dispatch(m, what, id, msg, out);
+		return rc == 2 ? 0 : rc;
+	}
+	jv_free(msg);
 	for (;;) {
 		/* recv hands out what it holds without waiting: a server
 		 * that floods notifications must not keep us past the
@@ -1359,6 +1396,20 @@ request(struct au_mcp *m, const char *what, const char *method,
 	end_send(m, NULL, 0);
 	return au_seterr(TIMEOUT, "%s: no answer within %lldms (cancelled)",
 	    what, (long long)ms);
+}
+
+/* Send a request and wait for its answer until deadline, as await. */
+static int
+request(struct au_mcp *m, const char *what, const char *method,
+    const struct au_buf *params, int64_t deadline, int cancel, jv *out)
+{
+	int64_t id;
+	int rc;
+
+	*out = jv_invalid();
+	if ((rc = send_request(m, what, method, params, &id)) != 0)
+		return rc;
+	return await(m, what, id, deadline, cancel, out);
 }
 
 static int
@@ -1432,6 +1483,8 @@ au_mcp_open(const struct au_mcp_conf *c, struct au_mcp **mp)
 	m->server = jv_invalid();
 	for (i = 0; i < NKEYS; i++)
 		m->key[i] = jv_string(keys[i]);
+	m->sent = jv_object();
+	m->early = jv_object();
 	m->notify = c->notify;
 	m->note = c->note;
 	m->arg = c->arg;
@@ -1507,6 +1560,18 @@ int
 au_mcp_call(struct au_mcp *m, const char *tool, jv args,
     int64_t timeout_ms, jv *result)
 {
+	int64_t id;
+	int rc;
+
+	*result = jv_invalid();
+	if ((rc = au_mcp_call_send(m, tool, args, &id)) != 0)
+		return rc;
+	return au_mcp_call_wait(m, tool, id, timeout_ms, result);
+}
+
+int
+au_mcp_call_send(struct au_mcp *m, const char *tool, jv args, int64_t *id)
+{
 	struct au_buf p = AU_BUF_INIT;
 	char what[300];
 	int rc;
@@ -1525,14 +1590,32 @@ au_mcp_call(struct au_mcp *m, const char *tool, jv args,
 		au_buf_addc(&p, '}');
 	}
 	au_buf_addc(&p, '}');
-	rc = request(m, what, "tools/call", &p, au_mono_ms() +
-	    (timeout_ms > 0 ? timeout_ms : m->timeout), 1, result);
+	rc = send_request(m, what, "tools/call", &p, id);
 	au_buf_free(&p);
+	return rc;
+}
+
+int
+au_mcp_call_wait(struct au_mcp *m, const char *tool, int64_t id,
+    int64_t timeout_ms, jv *result)
+{
+	char what[300];
+	int rc;
+
+	snprintf(what, sizeof what, "tools/call %s", au_quote(tool));
+	rc = await(m, what, id, au_mono_ms() + (timeout_ms > 0 ? timeout_ms :
+	    m->timeout), 1, result);
 	if (rc == 0 && jv_get_kind(*result) != JV_KIND_OBJECT) {
 		rc = bad(m, what, "a result that is not an object", *result);
 		*result = jv_invalid();
 	}
 	return rc;
+}
+
+int
+au_mcp_pipelines(const struct au_mcp *m)
+{
+	return m->tr == &stdio_transport;
 }
 
 int
@@ -1565,6 +1648,8 @@ au_mcp_close(struct au_mcp *m)
 		jv_free(m->key[i]);
 	au_buf_free(&m->msg);
 	jv_free(m->server);
+	jv_free(m->sent);
+	jv_free(m->early);
 	free(m->over);
 	free(m);
 	return code;

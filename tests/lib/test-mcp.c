@@ -6,7 +6,8 @@
  * notifications, stale progress dropped), the server's environment and
  * working directory, ping, the server's own requests (ping answered,
  * sampling, elicitation and roots refused with -32601), a call timing
- * out and cancelled, late and unknown answers noted and ignored; and
+ * out and cancelled, late and unknown answers noted and ignored,
+ * several calls on their way at once, answered each in its turn; and
  * hostile servers: malformed lines, messages that are not JSON-RPC,
  * messages over the limit, silence, a flood of notifications, exits and
  * signals in the middle, a closed stdin, a flood on stderr (kept and
@@ -181,6 +182,7 @@ test_session(void)
 		return;
 	is_str(au_mcp_version(m), "2025-11-25", "the version offered is "
 	    "taken");
+	ok(au_mcp_pipelines(m), "stdio takes several requests on their way");
 	info = au_mcp_server(m);
 	is_str_free(str_at(info, "[\"serverInfo\",\"name\"]"),
 	    "agentutils-test-server", "the server's initialize result");
@@ -408,6 +410,55 @@ test_timeout(void)
 	    "the late one noted");
 	au_mcp_close(m);
 	ok(took() < 10000, "in time (%lld ms)", (long long)took());
+}
+
+/* The answer to call id, waited for up to timeout: its first text, or
+ * "rc=N". */
+static char *
+answer_of(struct au_mcp *m, const char *tool, int64_t id, int64_t timeout)
+{
+	jv r;
+	int rc = au_mcp_call_wait(m, tool, id, timeout, &r);
+	char *text = rc == 0 ? str_at(r, "[\"content\",0,\"text\"]") :
+	    au_xasprintf("rc=%d", rc);
+
+	jv_free(r);
+	return text;
+}
+
+static void
+test_pipeline(void)
+{
+	struct au_mcp *m;
+	int64_t id[3], slow, next;
+	char text[64];
+	int i, rc = 0;
+
+	server(NULL);
+	if (au_mcp_open(&conf, &m) != 0) {
+		ok(0, "open: %s", au_errmsg());
+		return;
+	}
+	for (i = 0; i < 3; i++) {
+		snprintf(text, sizeof text, "{\"text\":\"t%d\"}", i);
+		rc |= au_mcp_call_send(m, "echo", jv_parse(text), &id[i]);
+	}
+	is_int(rc, 0, "three calls sent before any answer");
+	is_str_free(answer_of(m, "echo", id[2], 0), "t2", "the last, waited "
+	    "for first, gets its own answer");
+	is_str_free(answer_of(m, "echo", id[0], 0), "t0", "the first, kept "
+	    "for its turn");
+	is_str_free(answer_of(m, "echo", id[1], 0), "t1", "and the second");
+	ok(!noted("ignored"), "no answer was taken for a stray one");
+
+	au_mcp_call_send(m, "sleep", jv_parse("{\"ms\":3000}"), &slow);
+	au_mcp_call_send(m, "echo", jv_parse("{\"text\":\"after\"}"), &next);
+	is_str_free(answer_of(m, "sleep", slow, 100), "rc=75", "a call "
+	    "among others times out, cancelled");
+	is_str_free(answer_of(m, "echo", next, 0), "after", "the call sent "
+	    "after it still gets its answer");
+	is_int(au_mcp_close(m), 0, "close");
+	ok(took() < 3000, "in time (%lld ms)", (long long)took());
 }
 
 static void
@@ -703,6 +754,7 @@ test_http_session(const char *reply)
 		http_stop();
 		return;
 	}
+	ok(!au_mcp_pipelines(m), "HTTP takes one request at a time");
 	is_str(au_mcp_version(m), "2025-11-25", "the version offered is "
 	    "taken");
 	is_int(au_mcp_tools(m, &tools), 0, "tools/list");
@@ -984,6 +1036,7 @@ main(void)
 	test_notifications();
 	test_server_requests();
 	test_timeout();
+	test_pipeline();
 	test_hostile();
 	test_commands();
 	test_stderr();
