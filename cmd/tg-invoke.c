@@ -3,7 +3,8 @@
  * (or made from --tool and --args) is validated, decided, asked about,
  * run and audited as lib/gateway.c does it, and answered with a
  * tool.result record, in order.  A stream of calls keeps one session per
- * MCP server.
+ * MCP server, and the calls read together are made as one batch, audited
+ * with two commits in all.
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -33,6 +34,10 @@ static const struct au_cmd cmd = {
 	"Call tools under the gateway's policy, sandboxed and audited.",
 	opts, AU_USE_DB, NULL
 };
+
+/* The most calls made as one batch.  With --notifications a batch is
+ * one call, so that each notification names the call it is about. */
+#define BATCH 256
 
 static volatile sig_atomic_t stop;
 static int worst;
@@ -110,19 +115,53 @@ notified(void *arg, const char *server, const char *method, jv params)
 	jv_free(r);
 }
 
+/* A call's result, in its turn. */
 static void
-invoke(struct au_gw *g, struct au_gw_conf *c, jv call)
+answered(void *arg, size_t i, jv r, int rc)
 {
-	int rc;
-	jv r;
-
-	c->arg = &call;
-	r = au_gw_call(g, call, &rc);
-	c->arg = NULL;
-
+	(void)arg;
+	(void)i;
 	au_out_rec(r);
 	jv_free(r);
 	outcome(rc);
+}
+
+/* Make the n calls as one batch; a notification names the first (the
+ * only one: see BATCH). */
+static void
+invoke(struct au_gw *g, struct au_gw_conf *c, jv *calls, size_t n)
+{
+	c->arg = calls;
+	au_gw_calls(g, calls, n, answered, NULL);
+	c->arg = NULL;
+}
+
+/* Make the calls of in in batches: those read already, up to max, not
+ * waiting for more, so that a batch costs two commits and not three per
+ * call, and a stream of calls one at a time is still answered at
+ * once. */
+static void
+stream(struct au_gw *g, struct au_gw_conf *c, struct au_in *in, size_t max)
+{
+	jv *calls = au_xcalloc(max, sizeof *calls);
+	struct au_rec rec;
+	size_t n, i;
+	int more = 1;
+
+	while (more && !stop) {
+		n = 0;
+		while (!stop && n < max && (n == 0 || au_in_wait(in, 0)) &&
+		    (more = au_in_next(in, &rec))) {
+			calls[n] = as_call(in, &rec);
+			if (jv_is_valid(calls[n]))
+				n++;
+			jv_free(rec.v);
+		}
+		invoke(g, c, calls, n);
+		for (i = 0; i < n; i++)
+			jv_free(calls[i]);
+	}
+	free(calls);
 }
 
 int
@@ -131,7 +170,6 @@ main(int argc, char **argv)
 	struct au_gw_conf c = AU_GW_CONF_INIT;
 	const char *arg, *tool = NULL, *argstr = NULL;
 	jv call = jv_null();
-	struct au_rec rec;
 	struct au_gw *g;
 	struct au_in *in;
 	int ch;
@@ -172,17 +210,11 @@ main(int argc, char **argv)
 	g = au_xgw_open(&c);
 	au_catch_stop(onsignal);
 	if (tool != NULL) {
-		invoke(g, &c, call);
+		invoke(g, &c, &call, 1);
 		jv_free(call);
 	} else {
 		in = au_in_open(argv + au_optind, argc - au_optind);
-		while (!stop && au_in_next(in, &rec)) {
-			call = as_call(in, &rec);
-			if (jv_is_valid(call))
-				invoke(g, &c, call);
-			jv_free(call);
-			jv_free(rec.v);
-		}
+		stream(g, &c, in, c.notify != NULL ? 1 : BATCH);
 		outcome(au_in_status(in));
 		au_in_close(in);
 	}

@@ -1181,6 +1181,13 @@ int au_gw_open(const struct au_gw_conf *c, struct au_gw **g, jv *problems);
  * tool failed, 65 a bad call, 69 cannot run, 75 waiting for an approval,
  * 77 denied.  Dies only when the state file or the audit log fails. */
 jv au_gw_call(struct au_gw *g, jv call, int *rc);
+/* Make the n calls (borrowed) as au_gw_call makes each, as a batch: the
+ * call and decision events of all committed in one transaction before
+ * any runs, their results in another after all ran; fn(arg, i, result
+ * (consumed), rc) for each in order.  An ask ends a batch: the calls
+ * before it are answered before it waits. */
+void au_gw_calls(struct au_gw *g, const jv *calls, size_t n,
+    void (*fn)(void *arg, size_t i, jv res, int rc), void *arg);
 /* Every tool, local and of the MCP servers that answer, as MCP's Tool
  * objects (inputSchema, annotations' hints), server tools named
  * server/tool: 0. */

@@ -6,7 +6,8 @@
  * the policy says so, then a local tool run in firejail, or an MCP
  * server's tool called through one session per server, and the call, the
  * decision and the result in the audit log with the values of
- * secret-looking fields removed.
+ * secret-looking fields removed.  Calls made as a batch share the
+ * transactions of their events, and their MCP requests are sent together.
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -82,24 +83,16 @@ result(jv call, const char *decision)
 	return r;
 }
 
-/* r (consumed), finished: audited, with its exit status in *rc. */
+/* r (consumed) as an error result saying text, with code in *rc. */
 static jv
-done(struct au_gw *g, jv r, int code, int *rc)
-{
-	record(g, jv_copy(r));
-	*rc = code;
-	return r;
-}
-
-/* r (consumed) as an error result saying text. */
-static jv
-fail(struct au_gw *g, jv r, const char *text, int code, int *rc)
+fail(jv r, const char *text, int code, int *rc)
 {
 	r = jv_object_set(r, jv_string("content"), JV_ARRAY(JV_OBJECT(
 	    jv_string("type"), jv_string("text"), jv_string("text"),
 	    jv_string(text))));
 	r = jv_object_set(r, jv_string("is_error"), jv_true());
-	return done(g, r, code, rc);
+	*rc = code;
+	return r;
 }
 
 /* A notification of x's server, passed on. */
@@ -450,7 +443,7 @@ asked(struct au_gw *g, jv call, jv *res)
 	if (code != 0) {
 		r = result(call, code == EX_NOPERM ? "deny" : "ask");
 		r = jv_object_set(r, jv_string("approval"), jv_string(id));
-		*res = fail(g, r, why, code, &rc);
+		*res = fail(r, why, code, &rc);
 	}
 	free(why);
 	return code;
@@ -468,17 +461,17 @@ run_local(struct au_gw *g, const struct au_tg_tool *t, jv args, jv r,
 	jv out, content;
 
 	if ((code = au_tg_argv(t->command, args, &argv)) != 0)
-		return fail(g, r, au_errmsg(), code, rc);
+		return fail(r, au_errmsg(), code, rc);
 	if (!g->c->nosandbox && (code = au_sandbox_argv(&t->sandbox, argv,
 	    &full)) != 0) {
 		au_tg_strv_free(argv);
-		return fail(g, r, au_errmsg(), code, rc);
+		return fail(r, au_errmsg(), code, rc);
 	}
 	if (full != NULL && (code = au_sandbox_cgroup(&t->sandbox,
 	    &procs)) != 0) {
 		au_tg_strv_free(argv);
 		au_tg_strv_free(full);
-		return fail(g, r, au_errmsg(), code, rc);
+		return fail(r, au_errmsg(), code, rc);
 	}
 	env = au_sandbox_env(&t->sandbox, NULL);
 	memset(&sp, 0, sizeof sp);
@@ -496,7 +489,7 @@ run_local(struct au_gw *g, const struct au_tg_tool *t, jv args, jv r,
 	au_tg_strv_free(env);
 	if (c.out == NULL) {
 		au_capture_free(&c);
-		return fail(g, r, au_errmsg(), code == 127 &&
+		return fail(r, au_errmsg(), code == 127 &&
 		    !g->c->nosandbox ? EX_UNAVAILABLE : code, rc);
 	}
 	content = JV_ARRAY(JV_OBJECT(jv_string("type"), jv_string("text"),
@@ -520,27 +513,29 @@ run_local(struct au_gw *g, const struct au_tg_tool *t, jv args, jv r,
 	r = jv_object_set(r, jv_string("duration_ms"), jv_number(
 	    (double)c.ms));
 	au_capture_free(&c);
-	return done(g, r, code != 0, rc);
+	*rc = code != 0;
+	return r;
 }
 
-/* Call MCP tool name of session x on args (borrowed) into r (consumed). */
+/* The answer to call id of MCP tool name of session x, sent at start,
+ * into r (consumed). */
 static jv
-run_mcp(struct au_gw *g, struct session *x, const char *name, jv args,
-    jv r, int *rc)
+run_mcp(struct au_gw *g, struct session *x, const char *name, int64_t id,
+    int64_t start, jv r, int *rc)
 {
-	int64_t start = au_mono_ms(), t = x->server->sandbox.timeout_ms;
+	int64_t t = x->server->sandbox.timeout_ms;
 	jv res, v;
 	int code;
 
-	code = au_mcp_call(x->mcp, name, jv_copy(args), t > 0 ? t :
+	code = au_mcp_call_wait(x->mcp, name, id, t > 0 ? t :
 	    g->c->timeout_ms, &res);
 	if (code != 0 && code != 1) {
 		jv_free(res);
-		return fail(g, r, au_errmsg(), code == EX_TEMPFAIL ? 1 :
+		return fail(r, au_errmsg(), code == EX_TEMPFAIL ? 1 :
 		    EX_UNAVAILABLE, rc);
 	}
 	if (code == 1) {
-		r = fail(g, r, au_jv_str(res, "message") ? au_jv_str(res,
+		r = fail(r, au_jv_str(res, "message") ? au_jv_str(res,
 		    "message") : "the server answered with an error", 1, rc);
 		jv_free(res);
 		return r;
@@ -559,7 +554,8 @@ run_mcp(struct au_gw *g, struct session *x, const char *name, jv args,
 	r = jv_object_set(r, jv_string("is_error"), jv_bool(code));
 	r = jv_object_set(r, jv_string("duration_ms"), jv_number(
 	    (double)(au_mono_ms() - start)));
-	return done(g, r, code, rc);
+	*rc = code;
+	return r;
 }
 
 /* The MCP server of a name "server/tool", or NULL. */
@@ -581,92 +577,265 @@ server_of(struct au_gw *g, const char *name, const char **tool)
 	return NULL;
 }
 
-jv
-au_gw_call(struct au_gw *g, jv call, int *rc)
-{
-	const struct au_tg_tool *t;
-	const struct au_tg_server *srv = NULL;
-	struct au_tg_tool mt;
-	struct au_jschema *js;
-	struct session *x = NULL;
-	const char *name = au_jv_str(call, "tool"), *mname = NULL, *d;
-	char *why;
-	jv args, errs, dec, schema, mtool = jv_null(), res;
+/* A call of a batch on its way: what au_gw_calls learns of it before
+ * anything is audited, then its result. */
+struct pending {
+	jv call;		/* the tool.call record (borrowed) */
+	jv args;		/* its arguments, an object */
+	const struct au_tg_tool *t;	/* its tool, or NULL */
+	struct au_tg_tool mt;	/* an MCP tool, as t points to */
+	jv mtool;		/* an MCP tool's Tool object, or null */
+	struct session *x;	/* an MCP tool's session, or NULL */
+	const char *mname;	/* an MCP tool's name on its server */
+	jv dec;			/* its tool.decision, or jv_invalid() */
+	jv res;			/* its result once known, or jv_invalid() */
+	int rc;			/* and its exit status */
+	int ask;		/* the decision was ask */
+	int ran;		/* its tool ran: its result is to be audited */
+	int64_t id;		/* its MCP request, once sent */
+	int64_t start;		/* and when */
+};
 
-	args = jv_object_get(jv_copy(call), jv_string("args"));
-	if (!jv_is_valid(args) || jv_get_kind(args) == JV_KIND_NULL) {
-		jv_free(args);
-		args = jv_object();
+/* Find p's tool, check its arguments and decide on it, audited nothing
+ * yet: p->res is set when the call ends here (bad, denied, dry run). */
+static void
+decide(struct au_gw *g, struct pending *p)
+{
+	const struct au_tg_server *srv = NULL;
+	struct au_jschema *js;
+	const char *name = au_jv_str(p->call, "tool"), *d;
+	char *why;
+	jv errs, schema;
+
+	p->args = jv_object_get(jv_copy(p->call), jv_string("args"));
+	if (!jv_is_valid(p->args) || jv_get_kind(p->args) == JV_KIND_NULL) {
+		jv_free(p->args);
+		p->args = jv_object();
 	}
-	record(g, jv_copy(call));
-	if ((t = au_tg_find(g->reg, name)) != NULL) {
-		schema = jv_object_get(jv_copy(t->record),
+	if ((p->t = au_tg_find(g->reg, name)) != NULL) {
+		schema = jv_object_get(jv_copy(p->t->record),
 		    jv_string("input_schema"));
-	} else if ((srv = server_of(g, name, &mname)) != NULL &&
-	    (x = session(g, srv))->mcp != NULL) {
-		mtool = jv_object_get(jv_copy(x->tools), jv_string(mname));
-		if (jv_get_kind(mtool) != JV_KIND_OBJECT) {
-			res = fail(g, result(call, NULL), "no such tool",
-			    EX_DATAERR, rc);
-			goto out;
+	} else if ((srv = server_of(g, name, &p->mname)) != NULL &&
+	    (p->x = session(g, srv))->mcp != NULL) {
+		p->mtool = jv_object_get(jv_copy(p->x->tools),
+		    jv_string(p->mname));
+		if (jv_get_kind(p->mtool) != JV_KIND_OBJECT) {
+			p->res = fail(result(p->call, NULL), "no such tool",
+			    EX_DATAERR, &p->rc);
+			return;
 		}
-		memset(&mt, 0, sizeof mt);
-		mt.name = name;
-		mt.server = srv->name;
-		mt.annotations = hints(mtool);
-		mt.record = mtool;
-		t = &mt;
-		schema = jv_object_get(jv_copy(mtool),
+		p->mt.name = name;
+		p->mt.server = srv->name;
+		p->mt.annotations = hints(p->mtool);
+		p->mt.record = p->mtool;
+		p->t = &p->mt;
+		schema = jv_object_get(jv_copy(p->mtool),
 		    jv_string("inputSchema"));
 	} else {
 		if (srv != NULL) {
 			why = au_xasprintf("MCP server unavailable: %s",
-			    x->why);
-			res = fail(g, result(call, NULL), why, EX_UNAVAILABLE,
-			    rc);
+			    p->x->why);
+			p->res = fail(result(p->call, NULL), why,
+			    EX_UNAVAILABLE, &p->rc);
 			free(why);
 		} else
-			res = fail(g, result(call, NULL), "no such tool",
-			    EX_DATAERR, rc);
-		goto out;
+			p->res = fail(result(p->call, NULL), "no such tool",
+			    EX_DATAERR, &p->rc);
+		return;
 	}
 	if ((js = compiled(g, name, schema, &why)) == NULL) {
-		res = fail(g, result(call, NULL), why, EX_DATAERR, rc);
+		p->res = fail(result(p->call, NULL), why, EX_DATAERR, &p->rc);
 		free(why);
-		goto out;
+		return;
 	}
-	if (au_jschema_validate(js, args, &errs) != 0) {
-		res = jv_object_set(result(call, NULL), jv_string("errors"),
-		    errs);
-		res = fail(g, res, "the arguments do not fit the tool's input "
-		    "schema", EX_DATAERR, rc);
-		goto out;
+	if (au_jschema_validate(js, p->args, &errs) != 0) {
+		p->res = jv_object_set(result(p->call, NULL),
+		    jv_string("errors"), errs);
+		p->res = fail(p->res, "the arguments do not fit the tool's "
+		    "input schema", EX_DATAERR, &p->rc);
+		return;
 	}
 	jv_free(errs);
-	dec = au_tg_decide(g->policy, t, call, au_now_ms());
-	record(g, jv_copy(dec));
-	d = au_jv_str(dec, "decision");
+	p->dec = au_tg_decide(g->policy, p->t, p->call, au_now_ms());
+	d = au_jv_str(p->dec, "decision");
 	if (g->c->dryrun) {
-		res = dec;
-		*rc = 0;
-	} else if (strcmp(d, "deny") == 0) {
-		res = fail(g, result(call, "deny"), au_jv_str(dec, "reason"),
-		    EX_NOPERM, rc);
-		jv_free(dec);
-	} else if (strcmp(d, "ask") == 0 && (*rc = asked(g, call,
-	    &res)) != 0) {
-		jv_free(dec);
-	} else {
-		if (x != NULL)
-			res = run_mcp(g, x, mname, args, result(call, d), rc);
-		else
-			res = run_local(g, t, args, result(call, d), rc);
-		jv_free(dec);
+		p->res = jv_copy(p->dec);
+		p->rc = 0;
+	} else if (strcmp(d, "deny") == 0)
+		p->res = fail(result(p->call, "deny"), au_jv_str(p->dec,
+		    "reason"), EX_NOPERM, &p->rc);
+	else
+		p->ask = strcmp(d, "ask") == 0;
+}
+
+/* Send p's call to its MCP server: a result when that fails. */
+static void
+send_mcp(struct pending *p)
+{
+	p->ran = 1;
+	p->start = au_mono_ms();
+	if (au_mcp_call_send(p->x->mcp, p->mname, jv_copy(p->args),
+	    &p->id) != 0)
+		p->res = fail(result(p->call, au_jv_str(p->dec, "decision")),
+		    au_errmsg(), EX_UNAVAILABLE, &p->rc);
+}
+
+/* Run p's tool, its decision audited, into p->res; an MCP call may have
+ * been sent already. */
+static void
+run(struct au_gw *g, struct pending *p)
+{
+	jv r;
+
+	if (p->x != NULL && p->id == 0)
+		send_mcp(p);
+	if (jv_is_valid(p->res))
+		return;
+	p->ran = 1;
+	r = result(p->call, au_jv_str(p->dec, "decision"));
+	if (p->x != NULL)
+		p->res = run_mcp(g, p->x, p->mname, p->id, p->start, r,
+		    &p->rc);
+	else
+		p->res = run_local(g, p->t, p->args, r, &p->rc);
+}
+
+/* Open a transaction for the events that follow, when they are audited:
+ * one commit for many events. */
+static void
+tx_begin(struct au_gw *g)
+{
+	int rc;
+
+	if (g->c->audit != NULL && (rc = au_db_begin(g->c->db)) != 0)
+		au_die(rc, "audit: %s", au_errmsg());
+}
+
+static void
+tx_commit(struct au_gw *g)
+{
+	int rc;
+
+	if (g->c->audit != NULL && (rc = au_db_commit(g->c->db)) != 0)
+		au_die(rc, "audit: %s", au_errmsg());
+}
+
+static void
+pending_free(struct pending *p)
+{
+	jv_free(p->args);
+	jv_free(p->mtool);
+	jv_free(p->dec);
+	jv_free(p->res);
+}
+
+static int
+stopped(struct au_gw *g)
+{
+	return g->c->stop != NULL && *g->c->stop;
+}
+
+/* The calls p[0..n), the last of which may wait for an approval (the
+ * others do not): decided, their call and decision events committed at
+ * once; then run, and their results committed at once; then handed to
+ * fn in order.  An approval is waited for only after the calls before it
+ * are answered. */
+static void
+segment(struct au_gw *g, struct pending *p, size_t n,
+    void (*fn)(void *, size_t, jv, int), void *arg, size_t base)
+{
+	size_t i, ran = 0, held = n > 0 && p[n - 1].ask ? n - 1 : n;
+
+	tx_begin(g);
+	for (i = 0; i < n; i++) {
+		record(g, jv_copy(p[i].call));
+		if (jv_is_valid(p[i].dec))
+			record(g, jv_copy(p[i].dec));
+		/* With --dry-run the result is the decision. */
+		if (jv_is_valid(p[i].res) && !(g->c->dryrun &&
+		    jv_is_valid(p[i].dec)))
+			record(g, jv_copy(p[i].res));
 	}
-out:
-	jv_free(args);
-	jv_free(mtool);
-	return res;
+	tx_commit(g);
+	/* The MCP calls go out at once, where the server takes several on
+	 * its way: it works on the next while we take the last answer.
+	 * Not with notifications, which must name the call they are of. */
+	for (i = 0; i < held; i++)
+		if (!jv_is_valid(p[i].res) && p[i].x != NULL &&
+		    g->c->notify == NULL && au_mcp_pipelines(p[i].x->mcp))
+			send_mcp(&p[i]);
+	for (i = 0; i < held; i++)
+		if (!jv_is_valid(p[i].res))
+			run(g, &p[i]);
+	for (i = 0; i < held; i++)
+		ran += p[i].ran;
+	if (ran > 0) {
+		tx_begin(g);
+		for (i = 0; i < held; i++)
+			if (p[i].ran)
+				record(g, jv_copy(p[i].res));
+		tx_commit(g);
+	}
+	for (i = 0; i < held; i++) {
+		fn(arg, base + i, p[i].res, p[i].rc);
+		p[i].res = jv_invalid();
+	}
+	if (held < n) {
+		p = &p[held];
+		if ((p->rc = asked(g, p->call, &p->res)) == 0)
+			run(g, p);
+		record(g, jv_copy(p->res));
+		fn(arg, base + held, p->res, p->rc);
+		p->res = jv_invalid();
+	}
+}
+
+void
+au_gw_calls(struct au_gw *g, const jv *calls, size_t n,
+    void (*fn)(void *, size_t, jv, int), void *arg)
+{
+	struct pending *p = au_xcalloc(n > 0 ? n : 1, sizeof *p);
+	size_t i, start = 0;
+
+	/* A signal (c->stop) ends the calls after those decided. */
+	for (i = 0; i < n; i++) {
+		p[i].call = calls[i];
+		p[i].mtool = jv_null();
+		p[i].dec = jv_invalid();
+		p[i].res = jv_invalid();
+		decide(g, &p[i]);
+		if (p[i].ask || i + 1 == n || stopped(g)) {
+			segment(g, p + start, i + 1 - start, fn, arg, start);
+			start = i + 1;
+			if (stopped(g))
+				break;
+		}
+	}
+	n = i < n ? i + 1 : n;
+	for (i = 0; i < n; i++)
+		pending_free(&p[i]);
+	free(p);
+}
+
+/* au_gw_call's hand: the one result. */
+static void
+keep(void *arg, size_t i, jv res, int rc)
+{
+	struct pending *p = arg;
+
+	(void)i;
+	p->res = res;
+	p->rc = rc;
+}
+
+jv
+au_gw_call(struct au_gw *g, jv call, int *rc)
+{
+	struct pending one;
+
+	au_gw_calls(g, &call, 1, keep, &one);
+	*rc = one.rc;
+	return one.res;
 }
 
 int

@@ -336,6 +336,90 @@ tool.result - -"
 	assert_equal "$(jq -r .type <<<"$output")" tool.result
 }
 
+# mcp_server: the test server in mcp.json as "t", unsandboxed.
+mcp_server() {
+	printf '{"mcpServers": {"t": {"command": "python3", "args": ["%s"]}}}\n' \
+	    "$TOP/tests/mcp/server.py" >"$C/mcp.json"
+}
+
+# kinds: the audit log as "type:id" words, in the order of the log.
+kinds() {
+	events | jq -r '[.type, .id] | join(":")' | paste -sd ' '
+}
+
+@test "a batch: calls read together are decided and audited before any runs, their results after, in order" {
+	mcp_server
+	policy '{"default": "allow", "rules": [{"tool": "t/fail", "decision": "deny"}]}'
+	run --separate-stderr tg-invoke --sandbox=none <<-EOF
+	{"type":"tool.call","id":"a","tool":"t/echo","args":{"text":"one"}}
+	{"type":"tool.call","id":"b","tool":"t/fail","args":{"text":"no"}}
+	{"type":"tool.call","id":"c","tool":"t/add","args":{"a":1,"b":2}}
+	{"type":"tool.call","id":"d","tool":"t/add","args":{"a":"x"}}
+	{"type":"tool.call","id":"e","tool":"t/echo","args":{"text":"two"}}
+	EOF
+	assert_failure 77
+	echo "$output" | valid
+	assert_equal "$(jq -c '[.id, .decision, .content[0].text]' <<<"$output" | paste -sd ' ')" \
+	    '["a","allow","one"] ["b","deny","rule \"rules[0]\" denies"] ["c","allow","3"] ["d",null,"the arguments do not fit the tool'"'"'s input schema"] ["e","allow","two"]'
+	# one transaction of calls and decisions (a denial's and a bad
+	# call's results with them: nothing runs), then one of results
+	assert_equal "$(kinds)" "tool.sandbox: tool.call:a tool.decision:a tool.call:b tool.decision:b tool.result:b tool.call:c tool.decision:c tool.call:d tool.result:d tool.call:e tool.decision:e tool.result:a tool.result:c tool.result:e"
+	audit-verify >/dev/null
+}
+
+@test "a batch ends at an ask: the calls before it are answered before it waits" {
+	mcp_server
+	policy '{"default": "allow", "rules": [{"tool": "t/add", "decision": "ask"}]}'
+	cat >calls.ndjson <<-EOF
+	{"type":"tool.call","id":"a","tool":"t/echo","args":{"text":"one"}}
+	{"type":"tool.call","id":"b","tool":"t/add","args":{"a":1,"b":2}}
+	{"type":"tool.call","id":"c","tool":"t/echo","args":{"text":"two"}}
+	EOF
+	mkfifo out
+	tg-invoke --sandbox=none calls.ndjson >out &
+	pid=$!
+	cat out >out.ndjson &
+	until id=$(ws-approve list | jq -r .id) && [ -n "$id" ]; do sleep 0.1; done
+	for i in $(seq 50); do
+		[ -s out.ndjson ] && break
+		sleep 0.1
+	done
+	assert_equal "$(jq -c '[.id, .content[0].text]' out.ndjson)" '["a","one"]'
+	assert_equal "$(kinds)" "tool.sandbox: tool.call:a tool.decision:a tool.call:b tool.decision:b tool.result:a"
+	ws-approve approve "$id" >/dev/null
+	wait "$pid"
+	wait
+	assert_equal "$(jq -c '[.id, .decision, .content[0].text]' out.ndjson | paste -sd ' ')" \
+	    '["a","allow","one"] ["b","ask","3"] ["c","allow","two"]'
+	assert_equal "$(kinds)" "tool.sandbox: tool.call:a tool.decision:a tool.call:b tool.decision:b tool.result:a tool.result:b tool.call:c tool.decision:c tool.result:c"
+	audit-verify >/dev/null
+}
+
+@test "killed after its results are out, tg-invoke leaves their events in the audit log" {
+	mcp_server
+	policy '{"default": "allow"}'
+	mkfifo in out
+	tg-invoke --sandbox=none <in >out &
+	pid=$!
+	cat out >out.ndjson &
+	# the input stays open: tg-invoke waits for more when it is killed
+	exec 4>in
+	printf '{"type":"tool.call","id":"%s","tool":"t/echo","args":{"text":"%s"}}\n' a 1 b 2 c 3 >&4
+	for i in $(seq 100); do
+		[ "$(wc -l <out.ndjson)" -eq 3 ] && break
+		sleep 0.1
+	done
+	kill -9 "$pid"
+	st=0
+	wait "$pid" || st=$?
+	exec 4>&-
+	wait
+	assert_equal "$st" 137
+	assert_equal "$(jq -r .id out.ndjson | paste -sd ' ')" "a b c"
+	assert_equal "$(kinds)" "tool.sandbox: tool.call:a tool.decision:a tool.call:b tool.decision:b tool.call:c tool.decision:c tool.result:a tool.result:b tool.result:c"
+	audit-verify >/dev/null
+}
+
 @test "MCP: a server that cannot start is 69, and the calls say so" {
 	printf '{"mcpServers": {"t": {"command": "/nonexistent/server"}}}\n' >"$C/mcp.json"
 	policy '{"default": "allow"}'
