@@ -46,12 +46,12 @@ static const char *const versions[] = {
 /*
  * A way to carry JSON-RPC messages to a server and back.  send sends the
  * n bytes of one message, a request of ours if request is set (whose
- * answer recv is to wait for); recv gives the next message by the
- * deadline (au_mono_ms): 0 with *msg, TIMEOUT, or 69 when the connection
- * is over; agreed, if the transport has it, learns the protocol version
- * of the session; end closes it and tells how the server ended; errtail
- * gives the last of what the server said on the side.  Failures are told
- * with au_seterr.
+ * answer recv is to wait for, and which may go out only then); recv
+ * gives the next message by the deadline (au_mono_ms): 0 with *msg,
+ * TIMEOUT, or 69 when the connection is over; agreed, if the transport
+ * has it, learns the protocol version of the session; end closes it and
+ * tells how the server ended; errtail gives the last of what the server
+ * said on the side.  Failures are told with au_seterr.
  */
 struct transport {
 	int (*send)(void *t, const char *s, size_t n, int request);
@@ -279,17 +279,19 @@ gone(struct stdio *t)
 	    words ? "; its stderr ends " : "", words ? words : "");
 }
 
+/* A request waits to be written until its answer is waited for, so that
+ * the requests sent together go in one write. */
 static int
 stdio_send(void *vt, const char *s, size_t n, int request)
 {
 	struct stdio *t = vt;
 
-	(void)request;
 	if (t->p.fd[0] < 0)
 		return 0;
 	au_buf_add(&t->out, s, n);
 	au_buf_addc(&t->out, '\n');
-	flush_out(t);
+	if (!request)
+		flush_out(t);
 	return 0;
 }
 
@@ -351,6 +353,8 @@ stdio_recv(void *vt, int64_t deadline, jv *msg)
 			break;
 		if (t->p.fd[1] < 0)
 			return gone(t);
+		if (t->outoff < t->out.len)
+			flush_out(t);
 		if ((rc = pump(t, deadline)) != 0)
 			return rc;
 	}
