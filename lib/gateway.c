@@ -43,25 +43,49 @@ struct au_gw {
 	size_t nsessions, capsessions;
 };
 
-/* Append rec (consumed), secrets removed, to the audit log; within a
- * task of aw-sched, with the run and task it is for (AGENTUTILS_RUN and
- * AGENTUTILS_TASK), so that audit-export --run finds it. */
-static void
-record(struct au_gw *g, jv rec)
+/* rec (consumed), secrets removed, made ready to append to the audit
+ * log (NULL when calls are not audited); within a task of aw-sched, with
+ * the run and task it is for (AGENTUTILS_RUN and AGENTUTILS_TASK), so
+ * that audit-export --run finds it. */
+static struct au_audit_prep *
+prepared(struct au_gw *g, jv rec)
 {
 	const char *run = getenv("AGENTUTILS_RUN");
 	const char *task = getenv("AGENTUTILS_TASK");
-	int rc;
+	struct au_audit_prep *p;
 
+	if (g->c->audit == NULL) {
+		jv_free(rec);
+		return NULL;
+	}
 	if (run != NULL && *run != '\0')
 		rec = jv_object_set(rec, jv_string("run"), jv_string(run));
 	if (task != NULL && *task != '\0')
 		rec = jv_object_set(rec, jv_string("task"), jv_string(task));
 	rec = au_jv_redact_names(rec, NULL);
-	if (g->c->audit != NULL && (rc = au_audit_append(g->c->audit, rec, NULL,
+	p = au_audit_prepare(rec);
+	jv_free(rec);
+	if (p == NULL)
+		au_die(EX_DATAERR, "audit: %s", au_errmsg());
+	return p;
+}
+
+/* Append p (consumed; NULL: nothing) to the audit log. */
+static void
+append(struct au_gw *g, struct au_audit_prep *p)
+{
+	int rc;
+
+	if (p != NULL && (rc = au_audit_append_prep(g->c->audit, p, NULL,
 	    NULL)) != 0)
 		au_die(rc, "audit: %s", au_errmsg());
-	jv_free(rec);
+}
+
+/* Append rec (consumed) to the audit log, as prepared makes it. */
+static void
+record(struct au_gw *g, jv rec)
+{
+	append(g, prepared(g, rec));
 }
 
 /* A tool.result for call, to be filled in. */
@@ -594,6 +618,7 @@ struct pending {
 	int ran;		/* its tool ran: its result is to be audited */
 	int64_t id;		/* its MCP request, once sent */
 	int64_t start;		/* and when */
+	struct au_audit_prep *prep;	/* its result's event, made ready */
 };
 
 /* Find p's tool, check its arguments and decide on it, audited nothing
@@ -727,6 +752,7 @@ pending_free(struct pending *p)
 	jv_free(p->mtool);
 	jv_free(p->dec);
 	jv_free(p->res);
+	au_audit_prep_free(p->prep);
 }
 
 static int
@@ -764,16 +790,20 @@ segment(struct au_gw *g, struct pending *p, size_t n,
 		if (!jv_is_valid(p[i].res) && p[i].x != NULL &&
 		    g->c->notify == NULL && au_mcp_pipelines(p[i].x->mcp))
 			send_mcp(&p[i]);
-	for (i = 0; i < held; i++)
+	for (i = 0; i < held; i++) {
 		if (!jv_is_valid(p[i].res))
 			run(g, &p[i]);
-	for (i = 0; i < held; i++)
+		/* Made ready while the server works on the next. */
+		if (p[i].ran)
+			p[i].prep = prepared(g, jv_copy(p[i].res));
 		ran += p[i].ran;
+	}
 	if (ran > 0) {
 		tx_begin(g);
-		for (i = 0; i < held; i++)
-			if (p[i].ran)
-				record(g, jv_copy(p[i].res));
+		for (i = 0; i < held; i++) {
+			append(g, p[i].prep);
+			p[i].prep = NULL;
+		}
 		tx_commit(g);
 	}
 	for (i = 0; i < held; i++) {
