@@ -1354,15 +1354,14 @@ send_request(struct au_mcp *m, const char *what, const char *method,
 	return 0;
 }
 
-/* Wait for the answer to request id until deadline, the answers to
- * other requests sent kept for their turn: 0 with the result in *out, 1
- * with the error there, or (*out invalid) 75 after cancelling it, when
- * cancel is set, else 69; or 69. */
+/* Wait for the answer to request id until deadline (ms, the time it was
+ * given, for messages), the answers to other requests sent kept for their
+ * turn: 0 with the result in *out, 1 with the error there, or (*out
+ * invalid) 75 after cancelling it, when cancel is set, else 69; or 69. */
 static int
 await(struct au_mcp *m, const char *what, int64_t id, int64_t deadline,
-    int cancel, jv *out)
+    int64_t ms, int cancel, jv *out)
 {
-	int64_t ms = deadline - au_mono_ms();
 	jv key = idkey(id), msg;
 	int rc;
 
@@ -1407,13 +1406,13 @@ static int
 request(struct au_mcp *m, const char *what, const char *method,
     const struct au_buf *params, int64_t deadline, int cancel, jv *out)
 {
-	int64_t id;
+	int64_t id, ms = deadline - au_mono_ms();
 	int rc;
 
 	*out = jv_invalid();
 	if ((rc = send_request(m, what, method, params, &id)) != 0)
 		return rc;
-	return await(m, what, id, deadline, cancel, out);
+	return await(m, what, id, deadline, ms, cancel, out);
 }
 
 static int
@@ -1603,12 +1602,12 @@ int
 au_mcp_call_wait(struct au_mcp *m, const char *tool, int64_t id,
     int64_t timeout_ms, jv *result)
 {
+	int64_t ms = timeout_ms > 0 ? timeout_ms : m->timeout;
 	char what[300];
 	int rc;
 
 	snprintf(what, sizeof what, "tools/call %s", au_quote(tool));
-	rc = await(m, what, id, au_mono_ms() + (timeout_ms > 0 ? timeout_ms :
-	    m->timeout), 1, result);
+	rc = await(m, what, id, au_mono_ms() + ms, ms, 1, result);
 	if (rc == 0 && jv_get_kind(*result) != JV_KIND_OBJECT) {
 		rc = bad(m, what, "a result that is not an object", *result);
 		*result = jv_invalid();
