@@ -705,6 +705,17 @@ send_mcp(struct pending *p)
 		    au_errmsg(), EX_UNAVAILABLE, &p->rc);
 }
 
+/* Whether p's MCP call may go out while others are on their way: its
+ * server says the tool only reads and takes several calls at once; not
+ * with notifications, which must name the call they are of. */
+static int
+ahead(const struct au_gw *g, const struct pending *p)
+{
+	return !jv_is_valid(p->res) && p->x != NULL && p->id == 0 &&
+	    g->c->notify == NULL && (p->t->annotations & AU_TG_READ_ONLY) &&
+	    au_mcp_pipelines(p->x->mcp);
+}
+
 /* Run p's tool, its decision audited, into p->res; an MCP call may have
  * been sent already. */
 static void
@@ -770,7 +781,7 @@ static void
 segment(struct au_gw *g, struct pending *p, size_t n,
     void (*fn)(void *, size_t, jv, int), void *arg, size_t base)
 {
-	size_t i, ran = 0, held = n > 0 && p[n - 1].ask ? n - 1 : n;
+	size_t i, j, ran = 0, held = n > 0 && p[n - 1].ask ? n - 1 : n;
 
 	tx_begin(g);
 	for (i = 0; i < n; i++) {
@@ -783,14 +794,14 @@ segment(struct au_gw *g, struct pending *p, size_t n,
 			record(g, jv_copy(p[i].res));
 	}
 	tx_commit(g);
-	/* The MCP calls go out at once, where the server takes several on
-	 * its way: it works on the next while we take the last answer.
-	 * Not with notifications, which must name the call they are of. */
-	for (i = 0; i < held; i++)
-		if (!jv_is_valid(p[i].res) && p[i].x != NULL &&
-		    g->c->notify == NULL && au_mcp_pipelines(p[i].x->mcp))
-			send_mcp(&p[i]);
 	for (i = 0; i < held; i++) {
+		/* A run of calls that only read goes out at once: the server
+		 * works on the next while we take the last answer.  A call
+		 * that may change something goes alone, once those before it
+		 * are answered, so that the calls after it see what it did
+		 * (a server may well work on several at once). */
+		for (j = i; j < held && ahead(g, &p[j]); j++)
+			send_mcp(&p[j]);
 		if (!jv_is_valid(p[i].res))
 			run(g, &p[i]);
 		/* Made ready while the server works on the next. */

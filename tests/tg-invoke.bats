@@ -391,7 +391,9 @@ kinds() {
 	wait
 	assert_equal "$(jq -c '[.id, .decision, .content[0].text]' out.ndjson | paste -sd ' ')" \
 	    '["a","allow","one"] ["b","ask","3"] ["c","allow","two"]'
-	assert_equal "$(kinds)" "tool.sandbox: tool.call:a tool.decision:a tool.call:b tool.decision:b tool.result:a tool.result:b tool.call:c tool.decision:c tool.result:c"
+	# the answer (ws-approve audits it) between the result before the ask
+	# and the asked call's own
+	assert_equal "$(kinds)" "tool.sandbox: tool.call:a tool.decision:a tool.call:b tool.decision:b tool.result:a approval.request:$id tool.result:b tool.call:c tool.decision:c tool.result:c"
 	audit-verify >/dev/null
 }
 
