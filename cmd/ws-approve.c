@@ -119,7 +119,12 @@ settle(const char *id, int approve, const char *reason, const char *tool)
 	jv g;
 	int rc;
 
-	au_xdb_begin(db);
+	/* A busy state file is said, as any failure: -i goes on to the
+	 * next request. */
+	if ((rc = au_db_begin(db)) != 0) {
+		au_err("%s", au_errmsg());
+		return rc;
+	}
 	rc = au_approval_decide(db, a, id, approve, au_user(), reason);
 	if (rc == 0 && tool != NULL) {
 		note = au_xasprintf("approved always%s%s", reason ? ": " : "",
@@ -134,8 +139,11 @@ settle(const char *id, int approve, const char *reason, const char *tool)
 		au_err("%s", au_errmsg());
 		return rc;
 	}
-	au_xdb_commit(db);
-	return 0;
+	if ((rc = au_db_commit(db)) != 0) {
+		au_db_rollback(db);
+		au_err("%s", au_errmsg());
+	}
+	return rc;
 }
 
 /* With --always, the approval of a tool call also grants the tool. */

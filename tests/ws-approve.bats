@@ -137,6 +137,18 @@ normx() {
 	audit-verify >/dev/null
 }
 
+@test "a state file busy past its timeout: 75, said, and the request still pending" {
+	file "$F/approvals.ndjson"
+	id=$(request deploy)
+	sqlite3 "$XDG_STATE_HOME/agentutils/state.db" "BEGIN IMMEDIATE; SELECT 1;" ".shell sleep 2" "COMMIT;" >/dev/null &
+	sleep 0.5
+	AGENTUTILS_BUSY_TIMEOUT=100ms run --separate-stderr ws-approve approve "$id"
+	assert_failure 75
+	assert_regex "$stderr" '^ws-approve: .*(busy|locked)'
+	wait
+	assert_equal "$(ws-approve show "$id" | jq -r .status)" pending
+}
+
 @test "without audit keys a decision is made, with a warning that it is not audited" {
 	file "$F/approvals.ndjson"
 	nokeys
