@@ -1411,9 +1411,9 @@ struct au_sse *au_sse_new(size_t max_event);
 int au_sse_feed(struct au_sse *s, const char *buf, size_t len,
     int (*cb)(const char *event, const char *data, size_t len, void *arg),
     void *arg);
-/* The id of the last event (one without data too), NULL when none or
- * empty; the reconnection time the stream asked for in ms, -1 if it did
- * not. */
+/* The id of the last event (one without data too): NULL while the
+ * stream has given none, "" when it cleared it with an empty one; the
+ * reconnection time the stream asked for in ms, -1 if it did not. */
 const char *au_sse_last_id(const struct au_sse *s);
 long long au_sse_retry(const struct au_sse *s);
 void au_sse_free(struct au_sse *s);

@@ -741,9 +741,10 @@ resumable(struct http *t)
 {
 	const char *id = au_sse_last_id(t->sse);
 
+	/* A stream without ids keeps the last; an empty one clears it. */
 	if (id != NULL) {
 		free(t->lastid);
-		t->lastid = au_xstrdup(id);
+		t->lastid = *id != '\0' ? au_xstrdup(id) : NULL;
 	}
 	if (au_sse_retry(t->sse) >= 0)
 		t->retry = au_sse_retry(t->sse);

@@ -29,6 +29,8 @@ struct au_sse {
 	struct au_buf type;	/* the event's type; empty: "message" */
 	struct au_buf idbuf;	/* the last id field read */
 	struct au_buf lastid;	/* that of the last event */
+	int idread;		/* an id field since the last event's end */
+	int idseen;		/* an event's end has taken one */
 	long long retry;	/* the reconnection time in ms, or -1 */
 	int cr;			/* the last piece ended with CR */
 	int bom;		/* bytes of the stream seen, up to 3 */
@@ -66,7 +68,7 @@ au_sse_free(struct au_sse *s)
 const char *
 au_sse_last_id(const struct au_sse *s)
 {
-	return s->lastid.len > 0 ? s->lastid.s : NULL;
+	return s->idseen ? s->lastid.s : NULL;
 }
 
 long long
@@ -110,6 +112,8 @@ dispatch(struct au_sse *s, int (*cb)(const char *, const char *, size_t,
 
 	s->lastid.len = 0;
 	au_buf_add(&s->lastid, s->idbuf.s, s->idbuf.len);
+	s->idseen |= s->idread;
+	s->idread = 0;
 	if (s->data.len > 0) {
 		/* Less the LF after the last data line. */
 		s->data.s[--s->data.len] = '\0';
@@ -156,6 +160,7 @@ line(struct au_sse *s, const char *p, size_t n, int (*cb)(const char *,
 		if (memchr(v, '\0', vn) == NULL) {
 			s->idbuf.len = 0;
 			au_buf_add(&s->idbuf, v, vn);
+			s->idread = 1;
 		}
 	} else if (fn == 5 && memcmp(p, "retry", 5) == 0) {
 		retry(s, v, vn);

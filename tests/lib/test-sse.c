@@ -109,8 +109,10 @@ test_resume(void)
 	    "an event not ended keeps its id back");
 	is_str(resume("id: 41\ndata: a\n\ndata: b\n\n", 0), "41|-1",
 	    "an event without id keeps the last");
-	is_str(resume("id: 41\n\nid\n\n", 0), "(null)|-1",
+	is_str(resume("id: 41\n\nid\n\n", 0), "|-1",
 	    "an empty id clears it");
+	is_str(resume("id: 41\ndata: a\n\nid\ndata: b\n", 0), "41|-1",
+	    "an id field of an event not ended is not taken");
 	is_str(resume("id: 41\n\nid: 4\0002\n\n", 0), "41|-1",
 	    "an id with a NUL is ignored");
 	is_str(resume("retry: 100\nretry: 1x\nretry: -5\nretry:\n\n", 0),
