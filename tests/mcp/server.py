@@ -551,6 +551,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             srv.inbox = queue.Queue()
             srv.posts = 0
             srv.cv = threading.Condition()
+            srv.lock = threading.Lock()
             srv.events = []
             srv.done = False
         elif sid is None:
@@ -575,9 +576,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             else:
                 srv.inbox.put(msg)
             return self.status(202)
-        srv.c = HttpConn(self, srv.inbox, sid, srv)
-        srv.request(msg)
-        srv.c.finish()
+        # One request of a session at a time: a call given up by the
+        # client (cancelled) ends on its own connection before the next
+        # one takes over the session's.
+        with srv.lock:
+            srv.c = HttpConn(self, srv.inbox, sid, srv)
+            srv.request(msg)
+            srv.c.finish()
 
 
 class HttpServer(http.server.ThreadingHTTPServer):
