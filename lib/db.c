@@ -19,6 +19,7 @@
 
 #define BUSY_MS 5000
 #define CKPT_FRAMES 1000	/* SQLite's own checkpoint's, 4 MB of log */
+#define CLOSE_LOG 1048576	/* bytes of log folded at close */
 
 /* mkdir -p of the directory part of path; new directories get 0700. */
 static int
@@ -255,25 +256,43 @@ fail:
 	return rc;
 }
 
-/* After a commit: once the log holds CKPT_FRAMES pages, fold it into the
- * file and truncate it, without waiting for anyone.  SQLite's own
- * checkpoint folds the log but leaves it whole until the next write, and
- * a process that opens the file while no other has it open reads every
- * frame of the log to rebuild its index: after an import of 100,000
- * notes (20,000 frames), 80ms more for every run, even a search.  When a
- * reader still needs the log, or a writer has begun, the truncation gives
- * up at once (what could be folded is) and the next commit tries again. */
-static int
-fold(void *arg, sqlite3 *db, const char *name, int frames)
+/* Fold the log into the file and truncate it, without waiting for anyone.
+ * SQLite's own checkpoint folds the log but leaves it whole until the
+ * next write, and a process that opens the file while no other has it
+ * open reads every frame of the log to rebuild its index: after an import
+ * of 100,000 notes (20,000 frames), 80ms more for every run, even a
+ * search.  When a reader still needs the log, or a writer has begun, the
+ * truncation gives up at once (what could be folded is) and a later
+ * commit or close tries again. */
+static void
+truncate_log(sqlite3 *db, const char *name)
 {
-	(void)arg;
-	if (frames < CKPT_FRAMES)
-		return SQLITE_OK;
 	sqlite3_busy_timeout(db, 0);
 	sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE, NULL,
 	    NULL);
 	sqlite3_busy_timeout(db, busy_ms());
+}
+
+/* After a commit: once the log holds CKPT_FRAMES pages.  A long writer
+ * (an import, audit-write) folds that seldom: each fold syncs the file. */
+static int
+fold(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	(void)arg;
+	if (frames >= CKPT_FRAMES)
+		truncate_log(db, name);
 	return SQLITE_OK;
+}
+
+/* The size of the log of db's main file. */
+static off_t
+logsize(sqlite3 *db)
+{
+	const char *wal = sqlite3_filename_wal(sqlite3_db_filename(db,
+	    "main"));
+	struct stat st;
+
+	return wal != NULL && stat(wal, &st) == 0 ? st.st_size : 0;
 }
 
 /* Switch to WAL.  On a new file another process may be switching too,
@@ -328,7 +347,8 @@ au_db_open(const char *path, sqlite3 **out)
 	 * anew and sync it and its directory: four syncs for every short
 	 * run (a tg-invoke call, an aw-ctl command).  The log stays instead,
 	 * beside the file, and is folded into it and truncated as it grows
-	 * (fold()) by whoever commits then. */
+	 * (fold()) by whoever commits then, and at au_db_close() once it
+	 * holds a megabyte. */
 	sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	sqlite3_wal_hook(db, fold, NULL);
 	if ((rc = wal(db)) != 0 || (rc = au_db_exec(db, "PRAGMA synchronous = "
@@ -357,6 +377,12 @@ au_xdb_open(void)
 	return db;
 }
 
+/* Closing, a log of CLOSE_LOG bytes or more is folded: the next process
+ * to open the file alone reads every frame of the log (3 us a page in
+ * this VM), and short runs that each add a few pages (a tg-invoke call
+ * adds five) would let it grow to CKPT_FRAMES, a millisecond or two more
+ * for every later run, where a fold costs two syncs (5 ms each here)
+ * every fifty such runs. */
 void
 au_db_close(sqlite3 *db)
 {
@@ -375,5 +401,8 @@ au_db_close(sqlite3 *db)
 		keptcap = 0;
 	}
 	pthread_mutex_unlock(&kept_mu);
+	if (db != NULL && sqlite3_db_readonly(db, "main") == 0 &&
+	    logsize(db) >= CLOSE_LOG)
+		truncate_log(db, "main");
 	sqlite3_close(db);
 }

@@ -424,6 +424,42 @@ test_fold(void)
 	setenv("AGENTUTILS_BUSY_TIMEOUT", "200ms", 1);
 }
 
+/* Closing with a megabyte of log or more folds it, unless a reader still
+ * needs it: the next to close then does. */
+static void
+test_close_fold(void)
+{
+	const char *path = at("c/state.db");
+	static const char *mid = "BEGIN; CREATE TABLE IF NOT EXISTS aw_mid "
+	    "(x); WITH RECURSIVE i(n) AS (SELECT 1 UNION ALL SELECT n + 1 "
+	    "FROM i WHERE n < 300) INSERT INTO aw_mid SELECT "
+	    "randomblob(3000) FROM i; COMMIT";
+	sqlite3 *db, *r;
+
+	if (au_db_open(path, &db) != 0 || au_db_open(path, &r) != 0) {
+		ok(0, "close fold: open: %s", au_errmsg());
+		return;
+	}
+	is_int(au_db_exec(db, mid), 0, "close fold: 300 pages written");
+	ok(logsize(path) > 1048576 && logsize(path) < 1000 * 4096,
+	    "close fold: in the log, not folded by the commit (%lld bytes)",
+	    logsize(path));
+	is_int(au_db_exec(r, "BEGIN"), 0, "close fold: a reader begins");
+	is_int(qint(r, "SELECT count(*) FROM aw_mid"), 300,
+	    "close fold: and reads from the log");
+	au_db_close(db);
+	ok(logsize(path) > 1048576, "close fold: the log stays for the "
+	    "reader (%lld bytes)", logsize(path));
+	is_int(au_db_exec(r, "COMMIT"), 0, "close fold: the reader ends");
+	au_db_close(r);
+	is_int(logsize(path), 0, "close fold: the last to close folds it");
+	if (au_db_open(path, &db) != 0)
+		return;
+	is_int(qint(db, "SELECT count(*) FROM aw_mid"), 300,
+	    "close fold: every row is in the file");
+	au_db_close(db);
+}
+
 /* au_db_stmt: one prepared statement a connection and text, handed out
  * reset and unbound, finalized by au_db_close (or sqlite3_close, which
  * it calls, would fail with statements left). */
@@ -472,6 +508,7 @@ main(void)
 	test_xopen();
 	test_keep_log();
 	test_fold();
+	test_close_fold();
 	tmpdir_remove();
 	return done();
 }
