@@ -1175,6 +1175,6 @@ au_xgw_close(struct au_gw *g, struct au_gw_conf *c)
 	if (c->audit != NULL && au_audit_close(c->audit) != 0)
 		au_die(EX_IOERR, "audit: %s", au_errmsg());
 	c->audit = NULL;
-	sqlite3_close(c->db);
+	au_db_close(c->db);
 	c->db = NULL;
 }
