@@ -704,30 +704,50 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/* h with line appended; h as it was when curl has no memory for it. */
+static struct curl_slist *
+hdr_line(struct curl_slist *h, const char *line)
+{
+	struct curl_slist *n = cu.slist_append(h, line);
+
+	return n != NULL ? n : h;
+}
+
+/* h with "name: value" appended. */
+static struct curl_slist *
+hdr_add(struct curl_slist *h, const char *name, const char *value)
+{
+	char *line = au_xasprintf("%s: %s", name, value);
+
+	h = hdr_line(h, line);
+	free(line);
+	return h;
+}
+
+/* A new list of the lines of l. */
+static struct curl_slist *
+hdr_copy(const struct curl_slist *l)
+{
+	struct curl_slist *h = NULL;
+
+	for (; l != NULL; l = l->next)
+		h = hdr_line(h, l->data);
+	return h;
+}
+
 /* The headers of a message, made again when the session's changed. */
 static struct curl_slist *
 headers(struct http *t)
 {
-	struct curl_slist *l, *h = NULL, *n;
-	char *line;
+	struct curl_slist *h;
 
 	if (t->hdrs != NULL && !t->dirty)
 		return t->hdrs;
-	for (l = t->base; l != NULL; l = l->next)
-		if ((n = cu.slist_append(h, l->data)) != NULL)
-			h = n;
-	if (t->session != NULL) {
-		line = au_xasprintf("Mcp-Session-Id: %s", t->session);
-		if ((n = cu.slist_append(h, line)) != NULL)
-			h = n;
-		free(line);
-	}
-	if (t->version != NULL) {
-		line = au_xasprintf("MCP-Protocol-Version: %s", t->version);
-		if ((n = cu.slist_append(h, line)) != NULL)
-			h = n;
-		free(line);
-	}
+	h = hdr_copy(t->base);
+	if (t->session != NULL)
+		h = hdr_add(h, "Mcp-Session-Id", t->session);
+	if (t->version != NULL)
+		h = hdr_add(h, "MCP-Protocol-Version", t->version);
 	cu.slist_free_all(t->hdrs);
 	t->hdrs = h;
 	t->dirty = 0;
@@ -856,9 +876,8 @@ http_restart(struct http *t, struct curl_slist *h)
 static int
 http_resume(struct http *t, int64_t deadline)
 {
-	struct curl_slist *h = NULL, *l, *n;
+	struct curl_slist *h;
 	int64_t now = au_mono_ms();
-	char *line;
 
 	/* Past the deadline the wait below would be negative: forever. */
 	if (now >= deadline)
@@ -869,13 +888,7 @@ http_resume(struct http *t, int64_t deadline)
 		if ((now = au_mono_ms()) < t->resume_at)
 			return now >= deadline ? TIMEOUT : 0;
 	}
-	for (l = headers(t); l != NULL; l = l->next)
-		if ((n = cu.slist_append(h, l->data)) != NULL)
-			h = n;
-	line = au_xasprintf("Last-Event-ID: %s", t->lastid);
-	if ((n = cu.slist_append(h, line)) != NULL)
-		h = n;
-	free(line);
+	h = hdr_add(hdr_copy(headers(t)), "Last-Event-ID", t->lastid);
 	cu.slist_free_all(t->gethdrs);
 	t->gethdrs = h;
 	t->resume_at = 0;
@@ -1060,7 +1073,6 @@ http_start(const struct au_mcp_conf *c, struct http **tp)
 		"Accept: application/json, text/event-stream",
 		"Content-Type: application/json", "Expect:",
 	};
-	struct curl_slist *n;
 	struct http *t;
 	char *const *h;
 	size_t i;
@@ -1077,11 +1089,9 @@ http_start(const struct au_mcp_conf *c, struct http **tp)
 	t->grace = c->grace_ms > 0 ? c->grace_ms : DEF_GRACE;
 	t->retry = -1;
 	for (h = c->headers; h != NULL && *h != NULL; h++)
-		if ((n = cu.slist_append(t->base, *h)) != NULL)
-			t->base = n;
+		t->base = hdr_line(t->base, *h);
 	for (i = 0; i < sizeof ours / sizeof ours[0]; i++)
-		if ((n = cu.slist_append(t->base, ours[i])) != NULL)
-			t->base = n;
+		t->base = hdr_line(t->base, ours[i]);
 	if ((t->multi = cu.multi_init()) == NULL ||
 	    http_handle(t, &t->main, on_data) != 0 ||
 	    http_handle(t, &t->side, on_side) != 0) {
