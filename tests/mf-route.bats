@@ -84,6 +84,25 @@ req() {
 	printf '{"type":"model.request","id":"%s","model":"%s","messages":[{"role":"user","content":"%s"}]}\n' "$@"
 }
 
+# piped ARGS...: mf-route ARGS in the background, its requests written
+# through fd 5, its answers read through fd 6, its errors in err
+piped() {
+	mkfifo in out
+	mf-route "$@" <in >out 2>err &
+	pid=$!
+	exec 5>in 6<out
+}
+
+# unpipe STATUS: close the requests, wait for mf-route, check its status
+unpipe() {
+	local st=0
+
+	exec 5>&-
+	wait "$pid" || st=$?
+	exec 6<&-
+	assert_equal "$st" "$1"
+}
+
 @test "-m: a prompt to an OpenAI provider, answered as a model.response record" {
 	provider a
 	one openai
@@ -400,10 +419,7 @@ blind: lacks capability vision"
 @test "a slow writer: each answer comes while the writer waits; half lines wait for their other half" {
 	provider a
 	one openai
-	mkfifo in out
-	mf-route -j 4 <in >out 2>err &
-	pid=$!
-	exec 5>in 6<out
+	piped -j 4
 	req r1 m hi >&5
 	read -r -t 5 -u 6 line
 	assert_equal "$(jq -r .request_id <<<"$line")" r1
@@ -414,11 +430,7 @@ blind: lacks capability vision"
 	req r2 m hi | tail -c +41 >&5
 	read -r -t 5 -u 6 line
 	assert_equal "$(jq -r .request_id <<<"$line")" r2
-	exec 5>&-
-	st=0
-	wait "$pid" || st=$?
-	exec 6<&-
-	assert_equal "$st" 0
+	unpipe 0
 	assert_equal "$(cat err)" ""
 	assert_equal "$(db 'SELECT group_concat(request_id) FROM (SELECT request_id FROM mf_usage ORDER BY rowid)')" r1,r2
 }
@@ -426,10 +438,7 @@ blind: lacks capability vision"
 @test "a bad line alone does not hold up the answers in flight" {
 	provider a --delay 1000
 	one openai
-	mkfifo in out
-	mf-route -j 4 <in >out 2>err &
-	pid=$!
-	exec 5>in 6<out
+	piped -j 4
 	req r1 m hi >&5
 	# read on its own, while r1 is in flight
 	for _ in $(seq 100); do
@@ -440,11 +449,7 @@ blind: lacks capability vision"
 	# r1 is answered though no line follows the bad one
 	read -r -t 5 -u 6 line
 	assert_equal "$(jq -r .request_id <<<"$line")" r1
-	exec 5>&-
-	st=0
-	wait "$pid" || st=$?
-	exec 6<&-
-	assert_equal "$st" 65
+	unpipe 65
 	assert_equal "$(cat err)" "mf-route: <stdin>:2: invalid JSON: expected a string key (column 2)"
 }
 
