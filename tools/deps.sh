@@ -6,10 +6,10 @@
 # by hand and nothing is vendored.  "deps.sh fuzz" ("make fuzz") looks
 # after the fuzzing toolchain alone, which "make check" never needs.
 # "deps.sh npm" (make deps, after the packages) installs the MCP reference
-# servers and SDK that tests/mcp-interop.bats runs the gateway against,
-# with npm ci at the versions tests/interop/package-lock.json pins, when
-# they are missing or older than the lock; where npm cannot fetch them it
-# says so and the suite skips, saying why.
+# servers, SDK and inspector that tests/mcp-interop.bats runs the gateway
+# against, with npm ci at the versions tests/interop/package-lock.json
+# pins, when they are missing or older than the lock; where npm cannot
+# fetch them it says so and the suite skips, saying why.
 set -eu
 
 # build: the compiler, and the libraries the programs link
