@@ -612,46 +612,65 @@ const char *const au_secret_names[] = {
 	"*token*", "*secret*", "*password*", "*key*", "authorization", NULL
 };
 
-/* Whether the n bytes of name, in lower case, match one of the globs. */
+/* Whether the n bytes of name, in lower case, match one of the globs.
+ * Member names are short: lowered on the stack, not the heap, as this
+ * runs for every member of every audited record. */
 static int
 secret_name(const char *name, size_t n, const char *const *globs)
 {
-	char *low = au_xstrndup(name, n), *p;
+	char buf[64], *low = n < sizeof buf ? buf : au_xmalloc(n + 1);
+	size_t i;
 	int hit = 0;
 
-	for (p = low; *p != '\0'; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
+	for (i = 0; i < n; i++)
+		low[i] = name[i] >= 'A' && name[i] <= 'Z' ?
+		    (char)(name[i] - 'A' + 'a') : name[i];
+	low[n] = '\0';
 	for (; !hit && *globs != NULL; globs++)
 		hit = fnmatch(*globs, low, 0) == 0;
-	free(low);
+	if (low != buf)
+		free(low);
 	return hit;
 }
 
+/* A record with nothing to redact is given back as it is, not rebuilt:
+ * a member or element is set only when its value changed. */
 jv
 au_jv_redact_names(jv v, const char *const *globs)
 {
-	jv out;
+	jv it, y;
+	int i, n;
 
 	if (globs == NULL)
 		globs = au_secret_names;
 	if (jv_get_kind(v) == JV_KIND_ARRAY) {
-		out = jv_array();
-		jv_array_foreach(v, i, x)
-			out = jv_array_append(out, au_jv_redact_names(x, globs));
-	} else if (jv_get_kind(v) == JV_KIND_OBJECT) {
-		out = jv_object();
-		jv_object_foreach(v, k, x) {
-			if (secret_name(jv_string_value(k),
-			    (size_t)jv_string_length_bytes(jv_copy(k)), globs)) {
-				jv_free(x);
-				x = jv_string("[REDACTED]");
-			} else
-				x = au_jv_redact_names(x, globs);
-			out = jv_object_set(out, k, x);
+		n = jv_array_length(jv_copy(v));
+		for (i = 0; i < n; i++) {
+			it = jv_array_get(jv_copy(v), i);
+			y = au_jv_redact_names(jv_copy(it), globs);
+			if (jv_identical(it, jv_copy(y)))
+				jv_free(y);
+			else
+				v = jv_array_set(v, i, y);
 		}
-	} else
-		return v;
-	jv_free(v);
-	return out;
+	} else if (jv_get_kind(v) == JV_KIND_OBJECT) {
+		it = jv_copy(v);
+		jv_object_foreach(it, k, x) {
+			if (secret_name(jv_string_value(k),
+			    (size_t)jv_string_length_bytes(jv_copy(k)),
+			    globs)) {
+				jv_free(x);
+				v = jv_object_set(v, k, jv_string("[REDACTED]"));
+				continue;
+			}
+			y = au_jv_redact_names(jv_copy(x), globs);
+			if (jv_identical(x, jv_copy(y))) {
+				jv_free(k);
+				jv_free(y);
+			} else
+				v = jv_object_set(v, k, y);
+		}
+		jv_free(it);
+	}
+	return v;
 }

@@ -5,8 +5,9 @@
  * jq's parser, au_json_str, au_utf8_valid on valid and invalid sequences
  * of every length, au_json_check on valid JSON and on each kind of
  * mistake with the offset it names, au_json_line and au_json_dups on
- * nested text over lines, and the accessors au_jv_str,
- * au_jv_kind, au_jv_isint.
+ * nested text over lines, the accessors au_jv_str, au_jv_kind,
+ * au_jv_isint, and au_jv_redact_names at every depth, its members in
+ * their order, a record with nothing secret given back as it is.
  */
 #include <float.h>
 #include <math.h>
@@ -451,6 +452,45 @@ test_positions(void)
 	is_int(jv_array_length(d), 0, "dups: the same key in other objects");
 }
 
+static void
+test_redact(void)
+{
+	static const char *const globs[] = { "*pin*", NULL };
+	jv v, r;
+
+	v = jv_parse("{\"id\":1,\"API_Key\":\"k\",\"args\":{\"text\":\"t\","
+	    "\"auth\":{\"token\":[1]},\"list\":[{\"password\":\"p\"},2]},"
+	    "\"authorization\":\"b\",\"z\":null}");
+	is_str(dump(au_jv_redact_names(jv_copy(v), NULL)),
+	    "{\"id\":1,\"API_Key\":\"[REDACTED]\",\"args\":{\"text\":\"t\","
+	    "\"auth\":{\"token\":\"[REDACTED]\"},\"list\":[{\"password\":"
+	    "\"[REDACTED]\"},2]},\"authorization\":\"[REDACTED]\","
+	    "\"z\":null}", "redact: at every depth, in order, any case");
+	is_str(dump(jv_copy(v)), "{\"id\":1,\"API_Key\":\"k\",\"args\":"
+	    "{\"text\":\"t\",\"auth\":{\"token\":[1]},\"list\":[{"
+	    "\"password\":\"p\"},2]},\"authorization\":\"b\",\"z\":null}",
+	    "redact: the value given is left as it was");
+	is_str(dump(au_jv_redact_names(jv_copy(v), globs)), "{\"id\":1,"
+	    "\"API_Key\":\"k\",\"args\":{\"text\":\"t\",\"auth\":{\"token\":"
+	    "[1]},\"list\":[{\"password\":\"p\"},2]},\"authorization\":\"b\","
+	    "\"z\":null}", "redact: other globs, nothing matches");
+	jv_free(v);
+	v = jv_parse("{\"type\":\"tool.call\",\"args\":{\"a\":[{\"b\":1}],"
+	    "\"keep\":\"x\"}}");
+	r = au_jv_redact_names(jv_copy(v), NULL);
+	ok(jv_identical(jv_copy(v), jv_copy(r)),
+	    "redact: nothing secret, the very same value back");
+	jv_free(r);
+	r = au_jv_redact_names(jv_copy(v), globs);
+	ok(jv_identical(jv_copy(v), r), "redact: no match, the same value");
+	v = jv_object_set(v, jv_string("Long_Spinning_Name_Over_Sixty_Four_"
+	    "Bytes_Long_To_Lower_Off_The_Stack"), jv_true());
+	is_str(dump(au_jv_redact_names(v, globs)), "{\"type\":\"tool.call\","
+	    "\"args\":{\"a\":[{\"b\":1}],\"keep\":\"x\"},\"Long_Spinning_"
+	    "Name_Over_Sixty_Four_Bytes_Long_To_Lower_Off_The_Stack\":"
+	    "\"[REDACTED]\"}", "redact: a long name, matched all the same");
+}
+
 int
 main(void)
 {
@@ -463,5 +503,6 @@ main(void)
 	test_check();
 	test_positions();
 	test_accessors();
+	test_redact();
 	return done();
 }
