@@ -456,6 +456,8 @@ static void
 test_redact(void)
 {
 	static const char *const globs[] = { "*pin*", NULL };
+	static const char *const mixed[] = { "a*b", "pre*", "*suf", "exact",
+	    "q?q", "[ab]z", "\\*\\*", NULL };
 	jv v, r;
 
 	v = jv_parse("{\"id\":1,\"API_Key\":\"k\",\"args\":{\"text\":\"t\","
@@ -489,6 +491,15 @@ test_redact(void)
 	    "\"args\":{\"a\":[{\"b\":1}],\"keep\":\"x\"},\"Long_Spinning_"
 	    "Name_Over_Sixty_Four_Bytes_Long_To_Lower_Off_The_Stack\":"
 	    "\"[REDACTED]\"}", "redact: a long name, matched all the same");
+	v = jv_parse("{\"aXb\":0,\"ab\":0,\"axxbx\":0,\"abab\":0,\"ba\":0,"
+	    "\"pre_\":0,\"_suf\":0,\"exact\":0,\"exacto\":0,\"q1q\":0,"
+	    "\"q12q\":0,\"cz\":0,\"bz\":0,\"**\":0}");
+	is_str(dump(au_jv_redact_names(v, mixed)), "{\"aXb\":\"[REDACTED]\","
+	    "\"ab\":\"[REDACTED]\",\"axxbx\":0,\"abab\":\"[REDACTED]\","
+	    "\"ba\":0,\"pre_\":\"[REDACTED]\",\"_suf\":\"[REDACTED]\","
+	    "\"exact\":\"[REDACTED]\",\"exacto\":0,\"q1q\":\"[REDACTED]\","
+	    "\"q12q\":0,\"cz\":0,\"bz\":\"[REDACTED]\",\"**\":\"[REDACTED]\"}",
+	    "redact: globs with *, ? and [], as fnmatch matches them");
 }
 
 int
