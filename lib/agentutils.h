@@ -702,6 +702,20 @@ struct au_capture {
  * with au_capture_free either way. */
 int au_capture(const struct au_spawn *sp, size_t max, int64_t timeout_ms,
     int64_t grace_ms, struct au_capture *c);
+/* A way to be told, while waiting, to stop now: fd is polled with what is
+ * waited for, and when it is readable fn(arg) says 1 to stop (setting
+ * stopped) or 0 to go on; fn may set fd to -1 to be polled no more. */
+struct au_watch {
+	int fd;
+	int (*fn)(void *arg);
+	void *arg;
+	int stopped;		/* set when fn said to stop; its owner clears it */
+};
+/* au_capture, watching w (or NULL): the group is stopped as at a timeout
+ * when w says so, and c->timed_out is not set then. */
+int au_capture_watch(const struct au_spawn *sp, size_t max,
+    int64_t timeout_ms, int64_t grace_ms, struct au_watch *w,
+    struct au_capture *c);
 void au_capture_free(struct au_capture *c);
 /* The path execvp would run for name (malloc'd), or NULL. */
 char *au_which(const char *name);

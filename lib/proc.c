@@ -326,13 +326,20 @@ int
 au_capture(const struct au_spawn *sp, size_t max, int64_t timeout_ms,
     int64_t grace_ms, struct au_capture *c)
 {
+	return au_capture_watch(sp, max, timeout_ms, grace_ms, NULL, c);
+}
+
+int
+au_capture_watch(const struct au_spawn *sp, size_t max, int64_t timeout_ms,
+    int64_t grace_ms, struct au_watch *w, struct au_capture *c)
+{
 	struct au_spawn s = *sp;
 	struct au_proc p;
-	struct pollfd pfd[2];
+	struct pollfd pfd[3];
 	int64_t start = au_mono_ms(), left;
 	char chunk[65536];
 	ssize_t n;
-	int i, rc, open;
+	int i, rc, open, timed_out, stopped = 0;
 
 	memset(c, 0, sizeof *c);
 	s.fd[1] = s.fd[2] = AU_FD_PIPE;
@@ -347,15 +354,22 @@ au_capture(const struct au_spawn *sp, size_t max, int64_t timeout_ms,
 			pfd[i].revents = 0;
 			open += pfd[i].fd >= 0;
 		}
+		pfd[2].fd = w != NULL ? w->fd : -1;
+		pfd[2].events = POLLIN;
+		pfd[2].revents = 0;
 		if (open == 0)
 			break;
 		left = timeout_ms < 0 ? -1 : start + timeout_ms - au_mono_ms();
 		if (timeout_ms >= 0 && left <= 0)
 			break;
-		if (poll(pfd, 2, left < 0 ? -1 : left > INT32_MAX ?
+		if (poll(pfd, 3, left < 0 ? -1 : left > INT32_MAX ?
 		    INT32_MAX : (int)left) < 0) {
 			if (errno == EINTR)
 				continue;
+			break;
+		}
+		if (pfd[2].revents != 0 && w->fn(w->arg)) {
+			stopped = w->stopped = 1;
 			break;
 		}
 		for (i = 0; i < 2; i++) {
@@ -376,8 +390,11 @@ au_capture(const struct au_spawn *sp, size_t max, int64_t timeout_ms,
 		}
 	}
 	left = timeout_ms < 0 ? -1 : start + timeout_ms - au_mono_ms();
-	rc = au_proc_wait(&p, timeout_ms < 0 ? -1 : left < 0 ? 0 : left,
-	    grace_ms, &c->timed_out);
+	/* Stopped at w's word: the group goes as at a timeout, now. */
+	if (stopped || (timeout_ms >= 0 && left < 0))
+		left = 0;
+	rc = au_proc_wait(&p, left, grace_ms, &timed_out);
+	c->timed_out = timed_out && !stopped;
 	c->ms = au_mono_ms() - start;
 	if (c->out == NULL)
 		c->out = au_xstrdup("");

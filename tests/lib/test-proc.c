@@ -8,9 +8,10 @@
  * stdio (crossed ones too), signals back at their defaults, process
  * groups, timeouts that end the whole group (a grandchild included, and
  * with SIGKILL when SIGTERM is ignored) and only the child without a
- * group, resource limits, au_proc_wait on what is not our child, and
- * au_exit_code.  The test makes itself a child subreaper so that it can
- * reap orphaned grandchildren and know they are gone.
+ * group, resource limits, au_proc_wait on what is not our child,
+ * au_capture_watch stopped by its watch, and au_exit_code.  The test
+ * makes itself a child subreaper so that it can reap orphaned
+ * grandchildren and know they are gone.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -497,6 +498,84 @@ catch(int sig)
 	caught = sig;
 }
 
+/* The grandchild of the script au_capture_watch runs, known to the watch
+ * before it says stop. */
+static pid_t watched_gc;
+
+/* A watch reading its pipe a byte at a time: stop at an 'x' (once the
+ * grandchild is known), and at the pipe's end poll it no more. */
+static int
+watched(void *arg)
+{
+	struct au_watch *w = arg;
+	ssize_t n;
+	char ch;
+
+	if ((n = read(w->fd, &ch, 1)) <= 0) {
+		close(w->fd);
+		w->fd = -1;
+		return 0;
+	}
+	if (ch != 'x')
+		return 0;
+	watched_gc = pidfrom(at("gc"));
+	return 1;
+}
+
+/* au_capture_watch: a watch that says go on changes nothing, one that
+ * says stop ends the group at once as a timeout would, not reported as
+ * one; a watch whose fd is dropped leaves the timeout to end it. */
+static void
+test_watch(void)
+{
+	char *file = at("gc");
+	char *argv[] = { "sh", "-c", "sleep 30 & echo $! > \"$1\"; "
+	    "exec sleep 30", "sh", file, NULL };
+	struct au_spawn sp = { argv, NULL, NULL, { AU_FD_NULL, AU_FD_NULL,
+	    AU_FD_NULL }, 0, NULL, 0, NULL };
+	struct au_watch w = { -1, watched, &w, 0 };
+	struct au_capture c;
+	int64_t t0;
+	int fd[2], rc;
+
+	unlink(file);
+	watched_gc = -1;
+	if (pipe(fd) != 0 || write(fd[1], "nx", 2) != 2) {
+		ok(0, "watch: pipe");
+		return;
+	}
+	w.fd = fd[0];
+	t0 = au_mono_ms();
+	rc = au_capture_watch(&sp, 100, 20000, 1000, &w, &c);
+	is_int(rc, 128 + SIGTERM, "watch: stopped by SIGTERM");
+	ok(au_mono_ms() - t0 < 5000, "watch: at once, not at the timeout");
+	is_int(w.stopped, 1, "watch: stopped is set");
+	is_int(c.timed_out, 0, "watch: not reported as a timeout");
+	au_capture_free(&c);
+	ok(watched_gc > 0, "watch: the grandchild wrote its pid");
+	if (watched_gc > 0)
+		is_int(reap(watched_gc), SIGTERM, "watch: the grandchild "
+		    "ended by SIGTERM");
+	close(fd[0]);
+	close(fd[1]);
+
+	unlink(file);
+	if (pipe(fd) != 0) {
+		ok(0, "watch: pipe");
+		return;
+	}
+	close(fd[1]);
+	w.fd = fd[0];
+	w.stopped = 0;
+	rc = au_capture_watch(&sp, 100, 300, 1000, &w, &c);
+	is_int(rc, 128 + SIGTERM, "watch at its end: stopped at the timeout");
+	is_int(w.fd, -1, "watch at its end: polled no more");
+	is_int(w.stopped, 0, "watch at its end: stopped is not set");
+	is_int(c.timed_out, 1, "watch at its end: timed out");
+	au_capture_free(&c);
+	reap(pidfrom(file));
+}
+
 /* au_catch_stop: INT, TERM and HUP go to the function, and system calls
  * they interrupt are not restarted. */
 static void
@@ -537,6 +616,7 @@ main(void)
 	test_limits();
 	test_cgroup();
 	test_exit_code();
+	test_watch();
 	test_catch_stop();
 	ok(waitpid(-1, &st, WNOHANG) == -1 && errno == ECHILD,
 	    "no child is left behind");
