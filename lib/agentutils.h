@@ -709,7 +709,7 @@ struct au_watch {
 	int fd;
 	int (*fn)(void *arg);
 	void *arg;
-	int stopped;		/* set when fn said to stop; its owner clears it */
+	int stopped;		/* set when fn says stop; its owner clears it */
 };
 /* au_capture, watching w (or NULL): the group is stopped as at a timeout
  * when w says so, and c->timed_out is not set then. */
@@ -737,7 +737,8 @@ int au_exit_code(int wstatus);
  * its timeout, and no message bigger than the limit is buffered.
  *
  * Calls return 0 or, with au_errmsg() set: 1 the server answered with a
- * JSON-RPC error; 75 no answer in time (the request was cancelled with
+ * JSON-RPC error; 75 no answer in time, or a tools/call given up at
+ * the watch's word (the request was cancelled with
  * notifications/cancelled); 69 the session is over: the server could not
  * be started or reached, exited, closed its output, sent a malformed or
  * oversized message, answered with an HTTP error or another content type,
@@ -781,6 +782,10 @@ struct au_mcp_conf {
 	 * NULL: au_note. */
 	void (*note)(void *arg, const char *msg);
 	void *arg;
+	/* While a tools/call waits: when it says stop, the call is
+	 * cancelled as at its timeout (borrowed, living as long as the
+	 * session); or NULL. */
+	struct au_watch *watch;
 };
 
 struct au_mcp;
@@ -806,10 +811,11 @@ int au_mcp_call(struct au_mcp *m, const char *tool, jv args,
 /* au_mcp_call in two steps, so that several calls can be on their way
  * at once (pipelined, where au_mcp_pipelines says the transport can):
  * au_mcp_call_send sends the call (args consumed), 0 with its request id
- * in *id or 69; au_mcp_call_wait waits timeout_ms from now for its
- * answer, keeping those of other calls sent for their turn, and returns
- * as au_mcp_call.  Wait for every call sent, in any order.  Progress of a
- * call is handed on only while it is waited for. */
+ * in *id or 69; au_mcp_call_wait waits timeout_ms from now (or until
+ * the session's watch says stop) for its answer, keeping those of other
+ * calls sent for their turn, and returns as au_mcp_call.  Wait for
+ * every call sent, in any order.  Progress of a call is handed on only
+ * while it is waited for. */
 int au_mcp_call_send(struct au_mcp *m, const char *tool, jv args,
     int64_t *id);
 int au_mcp_call_wait(struct au_mcp *m, const char *tool, int64_t id,

@@ -36,6 +36,7 @@ extern char **environ;
 #define DEF_MAX_STDERR ((size_t)64 << 10)
 #define CHUNK 65536
 #define TIMEOUT EX_TEMPFAIL	/* a transport's recv at the deadline */
+#define STOPPED (-1)		/* or when its watch said stop */
 
 /* The versions we speak, the one we offer first. */
 static const char *const versions[] = {
@@ -48,14 +49,15 @@ static const char *const versions[] = {
  * n bytes of one message, a request of ours if request is set (whose
  * answer recv is to wait for, and which may go out only then); recv
  * gives the next message by the deadline (au_mono_ms): 0 with *msg,
- * TIMEOUT, or 69 when the connection is over; agreed, if the transport
- * has it, learns the protocol version of the session; end closes it and
- * tells how the server ended; errtail gives the last of what the server
- * said on the side.  Failures are told with au_seterr.
+ * TIMEOUT, STOPPED when the watch w (or NULL) says so, or 69 when the
+ * connection is over; agreed, if the transport has it, learns the
+ * protocol version of the session; end closes it and tells how the
+ * server ended; errtail gives the last of what the server said on the
+ * side.  Failures are told with au_seterr.
  */
 struct transport {
 	int (*send)(void *t, const char *s, size_t n, int request);
-	int (*recv)(void *t, int64_t deadline, jv *msg);
+	int (*recv)(void *t, int64_t deadline, struct au_watch *w, jv *msg);
 	void (*agreed)(void *t, const char *version);
 	int (*end)(void *t);
 	const char *(*errtail)(void *t, size_t *len);
@@ -83,6 +85,7 @@ struct au_mcp {
 	void (*notify)(void *, const char *, jv);
 	void (*note)(void *, const char *);
 	void *arg;
+	struct au_watch *watch;	/* while a tools/call waits, or NULL */
 };
 
 /* ---- the stdio transport ---------------------------------------------- */
@@ -197,12 +200,12 @@ read_out(struct stdio *t)
 }
 
 /* Wait for something to happen until deadline, and do it: 0, TIMEOUT,
- * or 70 when poll fails. */
+ * STOPPED when w (or NULL) says so, or 70 when poll fails. */
 static int
-pump(struct stdio *t, int64_t deadline)
+pump(struct stdio *t, int64_t deadline, struct au_watch *w)
 {
-	struct pollfd pfd[3];
-	int nfd = 0, slot[3] = { -1, -1, -1 }, i, r;
+	struct pollfd pfd[4];
+	int nfd = 0, slot[3] = { -1, -1, -1 }, ws = -1, i, r;
 	int64_t left = deadline - au_mono_ms();
 
 	if (left <= 0)
@@ -213,6 +216,12 @@ pump(struct stdio *t, int64_t deadline)
 		slot[i] = nfd;
 		pfd[nfd].fd = t->p.fd[i];
 		pfd[nfd].events = i == 0 ? POLLOUT : POLLIN;
+		pfd[nfd++].revents = 0;
+	}
+	if (w != NULL && w->fd >= 0) {
+		ws = nfd;
+		pfd[nfd].fd = w->fd;
+		pfd[nfd].events = POLLIN;
 		pfd[nfd++].revents = 0;
 	}
 	r = poll(pfd, (nfds_t)nfd, left > INT_MAX ? INT_MAX : (int)left);
@@ -226,6 +235,10 @@ pump(struct stdio *t, int64_t deadline)
 		flush_out(t);
 	if (slot[1] >= 0 && pfd[slot[1]].revents)
 		read_out(t);
+	if (ws >= 0 && pfd[ws].revents && w->fn(w->arg)) {
+		w->stopped = 1;
+		return STOPPED;
+	}
 	return 0;
 }
 
@@ -263,7 +276,7 @@ gone(struct stdio *t)
 	char how[64];
 
 	if (t->code < 0) {
-		while (t->p.fd[2] >= 0 && pump(t, deadline) == 0)
+		while (t->p.fd[2] >= 0 && pump(t, deadline, NULL) == 0)
 			;
 		t->code = au_proc_wait(&t->p, t->grace, t->grace, &t->killed);
 	}
@@ -326,7 +339,7 @@ blank(const char *s, size_t n)
 }
 
 static int
-stdio_recv(void *vt, int64_t deadline, jv *msg)
+stdio_recv(void *vt, int64_t deadline, struct au_watch *w, jv *msg)
 {
 	struct stdio *t = vt;
 	char *s, *nl;
@@ -355,7 +368,7 @@ stdio_recv(void *vt, int64_t deadline, jv *msg)
 			return gone(t);
 		if (t->outoff < t->out.len)
 			flush_out(t);
-		if ((rc = pump(t, deadline)) != 0)
+		if ((rc = pump(t, deadline, w)) != 0)
 			return rc;
 	}
 	t->in.len = t->inoff = t->scan = 0;
@@ -821,11 +834,15 @@ finish(struct http *t, CURLcode code)
 	http_over(t);
 }
 
-/* Move the request's reply on: wait for it until deadline. */
+/* Move the request's reply on: wait for it until deadline, or until w
+ * (or NULL) says stop. */
 static int
-http_pump(struct http *t, int64_t deadline)
+http_pump(struct http *t, int64_t deadline, struct au_watch *w)
 {
 	int64_t left = deadline - au_mono_ms();
+	struct curl_waitfd wfd = { w != NULL ? w->fd : -1, CURL_WAIT_POLLIN,
+	    0 };
+	struct pollfd pw = { -1, POLLIN, 0 };
 	CURLMsg *cm;
 	int still, n;
 
@@ -838,9 +855,16 @@ http_pump(struct http *t, int64_t deadline)
 			finish(t, cm->data.result);
 	if (!t->active || t->qhead < t->qlen)
 		return 0;
-	if (cu.multi_poll(t->multi, NULL, 0, left > INT_MAX ? INT_MAX :
-	    (int)left, NULL) != CURLM_OK)
+	if (cu.multi_poll(t->multi, wfd.fd >= 0 ? &wfd : NULL, wfd.fd >= 0,
+	    left > INT_MAX ? INT_MAX : (int)left, NULL) != CURLM_OK)
 		return au_seterr(EX_SOFTWARE, "curl_multi_poll failed");
+	/* Asked again: curl's revents do not tell POLLHUP, the end of a
+	 * pipe, which would wake us at once every time. */
+	pw.fd = wfd.fd;
+	if (pw.fd >= 0 && poll(&pw, 1, 0) > 0 && w->fn(w->arg)) {
+		w->stopped = 1;
+		return STOPPED;
+	}
 	return 0;
 }
 
@@ -943,7 +967,7 @@ http_send(void *vt, const char *s, size_t n, int request)
 	}
 	/* The last reply, answered, is about to end: let it, and keep its
 	 * connection. */
-	while (t->active && t->answered && http_pump(t, deadline) == 0)
+	while (t->active && t->answered && http_pump(t, deadline, NULL) == 0)
 		;
 	http_drop(t);
 	if (t->err != NULL)
@@ -958,7 +982,7 @@ http_send(void *vt, const char *s, size_t n, int request)
 }
 
 static int
-http_recv(void *vt, int64_t deadline, jv *msg)
+http_recv(void *vt, int64_t deadline, struct au_watch *w, jv *msg)
 {
 	struct http *t = vt;
 	int rc;
@@ -973,12 +997,12 @@ http_recv(void *vt, int64_t deadline, jv *msg)
 		if (!t->active && t->resume_at == 0)
 			return au_seterr(EX_UNAVAILABLE, "the server's reply "
 			    "ended without an answer");
-		rc = t->active ? http_pump(t, deadline) :
+		rc = t->active ? http_pump(t, deadline, w) :
 		    http_resume(t, deadline);
 		if (rc != 0) {
-			/* A request past its deadline is given up: its
-			 * late answer is not waited for. */
-			if (rc == TIMEOUT)
+			/* A request past its deadline or stopped is given
+			 * up: its late answer is not waited for. */
+			if (rc == TIMEOUT || rc == STOPPED)
 				http_drop(t);
 			return rc;
 		}
@@ -1366,12 +1390,13 @@ send_request(struct au_mcp *m, const char *what, const char *method,
 }
 
 /* Wait for the answer to request id until deadline (ms, the time it was
- * given, for messages), the answers to other requests sent kept for their
- * turn: 0 with the result in *out, 1 with the error there, or (*out
- * invalid) 75 after cancelling it, when cancel is set, else 69; or 69. */
+ * given, for messages) or until w (or NULL) says stop, the answers to
+ * other requests sent kept for their turn: 0 with the result in *out, 1
+ * with the error there, or (*out invalid) 75 after cancelling it, when
+ * cancel is set, else 69; or 69. */
 static int
 await(struct au_mcp *m, const char *what, int64_t id, int64_t deadline,
-    int64_t ms, int cancel, jv *out)
+    int64_t ms, int cancel, struct au_watch *w, jv *out)
 {
 	jv key = idkey(id), msg;
 	int rc;
@@ -1390,8 +1415,8 @@ await(struct au_mcp *m, const char *what, int64_t id, int64_t deadline,
 		 * that floods notifications must not keep us past the
 		 * deadline. */
 		rc = au_mono_ms() < deadline ?
-		    m->tr->recv(m->t, deadline, &msg) : TIMEOUT;
-		if (rc == TIMEOUT)
+		    m->tr->recv(m->t, deadline, w, &msg) : TIMEOUT;
+		if (rc == TIMEOUT || rc == STOPPED)
 			break;
 		if (rc != 0)
 			return fail(m, what, rc);
@@ -1405,6 +1430,12 @@ await(struct au_mcp *m, const char *what, int64_t id, int64_t deadline,
 		return fail(m, what, EX_UNAVAILABLE);
 	}
 	begin(m, 0, "notifications/cancelled");
+	if (rc == STOPPED) {
+		au_buf_addf(&m->msg, ",\"params\":{\"requestId\":%lld,"
+		    "\"reason\":\"given up by the caller\"}", (long long)id);
+		end_send(m, NULL, 0);
+		return au_seterr(TIMEOUT, "%s: cancelled", what);
+	}
 	au_buf_addf(&m->msg, ",\"params\":{\"requestId\":%lld,\"reason\":"
 	    "\"no answer within %lldms\"}", (long long)id, (long long)ms);
 	end_send(m, NULL, 0);
@@ -1423,7 +1454,7 @@ request(struct au_mcp *m, const char *what, const char *method,
 	*out = jv_invalid();
 	if ((rc = send_request(m, what, method, params, &id)) != 0)
 		return rc;
-	return await(m, what, id, deadline, ms, cancel, out);
+	return await(m, what, id, deadline, ms, cancel, NULL, out);
 }
 
 static int
@@ -1502,6 +1533,7 @@ au_mcp_open(const struct au_mcp_conf *c, struct au_mcp **mp)
 	m->notify = c->notify;
 	m->note = c->note;
 	m->arg = c->arg;
+	m->watch = c->watch;
 	if ((rc = initialize(m)) != 0) {
 		snprintf(why, sizeof why, "%s", au_errmsg());
 		au_mcp_close(m);
@@ -1618,7 +1650,7 @@ au_mcp_call_wait(struct au_mcp *m, const char *tool, int64_t id,
 	int rc;
 
 	snprintf(what, sizeof what, "tools/call %s", au_quote(tool));
-	rc = await(m, what, id, au_mono_ms() + ms, ms, 1, result);
+	rc = await(m, what, id, au_mono_ms() + ms, ms, 1, m->watch, result);
 	if (rc == 0 && jv_get_kind(*result) != JV_KIND_OBJECT) {
 		rc = bad(m, what, "a result that is not an object", *result);
 		*result = jv_invalid();

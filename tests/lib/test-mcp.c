@@ -6,7 +6,8 @@
  * notifications, stale progress dropped), the server's environment and
  * working directory, ping, the server's own requests (ping answered,
  * sampling, elicitation and roots refused with -32601), a call timing
- * out and cancelled, late and unknown answers noted and ignored,
+ * out and cancelled, one given up at its watch's word and cancelled (over
+ * HTTP too), late and unknown answers noted and ignored,
  * several calls on their way at once, answered each in its turn; and
  * hostile servers: malformed lines, messages that are not JSON-RPC,
  * messages over the limit, silence, a flood of notifications, exits and
@@ -379,6 +380,76 @@ cancelled(struct au_mcp *m, const char *what)
 	is_str_free(str_at(res, "[\"structuredContent\",\"cancelled\",0,"
 	    "\"reason\"]"), "no answer within 300ms", "with a reason");
 	jv_free(res);
+}
+
+/* A watch that says stop at an 'x' on its pipe. */
+static int
+at_x(void *arg)
+{
+	struct au_watch *w = arg;
+	char ch;
+
+	return read(w->fd, &ch, 1) == 1 && ch == 'x';
+}
+
+/* A call given up at its watch's word (on transport what): cancelled at
+ * once, the server told why (its nth cancellation, of request id), the
+ * session going on. */
+static void
+watched(struct au_mcp *m, struct au_watch *w, const char *what, int nth,
+    int id)
+{
+	char path[64];
+	int fd[2];
+	jv res;
+
+	if (pipe(fd) != 0) {
+		ok(0, "%s: pipe", what);
+		return;
+	}
+	w->fd = fd[0];
+	w->stopped = 0;
+	is_str_free(call(m, "echo", "{\"text\":\"before\"}", 0, NULL),
+	    "before", "%s: a call answered while the watch is quiet", what);
+	is_int(w->stopped, 0, "%s: and not stopped", what);
+	if (write(fd[1], "nx", 2) != 2)
+		ok(0, "%s: write", what);
+	t0 = au_mono_ms();
+	is_str_free(call(m, "sleep", "{\"ms\":5000}", 3000, NULL), "rc=75",
+	    "%s: a call stopped by its watch", what);
+	ok(took() < 1500, "%s: at once (%lld ms)", what, (long long)took());
+	is_int(w->stopped, 1, "%s: stopped set", what);
+	is_str(au_errmsg(), "tools/call \"sleep\": cancelled", "%s: saying so",
+	    what);
+	close(fd[1]);
+	w->fd = -1;
+	close(fd[0]);
+	free(call(m, "stats", "{}", 0, &res));
+	snprintf(path, sizeof path, "[\"structuredContent\",\"cancelled\","
+	    "%d,\"requestId\"]", nth);
+	is_int(num_at(res, path), id, "%s: notifications/cancelled named "
+	    "the request", what);
+	snprintf(path, sizeof path, "[\"structuredContent\",\"cancelled\","
+	    "%d,\"reason\"]", nth);
+	is_str_free(str_at(res, path), "given up by the caller",
+	    "%s: with a reason", what);
+	jv_free(res);
+}
+
+static void
+test_watch(void)
+{
+	struct au_watch w = { -1, at_x, &w, 0 };
+	struct au_mcp *m;
+
+	server(NULL);
+	conf.watch = &w;
+	if (au_mcp_open(&conf, &m) != 0) {
+		ok(0, "open: %s", au_errmsg());
+		return;
+	}
+	watched(m, &w, "stdio", 0, 3);
+	is_int(au_mcp_close(m), 0, "close");
 }
 
 static void
@@ -857,10 +928,12 @@ test_http_stream(void)
 static void
 test_http_timeout(const char *reply)
 {
+	struct au_watch w = { -1, at_x, &w, 0 };
 	struct au_mcp *m;
 
 	if (http_server("--reply", reply, NULL) != 0)
 		return;
+	conf.watch = &w;
 	if (au_mcp_open(&conf, &m) != 0) {
 		ok(0, "open: %s", au_errmsg());
 		http_stop();
@@ -870,6 +943,8 @@ test_http_timeout(const char *reply)
 	    "HTTP, event-stream replies");
 	ok(strstr(http_said(), "request 2 cancelled") != NULL,
 	    "the server saw it");
+	watched(m, &w, reply[0] == 'j' ? "HTTP, JSON replies" :
+	    "HTTP, event-stream replies", 1, 6);
 	au_mcp_close(m);
 	http_stop();
 }
@@ -1037,6 +1112,7 @@ main(void)
 	test_notifications();
 	test_server_requests();
 	test_timeout();
+	test_watch();
 	test_pipeline();
 	test_hostile();
 	test_commands();
