@@ -1144,10 +1144,15 @@ struct au_gw_conf {
 	struct au_tg_reg *reg;	/* the registry, loaded already (borrowed);
 				 * NULL: loaded from tools and mcp */
 	int listing;		/* only au_gw_listed: no policy, no grants */
+	/* While a tool runs or an MCP call waits: when it says stop, the
+	 * tool is stopped as at its timeout, or the call cancelled, and
+	 * the result says "cancelled"; or NULL. */
+	struct au_watch *watch;
 };
 /* The defaults: approvals 5m, calls 60s, output 1M. */
 #define AU_GW_CONF_INIT { NULL, NULL, NULL, NULL, NULL, 0, 0, 0, \
-	5 * 60 * 1000, 60 * 1000, 1 << 20, NULL, 0, NULL, NULL, NULL, 0 }
+	5 * 60 * 1000, 60 * 1000, 1 << 20, NULL, 0, NULL, NULL, NULL, 0, \
+	NULL }
 
 /* The options of the programs that make calls, for their option tables:
  * AU_GW_OPTS_CONF the files (--tools, --mcp, --policy), AU_GW_OPTS_RUN

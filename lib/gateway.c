@@ -271,6 +271,7 @@ session(struct au_gw *g, const struct au_tg_server *s)
 	}
 	c.timeout_ms = s->sandbox.timeout_ms > 0 ? s->sandbox.timeout_ms :
 	    g->c->timeout_ms;
+	c.watch = g->c->watch;
 	if (g->c->notify != NULL) {
 		c.notify = notified;
 		c.arg = x;
@@ -505,8 +506,9 @@ run_local(struct au_gw *g, const struct au_tg_tool *t, jv args, jv r,
 	sp.limits = t->sandbox.limits;
 	sp.nlimits = t->sandbox.nlimits;
 	sp.cgroup = procs;
-	code = au_capture(&sp, g->c->max_output, t->sandbox.timeout_ms > 0 ?
-	    t->sandbox.timeout_ms : g->c->timeout_ms, 2000, &c);
+	code = au_capture_watch(&sp, g->c->max_output, t->sandbox.timeout_ms >
+	    0 ? t->sandbox.timeout_ms : g->c->timeout_ms, 2000, g->c->watch,
+	    &c);
 	au_sandbox_cgroup_end(procs);
 	au_tg_strv_free(argv);
 	au_tg_strv_free(full);
@@ -734,6 +736,10 @@ run(struct au_gw *g, struct pending *p)
 		    &p->rc);
 	else
 		p->res = run_local(g, p->t, p->args, r, &p->rc);
+	/* Audited as such, told from a timeout or a failure. */
+	if (g->c->watch != NULL && g->c->watch->stopped)
+		p->res = jv_object_set(p->res, jv_string("cancelled"),
+		    jv_true());
 }
 
 /* Open a transaction for the events that follow, when they are audited:
