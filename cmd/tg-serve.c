@@ -5,12 +5,17 @@
  * the registry (local ToolSpecs, and the tools of the MCP servers behind
  * it, named server/tool), and tools/call goes through exactly the path
  * tg-invoke takes (lib/gateway.c): validate, decide, ask, run, audit.
+ * Calls are made one at a time, but input is read on while one runs
+ * (the gateway's watch): pings are answered at once, a cancellation
+ * stops the call, and the other messages wait their turn.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agentutils.h"
 
@@ -39,6 +44,15 @@ static volatile sig_atomic_t stop;
 static struct au_gw *gw;
 static jv tools;		/* the registry as MCP Tools, once listed */
 static int page = 50;
+
+static struct au_buf in;	/* read from stdin, taken up to inoff */
+static size_t inoff;
+static int eof;			/* stdin is over */
+static long lineno;
+static jv queue;		/* lines taken in, not yet handled: [message],
+				 * or [] for one that is not JSON */
+static jv running;		/* the id of the call being made, or invalid */
+static struct au_watch watch;	/* stdin, while a call is being made */
 
 static void
 onsignal(int sig)
@@ -154,6 +168,27 @@ call(jv id, jv params)
 	return res;
 }
 
+/* Make call id (consumed) and answer it, unless the client cancels it
+ * meanwhile: then the gateway has stopped it and audited it as
+ * cancelled, and the client wants no answer. */
+static void
+reply_call(jv id, jv params)
+{
+	jv res;
+
+	running = jv_copy(id);
+	watch.fd = eof ? -1 : STDIN_FILENO;
+	watch.stopped = 0;
+	res = call(id, params);
+	jv_free(running);
+	running = jv_invalid();
+	if (watch.stopped) {
+		jv_free(id);
+		jv_free(res);
+	} else
+		reply(id, res);
+}
+
 /* One message: a request answered, a notification taken in. */
 static void
 handle(jv m)
@@ -188,11 +223,139 @@ handle(jv m)
 		if (au_jv_str(params, "name") == NULL)
 			fault(id, -32602, "tools/call needs a tool name");
 		else
-			reply(id, call(id, params));
+			reply_call(id, params);
 	} else {
 		fault(id, -32601, "method not found");
 	}
 	jv_free(params);
+}
+
+/* Read what stdin holds, waiting for it if need be; at its end (or a
+ * failure to read it, taken as the end) set eof. */
+static void
+readin(void)
+{
+	ssize_t n;
+
+	/* What was taken is gone: only a line still coming is kept. */
+	if (inoff > 0) {
+		memmove(in.s, in.s + inoff, in.len - inoff);
+		in.len -= inoff;
+		inoff = 0;
+	}
+	au_buf_grow(&in, 65536);
+	n = read(STDIN_FILENO, in.s + in.len, in.cap - in.len);
+	if (n > 0)
+		in.len += (size_t)n;
+	else if (n == 0 || errno != EINTR)
+		eof = 1;
+}
+
+/* The next line held, without its line end, n bytes at *s: 1, or 0 when
+ * no whole line is held (the last may lack its newline at the end). */
+static int
+take(char **s, size_t *n)
+{
+	char *nl;
+
+	if (inoff == in.len)
+		return 0;
+	*s = in.s + inoff;
+	nl = memchr(*s, '\n', in.len - inoff);
+	if (nl == NULL && !eof)
+		return 0;
+	*n = nl != NULL ? (size_t)(nl - *s) : in.len - inoff;
+	inoff += *n + (nl != NULL);
+	lineno++;
+	while (*n > 0 && (*s)[*n - 1] == '\r')
+		(*n)--;
+	return 1;
+}
+
+/* Cancel request id (borrowed): 1 if it is the call being made; a request
+ * still queued is dropped, but not initialize (MCP: it cannot be
+ * cancelled); an id answered already, or unknown, is ignored. */
+static int
+cancel(jv id)
+{
+	int i, n = jv_array_length(jv_copy(queue)), found;
+	const char *method;
+	jv m, v, head;
+
+	if (jv_is_valid(running) && jv_equal(jv_copy(running), jv_copy(id)))
+		return 1;
+	for (i = 0; i < n; i++) {
+		m = jv_getpath(jv_copy(queue), JV_ARRAY(jv_number(i),
+		    jv_number(0)));
+		v = jv_get_kind(m) == JV_KIND_OBJECT ? jv_object_get(
+		    jv_copy(m), jv_string("id")) : jv_invalid();
+		method = au_jv_str(m, "method");
+		found = method != NULL && strcmp(method, "initialize") != 0 &&
+		    jv_equal(jv_copy(v), jv_copy(id));
+		jv_free(v);
+		jv_free(m);
+		if (found) {
+			head = jv_array_slice(jv_copy(queue), 0, i);
+			queue = jv_array_concat(head, jv_array_slice(queue,
+			    i + 1, n));
+			break;
+		}
+	}
+	return 0;
+}
+
+/* Take in the messages held: each queued, but a cancellation done, and a
+ * ping answered at once while a call is being made.  1 if the call is
+ * cancelled. */
+static int
+absorb(void)
+{
+	const char *method;
+	char *s;
+	size_t n, at;
+	int stopped = 0;
+	jv m, v;
+
+	while (take(&s, &n)) {
+		if (n == 0)
+			continue;
+		if (au_json_check(s, n, &at) != NULL) {
+			au_note("<stdin>:%ld: not JSON", lineno);
+			queue = jv_array_append(queue, jv_array());
+			continue;
+		}
+		m = jv_parse_sized(s, (int)n);
+		method = jv_get_kind(m) == JV_KIND_OBJECT ?
+		    au_jv_str(m, "method") : NULL;
+		v = jv_get_kind(m) == JV_KIND_OBJECT ? jv_object_get(
+		    jv_copy(m), jv_string("id")) : jv_invalid();
+		if (method != NULL && !jv_is_valid(v) &&
+		    strcmp(method, "notifications/cancelled") == 0) {
+			jv_free(v);
+			v = jv_getpath(jv_copy(m), JV_ARRAY(
+			    jv_string("params"), jv_string("requestId")));
+			stopped |= cancel(v);
+			jv_free(m);
+		} else if (method != NULL && jv_is_valid(v) &&
+		    jv_is_valid(running) && strcmp(method, "ping") == 0) {
+			reply(jv_copy(v), jv_object());
+			jv_free(m);
+		} else
+			queue = jv_array_append(queue, JV_ARRAY(m));
+		jv_free(v);
+	}
+	return stopped;
+}
+
+/* The watch on stdin while a call is being made. */
+static int
+watched(void *arg)
+{
+	(void)arg;
+	readin();
+	if (eof)
+		watch.fd = -1;
+	return absorb();
 }
 
 int
@@ -200,15 +363,14 @@ main(int argc, char **argv)
 {
 	struct au_gw_conf c = AU_GW_CONF_INIT;
 	const char *arg;
-	char *line = NULL, *end;
-	size_t cap = 0, at;
-	ssize_t n;
-	long lineno = 0;
+	char *end;
 	int ch;
 	jv m;
 
 	au_setprog(argv[0]);
 	c.stop = &stop;
+	watch.fn = watched;
+	c.watch = &watch;
 	while ((ch = au_getopt(&cmd, argc, argv, &arg)) != -1) {
 		if (au_gw_opt(&cmd, &c, ch, arg))
 			continue;
@@ -225,26 +387,32 @@ main(int argc, char **argv)
 	au_out_init();
 	gw = au_xgw_open(&c);
 	tools = jv_null();
+	queue = jv_array();
+	running = jv_invalid();
 	au_catch_stop(onsignal);
-	while (!stop && (n = getline(&line, &cap, stdin)) > 0) {
-		lineno++;
-		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-			line[--n] = '\0';
-		if (n == 0)
-			continue;
-		if (au_json_check(line, (size_t)n, &at) != NULL) {
-			au_note("<stdin>:%ld: not JSON", lineno);
-			fault(jv_null(), -32700, "parse error");
+	while (!stop) {
+		if (jv_array_length(jv_copy(queue)) == 0) {
+			if (eof)
+				break;
+			readin();
+			absorb();
 			continue;
 		}
-		m = jv_parse_sized(line, (int)n);
-		if (jv_get_kind(m) != JV_KIND_OBJECT)
+		m = jv_array_get(jv_copy(queue), 0);
+		queue = jv_array_slice(queue, 1, jv_array_length(
+		    jv_copy(queue)));
+		m = jv_array_length(jv_copy(m)) > 0 ? jv_array_get(m, 0) :
+		    (jv_free(m), jv_invalid());
+		if (!jv_is_valid(m))
+			fault(jv_null(), -32700, "parse error");
+		else if (jv_get_kind(m) != JV_KIND_OBJECT)
 			fault(jv_null(), -32600, "not a JSON-RPC request");
 		else
 			handle(m);
 		jv_free(m);
 	}
-	free(line);
+	au_buf_free(&in);
+	jv_free(queue);
 	jv_free(tools);
 	au_xgw_close(gw, &c);
 	au_out_close();

@@ -4,7 +4,10 @@
 # decide, run and audit path as tg-invoke, the JSON-RPC errors (parse
 # error, invalid request, unknown method, bad cursor), notifications left
 # unanswered, the tools of MCP servers behind it (over stdio and
-# Streamable HTTP), and tg-invoke as its client.
+# Streamable HTTP), and tg-invoke as its client.  Input read on while a
+# call runs: pings answered at once, other requests after it in order,
+# notifications/cancelled stopping a local tool (its process gone) or an
+# MCP server's call (cancelled upstream), unanswered and audited.
 
 load helper
 
@@ -115,6 +118,116 @@ serve() {
 	EOF
 	assert_failure 1
 	assert_equal "$(jq -c '[.id, .is_error, .content[0].text]' <<<"$output" | tr '\n' ' ')" '[1,false,"abc\n"] [2,true,"no rule or grant matches: the default is deny"] '
+}
+
+# slowtool: a tool that writes its pid to its path, then sleeps.
+slowtool() {
+	printf '{"name": "slow", "command": ["sh", "-c",
+	    "echo $$ >\\"$0\\"; exec sleep 30", "{path}"],
+	    "input_schema": {"type": "object", "properties":
+	    {"path": {"type": "string"}}},
+	    "annotations": {"read_only": true}}\n' >"$C/tools.d/slow.json"
+}
+
+# call ID TOOL ARGS: a tools/call request.
+call() {
+	printf '{"jsonrpc":"2.0","id":%s,"method":"tools/call","params":{"name":"%s","arguments":%s}}\n' "$1" "$2" "$3"
+}
+
+# cancel ID: notifications/cancelled for request ID.
+cancel() {
+	printf '{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":%s,"reason":"not needed"}}\n' "$1"
+}
+
+# waitfor CMD...: until CMD succeeds, for 10s at most.
+waitfor() {
+	local i
+	for i in $(seq 100); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# answered ID: whether tg-serve has answered request ID in out (written
+# through a pipe, so that it comes line by line).
+answered() {
+	jq -e "select(.id == $1)" out >/dev/null 2>&1
+}
+
+@test "notifications/cancelled stops a local tool: no answer, the process gone, audited" {
+	slowtool
+	SECONDS=0
+	{
+		printf '%s\n' "$INIT" "$INITIALIZED"
+		call 5 slow '{"path":"'"$PWD"'/slow.pid"}'
+		waitfor test -s slow.pid
+		cancel 5
+		call 6 echo '{"text":"next"}'
+	} | tg-serve --sandbox=none --timeout 20s >out 2>err
+	assert_equal "$(cat err)" ""
+	assert [ "$SECONDS" -lt 10 ]
+	assert_equal "$(jq -c '[.id, .result.content[0].text]' out | tr '\n' ' ')" '[0,null] [6,"next\n"] '
+	run kill -0 "$(cat slow.pid)"
+	assert_failure
+	run audit-verify --key "$XDG_CONFIG_HOME/agentutils/audit.key"
+	assert_success
+	assert_equal "$(jq -c '[.ok, .decrypted]' <<<"$output")" '[true,true]'
+	audit-export --format ndjson -o audit.ndjson
+	assert_equal "$(jq -c '.record | select(.type == "tool.result" and .tool == "slow") | [.id, .is_error, .cancelled, .exit_code, .timed_out]' audit.ndjson)" '[5,true,true,143,null]'
+}
+
+@test "while a call runs: ping answered at once, other requests after it in order, cancellations of the unknown and the answered ignored" {
+	slowtool
+	{
+		printf '%s\n' "$INIT" "$INITIALIZED"
+		call 5 slow '{"path":"'"$PWD"'/slow.pid"}'
+		waitfor test -s slow.pid
+		printf '%s\n' '{"jsonrpc":"2.0","id":6,"method":"tools/list"}' \
+		    '{"jsonrpc":"2.0","id":7,"method":"ping"}'
+		cancel 99
+		call 9 echo '{"text":"never"}'
+		cancel 9
+		printf '%s\n' '{"jsonrpc":"2.0","id":10,"method":"initialize","params":{}}'
+		cancel 10
+		waitfor answered 7
+		kill -0 "$(cat slow.pid)" && echo running >during
+		cancel 5
+		waitfor answered 10
+		cancel 6
+		printf '%s\n' '{"jsonrpc":"2.0","id":8,"method":"ping"}'
+	} | tg-serve --sandbox=none --timeout 20s 2>err | cat >out
+	assert_equal "$(cat during)" running
+	assert_equal "$(jq -c .id out | tr '\n' ' ')" '0 7 6 10 8 '
+	assert_equal "$(jq -c 'select(.id == 7 or .id == 8) | .result' out | tr '\n' ' ')" '{} {} '
+	assert_equal "$(jq -c 'select(.id == 6) | .result.tools | length' out)" 4
+	audit-export --format ndjson -o audit.ndjson
+	assert_equal "$(jq -c '.record | select(.type == "tool.call") | .id' audit.ndjson | tr '\n' ' ')" '5 '
+}
+
+@test "notifications/cancelled cancels an MCP server's call upstream: no answer, audited" {
+	printf '{"mcpServers": {"t": {"command": "python3", "args": ["%s"]}}}\n' \
+	    "$TOP/tests/mcp/server.py" >"$C/mcp.json"
+	echo '{"default": "allow"}' >"$C/policy.json"
+	SECONDS=0
+	{
+		printf '%s\n' "$INIT" "$INITIALIZED" \
+		    '{"jsonrpc":"2.0","id":1,"method":"tools/list"}'
+		waitfor answered 1
+		call 5 t/sleep '{"ms":20000}'
+		# answered before the call ends: the call is on its way
+		sleep 0.5
+		printf '%s\n' '{"jsonrpc":"2.0","id":7,"method":"ping"}'
+		waitfor answered 7
+		cancel 5
+		call 6 t/stats '{}'
+	} | tg-serve --sandbox=none 2>err | cat >out
+	assert_equal "$(cat err)" ""
+	assert [ "$SECONDS" -lt 15 ]
+	assert_equal "$(jq -c .id out | tr '\n' ' ')" '0 1 7 6 '
+	assert_equal "$(jq -c 'select(.id == 6) | .result.structuredContent.cancelled | map(.reason)' out)" '["given up by the caller"]'
+	audit-export --format ndjson -o audit.ndjson
+	assert_equal "$(jq -c '.record | select(.type == "tool.result" and .tool == "t/sleep") | [.id, .is_error, .cancelled, .content[0].text]' audit.ndjson)" '[5,true,true,"tools/call \"sleep\": cancelled"]'
 }
 
 @test "usage errors are 64; without firejail 69" {
