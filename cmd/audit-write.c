@@ -74,8 +74,8 @@ flush(void)
 {
 	int rc;
 
-	if (batched > 0 && (rc = au_db_commit(db)) != 0) {
-		au_db_rollback(db);
+	if (batched > 0 && (rc = au_audit_commit(log_)) != 0) {
+		au_audit_rollback(log_);
 		au_die(rc, "%zu events not recorded: %s", batched,
 		    au_errmsg());
 	}
@@ -224,7 +224,7 @@ main(int argc, char **argv)
 		}
 		if (keep) {
 			if (batched == 0) {
-				if ((rc = au_db_begin(db)) != 0)
+				if ((rc = au_audit_begin(log_)) != 0)
 					au_die(rc, "%s", au_errmsg());
 				start = au_mono_ms();
 			}
@@ -232,7 +232,7 @@ main(int argc, char **argv)
 			    au_audit_append_prep(log_, rec.prep, &seq, hash);
 			rec.prep = NULL;
 			if (rc != 0) {
-				au_db_rollback(db);
+				au_audit_rollback(log_);
 				au_die(rc, "%s:%ld: %s; %zu events not "
 				    "recorded", au_esc(rec.file), rec.line,
 				    au_errmsg(), batched + 1);

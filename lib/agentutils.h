@@ -914,6 +914,12 @@ struct au_audit_prep *au_audit_prepare_text(const char *json, size_t n);
 int au_audit_append_prep(struct au_audit *a, struct au_audit_prep *p,
     int64_t *seq, unsigned char hash[AU_AUDIT_HASH]);
 void au_audit_prep_free(struct au_audit_prep *p);
+/* Begin a write transaction for a run of appends that reads the log's
+ * head once, not per event: 0, or 75/74.  End it with au_audit_commit
+ * (0, or 75/74 rolled back) or au_audit_rollback, not au_db_*. */
+int au_audit_begin(struct au_audit *a);
+int au_audit_commit(struct au_audit *a);
+void au_audit_rollback(struct au_audit *a);
 /* Sign a checkpoint of the log as it stands now, unless one of this size
  * exists: 0, or 75/74. */
 int au_audit_checkpoint(struct au_audit *a);

@@ -57,6 +57,11 @@ struct au_audit {
 	char *origin;
 	EVP_CIPHER_CTX *gcm;
 	sqlite3_stmt *head, *ins, *cp;
+	/* In au_audit_begin's transaction: the head, kept as events go in,
+	 * since no other writer can move it. */
+	int tx;
+	int64_t tx_seq;
+	unsigned char tx_hash[AU_AUDIT_HASH];
 	int64_t cp_events, cp_ms, since, cp_at;
 	int cp_tx;		/* the last checkpoint was in the caller's
 				 * transaction, which may be rolled back */
@@ -1823,31 +1828,76 @@ au_audit_append(struct au_audit *a, jv rec, int64_t *seqp,
 	    hashp);
 }
 
+/* The log's last event: its number and hash, or 0 and zeros when it
+ * has none.  0, or 75/74. */
+static int
+head(struct au_audit *a, int64_t *seq, unsigned char hash[AU_AUDIT_HASH])
+{
+	int rc;
+
+	*seq = 0;
+	memset(hash, 0, AU_AUDIT_HASH);
+	sqlite3_reset(a->head);
+	if ((rc = sqlite3_step(a->head)) == SQLITE_ROW) {
+		*seq = sqlite3_column_int64(a->head, 0);
+		if (sqlite3_column_bytes(a->head, 1) == AU_AUDIT_HASH)
+			memcpy(hash, sqlite3_column_blob(a->head, 1),
+			    AU_AUDIT_HASH);
+	} else if (rc != SQLITE_DONE)
+		return au_db_error(a->db, rc);
+	sqlite3_reset(a->head);
+	return 0;
+}
+
+int
+au_audit_begin(struct au_audit *a)
+{
+	int rc;
+
+	a->tx = 0;
+	if ((rc = au_db_begin(a->db)) != 0)
+		return rc;
+	if ((rc = head(a, &a->tx_seq, a->tx_hash)) != 0) {
+		au_db_rollback(a->db);
+		return rc;
+	}
+	a->tx = 1;
+	return 0;
+}
+
+int
+au_audit_commit(struct au_audit *a)
+{
+	a->tx = 0;
+	return au_db_commit(a->db);
+}
+
+void
+au_audit_rollback(struct au_audit *a)
+{
+	a->tx = 0;
+	au_db_rollback(a->db);
+}
+
 int
 au_audit_append_prep(struct au_audit *a, struct au_audit_prep *p,
     int64_t *seqp, unsigned char hashp[AU_AUDIT_HASH])
 {
 	unsigned char prev[AU_AUDIT_HASH], aad[40], sealed[AU_AUDIT_HASH];
 	unsigned char hash[AU_AUDIT_HASH], *ct;
-	int64_t seq = 1, ts = au_now_ms();
+	int64_t seq, ts = au_now_ms();
 	int rc, len, fin, own = sqlite3_get_autocommit(a->db);
 
 	if (own && (rc = au_db_begin(a->db)) != 0) {
 		au_audit_prep_free(p);
 		return rc;
 	}
-	memset(prev, 0, sizeof prev);
-	sqlite3_reset(a->head);
-	if ((rc = sqlite3_step(a->head)) == SQLITE_ROW) {
-		seq = sqlite3_column_int64(a->head, 0) + 1;
-		if (sqlite3_column_bytes(a->head, 1) == AU_AUDIT_HASH)
-			memcpy(prev, sqlite3_column_blob(a->head, 1),
-			    AU_AUDIT_HASH);
-	} else if (rc != SQLITE_DONE) {
-		rc = au_db_error(a->db, rc);
+	if (a->tx) {
+		seq = a->tx_seq;
+		memcpy(prev, a->tx_hash, AU_AUDIT_HASH);
+	} else if ((rc = head(a, &seq, prev)) != 0)
 		goto out;
-	}
-	sqlite3_reset(a->head);
+	seq++;
 	be(aad, (uint64_t)seq, 8);
 	memcpy(aad + 8, prev, AU_AUDIT_HASH);
 	ct = au_xmalloc(p->len + AU_AUDIT_TAG);
@@ -1882,6 +1932,8 @@ au_audit_append_prep(struct au_audit *a, struct au_audit_prep *p,
 		goto out;
 	}
 	rc = 0;
+	a->tx_seq = seq;
+	memcpy(a->tx_hash, hash, AU_AUDIT_HASH);
 	a->since++;
 	if (a->since >= a->cp_events || au_mono_ms() - a->cp_at >= a->cp_ms)
 		rc = au_audit_checkpoint(a);

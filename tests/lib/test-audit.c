@@ -906,7 +906,7 @@ test_checkpoints(void)
 static void
 test_transaction(void)
 {
-	struct au_audit *a;
+	struct au_audit *a, *b;
 	sqlite3 *db2;
 	int64_t seq, n0 = count(ldb, "SELECT max(seq) FROM audit_events");
 	char why[256];
@@ -961,6 +961,35 @@ test_transaction(void)
 	is_int(au_audit_close(a), 0, "cp: close");
 	is_int(count(ldb, "SELECT max(size) FROM audit_checkpoints"), n0 + 4,
 	    "cp: close checkpoints the tail all the same");
+
+	/* au_audit_begin reads the head once: it must still follow a
+	 * rollback and another writer's events between its transactions. */
+	if (au_audit_open(ldb, &lf, 1000, 3600000, &a) != 0 ||
+	    au_audit_open(db2, &lf, 1000, 3600000, &b) != 0)
+		bail("begin open");
+	n0 = count(ldb, "SELECT max(seq) FROM audit_events");
+	is_int(au_audit_begin(a), 0, "begin: begin");
+	is_int(au_audit_append(a, rec, &seq, NULL), 0, "begin: append");
+	is_int(au_audit_append(a, rec, &seq, NULL), 0, "begin: append");
+	is_int(seq, n0 + 2, "begin: the seqs follow the head");
+	au_audit_rollback(a);
+	is_int(au_audit_append(b, rec, &seq, NULL), 0, "begin: another "
+	    "writer appends");
+	is_int(seq, n0 + 1, "begin: it takes the seq rolled back");
+	is_int(au_audit_begin(a), 0, "begin: begin again");
+	is_int(au_audit_append(a, rec, &seq, NULL), 0, "begin: append");
+	is_int(seq, n0 + 2, "begin: after the other writer's event");
+	is_int(au_audit_commit(a), 0, "begin: commit");
+	is_int(au_audit_append(b, rec, &seq, NULL), 0, "begin: another "
+	    "writer appends");
+	is_int(au_audit_begin(a), 0, "begin: begin again");
+	is_int(au_audit_append(a, rec, &seq, NULL), 0, "begin: append");
+	is_int(seq, n0 + 4, "begin: after it again");
+	is_int(au_audit_commit(a), 0, "begin: commit");
+	is_int(au_audit_close(b), 0, "begin: close");
+	is_int(au_audit_close(a), 0, "begin: close");
+	is_int(verify(ldb, NULL, NULL, why, sizeof why), n0 + 4,
+	    "begin: the chain recomputes %s", why);
 	jv_free(rec);
 	au_db_close(db2);
 }
