@@ -56,6 +56,8 @@ struct au_audit {
 	unsigned char pub[32];
 	char *origin;
 	EVP_CIPHER_CTX *gcm;
+	unsigned char *ct;	/* the event being sealed, kept for the next */
+	size_t ctcap;
 	sqlite3_stmt *head, *ins, *cp;
 	/* In au_audit_begin's transaction: the head, kept as events go in,
 	 * since no other writer can move it. */
@@ -1900,14 +1902,13 @@ au_audit_append_prep(struct au_audit *a, struct au_audit_prep *p,
 	seq++;
 	be(aad, (uint64_t)seq, 8);
 	memcpy(aad + 8, prev, AU_AUDIT_HASH);
-	ct = au_xmalloc(p->len + AU_AUDIT_TAG);
+	ct = a->ct = au_grow(a->ct, &a->ctcap, p->len + AU_AUDIT_TAG, 1);
 	if (EVP_EncryptInit_ex(a->gcm, NULL, NULL, NULL, p->nonce) != 1 ||
 	    EVP_EncryptUpdate(a->gcm, NULL, &len, aad, sizeof aad) != 1 ||
 	    EVP_EncryptUpdate(a->gcm, ct, &len, p->pt, (int)p->len) != 1 ||
 	    EVP_EncryptFinal_ex(a->gcm, ct + len, &fin) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(a->gcm, EVP_CTRL_GCM_GET_TAG, AU_AUDIT_TAG,
 	    ct + len + fin) != 1) {
-		free(ct);
 		rc = ssl_err(EX_SOFTWARE, "AES-256-GCM");
 		goto out;
 	}
@@ -1925,8 +1926,6 @@ au_audit_append_prep(struct au_audit *a, struct au_audit_prep *p,
 	sqlite3_bind_blob(a->ins, 7, hash, sizeof hash, SQLITE_STATIC);
 	rc = sqlite3_step(a->ins);
 	sqlite3_reset(a->ins);
-	sqlite3_clear_bindings(a->ins);
-	free(ct);
 	if (rc != SQLITE_DONE) {
 		rc = au_db_error(a->db, rc);
 		goto out;
@@ -1994,6 +1993,7 @@ au_audit_close(struct au_audit *a)
 	sqlite3_finalize(a->ins);
 	sqlite3_finalize(a->cp);
 	EVP_CIPHER_CTX_free(a->gcm);
+	free(a->ct);
 	EVP_PKEY_free(a->sign);
 	au_audit_keys_free(a->keys);
 	free(a->origin);
