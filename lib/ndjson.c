@@ -101,6 +101,7 @@ struct au_in {
 	void (*notify)(void *);	/* au_in_notify */
 	void *notify_arg;
 	struct batch *head, *tail;
+	struct batch *spare;	/* emptied by the caller, for the reader */
 	int queued, done, closing;
 	int wake[2];		/* au_in_close's word to the reader */
 
@@ -152,6 +153,25 @@ au_in_fdopen(int fd, const char *name)
 	return in;
 }
 
+/* A batch to fill: one the caller is done with, or a new one.  A new
+ * one's array grew item by item for every read, page faults and copies,
+ * and at that size it came from mmap(2): every batch handed over cost
+ * the caller a munmap(2) with its TLB shoot-downs. */
+static struct batch *
+newbatch(struct au_in *in)
+{
+	struct batch *b;
+
+	pthread_mutex_lock(&in->mu);
+	if ((b = in->spare) != NULL)
+		in->spare = b->next;
+	pthread_mutex_unlock(&in->mu);
+	if (b == NULL)
+		return au_xcalloc(1, sizeof *b);
+	b->next = NULL;
+	return b;
+}
+
 static struct item *
 additem(struct au_in *in)
 {
@@ -159,7 +179,7 @@ additem(struct au_in *in)
 	struct item *it;
 
 	if (b == NULL)
-		b = in->cur = au_xcalloc(1, sizeof *b);
+		b = in->cur = newbatch(in);
 	b->items = au_grow(b->items, &b->cap, b->n + 1, sizeof *b->items);
 	it = &b->items[b->n++];
 	memset(it, 0, sizeof *it);
@@ -358,19 +378,27 @@ parse_pending(struct au_in *in)
 	}
 }
 
+/* Free what the items of b hold, keeping the array. */
 static void
-freebatch(struct batch *b)
+clearbatch(struct batch *b)
 {
 	size_t i;
 
-	if (b == NULL)
-		return;
 	for (i = 0; i < b->n; i++) {
 		jv_free(b->items[i].v);
 		free(b->items[i].msg);
 		free(b->items[i].copy);
 		free(b->items[i].prep);	/* never handed out */
 	}
+	b->n = 0;
+}
+
+static void
+freebatch(struct batch *b)
+{
+	if (b == NULL)
+		return;
+	clearbatch(b);
 	free(b->items);
 	free(b);
 }
@@ -637,10 +665,16 @@ start(struct au_in *in)
 static int
 next_batch(struct au_in *in)
 {
-	freebatch(in->take);
-	in->take = NULL;
+	struct batch *used = in->take;
+
+	if (used != NULL)
+		clearbatch(used);
 	in->ti = 0;
 	pthread_mutex_lock(&in->mu);
+	if (used != NULL) {
+		used->next = in->spare;
+		in->spare = used;
+	}
 	if ((in->take = in->head) != NULL) {
 		if ((in->head = in->take->next) == NULL)
 			in->tail = NULL;
@@ -849,6 +883,10 @@ au_in_close(struct au_in *in)
 	}
 	while ((b = in->head) != NULL) {
 		in->head = b->next;
+		freebatch(b);
+	}
+	while ((b = in->spare) != NULL) {
+		in->spare = b->next;
 		freebatch(b);
 	}
 	freebatch(in->take);
