@@ -929,8 +929,10 @@ kill_loop() {
 			grep -q "^$t $a end " marks || fail "round $r: $t $a never ended"
 		done < <(db "SELECT task_id, attempt FROM aw_events WHERE run_id = '$RUN' AND task_id IS NOT NULL AND to_state = 'done'" | tr '|' ' ')
 	done
-	# the kills hit tasks while they ran
-	assert [ "$(db "SELECT count(*) FROM aw_events WHERE from_state = 'running' AND to_state = 'interrupted'")" -ge 10 ]
+	# the kills hit tasks while they ran (some of the 25: under a
+	# sanitizer on a loaded machine a scheduler may not have started
+	# any task yet when its kill comes; 9 were seen there)
+	assert [ "$(db "SELECT count(*) FROM aw_events WHERE from_state = 'running' AND to_state = 'interrupted'")" -ge 5 ]
 	# and no attempt ran on beside the next one of its task: an attempt
 	# that ends after a later attempt of its task started outlived its
 	# scheduler unkilled
