@@ -743,13 +743,13 @@ run(struct au_gw *g, struct pending *p)
 }
 
 /* Open a transaction for the events that follow, when they are audited:
- * one commit for many events. */
+ * one commit for many events, the log's head read once for them all. */
 static void
 tx_begin(struct au_gw *g)
 {
 	int rc;
 
-	if (g->c->audit != NULL && (rc = au_db_begin(g->c->db)) != 0)
+	if (g->c->audit != NULL && (rc = au_audit_begin(g->c->audit)) != 0)
 		au_die(rc, "audit: %s", au_errmsg());
 }
 
@@ -758,7 +758,7 @@ tx_commit(struct au_gw *g)
 {
 	int rc;
 
-	if (g->c->audit != NULL && (rc = au_db_commit(g->c->db)) != 0)
+	if (g->c->audit != NULL && (rc = au_audit_commit(g->c->audit)) != 0)
 		au_die(rc, "audit: %s", au_errmsg());
 }
 
