@@ -22,6 +22,8 @@
 
 enum { O_KEY = AU_LONG, O_PUBKEY, O_FROM };
 
+#define MAXJOBS 64
+
 static const struct au_opt opts[] = {
 	{ O_KEY, "key", "FILE", "decrypt with these keys and check every "
 	    "event", "FILE" },
@@ -29,6 +31,8 @@ static const struct au_opt opts[] = {
 	    "signed with", "FILE" },
 	{ O_FROM, "from", "SEQ", "start at event SEQ (trusting the one "
 	    "before)", NULL },
+	{ 'j', "jobs", "N", "check N parts of the log at once (default: one "
+	    "per processor)", NULL },
 	{ 0, NULL, NULL, NULL, NULL }
 };
 
@@ -95,6 +99,7 @@ struct cp {
 /* File-wide, so that they are still reachable when bad() exits. */
 static struct au_audit_keys *keys;
 static struct cp *cps;
+static size_t ncps;
 
 static struct cp *
 checkpoints(sqlite3 *db, size_t *np)
@@ -150,281 +155,278 @@ check_key_ids(sqlite3 *db, const struct au_audit_keys *k)
 	sqlite3_finalize(s);
 }
 
-/* The rows are read in batches.  While this thread reads one, a helper
- * digests the nonces and ciphertexts of the one before (and, with the
- * key, opens them): most of the hashing.  This thread then extends the
- * chain through the batch and checks its rows in order, so that the
- * first bad event is named as if one thread did it all. */
-#define NROWS 1024
+/* The log is checked in parts, a thread each, so that reading it (most
+ * of the time, in SQLite) runs on every core.  A part reads its range
+ * of events through a connection of its own and checks each event
+ * against the hash stored before it: that every link holds is what the
+ * chain holds, wherever its checking starts.  A part stops at its first
+ * bad event, and the first part that has one names it, so that the
+ * first bad event is named as if one thread had done it all. */
+#define MAXPARTS 8
+#define PARTROWS 16384	/* fewer events a part: not worth a thread */
 
-struct vrow {
-	int64_t seq, ts;
-	int epoch, malformed;
-	int open;		/* with the key: 0, 1 not opened (msg), 2 a
-				 * content digest that differs */
-	char *msg;
-	size_t off, len;	/* of its nonce and ciphertext, in blob */
-	unsigned char content[H], hash[H], sealed[H];
-};
-
-struct vbatch {
-	struct vrow r[NROWS];
-	size_t n;
-	struct au_buf blob;
-	unsigned char prev[H];	/* the hash stored before r[0] */
+struct part {
+	pthread_t thread;
+	const char *path;
+	struct au_audit_keys *keys;	/* its own (a GCM context each) */
+	int64_t lo, hi;		/* its events; hi < 0: to the end */
+	int64_t n, first, next;	/* checked, the first, the next due */
+	char *why;		/* the first bad event, or NULL */
+	int rc;			/* SQLite failed: 0 or the exit status */
+	char *err;
 };
 
 /* File-wide, so that they are still reachable when bad() exits. */
-static struct vbatch vb[2];
-static struct {
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct vbatch *job;
-	int on, quit;
-} helper;
+static struct part *parts;
 
-/* Digest (and open) what b holds.  With the key, each event opens
- * against the hash stored before it: where that is not the one the
- * chain gives, the chain fails first. */
-static void
-digest_batch(struct vbatch *b)
+static void AU_PRINTF(2, 3)
+part_bad(struct part *p, const char *fmt, ...)
 {
-	const unsigned char *prev = b->prev, *p;
-	unsigned char c[H];
-	struct vrow *r;
-	size_t i;
+	va_list ap;
 
-	for (i = 0; i < b->n; i++, prev = r->hash) {
-		r = &b->r[i];
-		if (r->malformed)
-			continue;
-		p = (const unsigned char *)b->blob.s + r->off;
-		au_audit_sealed(p, p + AU_AUDIT_NONCE, r->len, r->sealed);
-		if (keys == NULL)
-			continue;
-		if (au_audit_open_digest(keys, r->seq, prev, r->epoch, p,
-		    p + AU_AUDIT_NONCE, r->len, c) != 0) {
-			r->open = 1;
-			r->msg = au_xstrdup(au_errmsg());
-		} else if (memcmp(c, r->content, H) != 0)
-			r->open = 2;
+	va_start(ap, fmt);
+	if (vasprintf(&p->why, fmt, ap) < 0)
+		p->why = NULL;
+	va_end(ap);
+	if (p->why == NULL)
+		p->why = au_xstrdup("out of memory");
+}
+
+static void
+part_fail(struct part *p, sqlite3 *db, int rc)
+{
+	p->rc = au_db_error(db, rc);
+	p->err = au_xstrdup(au_errmsg());
+}
+
+/* Check the events of one row of s, the one expected next: 0, or 1 and
+ * the part is bad. */
+static int
+check_row(struct part *p, sqlite3_stmt *s, unsigned char prev[H],
+    size_t *ci)
+{
+	const unsigned char *nonce, *ct, *content, *hash;
+	unsigned char sealed[H], h[H], c[H];
+	int64_t seq = sqlite3_column_int64(s, 0), ts;
+	int epoch;
+	size_t len;
+
+	if (seq != p->next) {
+		part_bad(p, "seq %lld: missing", (long long)p->next);
+		return 1;
 	}
+	ts = sqlite3_column_int64(s, 1);
+	epoch = sqlite3_column_int(s, 2);
+	nonce = sqlite3_column_blob(s, 3);
+	ct = sqlite3_column_blob(s, 4);
+	len = sqlite3_column_bytes(s, 4);
+	content = sqlite3_column_blob(s, 5);
+	hash = sqlite3_column_blob(s, 6);
+	if (sqlite3_column_bytes(s, 3) != AU_AUDIT_NONCE ||
+	    sqlite3_column_bytes(s, 5) != H ||
+	    sqlite3_column_bytes(s, 6) != H || ct == NULL) {
+		part_bad(p, "seq %lld: malformed row", (long long)seq);
+		return 1;
+	}
+	au_audit_sealed(nonce, ct, len, sealed);
+	au_audit_chain(prev, seq, ts, epoch, content, sealed, h);
+	if (memcmp(h, hash, H) != 0) {
+		part_bad(p, "seq %lld: hash mismatch", (long long)seq);
+		return 1;
+	}
+	/* With the key, each event opens against the hash stored before
+	 * it, which the chain has just shown to be the right one. */
+	if (p->keys != NULL) {
+		if (au_audit_open_digest(p->keys, seq, prev, epoch, nonce, ct,
+		    len, c) != 0) {
+			part_bad(p, "seq %lld: %s", (long long)seq,
+			    au_errmsg());
+			return 1;
+		}
+		if (memcmp(c, content, H) != 0) {
+			part_bad(p, "seq %lld: content digest mismatch",
+			    (long long)seq);
+			return 1;
+		}
+	}
+	for (; *ci < ncps && cps[*ci].size == seq; ++*ci)
+		if (memcmp(cps[*ci].head, h, H) != 0) {
+			part_bad(p, "checkpoint %lld: head mismatch (the "
+			    "log was rewritten)", (long long)seq);
+			return 1;
+		}
+	memcpy(prev, h, H);
+	if (p->n++ == 0)
+		p->first = seq;
+	p->next++;
+	return 0;
 }
 
 static void *
-helper_main(void *arg)
+check_part(void *arg)
 {
-	(void)arg;
-	pthread_mutex_lock(&helper.mu);
-	for (;;) {
-		while (helper.job == NULL && !helper.quit)
-			pthread_cond_wait(&helper.cv, &helper.mu);
-		if (helper.quit)
-			break;
-		pthread_mutex_unlock(&helper.mu);
-		digest_batch(helper.job);
-		pthread_mutex_lock(&helper.mu);
-		helper.job = NULL;
-		pthread_cond_broadcast(&helper.cv);
+	struct part *p = arg;
+	unsigned char prev[H] = { 0 };
+	sqlite3_stmt *s;
+	sqlite3 *db;
+	size_t ci = 0;
+	int rc;
+
+	p->next = p->lo;
+	/* One thread only uses the connection: no locking for each of the
+	 * many calls a row takes. */
+	if ((rc = sqlite3_open_v2(p->path, &db, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOMUTEX, NULL)) != SQLITE_OK) {
+		part_fail(p, db, rc);
+		sqlite3_close(db);
+		return NULL;
 	}
-	pthread_mutex_unlock(&helper.mu);
+	sqlite3_busy_timeout(db, 5000);
+	/* Each page is read once: a cache of SQLite's default size (2 MB)
+	 * would only cost the page faults of filling it (measured: 10% of
+	 * the time). */
+	sqlite3_exec(db, "PRAGMA cache_size = 64", NULL, NULL, NULL);
+	if (p->lo > 1) {
+		if ((rc = sqlite3_prepare_v2(db, "SELECT hash FROM "
+		    "audit_events WHERE seq = ?1", -1, &s, NULL)) !=
+		    SQLITE_OK) {
+			part_fail(p, db, rc);
+			sqlite3_close(db);
+			return NULL;
+		}
+		sqlite3_bind_int64(s, 1, p->lo - 1);
+		if ((rc = sqlite3_step(s)) == SQLITE_ROW &&
+		    sqlite3_column_bytes(s, 0) == H)
+			memcpy(prev, sqlite3_column_blob(s, 0), H);
+		else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+			part_bad(p, "seq %lld: missing",
+			    (long long)(p->lo - 1));
+		else
+			part_fail(p, db, rc);
+		sqlite3_finalize(s);
+		if (p->why != NULL || p->rc != 0) {
+			sqlite3_close(db);
+			return NULL;
+		}
+	}
+	while (ci < ncps && cps[ci].size < p->lo)
+		ci++;
+	if ((rc = sqlite3_prepare_v2(db, "SELECT seq, ts, epoch, nonce, "
+	    "sealed, content, hash FROM audit_events WHERE seq BETWEEN ?1 "
+	    "AND ?2 ORDER BY seq", -1, &s, NULL)) != SQLITE_OK) {
+		part_fail(p, db, rc);
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_bind_int64(s, 1, p->lo);
+	sqlite3_bind_int64(s, 2, p->hi < 0 ? INT64_MAX : p->hi);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (check_row(p, s, prev, &ci) != 0)
+			break;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		part_fail(p, db, rc);
+	else if (p->why == NULL && p->hi >= 0 && p->next != p->hi + 1)
+		part_bad(p, "seq %lld: missing", (long long)p->next);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
 	return NULL;
 }
 
-static void
-helper_start(void)
-{
-	pthread_mutex_init(&helper.mu, NULL);
-	pthread_cond_init(&helper.cv, NULL);
-	helper.on = pthread_create(&helper.thread, NULL, helper_main,
-	    NULL) == 0;
-}
-
-/* Have b digested: by the helper, or here if there is none. */
-static void
-submit(struct vbatch *b)
-{
-	if (!helper.on) {
-		digest_batch(b);
-		return;
-	}
-	pthread_mutex_lock(&helper.mu);
-	helper.job = b;
-	pthread_cond_broadcast(&helper.cv);
-	pthread_mutex_unlock(&helper.mu);
-}
-
-static void
-await(void)
-{
-	pthread_mutex_lock(&helper.mu);
-	while (helper.job != NULL)
-		pthread_cond_wait(&helper.cv, &helper.mu);
-	pthread_mutex_unlock(&helper.mu);
-}
-
-static void
-helper_stop(void)
-{
-	if (!helper.on)
-		return;
-	pthread_mutex_lock(&helper.mu);
-	helper.quit = 1;
-	pthread_cond_broadcast(&helper.cv);
-	pthread_mutex_unlock(&helper.mu);
-	pthread_join(helper.thread, NULL);
-}
-
-/* Read up to NROWS rows into b, the first after the one whose stored
- * hash is prev: the last sqlite3_step result (SQLITE_ROW when b is
- * full and more may follow). */
+/* Split the events from lo on (the last one last, when the check
+ * began) into jobs parts, or as many as there are processors and the
+ * log is worth (jobs 0): their number. */
 static int
-fill(sqlite3_stmt *s, struct vbatch *b, const unsigned char prev[H])
+split(const char *path, int64_t lo, int64_t last, const char *keyfile,
+    int jobs)
 {
-	struct vrow *r;
-	int rc = SQLITE_ROW;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int64_t total = last >= lo ? last - lo + 1 : 0, per;
+	int n, i, rc;
 
-	memcpy(b->prev, prev, H);
-	b->n = 0;
-	b->blob.len = 0;
-	while (b->n < NROWS && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		r = &b->r[b->n++];
-		r->seq = sqlite3_column_int64(s, 0);
-		r->ts = sqlite3_column_int64(s, 1);
-		r->epoch = sqlite3_column_int(s, 2);
-		r->open = 0;
-		r->malformed = sqlite3_column_bytes(s, 3) != AU_AUDIT_NONCE ||
-		    sqlite3_column_bytes(s, 5) != H ||
-		    sqlite3_column_bytes(s, 6) != H;
-		if (r->malformed) {
-			memset(r->hash, 0, H);
-			continue;
-		}
-		memcpy(r->content, sqlite3_column_blob(s, 5), H);
-		memcpy(r->hash, sqlite3_column_blob(s, 6), H);
-		r->off = b->blob.len;
-		r->len = sqlite3_column_bytes(s, 4);
-		au_buf_add(&b->blob, sqlite3_column_blob(s, 3),
-		    AU_AUDIT_NONCE);
-		au_buf_add(&b->blob, sqlite3_column_blob(s, 4), r->len);
+	if (jobs > 0)
+		n = total < jobs ? (total > 0 ? (int)total : 1) : jobs;
+	else {
+		n = ncpu < 1 ? 1 : ncpu > MAXPARTS ? MAXPARTS : (int)ncpu;
+		if (total / PARTROWS < n)
+			n = total / PARTROWS > 0 ? (int)(total / PARTROWS) :
+			    1;
 	}
-	return rc;
-}
-
-/* Where the check of the chain stands. */
-struct chain {
-	unsigned char prev[H];
-	int64_t expect, n, first;
-	size_t ci, ncp;
-};
-
-static void
-check_batch(struct chain *c, const struct vbatch *b)
-{
-	const struct vrow *r;
-	unsigned char h[H];
-	size_t i;
-
-	for (i = 0; i < b->n; i++) {
-		r = &b->r[i];
-		if (r->seq != c->expect)
-			bad("seq %lld: missing", (long long)c->expect);
-		if (r->malformed)
-			bad("seq %lld: malformed row", (long long)r->seq);
-		au_audit_chain(c->prev, r->seq, r->ts, r->epoch, r->content,
-		    r->sealed, h);
-		if (memcmp(h, r->hash, H) != 0)
-			bad("seq %lld: hash mismatch", (long long)r->seq);
-		if (r->open == 1)
-			bad("seq %lld: %s", (long long)r->seq, r->msg);
-		if (r->open == 2)
-			bad("seq %lld: content digest mismatch",
-			    (long long)r->seq);
-		for (; c->ci < c->ncp && cps[c->ci].size == r->seq; c->ci++)
-			if (memcmp(cps[c->ci].head, h, H) != 0)
-				bad("checkpoint %lld: head mismatch (the log "
-				    "was rewritten)", (long long)r->seq);
-		memcpy(c->prev, h, H);
-		if (c->first == 0)
-			c->first = r->seq;
-		c->n++;
-		c->expect++;
+	parts = au_xcalloc(n, sizeof *parts);
+	per = total / n;
+	for (i = 0; i < n; i++) {
+		parts[i].path = path;
+		parts[i].lo = lo + i * per;
+		parts[i].hi = i == n - 1 ? -1 : lo + (i + 1) * per - 1;
+		if (keyfile != NULL && (rc = au_audit_keys_load(keyfile,
+		    &parts[i].keys)) != 0)
+			au_die(rc, "%s", au_errmsg());
 	}
+	return n;
 }
 
 static int
-verify_db(const char *path, const char *keyfile, int64_t from)
+verify_db(const char *path, const char *keyfile, int64_t from, int jobs)
 {
-	struct chain c = { { 0 }, 1, 0, 0, 0, 0 };
-	int64_t t0 = au_mono_ms();
+	int64_t t0 = au_mono_ms(), lo = from > 1 ? from : 1, last = 0, n = 0,
+	    first = 0, next;
 	sqlite3_stmt *s;
-	sqlite3 *db;
 	struct stat st;
-	int rc, cur;
+	struct part *p;
+	sqlite3 *db;
+	int rc, i, nparts;
 
 	if (stat(path, &st) != 0)
 		au_die(EX_NOINPUT, "%s:", path);
-	/* One thread only uses the connection: no locking for each of the
-	 * many calls a row takes. */
-	if ((rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY |
-	    SQLITE_OPEN_NOMUTEX, NULL)) != SQLITE_OK)
+	if ((rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL)) !=
+	    SQLITE_OK)
 		au_die(EX_NOINPUT, "%s: %s", path, sqlite3_errstr(rc));
 	sqlite3_busy_timeout(db, 5000);
-	if (sqlite3_prepare_v2(db, "SELECT seq, ts, epoch, nonce, sealed, "
-	    "content, hash FROM audit_events WHERE seq >= ?1 ORDER BY seq",
-	    -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT max(seq) FROM audit_events", -1,
+	    &s, NULL) != SQLITE_OK)
 		au_die(EX_NOINPUT, "%s: no audit log in it (%s)", path,
 		    sqlite3_errmsg(db));
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW)
+		au_die(au_db_error(db, rc), "%s", au_errmsg());
+	last = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
 	if (keyfile != NULL) {
 		if ((rc = au_audit_keys_load(keyfile, &keys)) != 0)
 			au_die(rc, "%s", au_errmsg());
 		check_key_ids(db, keys);
 	}
-	cps = checkpoints(db, &c.ncp);
-	c.expect = from > 1 ? from : 1;
-	if (c.expect > 1) {
-		sqlite3_stmt *p;
+	cps = checkpoints(db, &ncps);
+	sqlite3_close(db);
 
-		sqlite3_prepare_v2(db, "SELECT hash FROM audit_events WHERE "
-		    "seq = ?1", -1, &p, NULL);
-		sqlite3_bind_int64(p, 1, c.expect - 1);
-		if (sqlite3_step(p) != SQLITE_ROW ||
-		    sqlite3_column_bytes(p, 0) != H)
-			bad("seq %lld: missing", (long long)(c.expect - 1));
-		memcpy(c.prev, sqlite3_column_blob(p, 0), H);
-		sqlite3_finalize(p);
+	nparts = split(path, lo, last, keyfile, jobs);
+	for (i = 1; i < nparts; i++)
+		if (pthread_create(&parts[i].thread, NULL, check_part,
+		    &parts[i]) != 0)
+			au_die(EX_OSERR, "cannot start a thread:");
+	check_part(&parts[0]);
+	for (i = 1; i < nparts; i++)
+		pthread_join(parts[i].thread, NULL);
+	for (i = 0; i < nparts; i++) {
+		p = &parts[i];
+		if (p->rc != 0)
+			au_die(p->rc, "%s", p->err);
+		if (p->why != NULL)
+			bad("%s", p->why);
+		if (first == 0)
+			first = p->first;
+		n += p->n;
 	}
-	while (c.ci < c.ncp && cps[c.ci].size < c.expect)
-		c.ci++;
-	sqlite3_bind_int64(s, 1, c.expect);
-	helper_start();
-	rc = fill(s, &vb[0], c.prev);
-	for (cur = 0; vb[cur].n > 0; cur = !cur) {
-		submit(&vb[cur]);
-		if (rc == SQLITE_ROW)
-			rc = fill(s, &vb[!cur], vb[cur].r[vb[cur].n - 1].hash);
-		else
-			vb[!cur].n = 0;
-		await();
-		check_batch(&c, &vb[cur]);
-	}
-	helper_stop();
-	if (rc != SQLITE_DONE)
-		au_die(au_db_error(db, rc), "%s", au_errmsg());
-	sqlite3_finalize(s);
-	if (c.ci < c.ncp)
+	next = parts[nparts - 1].next;
+	if (ncps > 0 && cps[ncps - 1].size >= next)
 		bad("truncated: checkpoint %lld signs more events than the "
-		    "log holds (%lld)", (long long)cps[c.ncp - 1].size,
-		    (long long)(c.expect - 1));
-	summary("db", c.n, c.first, c.expect - 1, (int64_t)c.ncp,
-	    keys != NULL, c.expect - 1 - (c.ncp > 0 ?
-	    cps[c.ncp - 1].size : 0), t0);
+		    "log holds (%lld)", (long long)cps[ncps - 1].size,
+		    (long long)(next - 1));
+	summary("db", n, first, next - 1, (int64_t)ncps, keys != NULL,
+	    next - 1 - (ncps > 0 ? cps[ncps - 1].size : 0), t0);
+	for (i = 0; i < nparts; i++)
+		au_audit_keys_free(parts[i].keys);
+	free(parts);
 	free(cps);
 	au_audit_keys_free(keys);
-	au_buf_free(&vb[0].blob);
-	au_buf_free(&vb[1].blob);
-	sqlite3_close(db);
 	return 0;
 }
 
@@ -779,7 +781,8 @@ main(int argc, char **argv)
 	const char *keyfile = NULL, *pubfile = NULL, *arg;
 	char *dbpath = NULL, *pubpath = NULL, *end;
 	int64_t from = 0;
-	int c, rc;
+	int c, rc, jobs = 0;
+	long n;
 
 	au_setprog(argv[0]);
 	while ((c = au_getopt(&cmd, argc, argv, &arg)) != -1)
@@ -791,6 +794,14 @@ main(int argc, char **argv)
 			if (*arg == '\0' || *end != '\0' || from < 1)
 				au_usage_die(&cmd, "--from: not a sequence "
 				    "number: %s", au_quote(arg));
+			break;
+		case 'j':
+			n = strtol(arg, &end, 10);
+			if (*arg == '\0' || *end != '\0' || n < 1 ||
+			    n > MAXJOBS)
+				au_usage_die(&cmd, "-j: expected a number from "
+				    "1 to %d, not %s", MAXJOBS, au_quote(arg));
+			jobs = (int)n;
 			break;
 		}
 	if (argc - au_optind > 1)
@@ -817,7 +828,7 @@ main(int argc, char **argv)
 			au_die(EX_CONFIG, "%s", au_errmsg());
 		if ((rc = au_audit_pub_load(pubfile, &pub)) != 0)
 			au_die(rc, "%s", au_errmsg());
-		rc = verify_db(src, keyfile, from);
+		rc = verify_db(src, keyfile, from, jobs);
 	}
 	au_audit_pub_free(pub);
 	free(dbpath);

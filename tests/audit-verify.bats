@@ -66,14 +66,18 @@ rechain() {
 }
 
 # bad MESSAGE [ARG...]: audit-verify [ARG...] t.db finds tampering, says
-# MESSAGE about t.db and nothing else, and writes no record.
+# MESSAGE about t.db and nothing else, and writes no record: checking the
+# log in one part, and in 50 (each event a part of its own, checked by a
+# thread of its own from the hash stored before it), and in 4.
 bad() {
-	local msg=$1
+	local msg=$1 j
 	shift
-	run --separate-stderr audit-verify "$@" t.db
-	assert_failure 1
-	assert_equal "$stderr" "audit-verify: t.db: $msg"
-	assert_equal "$output" ""
+	for j in 1 50 4; do
+		run --separate-stderr audit-verify -j "$j" "$@" t.db
+		assert_failure 1
+		assert_equal "$stderr" "audit-verify: t.db: $msg"
+		assert_equal "$output" ""
+	done
 }
 
 # both MESSAGE: bad MESSAGE, with the key and without it.
@@ -100,6 +104,36 @@ both() {
 	    '[50,1,50,5,0,true]'
 	# read-only: the file is as it was
 	cmp t.db "$AGENTUTILS_DB"
+}
+
+@test "-j N: the log checked in N parts at once, the same record" {
+	local j
+	for j in 1 2 3 4 49 50 64; do
+		run --separate-stderr audit-verify -j "$j" --key "$K/audit.key" t.db
+		assert_success
+		assert_equal "$stderr" ""
+		assert_equal "$(jq -c '[.events, .first_seq, .last_seq, .checkpoints, .unsigned_tail, .decrypted]' <<<"$output")" \
+		    '[50,1,50,5,0,true]'
+		run --separate-stderr audit-verify -j "$j" --from 20 t.db
+		assert_success
+		assert_equal "$(jq -c '[.events, .first_seq, .last_seq]' <<<"$output")" '[31,20,50]'
+	done
+	# 4 parts: 1-12, 13-24, 25-36, 37-50; the first bad event is named
+	# whichever part finds it, and a part's edges are checked
+	flip audit_events sealed "seq = 40"
+	flip audit_events sealed "seq = 30"
+	bad "seq 30: hash mismatch"
+	flip audit_events sealed "seq = 13"
+	bad "seq 13: hash mismatch"
+	t "DELETE FROM audit_events WHERE seq = 12"
+	bad "seq 12: missing"
+	t "DELETE FROM audit_events WHERE seq = 11"
+	bad "seq 11: missing"
+	for j in 0 65 x ""; do
+		run --separate-stderr audit-verify -j "$j" t.db
+		assert_failure 64
+		assert_equal "${stderr_lines[0]}" "audit-verify: -j: expected a number from 1 to 64, not \"$j\""
+	done
 }
 
 @test "no operand: the state file of \$AGENTUTILS_DB, or of --db" {
