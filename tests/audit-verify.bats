@@ -171,6 +171,38 @@ both() {
 	done
 }
 
+@test "-j 4 while a writer appends: every check passes, none sees fewer events than the one before" {
+	mkfifo feed
+	audit-write --checkpoint-events 50 <feed 2>writer.err &
+	local writer=$! feeder first=0 last=0 n k
+	exec 5>feed
+	while :; do
+		seq 1 20 | sed 's/.*/{"type":"w","n":&}/'
+		sleep 0.01
+	done >&5 2>/dev/null &
+	feeder=$!
+	for k in $(seq 1 20); do
+		run --separate-stderr audit-verify -j 4 --key "$K/audit.key"
+		assert_success
+		assert_equal "$stderr" ""
+		n=$(jq .events <<<"$output")
+		(( n >= last )) || fail "check $k: $n events, after $last"
+		(( first > 0 )) || first=$n
+		last=$n
+	done
+	kill "$feeder"
+	wait "$feeder" || true
+	exec 5>&-
+	wait "$writer"
+	assert_equal "$(cat writer.err)" ""
+	# the checks ran while the log grew
+	(( last > first )) || fail "the log did not grow during the checks ($first)"
+	run --separate-stderr audit-verify -j 4 --key "$K/audit.key"
+	assert_success
+	assert_equal "$(jq -c '[.unsigned_tail, .decrypted]' <<<"$output")" '[0,true]'
+	(( $(jq .events <<<"$output") >= last )) || fail "fewer events after the checks"
+}
+
 @test "an empty log, and an unsigned tail, check out and say so" {
 	rm "$AGENTUTILS_DB"*
 	audit-write </dev/null
