@@ -54,20 +54,24 @@ busy_ms(void)
 	return BUSY_MS;
 }
 
-/* Map an SQLite result to our exit codes and message. */
+/* Map an SQLite result to our exit codes and message.  db may be NULL:
+ * sqlite3_open_v2 leaves none when it cannot allocate one. */
 static int
 dberr(sqlite3 *db, int rc, const char *what)
 {
-	const char *path = sqlite3_db_filename(db, "main");
+	const char *path = db != NULL ? sqlite3_db_filename(db, "main") :
+	    NULL;
+	const char *msg = db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+	const char *sep = path != NULL && *path != '\0' ? ": " : "";
 
+	if (path == NULL)
+		path = "";
 	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
-		return au_seterr(EX_TEMPFAIL, "%s: state file is busy "
-		    "(gave up after %dms)", path ? path : "", busy_ms());
+		return au_seterr(EX_TEMPFAIL, "%s%sstate file is busy (gave "
+		    "up after %dms)", path, sep, busy_ms());
 	if (what == NULL)
-		return au_seterr(EX_IOERR, "%s: %s", path ? path : "",
-		    sqlite3_errmsg(db));
-	return au_seterr(EX_IOERR, "%s: %s: %s", path ? path : "", what,
-	    sqlite3_errmsg(db));
+		return au_seterr(EX_IOERR, "%s%s%s", path, sep, msg);
+	return au_seterr(EX_IOERR, "%s%s%s: %s", path, sep, what, msg);
 }
 
 int

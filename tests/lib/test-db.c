@@ -494,6 +494,19 @@ test_stmt(void)
 	au_db_close(c);
 }
 
+/* No connection at all (sqlite3_open_v2 out of memory): still an error
+ * and a message, not a crash. */
+static void
+test_error_null(void)
+{
+	is_int(au_db_error(NULL, SQLITE_NOMEM), EX_IOERR,
+	    "error without a connection: 74");
+	is_str(au_errmsg(), "out of memory",
+	    "error without a connection: says what");
+	is_int(au_db_error(NULL, SQLITE_BUSY), EX_TEMPFAIL,
+	    "error without a connection: busy is 75");
+}
+
 int
 main(void)
 {
@@ -509,6 +522,7 @@ main(void)
 	test_keep_log();
 	test_fold();
 	test_close_fold();
+	test_error_null();
 	tmpdir_remove();
 	return done();
 }
