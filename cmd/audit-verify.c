@@ -167,6 +167,7 @@ check_key_ids(sqlite3 *db, const struct au_audit_keys *k)
 
 struct part {
 	pthread_t thread;
+	int threaded;		/* checked by that thread */
 	const char *path;
 	struct au_audit_keys *keys;	/* its own (a GCM context each) */
 	int64_t lo, hi;		/* its events; hi < 0: to the end */
@@ -398,13 +399,16 @@ verify_db(const char *path, const char *keyfile, int64_t from, int jobs)
 	sqlite3_close(db);
 
 	nparts = split(path, lo, last, keyfile, jobs);
+	/* A part whose thread cannot start is checked here after all. */
 	for (i = 1; i < nparts; i++)
-		if (pthread_create(&parts[i].thread, NULL, check_part,
-		    &parts[i]) != 0)
-			au_die(EX_OSERR, "cannot start a thread:");
+		parts[i].threaded = pthread_create(&parts[i].thread, NULL,
+		    check_part, &parts[i]) == 0;
 	check_part(&parts[0]);
 	for (i = 1; i < nparts; i++)
-		pthread_join(parts[i].thread, NULL);
+		if (parts[i].threaded)
+			pthread_join(parts[i].thread, NULL);
+		else
+			check_part(&parts[i]);
 	for (i = 0; i < nparts; i++) {
 		p = &parts[i];
 		if (p->rc != 0)

@@ -171,6 +171,28 @@ both() {
 	done
 }
 
+@test "-j 64 short of memory: the record, or 70/74 and a message; never a crash" {
+	[ "${AU_SAN:-}" != 1 ] || skip "the sanitizers reserve more address space than any limit here allows"
+	local v rc
+	# each thread's stack and malloc arena, and SQLite's connections,
+	# run out of address space somewhere under these limits
+	for v in 100000 150000 200000 300000 1000000; do
+		rc=0
+		(ulimit -v "$v" && exec audit-verify -j 64 t.db) >out 2>err || rc=$?
+		case $rc in
+		0)
+			assert_equal "$(jq -c '[.events, .last_seq]' out)" '[50,50]'
+			assert_equal "$(cat err)" "" ;;
+		70 | 74)
+			assert_equal "$(cat out)" ""
+			[[ $(cat err) == "audit-verify: "*"out of memory" ]] ||
+			    fail "limit $v: $(cat err)" ;;
+		*)
+			fail "limit $v: exit $rc: $(cat err)" ;;
+		esac
+	done
+}
+
 @test "-j 4 while a writer appends: every check passes, none sees fewer events than the one before" {
 	mkfifo feed
 	audit-write --checkpoint-events 50 <feed 2>writer.err &
