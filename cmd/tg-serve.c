@@ -5,9 +5,10 @@
  * the registry (local ToolSpecs, and the tools of the MCP servers behind
  * it, named server/tool), and tools/call goes through exactly the path
  * tg-invoke takes (lib/gateway.c): validate, decide, ask, run, audit.
- * Calls are made one at a time, but input is read on while one runs
- * (the gateway's watch): pings are answered at once, a cancellation
- * stops the call, and the other messages wait their turn.
+ * Calls are made one at a time, but input is read on while one runs or
+ * waits for a person's approval (the gateway's watch): pings are answered
+ * at once, a cancellation stops the call, and the other messages wait
+ * their turn.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -169,8 +170,9 @@ call(jv id, jv params)
 }
 
 /* Make call id (consumed) and answer it, unless the client cancels it
- * meanwhile: then the gateway has stopped it and audited it as
- * cancelled, and the client wants no answer. */
+ * meanwhile: then the gateway has stopped it (or not run it, if it was
+ * waiting for approval) and audited it as cancelled, and the client
+ * wants no answer. */
 static void
 reply_call(jv id, jv params)
 {

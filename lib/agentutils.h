@@ -635,12 +635,14 @@ int au_approval_withdraw(struct sqlite3 *db, const char *id);
 int au_approval_expire(struct sqlite3 *db);
 /* The requests with status (NULL: all), oldest first, as records. */
 int au_approval_list(struct sqlite3 *db, const char *status, jv *list);
-/* Wait for request id to be decided, looking every 100 ms, for up to
- * timeout_ms (-1: no limit) or until *stop (if not NULL) is set: 0 with
- * *rec its record once it is not pending (expired ones made so), 75
- * with *rec its pending record, or a failure of the state file. */
+struct au_watch;
+/* Wait for request id to be decided, looking every 100 ms and watching w
+ * meanwhile (au_watch_wait; or NULL), for up to timeout_ms (-1: no limit)
+ * or until *stop (if not NULL) is set or w says stop: 0 with *rec its
+ * record once it is not pending (expired ones made so), 75 with *rec its
+ * pending record, or a failure of the state file. */
 int au_approval_wait(struct sqlite3 *db, const char *id, int64_t timeout_ms,
-    volatile sig_atomic_t *stop, jv *rec);
+    volatile sig_atomic_t *stop, struct au_watch *w, jv *rec);
 
 /* ---- processes (proc.c) ----------------------------------------------- */
 
@@ -716,6 +718,9 @@ struct au_watch {
 int au_capture_watch(const struct au_spawn *sp, size_t max,
     int64_t timeout_ms, int64_t grace_ms, struct au_watch *w,
     struct au_capture *c);
+/* Wait ms, watching w (or NULL: a plain sleep): 1 as soon as w says
+ * stop; 0 when the time is up or a signal comes first. */
+int au_watch_wait(struct au_watch *w, int64_t ms);
 void au_capture_free(struct au_capture *c);
 /* The path execvp would run for name (malloc'd), or NULL. */
 char *au_which(const char *name);
@@ -1150,9 +1155,10 @@ struct au_gw_conf {
 	struct au_tg_reg *reg;	/* the registry, loaded already (borrowed);
 				 * NULL: loaded from tools and mcp */
 	int listing;		/* only au_gw_listed: no policy, no grants */
-	/* While a tool runs or an MCP call waits: when it says stop, the
-	 * tool is stopped as at its timeout, or the call cancelled, and
-	 * the result says "cancelled"; or NULL. */
+	/* While a tool runs, an MCP call or an approval waits: when it
+	 * says stop, the tool is stopped as at its timeout, the call
+	 * cancelled, or the approval request withdrawn and nothing run,
+	 * and the result says "cancelled"; or NULL. */
 	struct au_watch *watch;
 };
 /* The defaults: approvals 5m, calls 60s, output 1M. */

@@ -6,7 +6,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sqlite3.h>
 
@@ -158,9 +157,8 @@ au_approval_list(sqlite3 *db, const char *status, jv *list)
 
 int
 au_approval_wait(sqlite3 *db, const char *id, int64_t timeout_ms,
-    volatile sig_atomic_t *stop, jv *rec)
+    volatile sig_atomic_t *stop, struct au_watch *w, jv *rec)
 {
-	struct timespec nap = { 0, 100 * 1000000 };
 	int64_t until = au_mono_ms() + timeout_ms;
 	int rc;
 
@@ -171,10 +169,10 @@ au_approval_wait(sqlite3 *db, const char *id, int64_t timeout_ms,
 			return rc;
 		if (strcmp(au_jv_str(*rec, "status"), "pending") != 0)
 			return 0;
-		if ((stop != NULL && *stop) ||
+		if ((stop != NULL && *stop) || (w != NULL && w->stopped) ||
 		    (timeout_ms >= 0 && au_mono_ms() >= until))
 			return EX_TEMPFAIL;
 		jv_free(*rec);
-		nanosleep(&nap, NULL);
+		au_watch_wait(w, 100);
 	}
 }

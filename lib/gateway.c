@@ -372,8 +372,16 @@ compiled(struct au_gw *g, const char *name, jv schema, char **why)
 	return s;
 }
 
-/* Wait for the decision on approval request id: 0 approved, 77 denied,
- * 75 nobody answered in time; *why says which. */
+/* Whether the watch said stop: the client gave the call up. */
+static int
+cancelled(const struct au_gw *g)
+{
+	return g->c->watch != NULL && g->c->watch->stopped;
+}
+
+/* Wait for the decision on approval request id, watching meanwhile: 0
+ * approved, 77 denied, 75 nobody answered in time, or the call was given
+ * up first (the request withdrawn); *why says which. */
 static int
 wait_approval(struct au_gw *g, const char *id, char **why)
 {
@@ -382,12 +390,21 @@ wait_approval(struct au_gw *g, const char *id, char **why)
 	jv r;
 
 	rc = au_approval_wait(g->c->db, id, g->c->approval_ms, g->c->stop,
-	    &r);
+	    g->c->watch, &r);
 	if (rc != 0 && rc != EX_TEMPFAIL)
 		au_die(rc, "%s", au_errmsg());
 	st = au_jv_str(r, "status");
 	reason = au_jv_str(r, "reason");
-	if (strcmp(st, "approved") == 0 || strcmp(st, "denied") == 0) {
+	/* Given up, even as the answer came: nothing runs.  The answer is
+	 * wanted no more (a client's retry is a request of its own, MCP
+	 * ids being used once), so nobody is left a request to answer. */
+	if (cancelled(g)) {
+		if ((rc = au_approval_withdraw(g->c->db, id)) != 0)
+			au_die(rc, "%s", au_errmsg());
+		rc = EX_TEMPFAIL;
+		*why = au_xasprintf("approval %s %s: the call was cancelled",
+		    id, strcmp(st, "pending") == 0 ? "withdrawn" : st);
+	} else if (strcmp(st, "approved") == 0 || strcmp(st, "denied") == 0) {
 		rc = strcmp(st, "approved") == 0 ? 0 : EX_NOPERM;
 		*why = au_xasprintf("approval %s %s%s%s", id, st,
 		    reason ? ": " : "", reason ? reason : "");
@@ -469,6 +486,9 @@ asked(struct au_gw *g, jv call, jv *res)
 		r = result(call, code == EX_NOPERM ? "deny" : "ask");
 		r = jv_object_set(r, jv_string("approval"), jv_string(id));
 		*res = fail(r, why, code, &rc);
+		if (cancelled(g))
+			*res = jv_object_set(*res, jv_string("cancelled"),
+			    jv_true());
 	}
 	free(why);
 	return code;
@@ -737,7 +757,7 @@ run(struct au_gw *g, struct pending *p)
 	else
 		p->res = run_local(g, p->t, p->args, r, &p->rc);
 	/* Audited as such, told from a timeout or a failure. */
-	if (g->c->watch != NULL && g->c->watch->stopped)
+	if (cancelled(g))
 		p->res = jv_object_set(p->res, jv_string("cancelled"),
 		    jv_true());
 }

@@ -403,6 +403,25 @@ au_capture_watch(const struct au_spawn *sp, size_t max, int64_t timeout_ms,
 	return rc;
 }
 
+int
+au_watch_wait(struct au_watch *w, int64_t ms)
+{
+	int64_t until = au_mono_ms() + ms, left;
+	struct pollfd pfd;
+
+	while ((left = until - au_mono_ms()) > 0) {
+		pfd.fd = w != NULL ? w->fd : -1;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		/* A signal cuts the wait short, for the caller to see. */
+		if (poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int)left) < 0)
+			return 0;
+		if (pfd.revents != 0 && w->fn(w->arg))
+			return w->stopped = 1;
+	}
+	return 0;
+}
+
 void
 au_capture_free(struct au_capture *c)
 {

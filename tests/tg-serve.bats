@@ -7,7 +7,9 @@
 # Streamable HTTP), and tg-invoke as its client.  Input read on while a
 # call runs: pings answered at once, other requests after it in order,
 # notifications/cancelled stopping a local tool (its process gone) or an
-# MCP server's call (cancelled upstream), unanswered and audited.
+# MCP server's call (cancelled upstream), unanswered and audited.  The
+# same while a call waits for approval: a cancelled one never runs, its
+# request withdrawn.
 
 load helper
 
@@ -228,6 +230,53 @@ answered() {
 	assert_equal "$(jq -c 'select(.id == 6) | .result.structuredContent.cancelled | map(.reason)' out)" '["given up by the caller"]'
 	audit-export --format ndjson -o audit.ndjson
 	assert_equal "$(jq -c '.record | select(.type == "tool.result" and .tool == "t/sleep") | [.id, .is_error, .cancelled, .content[0].text]' audit.ndjson)" '[5,true,true,"tools/call \"sleep\": cancelled"]'
+}
+
+# pending: the id of the one approval request pending, if there is one.
+pending() {
+	id=$(ws-approve list | jq -r .id) && [ -n "$id" ]
+}
+
+@test "while a call waits for approval: ping answered at once, other requests after it; a cancellation runs nothing, unanswered, audited, the request withdrawn" {
+	printf '{"name": "touch", "command": ["touch", "{path}"],
+	    "input_schema": {"type": "object", "properties":
+	    {"path": {"type": "string"}}}}\n' >"$C/tools.d/touch.json"
+	echo '{"default": "ask", "rules": [{"annotations": {"read_only": true}, "decision": "allow"}]}' >"$C/policy.json"
+	args='{"path":"'"$PWD"'/made"}'
+	SECONDS=0
+	{
+		printf '%s\n' "$INIT" "$INITIALIZED"
+		call 5 touch "$args"
+		waitfor pending
+		echo "$id" >first
+		printf '%s\n' '{"jsonrpc":"2.0","id":7,"method":"ping"}'
+		call 8 echo '{"text":"after"}'
+		waitfor answered 7
+		ws-approve show "$id" | jq -r .status >during
+		cancel 5
+		waitfor answered 8
+		test -e made && echo ran >early
+		# the call again: a request of its own, approved, runs
+		call 9 touch "$args"
+		waitfor pending
+		ws-approve approve "$id" >/dev/null
+		waitfor answered 9
+	} | tg-serve --sandbox=none --approval-timeout 30s 2>err | cat >out
+	assert [ "$SECONDS" -lt 25 ]
+	assert_equal "$(cat during)" pending
+	assert_equal "$(jq -c .id out | tr '\n' ' ')" '0 7 8 9 '
+	assert_equal "$(jq -c 'select(.id == 8 or .id == 9) | .result | [.isError, .content[0].text]' out | tr '\n' ' ')" \
+	    '[false,"after\n"] [false,""] '
+	assert [ ! -e early ]
+	assert [ -e made ]
+	id=$(cat first)
+	assert_equal "$(ws-approve show "$id" | jq -r '[.status, .decided_by] | join(" ")')" "withdrawn requester"
+	run ws-approve approve "$id"
+	assert_failure 1
+	audit-export --format ndjson -o audit.ndjson
+	jq -c '.record | select(.type == "tool.result")' audit.ndjson | valid
+	assert_equal "$(jq -c '.record | select(.type == "tool.result" and .tool == "touch") | [.id, .decision, .is_error, .cancelled, .approval == "'"$id"'", .content[0].text]' audit.ndjson | tr '\n' ' ')" \
+	    '[5,"ask",true,true,true,"approval '"$id"' withdrawn: the call was cancelled"] [9,"ask",false,null,false,""] '
 }
 
 @test "usage errors are 64; without firejail 69" {
