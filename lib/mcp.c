@@ -896,19 +896,21 @@ http_restart(struct http *t, struct curl_slist *h)
 }
 
 /* Take the reply stream up again where it ended, when its time has
- * come: a GET with Last-Event-ID.  TIMEOUT if the deadline comes first. */
+ * come: a GET with Last-Event-ID.  TIMEOUT if the deadline comes first,
+ * STOPPED if w (or NULL) says so meanwhile. */
 static int
-http_resume(struct http *t, int64_t deadline)
+http_resume(struct http *t, int64_t deadline, struct au_watch *w)
 {
 	struct curl_slist *h;
 	int64_t now = au_mono_ms();
 
-	/* Past the deadline the wait below would be negative: forever. */
+	/* Past the deadline, nothing more is asked for. */
 	if (now >= deadline)
 		return TIMEOUT;
 	if (t->resume_at > now) {
-		poll(NULL, 0, (int)((t->resume_at < deadline ? t->resume_at :
-		    deadline) - now));
+		if (au_watch_wait(w, (t->resume_at < deadline ? t->resume_at :
+		    deadline) - now))
+			return STOPPED;
 		if ((now = au_mono_ms()) < t->resume_at)
 			return now >= deadline ? TIMEOUT : 0;
 	}
@@ -998,7 +1000,7 @@ http_recv(void *vt, int64_t deadline, struct au_watch *w, jv *msg)
 			return au_seterr(EX_UNAVAILABLE, "the server's reply "
 			    "ended without an answer");
 		rc = t->active ? http_pump(t, deadline, w) :
-		    http_resume(t, deadline);
+		    http_resume(t, deadline, w);
 		if (rc != 0) {
 			/* A request past its deadline or stopped is given
 			 * up: its late answer is not waited for. */

@@ -19,12 +19,14 @@
  * cancelled by a POST of its own, wrong content types, sessions that
  * expire, error statuses, nobody listening; a server that ends every
  * reply stream after an event id, its answers fetched by GET with
- * Last-Event-ID after the wait it asked for.  Every case must end in
+ * Last-Event-ID after the wait it asked for, a call given up at its
+ * watch's word during that wait.  Every case must end in
  * time: each checks how long it took, and an alarm stops the whole test
  * if one hangs.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -1100,6 +1102,47 @@ test_http_poll(void)
 	http_stop();
 }
 
+/* The same, its call given up at its watch's word while it waits to
+ * take its stream up again: at once, not after the retry asked for. */
+static void
+test_http_poll_watch(void)
+{
+	struct au_watch w = { -1, at_x, &w, 0 };
+	struct au_mcp *m;
+	pid_t pid;
+	int fd[2];
+
+	if (http_server("--reply", "sse", "--poll", "2000", NULL) != 0)
+		return;
+	conf.watch = &w;
+	if (au_mcp_open(&conf, &m) != 0 || pipe(fd) != 0) {
+		ok(0, "HTTP, polled, watched: open: %s", au_errmsg());
+		http_stop();
+		return;
+	}
+	w.fd = fd[0];
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		poll(NULL, 0, 500);
+		_exit(write(fd[1], "x", 1) != 1);
+	}
+	t0 = au_mono_ms();
+	is_str_free(call(m, "progress", "{\"steps\":3}", 8000, NULL),
+	    "rc=75", "HTTP, polled: a call stopped by its watch between "
+	    "resumptions");
+	ok(took() >= 400 && took() < 1500, "at once, not after the retry "
+	    "asked for (%lld ms)", (long long)took());
+	is_int(w.stopped, 1, "stopped set");
+	is_str(au_errmsg(), "tools/call \"progress\": cancelled",
+	    "saying so");
+	is_int(child_wait(pid), 0, "the watch was written to");
+	close(fd[0]);
+	close(fd[1]);
+	w.fd = -1;
+	au_mcp_close(m);
+	http_stop();
+}
+
 int
 main(void)
 {
@@ -1124,6 +1167,7 @@ main(void)
 	test_http_timeout("sse");
 	test_http_hostile();
 	test_http_poll();
+	test_http_poll_watch();
 	if (httpd_err >= 0)
 		close(httpd_err);
 	jv_free(notes);
