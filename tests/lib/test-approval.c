@@ -5,13 +5,15 @@
  * (approve, deny, a second decision 1, an unknown id 66), withdrawing,
  * expiring (at their time, and before a late decision), listing oldest
  * first with and without a status, and all of it inside a caller's
- * transaction that is rolled back.
+ * transaction that is rolled back; waiting for a decision until the
+ * timeout, *stop or a watch that says stop.
  */
 #define _XOPEN_SOURCE 700
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -311,6 +313,66 @@ test_transaction(void)
 	is_str_free(field(c, "status"), "\"denied\"", "tx: committed");
 }
 
+static int nwatched;
+
+/* A watch that counts its calls and says stop at an 'x' on its pipe. */
+static int
+at_x(void *arg)
+{
+	struct au_watch *w = arg;
+	char ch;
+
+	nwatched++;
+	return read(w->fd, &ch, 1) == 1 && ch == 'x';
+}
+
+static void
+test_wait(void)
+{
+	volatile sig_atomic_t stop = 0;
+	struct au_watch w = { -1, at_x, &w, 0 };
+	char id[AU_ID_LEN];
+	int64_t t0;
+	int fd[2];
+	jv rec;
+
+	if (au_approval_create(db, "tg-serve", "wait", NULL, NULL, 0,
+	    id) != 0 || pipe(fd) != 0)
+		bail("wait: a request");
+	t0 = au_mono_ms();
+	is_int(au_approval_wait(db, id, 250, NULL, NULL, &rec), EX_TEMPFAIL,
+	    "wait: nobody answers, 75");
+	ok(au_mono_ms() - t0 >= 250, "wait: at the timeout");
+	is_str(au_jv_str(rec, "status"), "pending", "wait: still pending");
+	jv_free(rec);
+	w.fd = fd[0];
+	if (write(fd[1], "nx", 2) != 2)
+		bail("wait: write");
+	t0 = au_mono_ms();
+	is_int(au_approval_wait(db, id, 5000, &stop, &w, &rec), EX_TEMPFAIL,
+	    "wait: the watch says stop, 75");
+	ok(au_mono_ms() - t0 < 1000, "wait: at once (%lld ms)",
+	    (long long)(au_mono_ms() - t0));
+	is_int(nwatched, 2, "wait: its fn called for each byte");
+	is_int(w.stopped, 1, "wait: stopped set");
+	is_str(au_jv_str(rec, "status"), "pending", "wait: the request "
+	    "left pending");
+	jv_free(rec);
+	w.stopped = 0;
+	stop = 1;
+	is_int(au_approval_wait(db, id, 5000, &stop, &w, &rec), EX_TEMPFAIL,
+	    "wait: *stop set, 75");
+	jv_free(rec);
+	if (au_approval_decide(db, NULL, id, 1, "alice", NULL) != 0)
+		bail("wait: decide");
+	is_int(au_approval_wait(db, id, 5000, &stop, &w, &rec), 0,
+	    "wait: decided, 0 even when told to stop");
+	is_str(au_jv_str(rec, "status"), "approved", "wait: its record");
+	jv_free(rec);
+	close(fd[0]);
+	close(fd[1]);
+}
+
 int
 main(void)
 {
@@ -324,6 +386,7 @@ main(void)
 	test_expire();
 	test_list();
 	test_transaction();
+	test_wait();
 	au_db_close(db);
 	tmpdir_remove();
 	return done();
