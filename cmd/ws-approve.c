@@ -192,7 +192,7 @@ cmd_wait(const char *id, int64_t timeout)
 
 	signal(SIGINT, onsignal);
 	signal(SIGTERM, onsignal);
-	rc = au_approval_wait(db, id, timeout, &stop, NULL, &r);
+	rc = au_approval_wait(db, id, timeout, &stop, &r);
 	if (rc == EX_TEMPFAIL) {
 		jv_free(r);
 		if (stop)

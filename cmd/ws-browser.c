@@ -1400,7 +1400,7 @@ ask(struct cmdctx *c, const char *command)
 	if (rc != 0)
 		au_die(rc, "%s", au_errmsg());
 	set(c, "approval", jv_string(aid));
-	rc = au_approval_wait(db, aid, approval_ms, &stop, NULL, &r);
+	rc = au_approval_wait(db, aid, approval_ms, &stop, &r);
 	if (rc != 0 && rc != EX_TEMPFAIL)
 		au_die(rc, "%s", au_errmsg());
 	st = au_jv_str(r, "status");

@@ -715,8 +715,7 @@ approved(const struct au_rec *rec)
 		au_die(rc, "%s", au_errmsg());
 	au_buf_free(&d);
 	au_note("waiting for approval %s", id);
-	rc = au_approval_wait(db, id, approval_ms, &stopsig, NULL,
-	    &r);
+	rc = au_approval_wait(db, id, approval_ms, &stopsig, &r);
 	if (rc == EX_TEMPFAIL) {
 		if ((rc = au_approval_withdraw(db, id)) != 0)
 			au_die(rc, "%s", au_errmsg());

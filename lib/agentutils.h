@@ -635,14 +635,18 @@ int au_approval_withdraw(struct sqlite3 *db, const char *id);
 int au_approval_expire(struct sqlite3 *db);
 /* The requests with status (NULL: all), oldest first, as records. */
 int au_approval_list(struct sqlite3 *db, const char *status, jv *list);
-struct au_watch;
-/* Wait for request id to be decided, looking every 100 ms and watching w
- * meanwhile (au_watch_wait; or NULL), for up to timeout_ms (-1: no limit)
- * or until *stop (if not NULL) is set or w says stop: 0 with *rec its
- * record once it is not pending (expired ones made so), 75 with *rec its
- * pending record, or a failure of the state file. */
+/* Wait for request id to be decided, looking every 100 ms, for up to
+ * timeout_ms (-1: no limit) or until *stop (if not NULL) is set: 0 with
+ * *rec its record once it is not pending (expired ones made so), 75
+ * with *rec its pending record, or a failure of the state file. */
 int au_approval_wait(struct sqlite3 *db, const char *id, int64_t timeout_ms,
-    volatile sig_atomic_t *stop, struct au_watch *w, jv *rec);
+    volatile sig_atomic_t *stop, jv *rec);
+struct au_watch;
+/* au_approval_wait, watching w meanwhile (au_watch_wait; or NULL): 75
+ * too as soon as w says stop. */
+int au_approval_wait_watch(struct sqlite3 *db, const char *id,
+    int64_t timeout_ms, volatile sig_atomic_t *stop, struct au_watch *w,
+    jv *rec);
 
 /* ---- processes (proc.c) ----------------------------------------------- */
 

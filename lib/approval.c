@@ -157,6 +157,13 @@ au_approval_list(sqlite3 *db, const char *status, jv *list)
 
 int
 au_approval_wait(sqlite3 *db, const char *id, int64_t timeout_ms,
+    volatile sig_atomic_t *stop, jv *rec)
+{
+	return au_approval_wait_watch(db, id, timeout_ms, stop, NULL, rec);
+}
+
+int
+au_approval_wait_watch(sqlite3 *db, const char *id, int64_t timeout_ms,
     volatile sig_atomic_t *stop, struct au_watch *w, jv *rec)
 {
 	int64_t until = au_mono_ms() + timeout_ms;

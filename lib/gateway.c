@@ -389,8 +389,8 @@ wait_approval(struct au_gw *g, const char *id, char **why)
 	int rc;
 	jv r;
 
-	rc = au_approval_wait(g->c->db, id, g->c->approval_ms, g->c->stop,
-	    g->c->watch, &r);
+	rc = au_approval_wait_watch(g->c->db, id, g->c->approval_ms,
+	    g->c->stop, g->c->watch, &r);
 	if (rc != 0 && rc != EX_TEMPFAIL)
 		au_die(rc, "%s", au_errmsg());
 	st = au_jv_str(r, "status");

@@ -340,7 +340,7 @@ test_wait(void)
 	    id) != 0 || pipe(fd) != 0)
 		bail("wait: a request");
 	t0 = au_mono_ms();
-	is_int(au_approval_wait(db, id, 250, NULL, NULL, &rec), EX_TEMPFAIL,
+	is_int(au_approval_wait(db, id, 250, NULL, &rec), EX_TEMPFAIL,
 	    "wait: nobody answers, 75");
 	ok(au_mono_ms() - t0 >= 250, "wait: at the timeout");
 	is_str(au_jv_str(rec, "status"), "pending", "wait: still pending");
@@ -349,7 +349,7 @@ test_wait(void)
 	if (write(fd[1], "nx", 2) != 2)
 		bail("wait: write");
 	t0 = au_mono_ms();
-	is_int(au_approval_wait(db, id, 5000, &stop, &w, &rec), EX_TEMPFAIL,
+	is_int(au_approval_wait_watch(db, id, 5000, &stop, &w, &rec), EX_TEMPFAIL,
 	    "wait: the watch says stop, 75");
 	ok(au_mono_ms() - t0 < 1000, "wait: at once (%lld ms)",
 	    (long long)(au_mono_ms() - t0));
@@ -360,12 +360,12 @@ test_wait(void)
 	jv_free(rec);
 	w.stopped = 0;
 	stop = 1;
-	is_int(au_approval_wait(db, id, 5000, &stop, &w, &rec), EX_TEMPFAIL,
+	is_int(au_approval_wait_watch(db, id, 5000, &stop, &w, &rec), EX_TEMPFAIL,
 	    "wait: *stop set, 75");
 	jv_free(rec);
 	if (au_approval_decide(db, NULL, id, 1, "alice", NULL) != 0)
 		bail("wait: decide");
-	is_int(au_approval_wait(db, id, 5000, &stop, &w, &rec), 0,
+	is_int(au_approval_wait_watch(db, id, 5000, &stop, &w, &rec), 0,
 	    "wait: decided, 0 even when told to stop");
 	is_str(au_jv_str(rec, "status"), "approved", "wait: its record");
 	jv_free(rec);
