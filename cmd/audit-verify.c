@@ -382,13 +382,19 @@ verify_db(const char *path, const char *keyfile, int64_t from, int jobs)
 	    SQLITE_OK)
 		au_die(EX_NOINPUT, "%s: %s", path, sqlite3_errstr(rc));
 	sqlite3_busy_timeout(db, 5000);
-	if (sqlite3_prepare_v2(db, "SELECT max(seq) FROM audit_events", -1,
-	    &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT min(seq), max(seq) FROM "
+	    "audit_events", -1, &s, NULL) != SQLITE_OK)
 		au_die(EX_NOINPUT, "%s: no audit log in it (%s)", path,
 		    sqlite3_errmsg(db));
 	if ((rc = sqlite3_step(s)) != SQLITE_ROW)
 		au_die(au_db_error(db, rc), "%s", au_errmsg());
-	last = sqlite3_column_int64(s, 0);
+	/* The parts read from seq 1 (or --from) on: a row filed before
+	 * it is in no part, and is no event of the chain. */
+	if (sqlite3_column_type(s, 0) != SQLITE_NULL &&
+	    sqlite3_column_int64(s, 0) < 1)
+		bad("seq %lld: before seq 1, where the chain starts",
+		    (long long)sqlite3_column_int64(s, 0));
+	last = sqlite3_column_int64(s, 1);
 	sqlite3_finalize(s);
 	if (keyfile != NULL) {
 		if ((rc = au_audit_keys_load(keyfile, &keys)) != 0)

@@ -284,6 +284,16 @@ both() {
 	both "truncated: checkpoint 50 signs more events than the log holds (49)"
 }
 
+@test "an event filed before seq 1, where the chain starts: named, with --from too" {
+	t "INSERT INTO audit_events SELECT 0, ts, epoch, nonce, sealed, content,
+	   hash FROM audit_events WHERE seq = 1"
+	both "seq 0: before seq 1, where the chain starts"
+	bad "seq 0: before seq 1, where the chain starts" --from 20
+	cp "$AGENTUTILS_DB" t.db
+	t "UPDATE audit_events SET seq = -seq WHERE seq = 50"
+	both "seq -50: before seq 1, where the chain starts"
+}
+
 @test "two events swapped: seq 23: hash mismatch" {
 	t "UPDATE audit_events SET seq = -23 WHERE seq = 23;
 	   UPDATE audit_events SET seq = 23 WHERE seq = 24;
