@@ -320,7 +320,8 @@ scan_number(const unsigned char **pp, const unsigned char *e)
 	return NULL;
 }
 
-/* jq 1.6 refuses deeper nesting itself. */
+/* jq 1.6 refuses deeper nesting itself: 256 levels of its stack, on
+ * which an object whose value is being read holds its key too. */
 #define MAXDEPTH 256
 
 const char *
@@ -329,7 +330,7 @@ au_json_check(const char *str, size_t n, size_t *at)
 	const unsigned char *s = (const unsigned char *)str, *p = s, *e = s + n;
 	unsigned char stack[MAXDEPTH];	/* '{' or '[' */
 	const char *err = NULL;
-	int depth = 0;
+	int depth = 0, keys = 0;	/* keys: objects open in stack */
 	enum { VALUE, KEY, AFTER } st = VALUE;
 
 #define WS() while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || \
@@ -348,8 +349,8 @@ au_json_check(const char *str, size_t n, size_t *at)
 				st = stack[depth - 1] == '{' ? KEY : VALUE;
 			} else if (p < e && *p == (stack[depth - 1] == '{' ?
 			    '}' : ']')) {
+				keys -= stack[--depth] == '{';
 				p++;
-				depth--;
 			} else {
 				err = stack[depth - 1] == '{' ?
 				    "invalid JSON: expected ',' or '}'" :
@@ -381,9 +382,9 @@ au_json_check(const char *str, size_t n, size_t *at)
 		switch (*p) {
 		case '{':
 		case '[':
-			if (depth == MAXDEPTH) {
-				err = "invalid JSON: nested deeper than 256 "
-				    "levels";
+			if (depth + keys >= MAXDEPTH) {
+				err = "invalid JSON: nested deeper than jq "
+				    "parses (256 levels, an object two)";
 				goto out;
 			}
 			stack[depth++] = *p++;
@@ -394,6 +395,7 @@ au_json_check(const char *str, size_t n, size_t *at)
 				depth--;
 				st = AFTER;
 			} else {
+				keys += stack[depth - 1] == '{';
 				st = stack[depth - 1] == '{' ? KEY : VALUE;
 			}
 			continue;

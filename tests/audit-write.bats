@@ -343,6 +343,26 @@ waitrows() {
 	gapless 10
 }
 
+@test "a record nested deeper than jq parses: 65, FILE:LINE, with --where or not; the log still exports" {
+	keys
+	# jq 1.6 parses 127 objects inside the record, not 128 (an object
+	# whose value is being read takes two of its 256 levels)
+	nest() {
+		python3 -c "import sys; d = int(sys.argv[1]); print('{\"n\":' + '{\"x\":' * d + '1' + '}' * d + '}')" "$1"
+	}
+	{ nest 127; nest 128; nest 127; } >deep.ndjson
+	for w in "" "--where=true"; do
+		run --separate-stderr audit-write $w deep.ndjson
+		assert_failure 65
+		assert_equal "${#stderr_lines[@]}" 1
+		assert_regex "$stderr" "^audit-write: deep.ndjson:2: invalid JSON: "
+	done
+	gapless 4
+	run --separate-stderr audit-export --format ndjson -o -
+	assert_success
+	assert_equal "${#lines[@]}" 4
+}
+
 @test "--where records only the matching records; --tee passes them all" {
 	keys
 	printf '%s\n' '{"type":"x","n":1}' '{"type":"y","n":2}' '{"type":"x","n":3}' \

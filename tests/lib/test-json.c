@@ -352,8 +352,22 @@ test_check(void)
 	memset(deep + 2501, ']', 2501);
 	at = 0;
 	is_str(au_json_check(deep, 5002, &at), "invalid JSON: nested deeper "
-	    "than 256 levels", "check: 2501 levels are refused");
+	    "than jq parses (256 levels, an object two)", "check: 2501 "
+	    "levels are refused");
 	is_int(at, 256, "check: at the 257th");
+	/* An object whose value is being read holds its key on jq's stack
+	 * too: 128 objects are as deep as it goes. */
+	for (i = 0; i < 129; i++)
+		memcpy(deep + 5 * i, "{\"a\":", 5);
+	deep[645] = '1';
+	memset(deep + 646, '}', 129);
+	is_str(au_json_check(deep + 5, 640 + 1 + 128, NULL), NULL, "check: "
+	    "128 objects pass");
+	at = 0;
+	is_str(au_json_check(deep, 645 + 1 + 129, &at), "invalid JSON: "
+	    "nested deeper than jq parses (256 levels, an object two)",
+	    "check: 129 objects are refused");
+	is_int(at, 640, "check: at the 129th");
 	ok(au_json_check("x", 1, NULL) != NULL, "check: at may be NULL");
 }
 
