@@ -59,6 +59,30 @@ good() {
 	"$F/recompute.py" check "$1"
 }
 
+@test "the EXAMPLES of audit-export(1) and agentutils-audit(5) typed into one shell, in order, print what the page shows" {
+	# man.bats runs each command in a shell of its own; a reader types
+	# them into one, where a cd stays done
+	local page
+	for page in man1/audit-export.1 man5/agentutils-audit.5; do
+		mkdir "${page#*/}"
+		(cd "${page#*/}" && python3 - "$TOP/tests/man-examples" \
+		    "$TOP/man/$page") <<-'PY'
+		import importlib.machinery, subprocess, sys
+		mx = importlib.machinery.SourceFileLoader("mx", sys.argv[1]).load_module()
+		cmds, want = [], []
+		for n, cmd, w in mx.sessions(sys.argv[2]):
+		    cmds.append(cmd)
+		    want += w
+		p = subprocess.run(["/bin/sh", "-c", "\n".join(cmds)],
+		                   stdout=subprocess.PIPE, text=True)
+		got = [l.rstrip() for l in p.stdout.split("\n")][:-1]
+		sys.stdout.writelines(l + "\n" for l in mx.difflib.unified_diff(
+		    want, got, sys.argv[2], "output", lineterm=""))
+		sys.exit(p.returncode != 0 or got != want)
+		PY
+	done
+}
+
 @test "a tar.gz bundle: eight flat files, checked by sha256sum, openssl and the format's hashes" {
 	fill
 	run --separate-stderr audit-export -o b.tar.gz
