@@ -201,16 +201,20 @@ profile_list(jv p, const char *key, const char *file)
 static void
 profile_load(const char *file)
 {
-	size_t n, at;
+	size_t n, at, off;
 	char *text = slurp(file, &n, EX_NOINPUT);
 	const char *bad = au_json_check(text, n, &at);
+	long line = 1;
 	jv p, l;
 
-	if (bad == NULL)
-		p = jv_parse_sized(text, (int)n);
+	if (bad != NULL) {
+		for (off = 0; off < at; off++)
+			line += text[off] == '\n';
+		free(text);
+		au_die(EX_CONFIG, "%s:%ld: %s", au_esc(file), line, bad);
+	}
+	p = jv_parse_sized(text, (int)n);
 	free(text);
-	if (bad != NULL)
-		au_die(EX_CONFIG, "%s: %s", au_esc(file), bad);
 	if (jv_get_kind(p) != JV_KIND_OBJECT)
 		au_die(EX_CONFIG, "%s: not a JSON object", au_esc(file));
 	jv_object_foreach(p, k, v) {

@@ -230,8 +230,13 @@ good() {
 		run --separate-stderr audit-export --profile p.json -o b.tar.gz
 		assert_failure 78
 		assert_output ""
-		assert_regex "$stderr" "^audit-export: p\\.json: "
+		assert_regex "$stderr" "^audit-export: p\\.json(:[0-9]+)?: "
 	done
+	# a syntax error is named by its line, as in every JSON file read
+	printf '{\n  "names": ["*token*"],\n  "paths": [".a" ".b"]\n}\n' >p.json
+	run --separate-stderr audit-export --profile p.json -o b.tar.gz
+	assert_failure 78
+	assert_equal "$stderr" "audit-export: p.json:3: invalid JSON: expected ',' or ']'"
 	run --separate-stderr audit-export --profile nope.json -o b.tar.gz
 	assert_failure 66
 	assert_equal "$stderr" "audit-export: nope.json: No such file or directory"
