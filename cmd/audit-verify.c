@@ -650,17 +650,9 @@ verify_bundle(const char *path)
 		if (!m[i].have)
 			bad("%s: missing", members[i]);
 	if (pub == NULL) {
-		char tmpl[] = "/tmp/audit-verify.XXXXXX";
-		int fd = mkstemp(tmpl);
-
 		x = member("pubkey.pem");
-		if (fd < 0 || write(fd, x->s, x->n) != (ssize_t)x->n)
-			au_die(EX_CANTCREAT, "%s:", tmpl);
-		close(fd);
-		i = au_audit_pub_load(tmpl, &pub);
-		unlink(tmpl);
-		if (i != 0)
-			bad("pubkey.pem: %s", au_errmsg());
+		if (au_audit_pub_parse("pubkey.pem", x->s, x->n, &pub) != 0)
+			bad("%s", au_errmsg());
 		au_note("checking with the bundle's own public key: pass "
 		    "--pubkey to check whose it is");
 	}

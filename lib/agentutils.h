@@ -886,6 +886,9 @@ void au_audit_keys_free(struct au_audit_keys *k);
 /* An Ed25519 public key for checking checkpoints. */
 struct au_audit_pub;
 int au_audit_pub_load(const char *path, struct au_audit_pub **p);
+/* The same from the n bytes of PEM at pem, named name in messages. */
+int au_audit_pub_parse(const char *name, const char *pem, size_t n,
+    struct au_audit_pub **p);
 void au_audit_pub_free(struct au_audit_pub *p);
 
 struct au_audit;

@@ -1119,11 +1119,32 @@ out:
 	return pk;
 }
 
+/* The Ed25519 key in the PEM text of b, named name in messages. */
+static int
+pem_parse(const char *name, const struct au_buf *b, int private,
+    EVP_PKEY **pk)
+{
+	BIO *bio;
+
+	if ((*pk = pem_ed25519(b, private)) == NULL) {
+		bio = BIO_new_mem_buf(b->s == NULL ? "" : b->s, (int)b->len);
+		*pk = private ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) :
+		    PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+		BIO_free(bio);
+	}
+	if (*pk == NULL || EVP_PKEY_get_base_id(*pk) != EVP_PKEY_ED25519) {
+		EVP_PKEY_free(*pk);
+		*pk = NULL;
+		return au_seterr(EX_CONFIG, "%s: not an Ed25519 %s key in "
+		    "PEM", name, private ? "private" : "public");
+	}
+	return 0;
+}
+
 static int
 pem_read(const char *path, int private, EVP_PKEY **pk)
 {
 	struct au_buf b = AU_BUF_INIT;
-	BIO *bio;
 	int fd, rc;
 
 	*pk = NULL;
@@ -1137,42 +1158,50 @@ pem_read(const char *path, int private, EVP_PKEY **pk)
 		return rc;
 	rc = slurp(fd, path, &b);
 	close(fd);
-	if (rc == 0 && (*pk = pem_ed25519(&b, private)) == NULL) {
-		bio = BIO_new_mem_buf(b.s == NULL ? "" : b.s, (int)b.len);
-		*pk = private ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) :
-		    PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
-		BIO_free(bio);
-	}
-	if (rc == 0) {
-		if (*pk == NULL ||
-		    EVP_PKEY_get_base_id(*pk) != EVP_PKEY_ED25519) {
-			EVP_PKEY_free(*pk);
-			*pk = NULL;
-			rc = au_seterr(EX_CONFIG, "%s: not an Ed25519 %s key "
-			    "in PEM", path, private ? "private" : "public");
-		}
-	}
+	if (rc == 0)
+		rc = pem_parse(path, &b, private, pk);
 	if (b.s != NULL)
 		OPENSSL_cleanse(b.s, b.cap);
 	au_buf_free(&b);
 	return rc;
 }
 
+static struct au_audit_pub *
+pub_of(EVP_PKEY *pk)
+{
+	struct au_audit_pub *p = au_xcalloc(1, sizeof *p);
+	size_t n = 32;
+
+	p->pk = pk;
+	EVP_PKEY_get_raw_public_key(pk, p->raw, &n);
+	return p;
+}
+
 int
 au_audit_pub_load(const char *path, struct au_audit_pub **out)
 {
-	struct au_audit_pub *p;
-	size_t n = 32;
 	EVP_PKEY *pk;
 	int rc;
 
 	*out = NULL;
 	if ((rc = pem_read(path, 0, &pk)) != 0)
 		return rc;
-	p = au_xcalloc(1, sizeof *p);
-	p->pk = pk;
-	EVP_PKEY_get_raw_public_key(pk, p->raw, &n);
-	*out = p;
+	*out = pub_of(pk);
+	return 0;
+}
+
+int
+au_audit_pub_parse(const char *name, const char *pem, size_t n,
+    struct au_audit_pub **out)
+{
+	struct au_buf b = { (char *)pem, n, n };
+	EVP_PKEY *pk;
+	int rc;
+
+	*out = NULL;
+	if ((rc = pem_parse(name, &b, 0, &pk)) != 0)
+		return rc;
+	*out = pub_of(pk);
 	return 0;
 }
 

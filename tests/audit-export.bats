@@ -122,6 +122,21 @@ good() {
 	assert_equal "$(jq -r .program_version d/manifest.json)" "$(sed -n 's/^VERSION = //p' "$TOP/Makefile")"
 }
 
+@test "audit-verify takes a bundle's own pubkey.pem from memory; one that is no key is named" {
+	fill
+	audit-export -o b.tar.gz
+	unpack b.tar.gz d
+	# no temporary file: a TMPDIR that does not exist is no matter
+	TMPDIR=$BATS_TEST_TMPDIR/none run --separate-stderr audit-verify d
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(jq -c '[.source, .events]' <<<"$output")" '["bundle",4]'
+	echo "not a key" >d/pubkey.pem
+	run --separate-stderr audit-verify d
+	assert_failure 1
+	assert_equal "$stderr" "audit-verify: d: pubkey.pem: not an Ed25519 public key in PEM"
+}
+
 @test "a zip bundle, by --format or by the name, passes the same checks" {
 	fill
 	audit-export --format zip -o b.pkg

@@ -406,6 +406,24 @@ test_init(void)
 	    "pub_load: not a PEM key, 78");
 	is_int(au_audit_pub_load(at("init/nope"), &p), EX_NOINPUT,
 	    "pub_load: no file, 66");
+	if (au_audit_pub_load(f.pubkey, &p) == 0) {
+		struct au_audit_pub *q = NULL;
+		char *pem = slurp(f.pubkey);
+
+		is_int(pem ? au_audit_pub_parse("k.pem", pem, strlen(pem),
+		    &q) : -1, 0, "pub_parse: the public key's PEM");
+		ok(q != NULL && au_audit_pub_verify(q, "x", 1,
+		    (const unsigned char *)"0123456789012345678901234567890"
+		    "123456789012345678901234567890123") != 0,
+		    "pub_parse: a key, which refuses a forged signature");
+		au_audit_pub_free(q);
+		is_int(au_audit_pub_parse("k.pem", "junk", 4, &q), EX_CONFIG,
+		    "pub_parse: not a key, 78");
+		is_str(au_errmsg(), "k.pem: not an Ed25519 public key in PEM",
+		    "pub_parse: named by its name");
+		free(pem);
+		au_audit_pub_free(p);
+	}
 
 	before = slurp(f.key);
 	is_int(au_audit_init(&f), EX_CANTCREAT, "init: again, 73");
