@@ -643,7 +643,7 @@ verify_bundle(const char *path)
 	char tsbuf[AU_TS_LEN], *body;
 	long ln;
 	int i;
-	jv v, man, rec;
+	jv v, man, rec, salts, redacted;
 
 	read_bundle(path);
 	for (i = 0; members[i]; i++)
@@ -722,18 +722,20 @@ verify_bundle(const char *path)
 			    "chain, or out of order", ln, (long long)seq);
 		l = &links[seq - base - 1];
 		rec = jv_object_get(jv_copy(v), jv_string("record"));
+		salts = jv_object_get(jv_copy(v), jv_string("salts"));
+		redacted = jv_object_get(jv_copy(v), jv_string("redacted"));
 
 		if ((saltx = au_jv_str(v, "salt")) != NULL &&
 		    au_unhex(saltx, salt, sizeof salt) != 0)
 			bad("seq %lld: bad salt", (long long)seq);
 		if (jv_get_kind(rec) != JV_KIND_OBJECT ||
-		    au_audit_digest(rec, saltx ? salt : NULL,
-		    jv_object_get(jv_copy(v), jv_string("salts")),
-		    jv_object_get(jv_copy(v), jv_string("redacted")),
+		    au_audit_digest(rec, saltx ? salt : NULL, salts, redacted,
 		    content) != 0)
 			bad("seq %lld: %s", (long long)seq,
 			    jv_get_kind(rec) == JV_KIND_OBJECT ? au_errmsg() :
 			    "no record");
+		jv_free(salts);
+		jv_free(redacted);
 		if (memcmp(content, l->content, H) != 0)
 			bad("seq %lld: content digest mismatch (the event "
 			    "was edited)", (long long)seq);
