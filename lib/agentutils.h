@@ -1129,10 +1129,15 @@ int au_tg_grant_revoke(struct sqlite3 *db, struct au_audit *a,
 int au_tg_grant_list(struct sqlite3 *db, int all, int64_t now_ms, jv *list);
 
 /* File the approval request for call (borrowed) that "ask" needs, from
- * au_prog: subject "tool NAME call ID" (" call ID" if the call has an
- * id), summary its arguments as JSON, details the call record. */
+ * au_prog: subject au_tg_ask_subject's, summary its arguments as JSON,
+ * details the call record. */
 int au_tg_ask(struct sqlite3 *db, jv call, int64_t expires_ms,
     char id[AU_ID_LEN]);
+/* The subject of that request (malloc'd): "tool NAME call ID", ID the
+ * call's id, a string as it is or a number as JSON writes it; "tool
+ * NAME" for a call with no such id; NULL for a call without a valid
+ * tool name. */
+char *au_tg_ask_subject(jv call);
 /* The tool an approval.request record (borrowed) is about, if au_tg_ask
  * filed it (malloc'd), else NULL. */
 char *au_tg_asked(jv request);

@@ -422,14 +422,16 @@ wait_approval(struct au_gw *g, const char *id, char **why)
 static char *
 earlier(struct au_gw *g, jv safe, char id[AU_ID_LEN])
 {
-	const char *cid = au_jv_str(safe, "id"), *req, *subj;
-	char *want, *st = NULL;
+	char *want = au_tg_ask_subject(safe), *st = NULL;
+	const char *req, *subj;
 	jv list, d;
 	int rc;
 
-	if (cid == NULL)
+	/* A call without an id is never the same call again. */
+	if (want == NULL || strstr(want, " call ") == NULL) {
+		free(want);
 		return NULL;
-	want = au_xasprintf("tool %s call %s", au_jv_str(safe, "tool"), cid);
+	}
 	if ((rc = au_approval_expire(g->c->db)) != 0 ||
 	    (rc = au_approval_list(g->c->db, NULL, &list)) != 0)
 		au_die(rc, "%s", au_errmsg());

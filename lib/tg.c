@@ -1509,30 +1509,47 @@ au_tg_grant_revoke(sqlite3 *db, struct au_audit *a, const char *id,
 
 /* ---- approval requests for tool calls ------------------------------------ */
 
+char *
+au_tg_ask_subject(jv call)
+{
+	const char *tool = au_jv_str(call, "tool");
+	struct au_buf subj = AU_BUF_INIT;
+	jv cid;
+
+	if (tool == NULL || !tool_name_ok(tool))
+		return NULL;
+	au_buf_addf(&subj, "tool %s", tool);
+	cid = jv_object_get(jv_copy(call), jv_string("id"));
+	if (jv_get_kind(cid) == JV_KIND_STRING)
+		au_buf_addf(&subj, " call %s", jv_string_value(cid));
+	else if (jv_get_kind(cid) == JV_KIND_NUMBER) {
+		au_buf_adds(&subj, " call ");
+		au_json_dump(&subj, cid);
+	}
+	jv_free(cid);
+	return subj.s;
+}
+
 int
 au_tg_ask(sqlite3 *db, jv call, int64_t expires_ms, char id[AU_ID_LEN])
 {
-	const char *tool = au_jv_str(call, "tool"), *cid = au_jv_str(call,
-	    "id");
-	struct au_buf subj = AU_BUF_INIT, sum = AU_BUF_INIT, det = AU_BUF_INIT;
+	struct au_buf sum = AU_BUF_INIT, det = AU_BUF_INIT;
+	char *subj = au_tg_ask_subject(call);
 	jv args;
 	int rc;
 
-	if (tool == NULL || !tool_name_ok(tool))
+	if (subj == NULL)
 		return au_seterr(EX_DATAERR, "a tool call needs a \"tool\" "
 		    "name");
-	au_buf_addf(&subj, "tool %s", tool);
-	if (cid != NULL)
-		au_buf_addf(&subj, " call %s", cid);
 	args = jv_object_get(jv_copy(call), jv_string("args"));
 	if (!jv_is_valid(args))
 		args = jv_object();
 	au_json_dump(&sum, args);
 	jv_free(args);
 	au_json_dump(&det, call);
-	rc = au_approval_create(db, au_prog, subj.s, sum.s, det.s, expires_ms,
+	rc = au_approval_create(db, au_prog, subj, sum.s, det.s, expires_ms,
 	    id);
-	au_buf_free(&subj);
+	free(subj);
 	au_buf_free(&sum);
 	au_buf_free(&det);
 	return rc;

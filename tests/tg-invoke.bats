@@ -174,6 +174,28 @@ shell() {
 	assert_failure 77
 }
 
+@test "ask --no-wait with a numeric call id: the same call again finds its request" {
+	tool touch '["touch", "'"$BATS_TEST_TMPDIR/ran"'"]' '{}'
+	policy '{"default": "ask"}'
+	call='{"type":"tool.call","id":7,"tool":"touch","args":{}}'
+	run tg-invoke --sandbox=none --no-wait <<<"$call"
+	assert_failure 75
+	id=$(jq -r .approval <<<"$output")
+	assert_equal "$(ws-approve list | jq -r .subject)" "tool touch call 7"
+	run tg-invoke --sandbox=none --no-wait <<<"$call"
+	assert_failure 75
+	assert_equal "$(jq -r .approval <<<"$output")" "$id"
+	# the string "7" is another call
+	run tg-invoke --sandbox=none --no-wait <<<'{"type":"tool.call","id":"7","tool":"touch","args":{}}'
+	assert_failure 75
+	assert [ "$(jq -r .approval <<<"$output")" != "$id" ]
+	assert_equal "$(ws-approve list | wc -l)" 2
+	ws-approve approve "$id" >/dev/null
+	run tg-invoke --sandbox=none --no-wait <<<"$call"
+	assert_success
+	assert [ -e ran ]
+}
+
 @test "secret-looking fields stay out of the audit log and the approval queue" {
 	tool echo '["echo", "{msg}"]' '{}' '{"msg": {"type": "string"}, "api_key": {"type": "string"}}'
 	policy '{"default": "ask"}'
